@@ -1,0 +1,118 @@
+//! Command-line flags as the user typed them; commands turn them into plans.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "slogate",
+    version,
+    about = "Decide with numbers whether a release made a service worse (Keptn-compatible SLO gates)",
+    after_help = "Exit codes: 0 pass (or warning), 1 fail, 2 invalid input, 3 could not evaluate."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// When to color diagnostics.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Score indicator values against an slo.yaml, exactly as Keptn's lighthouse (no network).
+    Score(ScoreArgs),
+    /// Check SLO files: every problem at once, with file, line and a fix.
+    Lint(LintArgs),
+    /// Show the merged SLI/SLO configuration of a service and where each value comes from.
+    Config(ConfigArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OnMissingBaseline {
+    /// Keptn: a relative criterion without baseline is satisfied.
+    Pass,
+    /// An objective that passes only for lack of a baseline becomes a warning.
+    Warn,
+    /// A relative criterion without baseline is violated.
+    Fail,
+}
+
+#[derive(Args, Debug)]
+pub struct ScoreArgs {
+    /// The slo.yaml to score against.
+    #[arg(long, value_name = "FILE")]
+    pub slo: PathBuf,
+
+    /// Indicator values: `[{"metric": "rt", "value": 512.3, "success": true}]` or `{"rt": 512.3}`.
+    #[arg(long, value_name = "FILE")]
+    pub values: PathBuf,
+
+    /// Earlier evaluations, newest first (slogate reports, Keptn evaluation.finished events, or
+    /// the minimal `{"result", "score", "indicatorResults"}` form). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub previous: Vec<PathBuf>,
+
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+
+    /// Also write the JSON report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// What a relative criterion does when there is no baseline.
+    #[arg(long, value_enum, default_value_t = OnMissingBaseline::Pass)]
+    pub on_missing_baseline: OnMissingBaseline,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct LintArgs {
+    /// Files or config roots to check (default: ./slo).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+    pub format: LintFormat,
+
+    /// Treat warnings as errors (exit 2).
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ConfigArgs {
+    /// The config root (ROOT/, ROOT/<stage>/, ROOT/<stage>/<service>/).
+    #[arg(long, value_name = "DIR", default_value = "slo")]
+    pub config: PathBuf,
+
+    #[arg(long)]
+    pub stage: Option<String>,
+
+    #[arg(long)]
+    pub service: Option<String>,
+
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}

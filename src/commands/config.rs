@@ -1,0 +1,161 @@
+//! `slogate config`: the merged configuration of one service, each value with its origin.
+
+use crate::cli::{ConfigArgs, ReportFormat};
+use crate::commands::{Exit, Ui, stdout};
+use crate::diag::Problem;
+use crate::spec::layout::{self, Level};
+use crate::spec::load;
+use crate::spec::slo::Provenance;
+
+pub fn run(args: &ConfigArgs, ui: &Ui) -> Exit {
+    let mut problems = Vec::new();
+    if !args.config.is_dir() {
+        ui.problems(&[Problem::file("slogate::no-config", &args.config.display().to_string(), "config root not found")
+            .help("pass the folder holding slo.yaml / sli.yaml with --config DIR")]);
+        return Exit::Invalid;
+    }
+    // Defaults for stage and service may come from slogate.yaml.
+    let settings_path = args.config.join(layout::SETTINGS_FILE);
+    let mut stage = args.stage.clone();
+    let mut service = args.service.clone();
+    if settings_path.is_file() {
+        match load::settings_file(&settings_path) {
+            Ok(l) => {
+                stage = stage.or(l.value.stage.map(|s| s.value));
+                service = service.or(l.value.service.map(|s| s.value));
+                problems.extend(l.problems);
+            }
+            Err(p) => problems.push(p),
+        }
+    }
+    if service.is_some() && stage.is_none() {
+        ui.problems(&[Problem::file("slogate::usage", "command line", "--service needs --stage: services live under ROOT/<stage>/<service>/")
+            .help("add --stage <stage>")]);
+        return Exit::Invalid;
+    }
+    let chain = layout::load_chain(&args.config, stage.as_deref(), service.as_deref(), &mut problems);
+    problems.extend(chain.iter().flat_map(Level::problems).cloned());
+    if problems.iter().any(Problem::is_error) {
+        ui.problems(&problems);
+        return Exit::Invalid;
+    }
+    ui.problems(&problems);
+    let merged = layout::merge(&chain);
+    let files: Vec<String> = chain
+        .iter()
+        .flat_map(|l| l.sli.iter().map(|s| s.file.name.clone()).chain(l.slo.iter().map(|s| s.file.name.clone())))
+        .collect();
+    match args.format {
+        ReportFormat::Json => {
+            let sli: serde_json::Map<String, serde_json::Value> = merged
+                .sli
+                .indicators
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::json!({"value": v.query.value, "from": v.query.origin.location()})))
+                .collect();
+            let doc = serde_json::json!({
+                "stage": stage,
+                "service": service,
+                "files": files,
+                "sli": {"indicators": sli, "defaults": !merged.sli.any_file},
+                "slo": merged.slo.as_ref().map(|s| s.to_json(Provenance::Inline)),
+                "sloHash": merged.slo.as_ref().map(|s| s.hash()),
+            });
+            stdout(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
+        }
+        ReportFormat::Text => stdout(&render_text(&merged, &files, stage.as_deref(), service.as_deref())),
+    }
+    Exit::Pass
+}
+
+/// YAML-shaped text with each value's origin as a trailing comment.
+fn render_text(m: &layout::Merged, files: &[String], stage: Option<&str>, service: Option<&str>) -> String {
+    let mut lines: Vec<(String, Option<String>)> = Vec::new();
+    let mut head = String::from("# merged configuration");
+    if let Some(s) = service {
+        head.push_str(&format!(" of service {s}"));
+    }
+    if let Some(s) = stage {
+        head.push_str(&format!(" in stage {s}"));
+    }
+    lines.push((head, None));
+    lines.push((format!("# from {}", if files.is_empty() { "no files".to_string() } else { files.join(", ") }), None));
+    lines.push(("sli:".into(), None));
+    if !m.sli.any_file {
+        lines.push(("  # no sli.yaml: Keptn's default SLIs apply".into(), None));
+    }
+    lines.push(("  indicators:".into(), None));
+    for (name, ind) in &m.sli.indicators {
+        lines.push((format!("    {name}: {}", quote(&ind.query.value)), Some(ind.query.origin.location())));
+    }
+    lines.push(("slo:".into(), None));
+    match &m.slo {
+        None => lines.push(("  # no slo.yaml at any level".into(), None)),
+        Some(slo) => {
+            emit(&slo.to_json(Provenance::Inline), 1, &mut lines);
+            lines.push((format!("# hash {}", slo.hash()), None));
+        }
+    }
+    let width = lines.iter().filter(|(_, o)| o.is_some()).map(|(l, _)| l.chars().count()).max().unwrap_or(0).min(72);
+    let mut out = String::new();
+    for (line, origin) in lines {
+        out.push_str(&line);
+        if let Some(o) = origin {
+            let pad = width.saturating_sub(line.chars().count()) + 2;
+            out.push_str(&" ".repeat(pad));
+            out.push_str("# ");
+            out.push_str(&o);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+/// Writes `{"value", "from"}` leaves as `key: value  # from`, and the rest as YAML blocks.
+fn emit(v: &serde_json::Value, indent: usize, lines: &mut Vec<(String, Option<String>)>) {
+    use serde_json::Value;
+    let pad = "  ".repeat(indent);
+    let leaf = |v: &Value| -> Option<(String, String)> {
+        let o = v.as_object()?;
+        let from = o.get("from")?.as_str()?.to_string();
+        let val = o.get("value")?;
+        let text = match val {
+            Value::String(s) => quote(s),
+            other => other.to_string(),
+        };
+        Some((text, from))
+    };
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                if let Some((text, from)) = leaf(child) {
+                    lines.push((format!("{pad}{k}: {text}"), Some(from)));
+                } else {
+                    lines.push((format!("{pad}{k}:"), None));
+                    emit(child, indent + 1, lines);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                if let Some((text, from)) = leaf(item) {
+                    lines.push((format!("{pad}- {text}"), Some(from)));
+                    continue;
+                }
+                let mut sub = Vec::new();
+                emit(item, indent + 1, &mut sub);
+                if let Some(first) = sub.first_mut() {
+                    // `- key: value` on the first line of the item.
+                    let inner = "  ".repeat(indent + 1);
+                    first.0 = format!("{pad}- {}", first.0.strip_prefix(&inner).unwrap_or(&first.0));
+                }
+                lines.extend(sub);
+            }
+        }
+        other => lines.push((format!("{pad}{other}"), None)),
+    }
+}

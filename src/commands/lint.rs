@@ -1,0 +1,210 @@
+//! `slogate lint`: every problem of SLO files and config roots in one run.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use crate::cli::{LintArgs, LintFormat};
+use crate::commands::{Exit, Ui, stdout};
+use crate::diag::{self, Problem, Severity};
+use crate::spec::layout::{self, Level, LevelKind};
+use crate::spec::load;
+use crate::spec::{lint, sli::Sli, slo::Slo};
+
+pub fn run(args: &LintArgs, ui: &Ui) -> Exit {
+    let paths = if args.paths.is_empty() { vec![PathBuf::from("slo")] } else { args.paths.clone() };
+    let mut problems = Vec::new();
+    let mut files = 0usize;
+    for path in &paths {
+        if path.is_dir() {
+            lint_tree(path, &mut problems, &mut files);
+        } else {
+            lint_file(path, &mut problems, &mut files);
+        }
+    }
+    dedupe(&mut problems);
+    diag::sort(&mut problems);
+    let errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
+    let warnings = problems.len() - errors;
+    match args.format {
+        LintFormat::Json => {
+            let doc = serde_json::json!({
+                "files": files,
+                "errors": errors,
+                "warnings": warnings,
+                "problems": problems.iter().map(Problem::to_json).collect::<Vec<_>>(),
+            });
+            stdout(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
+        }
+        LintFormat::Text => {
+            ui.problems(&problems);
+            let summary = format!(
+                "{files} file{} checked: {errors} error{}, {warnings} warning{}\n",
+                if files == 1 { "" } else { "s" },
+                if errors == 1 { "" } else { "s" },
+                if warnings == 1 { "" } else { "s" },
+            );
+            eprint!("{summary}");
+        }
+    }
+    if errors > 0 || (args.deny_warnings && warnings > 0) {
+        Exit::Invalid
+    } else {
+        Exit::Pass
+    }
+}
+
+/// Problems found through several services' merged views are reported once.
+fn dedupe(problems: &mut Vec<Problem>) {
+    let mut seen = HashSet::new();
+    problems.retain(|p| {
+        seen.insert((
+            p.code,
+            p.file_name.clone(),
+            p.origin.as_ref().map(|o| (o.span.start, o.span.end)),
+            p.message.clone(),
+        ))
+    });
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FileKind {
+    Sli,
+    Slo,
+    Settings,
+}
+
+fn kind_of(path: &Path, text: &str) -> Option<FileKind> {
+    let name = path.file_name()?.to_str()?.to_lowercase();
+    if name.starts_with("slogate") {
+        return Some(FileKind::Settings);
+    }
+    if name.contains("sli") {
+        return Some(FileKind::Sli);
+    }
+    if name.contains("slo") {
+        return Some(FileKind::Slo);
+    }
+    // Otherwise guess from a top-level key, written at the start of a line.
+    let has = |k: &str| text.lines().any(|l| l.starts_with(k));
+    if has("indicators:") {
+        Some(FileKind::Sli)
+    } else if has("objectives:") || has("total_score:") {
+        Some(FileKind::Slo)
+    } else if has("dynatrace:") || has("defaults:") || has("prometheus:") {
+        Some(FileKind::Settings)
+    } else {
+        None
+    }
+}
+
+fn lint_file(path: &Path, problems: &mut Vec<Problem>, files: &mut usize) {
+    *files += 1;
+    let (file, read_problems) = match load::read_text(path) {
+        Ok(x) => x,
+        Err(p) => {
+            problems.push(p);
+            return;
+        }
+    };
+    match kind_of(path, &file.text) {
+        Some(FileKind::Settings) => problems.extend(load::parse_settings(file, read_problems).problems),
+        Some(FileKind::Sli) => {
+            let l = load::parse_sli(file, read_problems);
+            problems.extend(lint::check_sli(&l.value, &[]));
+            problems.extend(l.problems);
+        }
+        Some(FileKind::Slo) => {
+            let l = load::parse_slo(file, read_problems);
+            let clean = !l.has_errors();
+            problems.extend(lint::check_slo(&l.value));
+            problems.extend(l.problems);
+            if clean {
+                // SLIs next to it, as a one-level config root would have them.
+                let dir = path.parent().unwrap_or(Path::new("."));
+                let mut read = Vec::new();
+                let level = layout::load_level(dir, LevelKind::Service, &mut read);
+                problems.extend(read);
+                let sli = layout::merge_sli(level.sli.iter().map(|s| &s.value));
+                problems.extend(lint::check_merged(&l.value, &sli, ""));
+            }
+        }
+        None => problems.push(
+            Problem::file("slogate::unknown-file-kind", &path.display().to_string(), "cannot tell whether this is an sli.yaml, slo.yaml or slogate.yaml")
+                .help("name the file sli.yaml, slo.yaml or slogate.yaml (or *.sli.yaml, *.slo.yaml)"),
+        ),
+    }
+}
+
+/// Lints a config root: every file on its own, then the merged view of every service.
+fn lint_tree(root: &Path, problems: &mut Vec<Problem>, files: &mut usize) {
+    let settings = root.join(layout::SETTINGS_FILE);
+    if settings.is_file() {
+        lint_file(&settings, problems, files);
+    }
+    let project = layout::load_level(root, LevelKind::Project, problems);
+    let mut stages = Vec::new();
+    for sdir in layout::child_levels(root) {
+        let stage = layout::load_level(&sdir, LevelKind::Stage, problems);
+        let services: Vec<Level> = layout::child_levels(&sdir)
+            .iter()
+            .map(|d| layout::load_level(d, LevelKind::Service, problems))
+            .collect();
+        stages.push((stage, services));
+    }
+    let all_levels = std::iter::once(&project).chain(stages.iter().flat_map(|(s, svcs)| std::iter::once(s).chain(svcs)));
+    let levels: Vec<&Level> = all_levels.collect();
+    if levels.iter().all(|l| l.sli.is_empty() && l.slo.is_none()) {
+        problems.push(
+            Problem::file("slogate::empty-config", &root.display().to_string(), "no sli.yaml or slo.yaml found in this folder or its stage/service sub-folders")
+                .help("a config root holds slo.yaml and sli.yaml, optionally under <stage>/ and <stage>/<service>/"),
+        );
+        return;
+    }
+    // `$key` placeholders may come from any SLO's filter.
+    let filter_keys: Vec<String> = levels
+        .iter()
+        .filter_map(|l| l.slo.as_ref())
+        .flat_map(|s| s.value.filter.iter().map(|(k, _)| k.value.clone()))
+        .collect();
+    let mut broken = false;
+    for level in &levels {
+        *files += level.sli.len() + usize::from(level.slo.is_some());
+        broken |= level.problems().any(Problem::is_error);
+        problems.extend(level.problems().cloned());
+        for sli in &level.sli {
+            problems.extend(lint::check_sli(&sli.value, &filter_keys));
+        }
+        if let Some(slo) = &level.slo {
+            problems.extend(lint::check_slo(&slo.value));
+        }
+    }
+    if broken {
+        // Cross-file checks on files that did not parse would only repeat their errors.
+        return;
+    }
+    let mut chains: Vec<(Vec<&Level>, String)> = Vec::new();
+    if stages.is_empty() {
+        chains.push((vec![&project], String::new()));
+    }
+    for (stage, services) in &stages {
+        let sname = dir_name(&stage.dir);
+        if services.is_empty() {
+            chains.push((vec![&project, stage], format!(" for stage `{sname}`")));
+        }
+        for svc in services {
+            chains.push((vec![&project, stage, svc], format!(" for service `{}` in stage `{sname}`", dir_name(&svc.dir))));
+        }
+    }
+    for (chain, context) in chains {
+        let sli = layout::merge_sli(chain.iter().flat_map(|l| l.sli.iter().map(|s| &s.value)));
+        let slos: Vec<&Slo> = chain.iter().filter_map(|l| l.slo.as_ref().map(|s| &s.value)).collect();
+        if let Some(slo) = layout::merge_slo(slos) {
+            problems.extend(lint::check_merged(&slo, &sli, &context));
+        }
+        let _: Option<&Sli> = None;
+    }
+}
+
+fn dir_name(p: &Path) -> String {
+    p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string()
+}

@@ -1,0 +1,65 @@
+//! One module per subcommand: resolve inputs, call the core, render, return the exit code.
+
+pub mod config;
+pub mod lint;
+pub mod score;
+
+use std::io::{IsTerminal, Write};
+
+use crate::cli::{Cli, Color, Command};
+use crate::diag::{self, Problem};
+
+/// Process exit codes, shared by every command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    /// Pass (and warning unless told otherwise).
+    Pass = 0,
+    /// The objectives say the release is worse.
+    Fail = 1,
+    /// Usage, config or SLO files are wrong; nothing was fetched.
+    Invalid = 2,
+    /// A data source could not be reached or refused.
+    CouldNotEvaluate = 3,
+}
+
+/// Output settings shared by commands.
+pub struct Ui {
+    pub color: bool,
+    pub width: usize,
+}
+
+impl Ui {
+    fn new(color: Color) -> Self {
+        let color = match color {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        };
+        Ui { color, width: 100 }
+    }
+
+    /// Prints diagnostics on stderr.
+    pub fn problems(&self, problems: &[Problem]) {
+        if problems.is_empty() {
+            return;
+        }
+        let text = diag::render(problems, self.color, self.width);
+        let _ = std::io::stderr().write_all(text.as_bytes());
+    }
+}
+
+/// Writes to stdout; a closed pipe (`slogate ... | head`) is not an error.
+pub fn stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+}
+
+pub fn run(cli: Cli) -> Exit {
+    let ui = Ui::new(cli.color);
+    match cli.command {
+        Command::Score(args) => score::run(&args, &ui),
+        Command::Lint(args) => lint::run(&args, &ui),
+        Command::Config(args) => config::run(&args, &ui),
+    }
+}

@@ -1,0 +1,322 @@
+//! Diagnostics that point into the user's files.
+//!
+//! Every problem slogate finds in an input file becomes a [`Problem`]: a miette diagnostic with the
+//! file, the span to underline and a `help:` line. Problems are collected, never thrown, so one run
+//! can report all of them.
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+use miette::{
+    Diagnostic, LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents,
+};
+use serde::Serialize;
+
+/// One input file, kept whole so diagnostics found late can still show its lines.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// The path as the user gave it (or a synthetic name such as `<stdin>`).
+    pub name: String,
+    pub text: String,
+}
+
+impl SourceFile {
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Arc<Self> {
+        Arc::new(SourceFile {
+            name: name.into(),
+            text: text.into(),
+        })
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..floor_char_boundary(&self.text, offset)];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let col = before[line_start..].chars().count() + 1;
+        (line, col)
+    }
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+impl SourceCode for SourceFile {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let inner = self
+            .text
+            .read_span(span, context_lines_before, context_lines_after)?;
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line(),
+            inner.column(),
+            inner.line_count(),
+        )))
+    }
+}
+
+/// Where a value came from: a file and a byte range in it.
+#[derive(Clone)]
+pub struct Origin {
+    pub file: Arc<SourceFile>,
+    pub span: Range<usize>,
+}
+
+impl Origin {
+    pub fn new(file: &Arc<SourceFile>, span: Range<usize>) -> Self {
+        Origin {
+            file: Arc::clone(file),
+            span,
+        }
+    }
+
+    /// `path:line:col`, the form editors and CI logs turn into links.
+    pub fn location(&self) -> String {
+        let (line, col) = self.file.line_col(self.span.start);
+        format!("{}:{}:{}", self.file.name, line, col)
+    }
+
+    /// The exact source text of the span.
+    pub fn snippet(&self) -> &str {
+        self.file.text.get(self.span.clone()).unwrap_or("")
+    }
+}
+
+impl fmt::Debug for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.location())
+    }
+}
+
+/// A value together with where it was written.
+#[derive(Clone, Debug)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub origin: Origin,
+}
+
+impl<T> Sourced<T> {
+    pub fn new(value: T, origin: Origin) -> Self {
+        Sourced { value, origin }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// A secondary label: another place that explains the problem (e.g. the first of two duplicates).
+#[derive(Clone, Debug)]
+pub struct Note {
+    pub origin: Origin,
+    pub label: String,
+}
+
+/// One problem in one input file.
+#[derive(Clone, Debug)]
+pub struct Problem {
+    pub severity: Severity,
+    /// Stable identifier, e.g. `slogate::unknown-key`; documented in `docs/lint.md`.
+    pub code: &'static str,
+    pub message: String,
+    /// `None` only for problems that concern no file content (e.g. a file that cannot be read).
+    pub origin: Option<Origin>,
+    pub file_name: String,
+    pub label: String,
+    pub help: Option<String>,
+    pub notes: Vec<Note>,
+}
+
+impl Problem {
+    pub fn error(code: &'static str, origin: &Origin, message: impl Into<String>) -> Self {
+        Problem {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            file_name: origin.file.name.clone(),
+            origin: Some(origin.clone()),
+            label: String::new(),
+            help: None,
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn warning(code: &'static str, origin: &Origin, message: impl Into<String>) -> Self {
+        Problem {
+            severity: Severity::Warning,
+            ..Problem::error(code, origin, message)
+        }
+    }
+
+    /// A problem with a whole file (unreadable, too large, not UTF-8 before any line exists).
+    pub fn file(code: &'static str, file_name: &str, message: impl Into<String>) -> Self {
+        Problem {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            origin: None,
+            file_name: file_name.to_string(),
+            label: String::new(),
+            help: None,
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = label.into();
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn note(mut self, origin: &Origin, label: impl Into<String>) -> Self {
+        self.notes.push(Note {
+            origin: origin.clone(),
+            label: label.into(),
+        });
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// `(line, column)`, 1-based, of the start of the primary span.
+    pub fn line_col(&self) -> Option<(usize, usize)> {
+        self.origin
+            .as_ref()
+            .map(|o| o.file.line_col(o.span.start))
+    }
+
+    /// The machine-readable form used by `lint --format json`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let (line, column) = self.line_col().unwrap_or((0, 0));
+        serde_json::json!({
+            "file": self.file_name,
+            "line": line,
+            "column": column,
+            "span": self.origin.as_ref().map(|o| serde_json::json!({"offset": o.span.start, "length": o.span.len()})),
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "label": if self.label.is_empty() { None } else { Some(&self.label) },
+            "help": self.help,
+        })
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Problem {}
+
+impl Diagnostic for Problem {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.code))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.origin.as_ref().map(|o| &*o.file as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let origin = self.origin.as_ref()?;
+        let mut labels = vec![LabeledSpan::new_primary_with_span(
+            (!self.label.is_empty()).then(|| self.label.clone()),
+            origin.span.clone(),
+        )];
+        // Notes in another file cannot share this snippet; they are rendered as related diagnostics.
+        for note in &self.notes {
+            if Arc::ptr_eq(&note.origin.file, &origin.file) {
+                labels.push(LabeledSpan::new_with_span(
+                    Some(note.label.clone()),
+                    note.origin.span.clone(),
+                ));
+            }
+        }
+        Some(Box::new(labels.into_iter()))
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        None
+    }
+}
+
+/// Renders problems the way a terminal shows them: graphical, with the source lines.
+pub fn render(problems: &[Problem], color: bool, width: usize) -> String {
+    use miette::{GraphicalReportHandler, GraphicalTheme};
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(width);
+    let mut out = String::new();
+    for p in problems {
+        let mut one = String::new();
+        if handler.render_report(&mut one, p).is_err() {
+            one = format!("{}: {}\n", p.file_name, p.message);
+        }
+        if p.origin.is_none() {
+            // miette shows no file for span-less diagnostics; say which file it is.
+            one = one.replacen(&p.message, &format!("{}: {}", p.file_name, p.message), 1);
+        }
+        out.push_str(&one);
+        // Notes pointing into other files, e.g. "first defined here" in a parent level.
+        for note in &p.notes {
+            if p.origin
+                .as_ref()
+                .is_some_and(|o| Arc::ptr_eq(&o.file, &note.origin.file))
+            {
+                continue;
+            }
+            out.push_str(&format!("  note: {} at {}\n", note.label, note.origin.location()));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Sorts problems by file, position and code so output is deterministic.
+pub fn sort(problems: &mut [Problem]) {
+    problems.sort_by(|a, b| {
+        let ka = (a.file_name.as_str(), a.origin.as_ref().map(|o| o.span.start), a.code);
+        let kb = (b.file_name.as_str(), b.origin.as_ref().map(|o| o.span.start), b.code);
+        ka.cmp(&kb)
+    });
+}

@@ -1,0 +1,595 @@
+//! Keptn lighthouse scoring, pure: SLO + indicator values + previous evaluations → verdict.
+//!
+//! Follows `shared/reference/keptn-lighthouse.md` (Keptn 1.4.5) rule by rule; section numbers in
+//! comments refer to it. Nothing here reads files, the network or the clock.
+
+pub mod baseline;
+pub mod gofmt;
+pub mod previous;
+
+use serde::{Deserialize, Serialize};
+
+use crate::spec::criteria::{CriteriaError, Criterion};
+use crate::spec::slo::{EffectiveComparison, Group, Objective, Slo};
+use gofmt::{go_f, go_v};
+
+/// One indicator value as an SLI provider delivers it (Keptn's `SLIResult`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct SliValue {
+    pub metric: String,
+    pub value: Option<f64>,
+    #[serde(default)]
+    pub success: bool,
+    #[serde(default)]
+    pub message: String,
+}
+
+/// What the SLI provider said about the retrieval as a whole (reference §6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Retrieval {
+    /// Values arrived (some may still be unsuccessful).
+    Ok,
+    /// The provider reported result `fail` with this message; values are still scored.
+    Failed(String),
+    /// The provider errored; nothing can be scored.
+    Errored(String),
+    /// The retrieval was aborted.
+    Aborted,
+}
+
+/// What to do with a relative criterion that has no baseline value (Keptn: pass).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub enum MissingBaseline {
+    #[default]
+    Pass,
+    Warn,
+    Fail,
+}
+
+impl MissingBaseline {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pass" => Some(Self::Pass),
+            "warn" => Some(Self::Warn),
+            "fail" => Some(Self::Fail),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub enum Verdict {
+    Pass,
+    Warning,
+    Fail,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Warning => "warning",
+            Verdict::Fail => "fail",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub enum Status {
+    Pass,
+    Warning,
+    Fail,
+    Info,
+}
+
+/// `{criteria, targetValue, violated}` as Keptn reports each criterion.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct TargetResult {
+    pub criteria: String,
+    pub target_value: f64,
+    pub violated: bool,
+}
+
+/// The value block of an indicator result: Keptn's SLIResult plus `comparedValue`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct ResultValue {
+    pub metric: String,
+    pub value: Option<f64>,
+    pub compared_value: f64,
+    pub success: bool,
+    #[serde(default)]
+    pub message: String,
+}
+
+/// Where the baseline of an objective came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub enum BaselineKind {
+    /// Aggregated from previous evaluations (Keptn's way).
+    History,
+    /// No usable previous value: relative criteria fell back to the missing-baseline policy.
+    None,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct IndicatorResult {
+    pub score: f64,
+    pub status: Status,
+    pub display_name: String,
+    pub key_sli: bool,
+    pub value: ResultValue,
+    pub pass_targets: Option<Vec<TargetResult>>,
+    pub warning_targets: Option<Vec<TargetResult>>,
+    // slogate's own fields.
+    /// `history` or `none`: which baseline the relative criteria used.
+    pub baseline: BaselineKind,
+    /// The aggregation applied to the baseline values (`avg`, `p90`, ...).
+    pub baseline_aggregate: String,
+    /// How many previous values formed the baseline.
+    pub baseline_count: usize,
+    /// The weight the objective counts with (after Keptn's 0 → 1 default).
+    pub weight: i64,
+    /// The change of the value against the baseline in percent, when both exist and A ≠ 0.
+    pub change_percent: Option<f64>,
+    /// Explanations slogate adds where Keptn's result may surprise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// One scored evaluation: Keptn's `evaluation.finished` data, minus the event envelope.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct Evaluation {
+    /// The verdict (Keptn's `data.result`); this decides the exit code.
+    pub result: Verdict,
+    /// Keptn's `evaluation.result`, which differs from `result` when retrieval failed (§6).
+    pub evaluation_result: Verdict,
+    /// `succeeded` or `errored`, as Keptn's `data.status`.
+    pub status: String,
+    pub score: f64,
+    pub message: String,
+    pub indicator_results: Vec<IndicatorResult>,
+    pub compared_events: Vec<String>,
+    /// Set when the SLO itself made scoring impossible (a bad pass criterion, a missing or
+    /// unparsable total_score): the result is Keptn's, but the input needs fixing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid_input: Option<String>,
+}
+
+/// Previous values of one SLI, already selected per §8.
+pub struct Pool {
+    pub values: Vec<f64>,
+}
+
+/// Scores `values` against `slo`. `previous` holds the selected previous evaluations (§8),
+/// newest first, with their ids.
+pub fn evaluate(
+    slo: &Slo,
+    retrieval: &Retrieval,
+    values: &[SliValue],
+    previous: &[&previous::PreviousEvaluation],
+    policy: MissingBaseline,
+) -> Evaluation {
+    let compared_events: Vec<String> = previous.iter().map(|p| p.id.clone()).collect();
+    let comparison = slo.effective_comparison();
+    let aborted = |message: String, status: &str, evaluation_result: Verdict| Evaluation {
+        result: Verdict::Fail,
+        evaluation_result,
+        status: status.into(),
+        score: 0.0,
+        message,
+        indicator_results: Vec::new(),
+        compared_events: compared_events.clone(),
+        invalid_input: None,
+    };
+    // §6 rows 1 and 2: nothing to score.
+    match retrieval {
+        Retrieval::Aborted => {
+            return aborted("evaluation performed by lighthouse was aborted".into(), "errored", Verdict::Pass);
+        }
+        Retrieval::Errored(msg) => {
+            return aborted(
+                format!("evaluation performed by lighthouse received an unexpected error: {msg}"),
+                "errored",
+                Verdict::Pass,
+            );
+        }
+        _ => {}
+    }
+    // §6 row 5 (#9198).
+    if slo.objectives.is_empty() {
+        let mut e = aborted(
+            "lighthouse failed because no SLO objective was provided".into(),
+            "succeeded",
+            Verdict::Fail,
+        );
+        e.invalid_input = Some(e.message.clone());
+        return e;
+    }
+
+    let mut consumed = vec![false; values.len()];
+    let mut results = Vec::with_capacity(slo.objectives.len());
+    let mut maximum = 0.0;
+    let mut key_failure: Option<String> = None;
+
+    for objective in &slo.objectives {
+        let weight = objective.effective_weight();
+        if !objective.pass.is_empty() {
+            maximum += weight as f64;
+        }
+        // §4.1: the first value of this metric that no earlier objective consumed.
+        let value = values
+            .iter()
+            .enumerate()
+            .find(|(i, v)| !consumed[*i] && v.metric == objective.sli.value)
+            .map(|(i, v)| {
+                consumed[i] = true;
+                v.clone()
+            });
+        let pool = baseline::pool(previous, &objective.sli.value);
+        let a = baseline::aggregate(&pool, &comparison.aggregate_function);
+        let base = Base {
+            a,
+            has_pool: !pool.is_empty(),
+            count: pool.len(),
+            comparison: &comparison,
+        };
+
+        match objective_result(objective, weight, value, &base, policy) {
+            Ok((result, key_msg)) => {
+                if let Some(m) = key_msg
+                    && key_failure.is_none()
+                {
+                    key_failure = Some(format!(
+                        "Evaluation failed due to key_sli objective '{}': {m}",
+                        objective.display_name()
+                    ));
+                }
+                results.push(result);
+            }
+            Err(err) => {
+                // §4.4 / §6 row 4: a bad pass criterion aborts the whole evaluation.
+                let mut e = aborted(
+                    format!("error with {}: {err}", objective.label()),
+                    "succeeded",
+                    Verdict::Fail,
+                );
+                e.invalid_input = Some(e.message.clone());
+                return e;
+            }
+        }
+    }
+
+    // SLI values no objective consumed.
+    let extra: Vec<&str> = values
+        .iter()
+        .zip(&consumed)
+        .filter(|(_, c)| !**c)
+        .map(|(v, _)| v.metric.as_str())
+        .collect();
+    let mut message = String::new();
+    if !extra.is_empty() {
+        message = format!(
+            "Lighthouse received additional SLIs, which are not specified as SLO: {} . Please consider using them as an SLO.",
+            extra.join(", ")
+        );
+    }
+
+    let mut evaluation = Evaluation {
+        result: Verdict::Fail,
+        evaluation_result: Verdict::Fail,
+        status: "succeeded".into(),
+        score: 0.0,
+        message,
+        indicator_results: results,
+        compared_events,
+        invalid_input: None,
+    };
+    if let Err(msg) = total_score(slo, maximum, key_failure, &mut evaluation) {
+        return Evaluation {
+            result: Verdict::Fail,
+            evaluation_result: Verdict::Fail,
+            status: "errored".into(),
+            score: 0.0,
+            message: msg.clone(),
+            indicator_results: Vec::new(),
+            compared_events: evaluation.compared_events,
+            invalid_input: Some(msg),
+        };
+    }
+    // §6 row 7: the provider said `fail`; the verdict fails, Keptn's evaluation.result stays.
+    if let Retrieval::Failed(msg) = retrieval {
+        evaluation.result = Verdict::Fail;
+        evaluation.message = format!("lighthouse failed because SLI failed with message {msg}");
+    }
+    evaluation
+}
+
+struct Base<'a> {
+    a: f64,
+    has_pool: bool,
+    count: usize,
+    comparison: &'a EffectiveComparison,
+}
+
+/// §4 steps 2–6 for one objective. Returns the result and, for a failed key SLI, the message
+/// the gate fails with; `Err` for a pass criterion that does not parse.
+fn objective_result(
+    objective: &Objective,
+    weight: i64,
+    value: Option<SliValue>,
+    base: &Base,
+    policy: MissingBaseline,
+) -> Result<(IndicatorResult, Option<String>), CriteriaError> {
+    let mut result = IndicatorResult {
+        score: 0.0,
+        status: Status::Fail,
+        display_name: objective.display_name().to_string(),
+        key_sli: objective.is_key(),
+        value: ResultValue {
+            metric: objective.sli.value.clone(),
+            value: None,
+            compared_value: base.a,
+            success: false,
+            message: String::new(),
+        },
+        pass_targets: None,
+        warning_targets: None,
+        baseline: if base.has_pool { BaselineKind::History } else { BaselineKind::None },
+        baseline_aggregate: base.comparison.aggregate_function.clone(),
+        baseline_count: base.count,
+        weight,
+        change_percent: None,
+        notes: Vec::new(),
+    };
+
+    let value = match value {
+        Some(v) => v,
+        None => SliValue {
+            metric: objective.sli.value.clone(),
+            value: Some(0.0),
+            success: false,
+            message: "no value received from SLI provider".into(),
+        },
+    };
+    result.value.value = value.value;
+    result.value.success = value.success;
+    result.value.message = value.message.clone();
+    if let (Some(v), true) = (value.value, base.has_pool)
+        && base.a != 0.0
+    {
+        result.change_percent = Some((v - base.a) / base.a * 100.0);
+    }
+
+    // §4.2: informational objective.
+    if objective.pass.is_empty() {
+        result.status = Status::Info;
+        result.key_sli = false;
+        result.pass_targets = Some(Vec::new());
+        result.warning_targets = Some(empty_targets(&objective.warning, base.a));
+        if !objective.warning.is_empty() {
+            result
+                .notes
+                .push("warning criteria without pass criteria are not scored (Keptn #2231)".into());
+        }
+        return Ok((result, None));
+    }
+    // §4.3: no value, or an unsuccessful one.
+    let measured = match value.value {
+        Some(v) if value.success => v,
+        _ => {
+            result.status = Status::Fail;
+            result.key_sli = false;
+            result.pass_targets = Some(empty_targets(&objective.pass, base.a));
+            result.warning_targets = Some(empty_targets(&objective.warning, base.a));
+            let key = objective.is_key().then(|| value.message.clone());
+            return Ok((result, key));
+        }
+    };
+
+    // §4.4: pass groups. Evaluated twice when a relative criterion lacks a baseline, so the
+    // policy can tell "passed on its own" from "passed only because the baseline was missing".
+    let lenient = groups(&objective.pass, measured, base, true)?;
+    let strict = if base.has_pool { None } else { Some(groups(&objective.pass, measured, base, false)?) };
+    let passed_strictly = strict.as_ref().map_or(lenient.0, |s| s.0);
+    let mut passed = lenient.0;
+    let mut downgrade = false;
+    if lenient.0 && !passed_strictly {
+        match policy {
+            MissingBaseline::Pass => result.notes.push(
+                "a relative criterion passed without a baseline (no previous value): Keptn's behaviour; \
+                 --on-missing-baseline changes it"
+                    .into(),
+            ),
+            MissingBaseline::Warn => {
+                downgrade = true;
+                result
+                    .notes
+                    .push("passed only because the baseline is missing: downgraded to warning (--on-missing-baseline warn)".into());
+            }
+            MissingBaseline::Fail => {
+                passed = false;
+                result
+                    .notes
+                    .push("a relative criterion has no baseline: not passed (--on-missing-baseline fail)".into());
+            }
+        }
+    }
+    // Targets as reported: under the fail policy, the strict evaluation is the one that counted.
+    result.pass_targets = Some(match (&strict, policy) {
+        (Some(s), MissingBaseline::Fail) => s.1.clone(),
+        _ => lenient.1,
+    });
+
+    if passed && !downgrade {
+        result.status = Status::Pass;
+        result.score = weight as f64;
+        return Ok((result, None));
+    }
+    if downgrade {
+        result.status = Status::Warning;
+        result.score = 0.5 * weight as f64;
+        return Ok((result, None));
+    }
+    // §4.5: warning groups; a criterion error there means "not a warning" with no targets.
+    if !objective.warning.is_empty() {
+        let lenient_w = policy != MissingBaseline::Fail;
+        match groups(&objective.warning, measured, base, lenient_w) {
+            Ok((true, targets)) => {
+                result.warning_targets = Some(targets);
+                result.status = Status::Warning;
+                result.score = 0.5 * weight as f64;
+                return Ok((result, None));
+            }
+            Ok((false, targets)) => result.warning_targets = Some(targets),
+            Err(_) => result.warning_targets = Some(Vec::new()),
+        }
+    }
+    // §4.6
+    result.status = Status::Fail;
+    result.score = 0.0;
+    let key = objective
+        .is_key()
+        .then(|| format!("failed evaluation with score {}", go_f(result.score)));
+    Ok((result, key))
+}
+
+/// OR over groups, AND within a group, every criterion evaluated (§2). `lenient`: a relative
+/// criterion without baseline is satisfied (Keptn), else violated.
+fn groups(
+    groups: &[Group],
+    measured: f64,
+    base: &Base,
+    lenient: bool,
+) -> Result<(bool, Vec<TargetResult>), CriteriaError> {
+    let mut any = false;
+    let mut targets = Vec::new();
+    for group in groups {
+        let mut all = true;
+        for raw in &group.criteria {
+            let c = Criterion::parse(&raw.value)?;
+            let (ok, target_value) = if c.is_relative() && !base.has_pool {
+                (lenient, 0.0)
+            } else {
+                let t = c.target_value(base.a);
+                (c.op.holds(measured, t), t)
+            };
+            all &= ok;
+            targets.push(TargetResult {
+                criteria: raw.value.clone(),
+                target_value,
+                violated: !ok,
+            });
+        }
+        any |= all;
+    }
+    Ok((any, targets))
+}
+
+/// Targets of an objective that was not evaluated: each parseable criterion, violated, with the
+/// literal (absolute) or the baseline itself (relative) as target (§4).
+fn empty_targets(groups: &[Group], a: f64) -> Vec<TargetResult> {
+    groups
+        .iter()
+        .flat_map(|g| &g.criteria)
+        .filter_map(|raw| {
+            let c = Criterion::parse(&raw.value).ok()?;
+            Some(TargetResult {
+                criteria: raw.value.clone(),
+                target_value: if c.is_relative() { a } else { c.target_value(a) },
+                violated: true,
+            })
+        })
+        .collect()
+}
+
+/// §5: the total score and the verdict. `Err` carries Keptn's message for a missing or
+/// unparsable threshold.
+fn total_score(
+    slo: &Slo,
+    maximum: f64,
+    key_failure: Option<String>,
+    e: &mut Evaluation,
+) -> Result<(), String> {
+    if maximum == 0.0 {
+        e.result = Verdict::Pass;
+        e.evaluation_result = Verdict::Pass;
+        e.score = 100.0;
+        return Ok(());
+    }
+    let achieved: f64 = e
+        .indicator_results
+        .iter()
+        .filter(|r| r.pass_targets.as_ref().is_some_and(|t| !t.is_empty()))
+        .map(|r| r.score)
+        .sum();
+    let score = 100.0 * (achieved / maximum);
+    e.score = score;
+    let ts = slo.total_score.as_ref();
+    let pass = ts
+        .and_then(|t| t.pass.as_ref())
+        .map(|p| p.value.as_str())
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| "no target score defined".to_string())?;
+    let pass = parse_percentage(pass).ok_or_else(|| "could not parse pass target percentage".to_string())?;
+    let warning = ts
+        .and_then(|t| t.warning.as_ref())
+        .map(|w| w.value.as_str())
+        .filter(|w| !w.is_empty());
+    let verdict = if score >= pass && key_failure.is_none() {
+        Verdict::Pass
+    } else if let (Some(w), None) = (warning, &key_failure) {
+        let w = parse_percentage(w).ok_or_else(|| "could not parse warning target percentage".to_string())?;
+        if score >= w {
+            e.message = format!(
+                "Evaluation returned a warning: the calculated score of {} is close to the warning target value of {}",
+                go_v(score),
+                go_v(w)
+            );
+            Verdict::Warning
+        } else {
+            e.message = format!(
+                "Evaluation failed since the calculated score of {} is below the warning value of {}",
+                go_v(score),
+                go_v(w)
+            );
+            Verdict::Fail
+        }
+    } else if let Some(k) = key_failure {
+        e.message = k;
+        Verdict::Fail
+    } else {
+        e.message = format!(
+            "Evaluation failed since the calculated score of {} is below the target value of {}",
+            go_v(score),
+            go_v(pass)
+        );
+        Verdict::Fail
+    };
+    e.result = verdict;
+    e.evaluation_result = verdict;
+    Ok(())
+}
+
+/// A `total_score` threshold: one trailing `%` removed, then Go's ParseFloat.
+pub fn parse_percentage(s: &str) -> Option<f64> {
+    crate::spec::criteria::go_parse_float(s.strip_suffix('%').unwrap_or(s))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,106 @@
+//! The JSON report: Keptn's evaluation result at its core, plus what slogate adds.
+//! Its schema is `schemas/report.schema.json`, checked against these types by a test.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::eval::{Evaluation, MissingBaseline};
+use crate::spec::slo::EffectiveComparison;
+
+/// Bumped when a field changes meaning or disappears.
+pub const REPORT_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct Report {
+    pub report_version: u32,
+    pub tool: Tool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Start and end of the evaluated window (RFC 3339), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_start: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_end: Option<String>,
+    pub slo: SloInfo,
+    pub policy: Policy,
+    #[serde(flatten)]
+    pub evaluation: Evaluation,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+impl Tool {
+    pub fn current() -> Self {
+        Tool {
+            name: "slogate".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct SloInfo {
+    /// The files the SLO was merged from, least specific first.
+    pub files: Vec<String>,
+    /// `sha256:` of the merged SLO's canonical JSON.
+    pub hash: String,
+    /// The comparison settings after Keptn's defaults.
+    pub comparison: EffectiveComparison,
+    /// The total_score thresholds as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pass_threshold: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning_threshold: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct Policy {
+    pub on_missing_baseline: MissingBaseline,
+}
+
+/// Serializes a report as pretty JSON with a trailing newline.
+pub fn render(report: &Report) -> String {
+    let mut s = serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed schema must be what the types say. Set `SLOGATE_BLESS=1` to rewrite it.
+    #[test]
+    fn schema_file_matches_types() {
+        let schema = schemars::schema_for!(Report);
+        let mut generated = serde_json::to_string_pretty(&schema).unwrap();
+        generated.push('\n');
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/report.schema.json");
+        if std::env::var_os("SLOGATE_BLESS").is_some() {
+            std::fs::write(path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "schemas/report.schema.json is out of date; run `SLOGATE_BLESS=1 cargo test schema_file_matches_types`"
+        );
+    }
+}

@@ -1,0 +1,165 @@
+//! The terminal report: verdict and score first, then one row per objective, then what failed.
+
+use crate::eval::gofmt::go_v;
+use crate::eval::{BaselineKind, IndicatorResult, Status, TargetResult, Verdict};
+use crate::report::Report;
+
+pub fn render(report: &Report) -> String {
+    let e = &report.evaluation;
+    let mut out = String::new();
+    let verdict = match e.result {
+        Verdict::Pass => "PASS",
+        Verdict::Warning => "WARNING",
+        Verdict::Fail => "FAIL",
+    };
+    let mut thresholds = Vec::new();
+    if let Some(p) = &report.slo.pass_threshold {
+        thresholds.push(format!("pass ≥ {p}"));
+    }
+    if let Some(w) = &report.slo.warning_threshold {
+        thresholds.push(format!("warning ≥ {w}"));
+    }
+    out.push_str(&format!("{verdict}  score {}", round(e.score)));
+    if !thresholds.is_empty() {
+        out.push_str(&format!("  ({})", thresholds.join(", ")));
+    }
+    out.push('\n');
+    if let Some(s) = &report.service {
+        let mut sel = vec![format!("service {s}")];
+        if let Some(st) = &report.stage {
+            sel.push(format!("stage {st}"));
+        }
+        if let Some(p) = &report.project {
+            sel.push(format!("project {p}"));
+        }
+        out.push_str(&sel.join(", "));
+        out.push('\n');
+    }
+    if !e.message.is_empty() {
+        out.push_str(&e.message);
+        out.push('\n');
+    }
+    if e.indicator_results.is_empty() {
+        return out;
+    }
+    out.push('\n');
+    let header = ["STATUS", "OBJECTIVE", "VALUE", "BASELINE", "CHANGE", "PASS", "WARNING", "SCORE"];
+    let rows: Vec<[String; 8]> = e.indicator_results.iter().map(row).collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String]| -> String {
+        let mut s = String::from(" ");
+        for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+            s.push(' ');
+            s.push_str(c);
+            if i + 1 < cells.len() {
+                s.push_str(&" ".repeat(w - c.chars().count()));
+            }
+        }
+        s.push('\n');
+        s
+    };
+    out.push_str(&line(&header.map(String::from)));
+    for r in &rows {
+        out.push_str(&line(r));
+    }
+    let failing: Vec<&IndicatorResult> = e
+        .indicator_results
+        .iter()
+        .filter(|r| matches!(r.status, Status::Fail | Status::Warning))
+        .collect();
+    if !failing.is_empty() {
+        out.push('\n');
+        for r in failing {
+            let name = if r.display_name.is_empty() { &r.value.metric } else { &r.display_name };
+            let status = if r.status == Status::Fail { "failed" } else { "warning" };
+            out.push_str(&format!("{status}: {name} ({})", r.value.metric));
+            if !r.value.message.is_empty() {
+                out.push_str(&format!(": {}", r.value.message));
+            }
+            out.push('\n');
+            for t in violated(r) {
+                out.push_str(&format!("  {} violated: value {} vs target {}\n", t.criteria, value(r), go_v(round(t.target_value))));
+            }
+            for n in &r.notes {
+                out.push_str(&format!("  note: {n}\n"));
+            }
+        }
+    }
+    let noted: Vec<&IndicatorResult> = e
+        .indicator_results
+        .iter()
+        .filter(|r| matches!(r.status, Status::Pass | Status::Info) && !r.notes.is_empty())
+        .collect();
+    for r in noted {
+        for n in &r.notes {
+            out.push_str(&format!("note: {}: {n}\n", r.value.metric));
+        }
+    }
+    out
+}
+
+fn violated(r: &IndicatorResult) -> impl Iterator<Item = &TargetResult> {
+    r.pass_targets.iter().flatten().filter(|t| t.violated)
+}
+
+fn value(r: &IndicatorResult) -> String {
+    match (r.value.success, r.value.value) {
+        (true, Some(v)) => go_v(round(v)),
+        _ => "no value".into(),
+    }
+}
+
+fn targets(t: &Option<Vec<TargetResult>>) -> String {
+    match t {
+        None => "-".into(),
+        Some(list) if list.is_empty() => "-".into(),
+        Some(list) => list
+            .iter()
+            .map(|t| format!("{}{}", t.criteria.replace(' ', ""), if t.violated { "✗" } else { "✓" }))
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+fn row(r: &IndicatorResult) -> [String; 8] {
+    let status = match r.status {
+        Status::Pass => "pass",
+        Status::Warning => "warning",
+        Status::Fail => "fail",
+        Status::Info => "info",
+    };
+    let key = if r.key_sli { " (key)" } else { "" };
+    let name = if r.display_name.is_empty() { r.value.metric.clone() } else { r.display_name.clone() };
+    let baseline = match r.baseline {
+        BaselineKind::History => format!("{} ({} of {})", go_v(round(r.value.compared_value)), r.baseline_aggregate, r.baseline_count),
+        BaselineKind::None => "none".into(),
+    };
+    let change = r
+        .change_percent
+        .map(|c| format!("{}{}%", if c >= 0.0 { "+" } else { "" }, go_v((c * 10.0).round() / 10.0)))
+        .unwrap_or_else(|| "-".into());
+    let score = if r.status == Status::Info { "-".into() } else { format!("{}/{}", go_v(r.score), r.weight) };
+    [
+        format!("{status}{key}"),
+        name,
+        value(r),
+        baseline,
+        change,
+        targets(&r.pass_targets),
+        targets(&r.warning_targets),
+        score,
+    ]
+}
+
+/// Rounds for display only (reports keep full precision): 4 significant decimals.
+fn round(v: f64) -> f64 {
+    if v.abs() >= 1e15 || v == 0.0 {
+        return v;
+    }
+    (v * 10_000.0).round() / 10_000.0
+}

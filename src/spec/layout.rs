@@ -1,0 +1,282 @@
+//! The config root laid out like a Keptn project — `ROOT/`, `ROOT/<stage>/`,
+//! `ROOT/<stage>/<service>/` — and the merge of its levels.
+//!
+//! Loading touches the file system; [`merge`] is pure. SLIs merge key by key, objectives by `sli`
+//! name (a more specific level replaces the objective), `comparison`, `total_score` and `filter`
+//! field by field. Every merged value keeps its origin.
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+
+use crate::diag::{Problem, Sourced};
+use crate::spec::load::{self, Loaded};
+use crate::spec::sli::{Indicator, Sli};
+use crate::spec::slo::{Comparison, Objective, Slo, TotalScore};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LevelKind {
+    Project,
+    Stage,
+    Service,
+}
+
+impl LevelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LevelKind::Project => "project",
+            LevelKind::Stage => "stage",
+            LevelKind::Service => "service",
+        }
+    }
+}
+
+/// The files found at one level.
+pub struct Level {
+    pub kind: LevelKind,
+    pub dir: PathBuf,
+    /// `sli.yaml`, then Keptn's `dynatrace/sli.yaml` (which wins on equal keys).
+    pub sli: Vec<Loaded<Sli>>,
+    pub slo: Option<Loaded<Slo>>,
+}
+
+impl Level {
+    pub fn problems(&self) -> impl Iterator<Item = &Problem> {
+        self.sli
+            .iter()
+            .flat_map(|l| &l.problems)
+            .chain(self.slo.iter().flat_map(|l| &l.problems))
+    }
+}
+
+pub const SLI_FILES: &[&str] = &["sli.yaml", "dynatrace/sli.yaml"];
+pub const SLO_FILE: &str = "slo.yaml";
+pub const SETTINGS_FILE: &str = "slogate.yaml";
+
+/// Loads the files of one level; a file that cannot be read becomes a problem of the result.
+pub fn load_level(dir: &Path, kind: LevelKind, problems: &mut Vec<Problem>) -> Level {
+    let mut level = Level { kind, dir: dir.to_path_buf(), sli: Vec::new(), slo: None };
+    for name in SLI_FILES {
+        let path = dir.join(name);
+        if path.is_file() {
+            match load::sli_file(&path) {
+                Ok(l) => level.sli.push(l),
+                Err(p) => problems.push(p),
+            }
+        }
+    }
+    let path = dir.join(SLO_FILE);
+    if path.is_file() {
+        match load::slo_file(&path) {
+            Ok(l) => level.slo = Some(l),
+            Err(p) => problems.push(p),
+        }
+    }
+    level
+}
+
+/// The levels that apply to one service: the root, then the stage and service folders if given.
+pub fn load_chain(root: &Path, stage: Option<&str>, service: Option<&str>, problems: &mut Vec<Problem>) -> Vec<Level> {
+    let mut chain = vec![load_level(root, LevelKind::Project, problems)];
+    if let Some(stage) = stage {
+        let sdir = root.join(stage);
+        chain.push(load_level(&sdir, LevelKind::Stage, problems));
+        if let Some(service) = service {
+            chain.push(load_level(&sdir.join(service), LevelKind::Service, problems));
+        }
+    }
+    chain
+}
+
+/// Sub-folders of a level that are levels themselves (not hidden, not Keptn's `dynatrace/`).
+pub fn child_levels(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| !n.starts_with('.') && n != "dynatrace")
+        })
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// SLIs after the merge: name → the winning definition.
+#[derive(Clone, Debug, Default)]
+pub struct MergedSli {
+    pub indicators: IndexMap<String, Indicator>,
+    /// Whether any level defined an sli file at all (otherwise Keptn's defaults apply).
+    pub any_file: bool,
+}
+
+/// Merges the SLI files of a chain of levels, least specific first.
+pub fn merge_sli<'a>(files: impl IntoIterator<Item = &'a Sli>) -> MergedSli {
+    let mut merged = MergedSli::default();
+    for sli in files {
+        merged.any_file = true;
+        for ind in &sli.indicators {
+            merged.indicators.insert(ind.name.value.clone(), ind.clone());
+        }
+    }
+    merged
+}
+
+/// Merges SLO files, least specific first. Objectives are replaced by `sli` name: the first
+/// objective of a more specific level takes the place of the earlier ones with that name.
+pub fn merge_slo<'a>(files: impl IntoIterator<Item = &'a Slo>) -> Option<Slo> {
+    let mut out: Option<Slo> = None;
+    for slo in files {
+        let Some(acc) = out.as_mut() else {
+            out = Some(slo.clone());
+            continue;
+        };
+        if slo.spec_version.is_some() {
+            acc.spec_version = slo.spec_version.clone();
+        }
+        for (k, v) in &slo.filter {
+            match acc.filter.iter_mut().find(|(ak, _)| ak.value == k.value) {
+                Some(entry) => *entry = (k.clone(), v.clone()),
+                None => acc.filter.push((k.clone(), v.clone())),
+            }
+        }
+        acc.comparison = merge_comparison(acc.comparison.take(), slo.comparison.as_ref());
+        acc.total_score = merge_total(acc.total_score.take(), slo.total_score.as_ref());
+        acc.objectives = merge_objectives(&acc.objectives, &slo.objectives);
+        acc.file = slo.file.clone();
+    }
+    out
+}
+
+fn merge_objectives(base: &[Objective], over: &[Objective]) -> Vec<Objective> {
+    let mut out: Vec<Option<Objective>> = base.iter().cloned().map(Some).collect();
+    let mut appended = Vec::new();
+    for o in over {
+        let same: Vec<usize> = out
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.as_ref().is_some_and(|b| b.sli.value == o.sli.value))
+            .map(|(i, _)| i)
+            .collect();
+        match same.split_first() {
+            Some((first, rest)) => {
+                out[*first] = Some(o.clone());
+                for i in rest {
+                    out[*i] = None;
+                }
+            }
+            None => appended.push(o.clone()),
+        }
+    }
+    // Objectives replaced at this level must not be matched again by a second objective of the
+    // same level with the same name: that one is appended (and lint reports the duplicate).
+    out.into_iter().flatten().chain(appended).collect()
+}
+
+fn pick<T: Clone>(base: Option<&Sourced<T>>, over: Option<&Sourced<T>>) -> Option<Sourced<T>> {
+    over.or(base).cloned()
+}
+
+fn merge_comparison(base: Option<Comparison>, over: Option<&Comparison>) -> Option<Comparison> {
+    match (base, over) {
+        (None, None) => None,
+        (Some(b), None) => Some(b),
+        (None, Some(o)) => Some(o.clone()),
+        (Some(b), Some(o)) => Some(Comparison {
+            compare_with: pick(b.compare_with.as_ref(), o.compare_with.as_ref()),
+            include_result_with_score: pick(b.include_result_with_score.as_ref(), o.include_result_with_score.as_ref()),
+            number_of_comparison_results: pick(
+                b.number_of_comparison_results.as_ref(),
+                o.number_of_comparison_results.as_ref(),
+            ),
+            aggregate_function: pick(b.aggregate_function.as_ref(), o.aggregate_function.as_ref()),
+            origin: o.origin.clone(),
+        }),
+    }
+}
+
+fn merge_total(base: Option<TotalScore>, over: Option<&TotalScore>) -> Option<TotalScore> {
+    match (base, over) {
+        (None, None) => None,
+        (Some(b), None) => Some(b),
+        (None, Some(o)) => Some(o.clone()),
+        (Some(b), Some(o)) => Some(TotalScore {
+            pass: pick(b.pass.as_ref(), o.pass.as_ref()),
+            warning: pick(b.warning.as_ref(), o.warning.as_ref()),
+            origin: o.origin.clone(),
+        }),
+    }
+}
+
+/// The merged view of one service.
+pub struct Merged {
+    pub sli: MergedSli,
+    pub slo: Option<Slo>,
+}
+
+pub fn merge(chain: &[Level]) -> Merged {
+    Merged {
+        sli: merge_sli(chain.iter().flat_map(|l| l.sli.iter().map(|s| &s.value))),
+        slo: merge_slo(chain.iter().filter_map(|l| l.slo.as_ref().map(|s| &s.value))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::SourceFile;
+
+    fn slo(name: &str, text: &str) -> Slo {
+        let l = load::parse_slo(SourceFile::new(name, text), vec![]);
+        assert!(l.problems.is_empty(), "{:?}", l.problems);
+        l.value
+    }
+
+    fn sli(name: &str, text: &str) -> Sli {
+        load::parse_sli(SourceFile::new(name, text), vec![]).value
+    }
+
+    #[test]
+    fn sli_merges_key_by_key() {
+        let a = sli("a/sli.yaml", "indicators:\n  rt: q1\n  err: q2\n");
+        let b = sli("a/b/sli.yaml", "indicators:\n  rt: q3\n  tp: q4\n");
+        let m = merge_sli([&a, &b]);
+        let got: Vec<(&str, &str)> = m.indicators.iter().map(|(k, v)| (k.as_str(), v.query.value.as_str())).collect();
+        assert_eq!(got, [("rt", "q3"), ("err", "q2"), ("tp", "q4")]);
+        assert_eq!(m.indicators["rt"].query.origin.location(), "a/b/sli.yaml:2:7");
+    }
+
+    #[test]
+    fn slo_merges_objectives_by_name_and_blocks_field_by_field() {
+        let project = slo(
+            "slo.yaml",
+            "comparison:\n  compare_with: several_results\n  aggregate_function: p90\nobjectives:\n  - sli: rt\n    weight: 3\n    pass: [{criteria: [\"<600\"]}]\n  - sli: err\n    pass: [{criteria: [\"<1\"]}]\ntotal_score: {pass: \"90%\", warning: \"75%\"}\n",
+        );
+        let stage = slo(
+            "prod/slo.yaml",
+            "comparison:\n  aggregate_function: avg\nobjectives:\n  - sli: rt\n    pass: [{criteria: [\"<500\"]}]\n  - sli: tp\ntotal_score: {pass: \"95%\"}\n",
+        );
+        let m = merge_slo([&project, &stage]).unwrap();
+        let names: Vec<&str> = m.objectives.iter().map(|o| o.sli.value.as_str()).collect();
+        assert_eq!(names, ["rt", "err", "tp"]);
+        // the whole objective is replaced: the project's weight does not carry over
+        assert_eq!(m.objectives[0].effective_weight(), 1);
+        assert_eq!(m.objectives[0].pass[0].criteria[0].value, "<500");
+        let c = m.effective_comparison();
+        assert_eq!((c.compare_with.as_str(), c.aggregate_function.as_str()), ("several_results", "avg"));
+        let t = m.total_score.unwrap();
+        assert_eq!(t.pass.unwrap().value, "95%");
+        assert_eq!(t.warning.as_ref().unwrap().value, "75%");
+        assert_eq!(t.warning.unwrap().origin.file.name, "slo.yaml");
+    }
+
+    #[test]
+    fn one_level_is_unchanged() {
+        let only = slo("slo.yaml", "objectives:\n  - sli: rt\n  - sli: rt\n");
+        let m = merge_slo([&only]).unwrap();
+        assert_eq!(m.objectives.len(), 2, "Keptn keeps duplicates within one file");
+    }
+}

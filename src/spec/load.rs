@@ -1,0 +1,129 @@
+//! Reading input files from disk: size cap, UTF-8 check, then the pure parse.
+//!
+//! This is the only part of `spec` that touches the file system.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::diag::{Origin, Problem, SourceFile};
+use crate::spec::read::Reader;
+use crate::spec::{settings, sli, slo, yaml};
+
+/// Larger files are refused: real SLO files are a few kilobytes.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Reads a file as text. Problems that prevent reading come back as `Err`; a file that is not
+/// UTF-8 is returned lossily with an error pointing at the first bad byte, so it can be shown.
+pub fn read_text(path: &Path) -> Result<(Arc<SourceFile>, Vec<Problem>), Problem> {
+    let name = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| io_problem(&name, &e))?;
+    if meta.is_dir() {
+        return Err(Problem::file("slogate::not-a-file", &name, "this is a directory, not a file")
+            .help("pass a file, or the directory as --config"));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Problem::file(
+            "slogate::file-too-large",
+            &name,
+            format!("file is {} bytes, more than the limit of {} bytes", meta.len(), MAX_FILE_BYTES),
+        )
+        .help("SLO files are small; check that this is the right file"));
+    }
+    let bytes = std::fs::read(path).map_err(|e| io_problem(&name, &e))?;
+    Ok(text_from_bytes(&name, bytes))
+}
+
+/// Pure half of [`read_text`]: strips a UTF-8 BOM, and reports invalid UTF-8 at its position.
+pub fn text_from_bytes(name: &str, bytes: Vec<u8>) -> (Arc<SourceFile>, Vec<Problem>) {
+    let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) => rest.to_vec(),
+        None => bytes,
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => (SourceFile::new(name, text), Vec::new()),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let file = SourceFile::new(name, text);
+            // The lossy text is identical up to `at`; the replacement char is 3 bytes long.
+            let end = (at + 3).min(file.text.len());
+            let p = Problem::error(
+                "slogate::not-utf8",
+                &Origin::new(&file, at..end),
+                "the file is not valid UTF-8",
+            )
+            .label("invalid byte here")
+            .help("save the file as UTF-8 (YAML files must be UTF-8)");
+            (file, vec![p])
+        }
+    }
+}
+
+fn io_problem(name: &str, e: &std::io::Error) -> Problem {
+    let help = match e.kind() {
+        std::io::ErrorKind::NotFound => "check the path; paths are relative to the current directory",
+        std::io::ErrorKind::PermissionDenied => "make the file readable for this user",
+        _ => "check that the file exists and can be read",
+    };
+    Problem::file("slogate::io", name, format!("cannot read file: {e}")).help(help)
+}
+
+/// A parsed file of one kind, with the problems met while reading it.
+pub struct Loaded<T> {
+    pub value: T,
+    pub file: Arc<SourceFile>,
+    pub problems: Vec<Problem>,
+}
+
+impl<T> Loaded<T> {
+    pub fn has_errors(&self) -> bool {
+        self.problems.iter().any(Problem::is_error)
+    }
+}
+
+fn parse_with<T>(
+    file: Arc<SourceFile>,
+    mut problems: Vec<Problem>,
+    f: impl FnOnce(&Arc<SourceFile>, Option<&yaml::Node>, &mut Reader) -> T,
+    empty: T,
+) -> Loaded<T> {
+    if problems.iter().any(Problem::is_error) {
+        return Loaded { value: empty, file, problems };
+    }
+    let parsed = yaml::parse(&file);
+    problems.extend(parsed.problems);
+    let syntax_failed = parsed.root.is_none() && problems.iter().any(Problem::is_error);
+    let mut r = Reader::default();
+    let value = if syntax_failed { empty } else { f(&file, parsed.root.as_ref(), &mut r) };
+    problems.extend(r.problems);
+    Loaded { value, file, problems }
+}
+
+pub fn parse_slo(file: Arc<SourceFile>, problems: Vec<Problem>) -> Loaded<slo::Slo> {
+    let empty = slo::Slo { file: Some(Arc::clone(&file)), ..Default::default() };
+    parse_with(file, problems, slo::read, empty)
+}
+
+pub fn parse_sli(file: Arc<SourceFile>, problems: Vec<Problem>) -> Loaded<sli::Sli> {
+    parse_with(file, problems, sli::read, sli::Sli::default())
+}
+
+pub fn parse_settings(file: Arc<SourceFile>, problems: Vec<Problem>) -> Loaded<settings::Settings> {
+    parse_with(file, problems, settings::read, settings::Settings::default())
+}
+
+/// Reads and parses an slo.yaml from disk.
+pub fn slo_file(path: &Path) -> Result<Loaded<slo::Slo>, Problem> {
+    let (file, problems) = read_text(path)?;
+    Ok(parse_slo(file, problems))
+}
+
+pub fn sli_file(path: &Path) -> Result<Loaded<sli::Sli>, Problem> {
+    let (file, problems) = read_text(path)?;
+    Ok(parse_sli(file, problems))
+}
+
+pub fn settings_file(path: &Path) -> Result<Loaded<settings::Settings>, Problem> {
+    let (file, problems) = read_text(path)?;
+    Ok(parse_settings(file, problems))
+}

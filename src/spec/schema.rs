@@ -1,0 +1,1 @@
+//! Checks that schemas/*.schema.json match the key tables of the readers.

@@ -1,0 +1,99 @@
+//! `slogate.yaml`: connection settings and defaults that are not part of Keptn's files.
+
+use std::sync::Arc;
+
+use crate::diag::{Problem, SourceFile, Sourced};
+use crate::spec::read::Reader;
+use crate::spec::yaml::Node;
+
+pub const SETTINGS_KEYS: &[&str] = &["spec_version", "dynatrace", "prometheus", "defaults"];
+pub const DYNATRACE_KEYS: &[&str] = &["url", "token_env", "platform_token_env"];
+pub const PROMETHEUS_KEYS: &[&str] = &["url"];
+pub const DEFAULTS_KEYS: &[&str] = &["project", "stage", "service", "on_missing_baseline"];
+
+pub const MISSING_BASELINE_POLICIES: &[&str] = &["pass", "warn", "fail"];
+
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    pub spec_version: Option<Sourced<String>>,
+    pub dynatrace: Option<Dynatrace>,
+    pub prometheus_url: Option<Sourced<String>>,
+    pub project: Option<Sourced<String>>,
+    pub stage: Option<Sourced<String>>,
+    pub service: Option<Sourced<String>>,
+    pub on_missing_baseline: Option<Sourced<String>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Dynatrace {
+    pub url: Option<Sourced<String>>,
+    /// Name of the environment variable holding the API token (never the token itself).
+    pub token_env: Option<Sourced<String>>,
+    pub platform_token_env: Option<Sourced<String>>,
+}
+
+const EXAMPLE: &str = "`dynatrace:\\n  url: https://abc12345.live.dynatrace.com\\n  token_env: DT_API_TOKEN`";
+
+pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Settings {
+    let mut s = Settings::default();
+    // An empty slogate.yaml is allowed: every setting has a default or an environment variable.
+    let Some(root) = root else { return s };
+    let Some(f) = r.fields(root, "slogate.yaml", SETTINGS_KEYS, EXAMPLE) else {
+        return s;
+    };
+    if let Some(n) = f.get("spec_version") {
+        s.spec_version = r.string(n, "spec_version", "`spec_version: \"1\"`");
+    }
+    if let Some(n) = f.get("dynatrace")
+        && let Some(d) = r.fields(n, "dynatrace", DYNATRACE_KEYS, EXAMPLE)
+    {
+        let mut dt = Dynatrace {
+            url: d.get("url").and_then(|v| r.string(v, "url", "`url: https://abc12345.live.dynatrace.com`")),
+            token_env: d.get("token_env").and_then(|v| r.string(v, "token_env", "`token_env: DT_API_TOKEN`")),
+            platform_token_env: d
+                .get("platform_token_env")
+                .and_then(|v| r.string(v, "platform_token_env", "`platform_token_env: DT_PLATFORM_TOKEN`")),
+        };
+        for env in [&mut dt.token_env, &mut dt.platform_token_env].into_iter().flatten() {
+            if !is_env_name(&env.value) {
+                r.push(
+                    Problem::error("slogate::bad-env-name", &env.origin, format!("`{}` is not an environment variable name", env.value))
+                        .label("expected a variable name such as DT_API_TOKEN")
+                        .help("put the NAME of the variable that holds the token here, never the token itself"),
+                );
+            }
+        }
+        s.dynatrace = Some(dt);
+    }
+    if let Some(n) = f.get("prometheus")
+        && let Some(p) = r.fields(n, "prometheus", PROMETHEUS_KEYS, "`prometheus: {url: http://127.0.0.1:9090}`")
+    {
+        s.prometheus_url = p.get("url").and_then(|v| r.string(v, "url", "`url: http://127.0.0.1:9090`"));
+    }
+    if let Some(n) = f.get("defaults")
+        && let Some(d) = r.fields(n, "defaults", DEFAULTS_KEYS, "`defaults: {project: shop, stage: production}`")
+    {
+        s.project = d.get("project").and_then(|v| r.string(v, "project", "`project: shop`"));
+        s.stage = d.get("stage").and_then(|v| r.string(v, "stage", "`stage: production`"));
+        s.service = d.get("service").and_then(|v| r.string(v, "service", "`service: checkout`"));
+        s.on_missing_baseline = d
+            .get("on_missing_baseline")
+            .and_then(|v| r.string(v, "on_missing_baseline", "`on_missing_baseline: fail`"));
+        if let Some(p) = &s.on_missing_baseline
+            && !MISSING_BASELINE_POLICIES.contains(&p.value.as_str())
+        {
+            r.push(
+                Problem::error("slogate::bad-policy", &p.origin, format!("unknown missing-baseline policy `{}`", p.value))
+                    .label("not a policy")
+                    .help("write one of: pass (Keptn), warn, fail"),
+            );
+        }
+    }
+    s
+}
+
+fn is_env_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
