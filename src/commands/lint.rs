@@ -8,7 +8,7 @@ use crate::commands::{Exit, Ui, stdout};
 use crate::diag::{self, Problem, Severity};
 use crate::spec::layout::{self, Level, LevelKind};
 use crate::spec::load;
-use crate::spec::{lint, sli::Sli, slo::Slo};
+use crate::spec::{lint, slo::Slo};
 
 pub fn run(args: &LintArgs, ui: &Ui) -> Exit {
     let paths = if args.paths.is_empty() { vec![PathBuf::from("slo")] } else { args.paths.clone() };
@@ -115,7 +115,7 @@ fn lint_file(path: &Path, problems: &mut Vec<Problem>, files: &mut usize) {
         }
         Some(FileKind::Slo) => {
             let l = load::parse_slo(file, read_problems);
-            let clean = !l.has_errors();
+            let clean = l.complete;
             problems.extend(lint::check_slo(&l.value));
             problems.extend(l.problems);
             if clean {
@@ -169,7 +169,7 @@ fn lint_tree(root: &Path, problems: &mut Vec<Problem>, files: &mut usize) {
     let mut broken = false;
     for level in &levels {
         *files += level.sli.len() + usize::from(level.slo.is_some());
-        broken |= level.problems().any(Problem::is_error);
+        broken |= level.sli.iter().any(|l| !l.complete) || level.slo.as_ref().is_some_and(|l| !l.complete);
         problems.extend(level.problems().cloned());
         for sli in &level.sli {
             problems.extend(lint::check_sli(&sli.value, &filter_keys));
@@ -201,7 +201,6 @@ fn lint_tree(root: &Path, problems: &mut Vec<Problem>, files: &mut usize) {
         if let Some(slo) = layout::merge_slo(slos) {
             problems.extend(lint::check_merged(&slo, &sli, &context));
         }
-        let _: Option<&Sli> = None;
     }
 }
 

@@ -44,7 +44,9 @@ impl Ui {
         if problems.is_empty() {
             return;
         }
-        let text = diag::render(problems, self.color, self.width);
+        let mut sorted = problems.to_vec();
+        diag::sort(&mut sorted);
+        let text = diag::render(&sorted, self.color, self.width);
         let _ = std::io::stderr().write_all(text.as_bytes());
     }
 }

@@ -73,6 +73,9 @@ pub struct Loaded<T> {
     pub value: T,
     pub file: Arc<SourceFile>,
     pub problems: Vec<Problem>,
+    /// Whether the file was read and parsed into a model at all (false after a syntax error,
+    /// invalid UTF-8 and the like; unknown keys or wrong types still leave it complete).
+    pub complete: bool,
 }
 
 impl<T> Loaded<T> {
@@ -88,7 +91,7 @@ fn parse_with<T>(
     empty: T,
 ) -> Loaded<T> {
     if problems.iter().any(Problem::is_error) {
-        return Loaded { value: empty, file, problems };
+        return Loaded { value: empty, file, problems, complete: false };
     }
     let parsed = yaml::parse(&file);
     problems.extend(parsed.problems);
@@ -96,7 +99,7 @@ fn parse_with<T>(
     let mut r = Reader::default();
     let value = if syntax_failed { empty } else { f(&file, parsed.root.as_ref(), &mut r) };
     problems.extend(r.problems);
-    Loaded { value, file, problems }
+    Loaded { value, file, problems, complete: !syntax_failed }
 }
 
 pub fn parse_slo(file: Arc<SourceFile>, problems: Vec<Problem>) -> Loaded<slo::Slo> {

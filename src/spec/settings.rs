@@ -32,7 +32,7 @@ pub struct Dynatrace {
     pub platform_token_env: Option<Sourced<String>>,
 }
 
-const EXAMPLE: &str = "`dynatrace:\\n  url: https://abc12345.live.dynatrace.com\\n  token_env: DT_API_TOKEN`";
+const EXAMPLE: &str = "`dynatrace: {url: \"https://abc12345.live.dynatrace.com\", token_env: DT_API_TOKEN}`";
 
 pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Settings {
     let mut s = Settings::default();

@@ -21,7 +21,7 @@ pub struct Indicator {
     pub query: Sourced<String>,
 }
 
-const EXAMPLE: &str = "`indicators:\\n  response_time_p95: \"metricSelector=builtin:service.response.time:percentile(95)&entitySelector=type(SERVICE),tag(keptn_service:$SERVICE)\"`";
+const EXAMPLE: &str = "`indicators: {response_time_p95: \"metricSelector=builtin:service.response.time:percentile(95)&entitySelector=type(SERVICE),tag(keptn_service:$SERVICE)\"}`";
 
 /// Reads an `sli.yaml` tree; `root` is `None` for an empty file.
 pub fn read(file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Sli {

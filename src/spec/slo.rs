@@ -167,7 +167,7 @@ impl Objective {
 }
 
 const EXAMPLE_OBJECTIVE: &str =
-    "`objectives:\\n  - sli: response_time_p95\\n    pass:\\n      - criteria: [\"<600\"]`";
+    "`objectives: [{sli: response_time_p95, pass: [{criteria: [\"<600\"]}]}]`";
 
 /// Reads an `slo.yaml` tree. `root` is `None` for an empty file.
 pub fn read(file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Slo {
@@ -282,7 +282,7 @@ fn read_objective(n: &Node, r: &mut Reader) -> Option<Objective> {
 }
 
 fn read_groups(n: &Node, what: &str, r: &mut Reader) -> Vec<Group> {
-    let example = format!("`{what}:\\n  - criteria: [\"<=+10%\", \"<600\"]`");
+    let example = format!("`{what}: [{{criteria: [\"<=+10%\", \"<600\"]}}]`");
     let mut groups = Vec::new();
     for item in r.list(n, what, &example) {
         if item.is_null() {

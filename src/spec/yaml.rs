@@ -381,6 +381,11 @@ fn syntax_problem(file: &Arc<SourceFile>, span: std::ops::Range<usize>, info: &s
     } else {
         "fix the YAML syntax at this position".to_string()
     };
+    // Point at the tab itself rather than where the parser noticed it.
+    let origin = match (tab_in_indent, file.text[line_start..].find('\t')) {
+        (true, Some(i)) => Origin::new(file, line_start + i..line_start + i + 1),
+        _ => origin,
+    };
     Problem::error(
         "slogate::yaml-syntax",
         &origin,
