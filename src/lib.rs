@@ -2,6 +2,10 @@
 //!
 //! The core (`spec`, `eval`, `report`) is pure; `commands` is the IO shell around it.
 
+// `Problem` is large, but it is built only on the error path where its size costs nothing, and
+// boxing it would obscure every constructor.
+#![allow(clippy::result_large_err)]
+
 pub mod cli;
 pub mod commands;
 pub mod diag;

@@ -11,6 +11,8 @@ use crate::spec::slo::EffectiveComparison;
 /// Bumped when a field changes meaning or disappears.
 pub const REPORT_VERSION: u32 = 1;
 
+/// slogate's evaluation report: Keptn's evaluation result (result, score, indicatorResults,
+/// comparedEvents) plus the tool, the SLO used, the policy and the evaluated window.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(test, derive(schemars::JsonSchema))]
