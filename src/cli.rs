@@ -56,8 +56,20 @@ pub enum OnMissingBaseline {
 #[derive(Args, Debug)]
 pub struct ScoreArgs {
     /// The slo.yaml to score against.
-    #[arg(long, value_name = "FILE")]
-    pub slo: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "config", conflicts_with = "config")]
+    pub slo: Option<PathBuf>,
+
+    /// Or: a config root whose project/stage/service levels are merged (see `slogate config`).
+    #[arg(long, value_name = "DIR")]
+    pub config: Option<PathBuf>,
+
+    /// The stage folder under the config root.
+    #[arg(long, requires = "config")]
+    pub stage: Option<String>,
+
+    /// The service folder under the stage folder.
+    #[arg(long, requires = "stage")]
+    pub service: Option<String>,
 
     /// Indicator values: `[{"metric": "rt", "value": 512.3, "success": true}]` or `{"rt": 512.3}`.
     #[arg(long, value_name = "FILE")]

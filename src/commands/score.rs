@@ -8,7 +8,8 @@ use crate::diag::Problem;
 use crate::eval::{self, MissingBaseline, Retrieval, Verdict, previous};
 use crate::input;
 use crate::report::{self, Report, json};
-use crate::spec::{lint, load};
+use crate::spec::slo::Slo;
+use crate::spec::{layout, lint, load};
 
 pub fn run(args: &ScoreArgs, ui: &Ui) -> Exit {
     match score(args, ui) {
@@ -28,15 +29,42 @@ fn read_json_input(path: &Path) -> Result<std::sync::Arc<crate::diag::SourceFile
     Ok(file)
 }
 
-fn score(args: &ScoreArgs, ui: &Ui) -> Result<Exit, Vec<Problem>> {
-    let loaded = load::slo_file(&args.slo).map_err(|p| vec![p])?;
-    if loaded.has_errors() {
-        return Err(loaded.problems);
+/// The SLO to score: one file, or the merge of a config root's levels; with its file names.
+fn load_slo(args: &ScoreArgs) -> Result<(Slo, Vec<String>, Vec<Problem>), Vec<Problem>> {
+    if let Some(path) = &args.slo {
+        let loaded = load::slo_file(path).map_err(|p| vec![p])?;
+        if loaded.has_errors() {
+            return Err(loaded.problems);
+        }
+        let mut findings = loaded.problems;
+        findings.extend(lint::check_slo(&loaded.value));
+        return Ok((loaded.value, vec![path.display().to_string()], findings));
     }
-    let slo = loaded.value;
+    let root = args.config.as_deref().unwrap_or(Path::new("slo"));
+    if !root.is_dir() {
+        return Err(vec![Problem::file("slogate::no-config", &root.display().to_string(), "config root not found")
+            .help("pass the folder holding slo.yaml with --config DIR, or one file with --slo FILE")]);
+    }
+    let mut problems = Vec::new();
+    let chain = layout::load_chain(root, args.stage.as_deref(), args.service.as_deref(), &mut problems);
+    problems.extend(chain.iter().flat_map(layout::Level::problems).cloned());
+    if problems.iter().any(Problem::is_error) {
+        return Err(problems);
+    }
+    let files: Vec<String> = chain.iter().filter_map(|l| l.slo.as_ref()).map(|s| s.file.name.clone()).collect();
+    for slo in chain.iter().filter_map(|l| l.slo.as_ref()) {
+        problems.extend(lint::check_slo(&slo.value));
+    }
+    let Some(slo) = layout::merge(&chain).slo else {
+        return Err(vec![Problem::file("slogate::no-slo", &root.display().to_string(), "no slo.yaml at any level of this config root")
+            .help("add slo.yaml to the config root, its stage folder or its service folder")]);
+    };
+    Ok((slo, files, problems))
+}
+
+fn score(args: &ScoreArgs, ui: &Ui) -> Result<Exit, Vec<Problem>> {
+    let (slo, files, findings) = load_slo(args)?;
     // Lint findings do not stop scoring (Keptn scores such files its own way) but are shown.
-    let mut findings = loaded.problems;
-    findings.extend(lint::check_slo(&slo));
     ui.problems(&findings);
 
     let values = input::values(&read_json_input(&args.values)?).map_err(|p| vec![p])?;
@@ -56,13 +84,13 @@ fn score(args: &ScoreArgs, ui: &Ui) -> Result<Exit, Vec<Problem>> {
         report_version: json::REPORT_VERSION,
         tool: json::Tool::current(),
         project: None,
-        stage: None,
-        service: None,
+        stage: args.stage.clone(),
+        service: args.service.clone(),
         labels: Default::default(),
         time_start: None,
         time_end: None,
         slo: json::SloInfo {
-            files: vec![args.slo.display().to_string()],
+            files,
             hash: slo.hash(),
             comparison,
             pass_threshold: slo.total_score.as_ref().and_then(|t| t.pass.as_ref()).map(|p| p.value.clone()),
