@@ -412,3 +412,67 @@ impl Slo {
         format!("sha256:{hex}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::diag::SourceFile;
+    use crate::spec::load::parse_slo;
+
+    fn problems(text: &str) -> Vec<(String, (usize, usize))> {
+        parse_slo(SourceFile::new("slo.yaml", text), vec![])
+            .problems
+            .iter()
+            .map(|p| (p.code.to_string(), p.line_col().unwrap_or((0, 0))))
+            .collect()
+    }
+
+    #[test]
+    fn every_problem_of_a_file_at_once() {
+        let text = "spec_versoin: 1\ncomparison:\n  compare: x\nobjectives:\n  - sli: a\n    weight: x\n    pass:\n      - criterias: []\n  - displayName: no sli\ntotal_score:\n  pas: 90\n";
+        let got = problems(text);
+        let codes: Vec<&str> = got.iter().map(|(c, _)| c.as_str()).collect();
+        assert_eq!(
+            codes,
+            [
+                "slogate::unknown-key",
+                "slogate::unknown-key",
+                "slogate::wrong-type",
+                "slogate::unknown-key",
+                "slogate::missing-sli",
+                "slogate::unknown-key"
+            ]
+        );
+        assert_eq!(got[0].1, (1, 1));
+        assert_eq!(got[5].1, (11, 3));
+    }
+
+    #[test]
+    fn keptn_defaults() {
+        let l = parse_slo(SourceFile::new("slo.yaml", "objectives:\n  - sli: a\n    weight: 0\n  -\n  - sli: b\n"), vec![]);
+        let slo = l.value;
+        assert_eq!(slo.objectives.len(), 2, "null objectives are dropped");
+        assert_eq!(slo.objectives[0].effective_weight(), 1);
+        assert_eq!(slo.objectives[1].effective_weight(), 1);
+        let c = slo.effective_comparison();
+        assert_eq!((c.compare_with.as_str(), c.previous_count()), ("single_result", 1));
+        let l = parse_slo(
+            SourceFile::new("slo.yaml", "comparison:\n  include_result_with_score: Pass_Or_Warn\nobjectives: []\n"),
+            vec![],
+        );
+        let c = l.value.effective_comparison();
+        assert_eq!(c.compare_with, "", "compare_with is never defaulted in a present block");
+        assert_eq!(c.include_result_with_score, "pass_or_warn");
+        assert_eq!(c.number_of_comparison_results, 3);
+        assert_eq!(c.aggregate_function, "avg");
+        assert_eq!(c.previous_count(), 3);
+    }
+
+    #[test]
+    fn hash_ignores_formatting() {
+        let a = parse_slo(SourceFile::new("a", "objectives: [{sli: a, pass: [{criteria: ['<1']}]}]\n"), vec![]).value;
+        let b = parse_slo(SourceFile::new("b", "objectives:\n  - sli: a\n    pass:\n      - criteria:\n          - \"<1\"\n"), vec![]).value;
+        let c = parse_slo(SourceFile::new("c", "objectives: [{sli: a, pass: [{criteria: ['<2']}]}]\n"), vec![]).value;
+        assert_eq!(a.hash(), b.hash());
+        assert_ne!(a.hash(), c.hash());
+    }
+}
