@@ -88,9 +88,10 @@ pub struct ScoreArgs {
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// What a relative criterion does when there is no baseline.
-    #[arg(long, value_enum, default_value_t = OnMissingBaseline::Pass)]
-    pub on_missing_baseline: OnMissingBaseline,
+    /// What a relative criterion does when there is no baseline [default: slogate.yaml's
+    /// `defaults.on_missing_baseline`, else pass, as Keptn].
+    #[arg(long, value_enum)]
+    pub on_missing_baseline: Option<OnMissingBaseline>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

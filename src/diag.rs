@@ -220,6 +220,10 @@ impl Problem {
             "message": self.message,
             "label": if self.label.is_empty() { None } else { Some(&self.label) },
             "help": self.help,
+            "notes": self.notes.iter().map(|n| {
+                let (line, column) = n.origin.file.line_col(n.origin.span.start);
+                serde_json::json!({"file": n.origin.file.name, "line": line, "column": column, "label": n.label})
+            }).collect::<Vec<_>>(),
         })
     }
 }

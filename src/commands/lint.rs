@@ -115,7 +115,8 @@ fn lint_file(path: &Path, problems: &mut Vec<Problem>, files: &mut usize) {
         }
         Some(FileKind::Slo) => {
             let l = load::parse_slo(file, read_problems);
-            let clean = l.complete;
+            // An empty file already says so; "no objectives" would repeat it.
+            let clean = l.complete && !l.problems.iter().any(|p| p.code == "slogate::empty-file");
             problems.extend(lint::check_slo(&l.value));
             problems.extend(l.problems);
             if clean {

@@ -75,9 +75,10 @@ fn score(args: &ScoreArgs, ui: &Ui) -> Result<Exit, Vec<Problem>> {
     let comparison = slo.effective_comparison();
     let selected = previous::select(&all_previous, &comparison);
     let policy = match args.on_missing_baseline {
-        OnMissingBaseline::Pass => MissingBaseline::Pass,
-        OnMissingBaseline::Warn => MissingBaseline::Warn,
-        OnMissingBaseline::Fail => MissingBaseline::Fail,
+        Some(OnMissingBaseline::Pass) => MissingBaseline::Pass,
+        Some(OnMissingBaseline::Warn) => MissingBaseline::Warn,
+        Some(OnMissingBaseline::Fail) => MissingBaseline::Fail,
+        None => settings_policy(args)?,
     };
     let evaluation = eval::evaluate(&slo, &Retrieval::Ok, &values, &selected, policy);
     let report = Report {
@@ -111,6 +112,24 @@ fn score(args: &ScoreArgs, ui: &Ui) -> Result<Exit, Vec<Problem>> {
         ReportFormat::Text => stdout(&report::text::render(&report)),
     }
     Ok(exit_for(&report.evaluation))
+}
+
+/// The missing-baseline policy from the config root's slogate.yaml, if it sets one.
+fn settings_policy(args: &ScoreArgs) -> Result<MissingBaseline, Vec<Problem>> {
+    let Some(root) = &args.config else { return Ok(MissingBaseline::Pass) };
+    let path = root.join(layout::SETTINGS_FILE);
+    if !path.is_file() {
+        return Ok(MissingBaseline::Pass);
+    }
+    let loaded = load::settings_file(&path).map_err(|p| vec![p])?;
+    if loaded.has_errors() {
+        return Err(loaded.problems);
+    }
+    Ok(loaded
+        .value
+        .on_missing_baseline
+        .and_then(|p| MissingBaseline::parse(&p.value))
+        .unwrap_or(MissingBaseline::Pass))
 }
 
 /// 2 when the SLO made scoring impossible, else 1 for fail and 0 for pass or warning.

@@ -360,6 +360,13 @@ fn objective_result(
 
     let value = match value {
         Some(v) => v,
+        // §4.2: an informational objective reports the value as received, here none.
+        None if objective.pass.is_empty() => SliValue {
+            metric: objective.sli.value.clone(),
+            value: None,
+            success: false,
+            message: String::new(),
+        },
         None => SliValue {
             metric: objective.sli.value.clone(),
             value: Some(0.0),
@@ -370,7 +377,7 @@ fn objective_result(
     result.value.value = value.value;
     result.value.success = value.success;
     result.value.message = value.message.clone();
-    if let (Some(v), true) = (value.value, base.has_pool)
+    if let (Some(v), true, true) = (value.value, value.success, base.has_pool)
         && base.a != 0.0
     {
         result.change_percent = Some((v - base.a) / base.a * 100.0);

@@ -82,8 +82,10 @@ pub fn render(report: &Report) -> String {
                 out.push_str(&format!(": {}", r.value.message));
             }
             out.push('\n');
-            for t in violated(r) {
-                out.push_str(&format!("  {} violated: value {} vs target {}\n", t.criteria, value(r), go_v(round(t.target_value))));
+            if r.value.success {
+                for t in violated(r) {
+                    out.push_str(&format!("  {} violated: value {} vs target {}\n", t.criteria, value(r), go_v(round(t.target_value))));
+                }
             }
             for n in &r.notes {
                 out.push_str(&format!("  note: {n}\n"));

@@ -1,0 +1,168 @@
+//! A small fluent runner for the `slogate` binary, in the spirit of just's `Test` and ruff's
+//! `CliTest`: build the command line, run it in a chosen folder, check the exit code, look at
+//! stdout and stderr.
+//!
+//! Every run passes `--color never` and sets `NO_COLOR=1`, so diagnostics are plain text and
+//! snapshots are stable. Run it with `current_dir` at the fixture folder and relative paths:
+//! the paths in diagnostics and reports are then the same on every machine.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The repository root (where Cargo.toml is).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `tests/fixtures/<sub>`.
+pub fn fixtures(sub: &str) -> PathBuf {
+    root().join("tests").join("fixtures").join(sub)
+}
+
+/// `slo-examples/`, the ready SLO sets shipped with the project.
+pub fn examples() -> PathBuf {
+    root().join("slo-examples")
+}
+
+/// One invocation of `slogate`, built step by step.
+#[must_use]
+pub struct Slogate {
+    args: Vec<OsString>,
+    cwd: Option<PathBuf>,
+    stderr: Option<Stdio>,
+    stdout: Option<Stdio>,
+}
+
+impl Slogate {
+    pub fn new() -> Self {
+        Slogate { args: Vec::new(), cwd: None, stderr: None, stdout: None }
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.args.push(arg.as_ref().to_os_string());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args.extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
+        self
+    }
+
+    /// The folder the command runs in; give paths relative to it.
+    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.cwd = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Sends stderr somewhere else than a captured pipe (e.g. a pipe nobody reads).
+    pub fn stderr_to(mut self, stdio: Stdio) -> Self {
+        self.stderr = Some(stdio);
+        self
+    }
+
+    /// Sends stdout somewhere else than a captured pipe.
+    pub fn stdout_to(mut self, stdio: Stdio) -> Self {
+        self.stdout = Some(stdio);
+        self
+    }
+
+    /// Runs the binary to completion.
+    pub fn run(self) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_slogate"));
+        cmd.arg("--color").arg("never").args(&self.args);
+        cmd.env("NO_COLOR", "1");
+        // Nothing from the developer's shell may change the output.
+        for var in ["CLICOLOR_FORCE", "FORCE_COLOR", "COLUMNS", "RUST_BACKTRACE", "RUST_LIB_BACKTRACE"] {
+            cmd.env_remove(var);
+        }
+        if let Some(dir) = &self.cwd {
+            cmd.current_dir(dir);
+        }
+        cmd.stdin(Stdio::null());
+        cmd.stdout(self.stdout.unwrap_or_else(Stdio::piped));
+        cmd.stderr(self.stderr.unwrap_or_else(Stdio::piped));
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start slogate: {e}"));
+        let out = child.wait_with_output().unwrap_or_else(|e| panic!("slogate did not finish: {e}"));
+        let args: Vec<String> = self.args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        Output {
+            // A signal (abort, stack overflow) has no code; -1 makes every assert_code fail.
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            command: format!("slogate --color never {}", args.join(" ")),
+        }
+    }
+}
+
+/// What a run produced.
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    /// The command line, for failure messages.
+    pub command: String,
+}
+
+impl fmt::Debug for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` exited with {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.command, self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+impl Output {
+    /// Fails with the whole output when the exit code is not `code`.
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "unexpected exit code\n{self:?}");
+        self
+    }
+
+    /// Fails when the process panicked (exit 101, or a panic message on stderr).
+    #[track_caller]
+    pub fn assert_no_panic(&self) -> &Self {
+        assert!(
+            self.code != 101 && !self.stderr.contains("panicked"),
+            "slogate panicked\n{self:?}"
+        );
+        assert!(self.code >= 0, "slogate was killed by a signal\n{self:?}");
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_stderr_contains(&self, needle: &str) -> &Self {
+        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}\n{self:?}");
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_stdout_contains(&self, needle: &str) -> &Self {
+        assert!(self.stdout.contains(needle), "stdout lacks {needle:?}\n{self:?}");
+        self
+    }
+
+    /// stdout parsed as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON: {e}\n{self:?}"))
+    }
+
+    /// The diagnostic codes on stderr (`slogate::xyz` lines), in order.
+    pub fn codes(&self) -> Vec<String> {
+        self.stderr
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("slogate::") && !l.contains(' '))
+            .map(str::to_string)
+            .collect()
+    }
+}
