@@ -56,7 +56,12 @@ pub enum OnMissingBaseline {
 #[derive(Args, Debug)]
 pub struct ScoreArgs {
     /// The slo.yaml to score against.
-    #[arg(long, value_name = "FILE", required_unless_present = "config", conflicts_with = "config")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "config",
+        conflicts_with = "config"
+    )]
     pub slo: Option<PathBuf>,
 
     /// Or: a config root whose project/stage/service levels are merged (see `slogate config`).

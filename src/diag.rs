@@ -202,9 +202,7 @@ impl Problem {
 
     /// `(line, column)`, 1-based, of the start of the primary span.
     pub fn line_col(&self) -> Option<(usize, usize)> {
-        self.origin
-            .as_ref()
-            .map(|o| o.file.line_col(o.span.start))
+        self.origin.as_ref().map(|o| o.file.line_col(o.span.start))
     }
 
     /// The machine-readable form used by `lint --format json`.
@@ -309,7 +307,11 @@ pub fn render(problems: &[Problem], color: bool, width: usize) -> String {
             {
                 continue;
             }
-            out.push_str(&format!("  note: {} at {}\n", note.label, note.origin.location()));
+            out.push_str(&format!(
+                "  note: {} at {}\n",
+                note.label,
+                note.origin.location()
+            ));
         }
         out.push('\n');
     }
@@ -319,8 +321,16 @@ pub fn render(problems: &[Problem], color: bool, width: usize) -> String {
 /// Sorts problems by file, position and code so output is deterministic.
 pub fn sort(problems: &mut [Problem]) {
     problems.sort_by(|a, b| {
-        let ka = (a.file_name.as_str(), a.origin.as_ref().map(|o| o.span.start), a.code);
-        let kb = (b.file_name.as_str(), b.origin.as_ref().map(|o| o.span.start), b.code);
+        let ka = (
+            a.file_name.as_str(),
+            a.origin.as_ref().map(|o| o.span.start),
+            a.code,
+        );
+        let kb = (
+            b.file_name.as_str(),
+            b.origin.as_ref().map(|o| o.span.start),
+            b.code,
+        );
         ka.cmp(&kb)
     });
 }

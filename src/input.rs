@@ -26,7 +26,11 @@ struct ValueIn {
 /// Turns a serde_json error into a problem at its line and column.
 fn json_problem(file: &Arc<SourceFile>, err: &serde_json::Error, help: &str) -> Problem {
     let offset = offset_of(&file.text, err.line(), err.column());
-    let end = file.text[offset..].chars().next().map(|c| offset + c.len_utf8()).unwrap_or(offset);
+    let end = file.text[offset..]
+        .chars()
+        .next()
+        .map(|c| offset + c.len_utf8())
+        .unwrap_or(offset);
     let msg = err.to_string();
     // serde_json appends " at line L column C"; the diagnostic shows the place itself.
     let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
@@ -40,7 +44,11 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
     if line == 0 {
         return 0;
     }
-    let start: usize = text.split_inclusive('\n').take(line - 1).map(str::len).sum();
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line - 1)
+        .map(str::len)
+        .sum();
     let mut off = (start + column.saturating_sub(1)).min(text.len());
     while !text.is_char_boundary(off) {
         off -= 1;
@@ -55,7 +63,8 @@ const VALUES_HELP: &str = "write a list `[{\"metric\": \"rt\", \"value\": 512.3,
 pub fn values(file: &Arc<SourceFile>) -> Result<Vec<SliValue>, Problem> {
     let trimmed = file.text.trim_start();
     if trimmed.starts_with('[') {
-        let list: Vec<ValueIn> = serde_json::from_str(&file.text).map_err(|e| json_problem(file, &e, VALUES_HELP))?;
+        let list: Vec<ValueIn> =
+            serde_json::from_str(&file.text).map_err(|e| json_problem(file, &e, VALUES_HELP))?;
         Ok(list
             .into_iter()
             .map(|v| SliValue {
@@ -72,15 +81,23 @@ pub fn values(file: &Arc<SourceFile>) -> Result<Vec<SliValue>, Problem> {
             .into_iter()
             .map(|(metric, value)| SliValue {
                 success: value.is_some(),
-                message: if value.is_some() { String::new() } else { "no value".into() },
+                message: if value.is_some() {
+                    String::new()
+                } else {
+                    "no value".into()
+                },
                 metric,
                 value,
             })
             .collect())
     } else {
-        Err(Problem::error("slogate::bad-json", &Origin::new(file, 0..trimmed.len().min(1)), "expected a JSON list or object of indicator values")
-            .label("not JSON")
-            .help(VALUES_HELP))
+        Err(Problem::error(
+            "slogate::bad-json",
+            &Origin::new(file, 0..trimmed.len().min(1)),
+            "expected a JSON list or object of indicator values",
+        )
+        .label("not JSON")
+        .help(VALUES_HELP))
     }
 }
 
@@ -88,33 +105,42 @@ pub fn values(file: &Arc<SourceFile>) -> Result<Vec<SliValue>, Problem> {
 /// or JSON lines.
 pub fn previous(file: &Arc<SourceFile>) -> Result<Vec<PreviousEvaluation>, Problem> {
     let help = "give a slogate JSON report, a Keptn evaluation.finished event (or its data), or `{\"result\": \"pass\", \"indicatorResults\": [{\"value\": {\"metric\": \"rt\", \"value\": 400, \"success\": true}}]}`";
-    let docs: Vec<(serde_json::Value, usize)> = match serde_json::from_str::<serde_json::Value>(&file.text) {
-        Ok(serde_json::Value::Array(items)) => items.into_iter().map(|v| (v, 0)).collect(),
-        Ok(v) => vec![(v, 0)],
-        Err(first_err) => {
-            // JSON lines: one document per non-empty line.
-            let mut docs = Vec::new();
-            let mut offset = 0;
-            for line in file.text.split_inclusive('\n') {
-                if !line.trim().is_empty() {
-                    match serde_json::from_str(line) {
-                        Ok(v) => docs.push((v, offset)),
-                        Err(_) => return Err(json_problem(file, &first_err, help)),
+    let docs: Vec<(serde_json::Value, usize)> =
+        match serde_json::from_str::<serde_json::Value>(&file.text) {
+            Ok(serde_json::Value::Array(items)) => items.into_iter().map(|v| (v, 0)).collect(),
+            Ok(v) => vec![(v, 0)],
+            Err(first_err) => {
+                // JSON lines: one document per non-empty line.
+                let mut docs = Vec::new();
+                let mut offset = 0;
+                for line in file.text.split_inclusive('\n') {
+                    if !line.trim().is_empty() {
+                        match serde_json::from_str(line) {
+                            Ok(v) => docs.push((v, offset)),
+                            Err(_) => return Err(json_problem(file, &first_err, help)),
+                        }
                     }
+                    offset += line.len();
                 }
-                offset += line.len();
+                docs
             }
-            docs
-        }
-    };
+        };
     let many = docs.len() > 1;
     docs.into_iter()
         .enumerate()
         .map(|(i, (doc, at))| {
-            let fallback = if many { format!("{}#{}", file.name, i + 1) } else { file.name.clone() };
+            let fallback = if many {
+                format!("{}#{}", file.name, i + 1)
+            } else {
+                file.name.clone()
+            };
             previous::from_json(&doc, &fallback).map_err(|msg| {
-                Problem::error("slogate::bad-previous", &Origin::new(file, at..at), format!("not an evaluation: {msg}"))
-                    .help(help)
+                Problem::error(
+                    "slogate::bad-previous",
+                    &Origin::new(file, at..at),
+                    format!("not an evaluation: {msg}"),
+                )
+                .help(help)
             })
         })
         .collect()
@@ -126,13 +152,19 @@ mod tests {
 
     #[test]
     fn values_in_both_forms() {
-        let f = SourceFile::new("v.json", r#"[{"metric": "rt", "value": 512.3, "success": true, "message": ""}, {"metric": "e", "value": null}]"#);
+        let f = SourceFile::new(
+            "v.json",
+            r#"[{"metric": "rt", "value": 512.3, "success": true, "message": ""}, {"metric": "e", "value": null}]"#,
+        );
         let v = values(&f).unwrap();
         assert_eq!(v[0].value, Some(512.3));
         assert!(!v[1].success);
         let f = SourceFile::new("v.json", r#"{"rt": 512.3, "err": null}"#);
         let v = values(&f).unwrap();
-        assert_eq!((v[0].metric.as_str(), v[0].success, v[1].success), ("rt", true, false));
+        assert_eq!(
+            (v[0].metric.as_str(), v[0].success, v[1].success),
+            ("rt", true, false)
+        );
     }
 
     #[test]

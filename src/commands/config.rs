@@ -10,8 +10,12 @@ use crate::spec::slo::Provenance;
 pub fn run(args: &ConfigArgs, ui: &Ui) -> Exit {
     let mut problems = Vec::new();
     if !args.config.is_dir() {
-        ui.problems(&[Problem::file("slogate::no-config", &args.config.display().to_string(), "config root not found")
-            .help("pass the folder holding slo.yaml / sli.yaml with --config DIR")]);
+        ui.problems(&[Problem::file(
+            "slogate::no-config",
+            &args.config.display().to_string(),
+            "config root not found",
+        )
+        .help("pass the folder holding slo.yaml / sli.yaml with --config DIR")]);
         return Exit::Invalid;
     }
     // Defaults for stage and service may come from slogate.yaml.
@@ -29,11 +33,20 @@ pub fn run(args: &ConfigArgs, ui: &Ui) -> Exit {
         }
     }
     if service.is_some() && stage.is_none() {
-        ui.problems(&[Problem::file("slogate::usage", "command line", "--service needs --stage: services live under ROOT/<stage>/<service>/")
-            .help("add --stage <stage>")]);
+        ui.problems(&[Problem::file(
+            "slogate::usage",
+            "command line",
+            "--service needs --stage: services live under ROOT/<stage>/<service>/",
+        )
+        .help("add --stage <stage>")]);
         return Exit::Invalid;
     }
-    let chain = layout::load_chain(&args.config, stage.as_deref(), service.as_deref(), &mut problems);
+    let chain = layout::load_chain(
+        &args.config,
+        stage.as_deref(),
+        service.as_deref(),
+        &mut problems,
+    );
     problems.extend(chain.iter().flat_map(Level::problems).cloned());
     if problems.iter().any(Problem::is_error) {
         ui.problems(&problems);
@@ -43,7 +56,12 @@ pub fn run(args: &ConfigArgs, ui: &Ui) -> Exit {
     let merged = layout::merge(&chain);
     let files: Vec<String> = chain
         .iter()
-        .flat_map(|l| l.sli.iter().map(|s| s.file.name.clone()).chain(l.slo.iter().map(|s| s.file.name.clone())))
+        .flat_map(|l| {
+            l.sli
+                .iter()
+                .map(|s| s.file.name.clone())
+                .chain(l.slo.iter().map(|s| s.file.name.clone()))
+        })
         .collect();
     match args.format {
         ReportFormat::Json => {
@@ -61,15 +79,28 @@ pub fn run(args: &ConfigArgs, ui: &Ui) -> Exit {
                 "slo": merged.slo.as_ref().map(|s| s.to_json(Provenance::Inline)),
                 "sloHash": merged.slo.as_ref().map(|s| s.hash()),
             });
-            stdout(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
+            stdout(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            ));
         }
-        ReportFormat::Text => stdout(&render_text(&merged, &files, stage.as_deref(), service.as_deref())),
+        ReportFormat::Text => stdout(&render_text(
+            &merged,
+            &files,
+            stage.as_deref(),
+            service.as_deref(),
+        )),
     }
     Exit::Pass
 }
 
 /// YAML-shaped text with each value's origin as a trailing comment.
-fn render_text(m: &layout::Merged, files: &[String], stage: Option<&str>, service: Option<&str>) -> String {
+fn render_text(
+    m: &layout::Merged,
+    files: &[String],
+    stage: Option<&str>,
+    service: Option<&str>,
+) -> String {
     let mut lines: Vec<(String, Option<String>)> = Vec::new();
     let mut head = String::from("# merged configuration");
     if let Some(s) = service {
@@ -79,14 +110,27 @@ fn render_text(m: &layout::Merged, files: &[String], stage: Option<&str>, servic
         head.push_str(&format!(" in stage {s}"));
     }
     lines.push((head, None));
-    lines.push((format!("# from {}", if files.is_empty() { "no files".to_string() } else { files.join(", ") }), None));
+    lines.push((
+        format!(
+            "# from {}",
+            if files.is_empty() {
+                "no files".to_string()
+            } else {
+                files.join(", ")
+            }
+        ),
+        None,
+    ));
     lines.push(("sli:".into(), None));
     if !m.sli.any_file {
         lines.push(("  # no sli.yaml: Keptn's default SLIs apply".into(), None));
     }
     lines.push(("  indicators:".into(), None));
     for (name, ind) in &m.sli.indicators {
-        lines.push((format!("    {name}: {}", quote(&ind.query.value)), Some(ind.query.origin.location())));
+        lines.push((
+            format!("    {name}: {}", quote(&ind.query.value)),
+            Some(ind.query.origin.location()),
+        ));
     }
     lines.push(("slo:".into(), None));
     match &m.slo {
@@ -96,7 +140,13 @@ fn render_text(m: &layout::Merged, files: &[String], stage: Option<&str>, servic
             lines.push((format!("# hash {}", slo.hash()), None));
         }
     }
-    let width = lines.iter().filter(|(_, o)| o.is_some()).map(|(l, _)| l.chars().count()).max().unwrap_or(0).min(72);
+    let width = lines
+        .iter()
+        .filter(|(_, o)| o.is_some())
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(72);
     let mut out = String::new();
     for (line, origin) in lines {
         out.push_str(&line);
@@ -151,7 +201,10 @@ fn emit(v: &serde_json::Value, indent: usize, lines: &mut Vec<(String, Option<St
                 if let Some(first) = sub.first_mut() {
                     // `- key: value` on the first line of the item.
                     let inner = "  ".repeat(indent + 1);
-                    first.0 = format!("{pad}- {}", first.0.strip_prefix(&inner).unwrap_or(&first.0));
+                    first.0 = format!(
+                        "{pad}- {}",
+                        first.0.strip_prefix(&inner).unwrap_or(&first.0)
+                    );
                 }
                 lines.extend(sub);
             }

@@ -11,7 +11,11 @@ use crate::spec::load;
 use crate::spec::{lint, slo::Slo};
 
 pub fn run(args: &LintArgs, ui: &Ui) -> Exit {
-    let paths = if args.paths.is_empty() { vec![PathBuf::from("slo")] } else { args.paths.clone() };
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from("slo")]
+    } else {
+        args.paths.clone()
+    };
     let mut problems = Vec::new();
     let mut files = 0usize;
     for path in &paths {
@@ -23,7 +27,10 @@ pub fn run(args: &LintArgs, ui: &Ui) -> Exit {
     }
     dedupe(&mut problems);
     diag::sort(&mut problems);
-    let errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
+    let errors = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count();
     let warnings = problems.len() - errors;
     match args.format {
         LintFormat::Json => {
@@ -33,7 +40,10 @@ pub fn run(args: &LintArgs, ui: &Ui) -> Exit {
                 "warnings": warnings,
                 "problems": problems.iter().map(Problem::to_json).collect::<Vec<_>>(),
             });
-            stdout(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
+            stdout(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            ));
         }
         LintFormat::Text => {
             ui.problems(&problems);
@@ -107,7 +117,9 @@ fn lint_file(path: &Path, problems: &mut Vec<Problem>, files: &mut usize) {
         }
     };
     match kind_of(path, &file.text) {
-        Some(FileKind::Settings) => problems.extend(load::parse_settings(file, read_problems).problems),
+        Some(FileKind::Settings) => {
+            problems.extend(load::parse_settings(file, read_problems).problems)
+        }
         Some(FileKind::Sli) => {
             let l = load::parse_sli(file, read_problems);
             problems.extend(lint::check_sli(&l.value, &[]));
@@ -130,8 +142,12 @@ fn lint_file(path: &Path, problems: &mut Vec<Problem>, files: &mut usize) {
             }
         }
         None => problems.push(
-            Problem::file("slogate::unknown-file-kind", &path.display().to_string(), "cannot tell whether this is an sli.yaml, slo.yaml or slogate.yaml")
-                .help("name the file sli.yaml, slo.yaml or slogate.yaml (or *.sli.yaml, *.slo.yaml)"),
+            Problem::file(
+                "slogate::unknown-file-kind",
+                &path.display().to_string(),
+                "cannot tell whether this is an sli.yaml, slo.yaml or slogate.yaml",
+            )
+            .help("name the file sli.yaml, slo.yaml or slogate.yaml (or *.sli.yaml, *.slo.yaml)"),
         ),
     }
 }
@@ -152,7 +168,11 @@ fn lint_tree(root: &Path, problems: &mut Vec<Problem>, files: &mut usize) {
             .collect();
         stages.push((stage, services));
     }
-    let all_levels = std::iter::once(&project).chain(stages.iter().flat_map(|(s, svcs)| std::iter::once(s).chain(svcs)));
+    let all_levels = std::iter::once(&project).chain(
+        stages
+            .iter()
+            .flat_map(|(s, svcs)| std::iter::once(s).chain(svcs)),
+    );
     let levels: Vec<&Level> = all_levels.collect();
     if levels.iter().all(|l| l.sli.is_empty() && l.slo.is_none()) {
         problems.push(
@@ -170,7 +190,8 @@ fn lint_tree(root: &Path, problems: &mut Vec<Problem>, files: &mut usize) {
     let mut broken = false;
     for level in &levels {
         *files += level.sli.len() + usize::from(level.slo.is_some());
-        broken |= level.sli.iter().any(|l| !l.complete) || level.slo.as_ref().is_some_and(|l| !l.complete);
+        broken |= level.sli.iter().any(|l| !l.complete)
+            || level.slo.as_ref().is_some_and(|l| !l.complete);
         problems.extend(level.problems().cloned());
         for sli in &level.sli {
             problems.extend(lint::check_sli(&sli.value, &filter_keys));
@@ -193,12 +214,18 @@ fn lint_tree(root: &Path, problems: &mut Vec<Problem>, files: &mut usize) {
             chains.push((vec![&project, stage], format!(" for stage `{sname}`")));
         }
         for svc in services {
-            chains.push((vec![&project, stage, svc], format!(" for service `{}` in stage `{sname}`", dir_name(&svc.dir))));
+            chains.push((
+                vec![&project, stage, svc],
+                format!(" for service `{}` in stage `{sname}`", dir_name(&svc.dir)),
+            ));
         }
     }
     for (chain, context) in chains {
         let sli = layout::merge_sli(chain.iter().flat_map(|l| l.sli.iter().map(|s| &s.value)));
-        let slos: Vec<&Slo> = chain.iter().filter_map(|l| l.slo.as_ref().map(|s| &s.value)).collect();
+        let slos: Vec<&Slo> = chain
+            .iter()
+            .filter_map(|l| l.slo.as_ref().map(|s| &s.value))
+            .collect();
         if let Some(slo) = layout::merge_slo(slos) {
             problems.extend(lint::check_merged(&slo, &sli, &context));
         }
@@ -206,5 +233,8 @@ fn lint_tree(root: &Path, problems: &mut Vec<Problem>, files: &mut usize) {
 }
 
 fn dir_name(p: &Path) -> String {
-    p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string()
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("")
+        .to_string()
 }

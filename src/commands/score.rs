@@ -42,22 +42,45 @@ fn load_slo(args: &ScoreArgs) -> Result<(Slo, Vec<String>, Vec<Problem>), Vec<Pr
     }
     let root = args.config.as_deref().unwrap_or(Path::new("slo"));
     if !root.is_dir() {
-        return Err(vec![Problem::file("slogate::no-config", &root.display().to_string(), "config root not found")
-            .help("pass the folder holding slo.yaml with --config DIR, or one file with --slo FILE")]);
+        return Err(vec![
+            Problem::file(
+                "slogate::no-config",
+                &root.display().to_string(),
+                "config root not found",
+            )
+            .help(
+                "pass the folder holding slo.yaml with --config DIR, or one file with --slo FILE",
+            ),
+        ]);
     }
     let mut problems = Vec::new();
-    let chain = layout::load_chain(root, args.stage.as_deref(), args.service.as_deref(), &mut problems);
+    let chain = layout::load_chain(
+        root,
+        args.stage.as_deref(),
+        args.service.as_deref(),
+        &mut problems,
+    );
     problems.extend(chain.iter().flat_map(layout::Level::problems).cloned());
     if problems.iter().any(Problem::is_error) {
         return Err(problems);
     }
-    let files: Vec<String> = chain.iter().filter_map(|l| l.slo.as_ref()).map(|s| s.file.name.clone()).collect();
+    let files: Vec<String> = chain
+        .iter()
+        .filter_map(|l| l.slo.as_ref())
+        .map(|s| s.file.name.clone())
+        .collect();
     for slo in chain.iter().filter_map(|l| l.slo.as_ref()) {
         problems.extend(lint::check_slo(&slo.value));
     }
     let Some(slo) = layout::merge(&chain).slo else {
-        return Err(vec![Problem::file("slogate::no-slo", &root.display().to_string(), "no slo.yaml at any level of this config root")
-            .help("add slo.yaml to the config root, its stage folder or its service folder")]);
+        return Err(vec![
+            Problem::file(
+                "slogate::no-slo",
+                &root.display().to_string(),
+                "no slo.yaml at any level of this config root",
+            )
+            .help("add slo.yaml to the config root, its stage folder or its service folder"),
+        ]);
     };
     Ok((slo, files, problems))
 }
@@ -94,18 +117,34 @@ fn score(args: &ScoreArgs, ui: &Ui) -> Result<Exit, Vec<Problem>> {
             files,
             hash: slo.hash(),
             comparison,
-            pass_threshold: slo.total_score.as_ref().and_then(|t| t.pass.as_ref()).map(|p| p.value.clone()),
-            warning_threshold: slo.total_score.as_ref().and_then(|t| t.warning.as_ref()).map(|w| w.value.clone()),
+            pass_threshold: slo
+                .total_score
+                .as_ref()
+                .and_then(|t| t.pass.as_ref())
+                .map(|p| p.value.clone()),
+            warning_threshold: slo
+                .total_score
+                .as_ref()
+                .and_then(|t| t.warning.as_ref())
+                .map(|w| w.value.clone()),
         },
-        policy: json::Policy { on_missing_baseline: policy },
+        policy: json::Policy {
+            on_missing_baseline: policy,
+        },
         evaluation,
     };
     let json_text = report::json::render(&report);
     if let Some(path) = &args.output
         && let Err(e) = std::fs::write(path, &json_text)
     {
-        return Err(vec![Problem::file("slogate::io", &path.display().to_string(), format!("cannot write the report: {e}"))
-            .help("check that the directory exists and is writable")]);
+        return Err(vec![
+            Problem::file(
+                "slogate::io",
+                &path.display().to_string(),
+                format!("cannot write the report: {e}"),
+            )
+            .help("check that the directory exists and is writable"),
+        ]);
     }
     match args.format {
         ReportFormat::Json => stdout(&json_text),
@@ -116,7 +155,9 @@ fn score(args: &ScoreArgs, ui: &Ui) -> Result<Exit, Vec<Problem>> {
 
 /// The missing-baseline policy from the config root's slogate.yaml, if it sets one.
 fn settings_policy(args: &ScoreArgs) -> Result<MissingBaseline, Vec<Problem>> {
-    let Some(root) = &args.config else { return Ok(MissingBaseline::Pass) };
+    let Some(root) = &args.config else {
+        return Ok(MissingBaseline::Pass);
+    };
     let path = root.join(layout::SETTINGS_FILE);
     if !path.is_file() {
         return Ok(MissingBaseline::Pass);

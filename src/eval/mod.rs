@@ -200,7 +200,11 @@ pub fn evaluate(
     // §6 rows 1 and 2: nothing to score.
     match retrieval {
         Retrieval::Aborted => {
-            return aborted("evaluation performed by lighthouse was aborted".into(), "errored", Verdict::Pass);
+            return aborted(
+                "evaluation performed by lighthouse was aborted".into(),
+                "errored",
+                Verdict::Pass,
+            );
         }
         Retrieval::Errored(msg) => {
             return aborted(
@@ -350,7 +354,11 @@ fn objective_result(
         },
         pass_targets: None,
         warning_targets: None,
-        baseline: if base.has_pool { BaselineKind::History } else { BaselineKind::None },
+        baseline: if base.has_pool {
+            BaselineKind::History
+        } else {
+            BaselineKind::None
+        },
         baseline_aggregate: base.comparison.aggregate_function.clone(),
         baseline_count: base.count,
         weight,
@@ -412,7 +420,11 @@ fn objective_result(
     // §4.4: pass groups. Evaluated twice when a relative criterion lacks a baseline, so the
     // policy can tell "passed on its own" from "passed only because the baseline was missing".
     let lenient = groups(&objective.pass, measured, base, true)?;
-    let strict = if base.has_pool { None } else { Some(groups(&objective.pass, measured, base, false)?) };
+    let strict = if base.has_pool {
+        None
+    } else {
+        Some(groups(&objective.pass, measured, base, false)?)
+    };
     let passed_strictly = strict.as_ref().map_or(lenient.0, |s| s.0);
     let mut passed = lenient.0;
     let mut downgrade = false;
@@ -518,7 +530,11 @@ fn empty_targets(groups: &[Group], a: f64) -> Vec<TargetResult> {
             let c = Criterion::parse(&raw.value).ok()?;
             Some(TargetResult {
                 criteria: raw.value.clone(),
-                target_value: if c.is_relative() { a } else { c.target_value(a) },
+                target_value: if c.is_relative() {
+                    a
+                } else {
+                    c.target_value(a)
+                },
                 violated: true,
             })
         })
@@ -553,7 +569,8 @@ fn total_score(
         .map(|p| p.value.as_str())
         .filter(|p| !p.is_empty())
         .ok_or_else(|| "no target score defined".to_string())?;
-    let pass = parse_percentage(pass).ok_or_else(|| "could not parse pass target percentage".to_string())?;
+    let pass = parse_percentage(pass)
+        .ok_or_else(|| "could not parse pass target percentage".to_string())?;
     let warning = ts
         .and_then(|t| t.warning.as_ref())
         .map(|w| w.value.as_str())
@@ -561,7 +578,8 @@ fn total_score(
     let verdict = if score >= pass && key_failure.is_none() {
         Verdict::Pass
     } else if let (Some(w), None) = (warning, &key_failure) {
-        let w = parse_percentage(w).ok_or_else(|| "could not parse warning target percentage".to_string())?;
+        let w = parse_percentage(w)
+            .ok_or_else(|| "could not parse warning target percentage".to_string())?;
         if score >= w {
             e.message = format!(
                 "Evaluation returned a warning: the calculated score of {} is close to the warning target value of {}",

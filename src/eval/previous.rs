@@ -21,9 +21,9 @@ pub struct PreviousEvaluation {
 /// `{result, score, indicatorResults: [{value: {...}}]}`, a Keptn `evaluation.finished` event,
 /// or its `data` object. `fallback_id` names it when the document carries no id.
 pub fn from_json(doc: &Value, fallback_id: &str) -> Result<PreviousEvaluation, String> {
-    let obj = doc
-        .as_object()
-        .ok_or("expected a JSON object (an evaluation report or a Keptn evaluation.finished event)")?;
+    let obj = doc.as_object().ok_or(
+        "expected a JSON object (an evaluation report or a Keptn evaluation.finished event)",
+    )?;
     // Keptn event envelope: {id, type, data: {...}}.
     let (data, id) = match obj.get("data") {
         Some(Value::Object(data)) => (data, obj.get("id").and_then(Value::as_str)),
@@ -142,7 +142,8 @@ mod tests {
         assert_eq!(p.score, Some(80.0));
         assert!(!p.indicators[0].success);
 
-        let event = json!({"id": "ev-1", "type": "sh.keptn.event.evaluation.finished", "data": data});
+        let event =
+            json!({"id": "ev-1", "type": "sh.keptn.event.evaluation.finished", "data": data});
         assert_eq!(from_json(&event, "x").unwrap().id, "ev-1");
 
         // Keptn's data.result and evaluation.result differ after an errored retrieval: data wins.
@@ -154,14 +155,29 @@ mod tests {
 
     #[test]
     fn selection_follows_section_8() {
-        let all = vec![prev("1", "fail"), prev("2", "warning"), prev("3", "pass"), prev("4", "pass"), prev("5", "pass")];
+        let all = vec![
+            prev("1", "fail"),
+            prev("2", "warning"),
+            prev("3", "pass"),
+            prev("4", "pass"),
+            prev("5", "pass"),
+        ];
         let ids = |v: Vec<&PreviousEvaluation>| v.iter().map(|p| p.id.clone()).collect::<Vec<_>>();
         assert_eq!(ids(select(&all, &cmp("single_result", "all", 1))), ["1"]);
         assert_eq!(ids(select(&all, &cmp("single_result", "pass", 1))), ["3"]);
-        assert_eq!(ids(select(&all, &cmp("several_results", "pass_or_warn", 2))), ["2", "3"]);
-        assert_eq!(ids(select(&all, &cmp("several_results", "pass", 5))), ["3", "4", "5"]);
+        assert_eq!(
+            ids(select(&all, &cmp("several_results", "pass_or_warn", 2))),
+            ["2", "3"]
+        );
+        assert_eq!(
+            ids(select(&all, &cmp("several_results", "pass", 5))),
+            ["3", "4", "5"]
+        );
         // unknown include value means all; missing compare_with means 3
-        assert_eq!(ids(select(&all, &cmp("", "pass_or_warning", 10))), ["1", "2", "3"]);
+        assert_eq!(
+            ids(select(&all, &cmp("", "pass_or_warning", 10))),
+            ["1", "2", "3"]
+        );
         let mut inv = all.clone();
         inv[0].invalidated = true;
         assert_eq!(ids(select(&inv, &cmp("single_result", "all", 1))), ["2"]);

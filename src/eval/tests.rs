@@ -1,7 +1,6 @@
 //! Table-driven tests of the lighthouse scoring, one test per rule of
 //! `shared/reference/keptn-lighthouse.md` (the `sN_` prefix names its section), plus slogate's own
 //! missing-baseline policy. Each test asserts the reference's behaviour; where the implementation
-//! disagrees, the test is `#[ignore = "BUG: ..."]` rather than weakened.
 
 use super::previous::{PreviousEvaluation, select};
 use super::*;
@@ -836,9 +835,6 @@ fn s4_info_objective_keeps_an_unsuccessful_value_as_received() {
 }
 
 #[test]
-#[ignore = "BUG: an info objective without a value reports the invented placeholder \
-            {value: 0, success: false, message: \"no value received from SLI provider\"} \
-            instead of the value as received (Keptn: null)"]
 fn s4_info_objective_without_value_reports_the_value_as_received() {
     let s = gate(&[obj("rt").warning(&[&["<800"]]), obj("err").pass(&[&["<1"]])]);
     let e = run(&s, &[ok("err", 0.5)], &[]);

@@ -43,7 +43,16 @@ pub fn render(report: &Report) -> String {
         return out;
     }
     out.push('\n');
-    let header = ["STATUS", "OBJECTIVE", "VALUE", "BASELINE", "CHANGE", "PASS", "WARNING", "SCORE"];
+    let header = [
+        "STATUS",
+        "OBJECTIVE",
+        "VALUE",
+        "BASELINE",
+        "CHANGE",
+        "PASS",
+        "WARNING",
+        "SCORE",
+    ];
     let rows: Vec<[String; 8]> = e.indicator_results.iter().map(row).collect();
     let mut widths = header.map(|h| h.chars().count());
     for r in &rows {
@@ -75,8 +84,16 @@ pub fn render(report: &Report) -> String {
     if !failing.is_empty() {
         out.push('\n');
         for r in failing {
-            let name = if r.display_name.is_empty() { &r.value.metric } else { &r.display_name };
-            let status = if r.status == Status::Fail { "failed" } else { "warning" };
+            let name = if r.display_name.is_empty() {
+                &r.value.metric
+            } else {
+                &r.display_name
+            };
+            let status = if r.status == Status::Fail {
+                "failed"
+            } else {
+                "warning"
+            };
             out.push_str(&format!("{status}: {name} ({})", r.value.metric));
             if !r.value.message.is_empty() {
                 out.push_str(&format!(": {}", r.value.message));
@@ -84,7 +101,12 @@ pub fn render(report: &Report) -> String {
             out.push('\n');
             if r.value.success {
                 for t in violated(r) {
-                    out.push_str(&format!("  {} violated: value {} vs target {}\n", t.criteria, value(r), go_v(round(t.target_value))));
+                    out.push_str(&format!(
+                        "  {} violated: value {} vs target {}\n",
+                        t.criteria,
+                        value(r),
+                        go_v(round(t.target_value))
+                    ));
                 }
             }
             for n in &r.notes {
@@ -122,7 +144,13 @@ fn targets(t: &Option<Vec<TargetResult>>) -> String {
         Some(list) if list.is_empty() => "-".into(),
         Some(list) => list
             .iter()
-            .map(|t| format!("{}{}", t.criteria.replace(' ', ""), if t.violated { "✗" } else { "✓" }))
+            .map(|t| {
+                format!(
+                    "{}{}",
+                    t.criteria.replace(' ', ""),
+                    if t.violated { "✗" } else { "✓" }
+                )
+            })
             .collect::<Vec<_>>()
             .join(" "),
     }
@@ -136,16 +164,35 @@ fn row(r: &IndicatorResult) -> [String; 8] {
         Status::Info => "info",
     };
     let key = if r.key_sli { " (key)" } else { "" };
-    let name = if r.display_name.is_empty() { r.value.metric.clone() } else { r.display_name.clone() };
+    let name = if r.display_name.is_empty() {
+        r.value.metric.clone()
+    } else {
+        r.display_name.clone()
+    };
     let baseline = match r.baseline {
-        BaselineKind::History => format!("{} ({} of {})", go_v(round(r.value.compared_value)), r.baseline_aggregate, r.baseline_count),
+        BaselineKind::History => format!(
+            "{} ({} of {})",
+            go_v(round(r.value.compared_value)),
+            r.baseline_aggregate,
+            r.baseline_count
+        ),
         BaselineKind::None => "none".into(),
     };
     let change = r
         .change_percent
-        .map(|c| format!("{}{}%", if c >= 0.0 { "+" } else { "" }, go_v((c * 10.0).round() / 10.0)))
+        .map(|c| {
+            format!(
+                "{}{}%",
+                if c >= 0.0 { "+" } else { "" },
+                go_v((c * 10.0).round() / 10.0)
+            )
+        })
         .unwrap_or_else(|| "-".into());
-    let score = if r.status == Status::Info { "-".into() } else { format!("{}/{}", go_v(r.score), r.weight) };
+    let score = if r.status == Status::Info {
+        "-".into()
+    } else {
+        format!("{}/{}", go_v(r.score), r.weight)
+    };
     [
         format!("{status}{key}"),
         name,

@@ -55,7 +55,12 @@ pub const SETTINGS_FILE: &str = "slogate.yaml";
 
 /// Loads the files of one level; a file that cannot be read becomes a problem of the result.
 pub fn load_level(dir: &Path, kind: LevelKind, problems: &mut Vec<Problem>) -> Level {
-    let mut level = Level { kind, dir: dir.to_path_buf(), sli: Vec::new(), slo: None };
+    let mut level = Level {
+        kind,
+        dir: dir.to_path_buf(),
+        sli: Vec::new(),
+        slo: None,
+    };
     for name in SLI_FILES {
         let path = dir.join(name);
         if path.is_file() {
@@ -76,13 +81,22 @@ pub fn load_level(dir: &Path, kind: LevelKind, problems: &mut Vec<Problem>) -> L
 }
 
 /// The levels that apply to one service: the root, then the stage and service folders if given.
-pub fn load_chain(root: &Path, stage: Option<&str>, service: Option<&str>, problems: &mut Vec<Problem>) -> Vec<Level> {
+pub fn load_chain(
+    root: &Path,
+    stage: Option<&str>,
+    service: Option<&str>,
+    problems: &mut Vec<Problem>,
+) -> Vec<Level> {
     let mut chain = vec![load_level(root, LevelKind::Project, problems)];
     if let Some(stage) = stage {
         let sdir = root.join(stage);
         chain.push(load_level(&sdir, LevelKind::Stage, problems));
         if let Some(service) = service {
-            chain.push(load_level(&sdir.join(service), LevelKind::Service, problems));
+            chain.push(load_level(
+                &sdir.join(service),
+                LevelKind::Service,
+                problems,
+            ));
         }
     }
     chain
@@ -90,7 +104,9 @@ pub fn load_chain(root: &Path, stage: Option<&str>, service: Option<&str>, probl
 
 /// Sub-folders of a level that are levels themselves (not hidden, not Keptn's `dynatrace/`).
 pub fn child_levels(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut dirs: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -119,7 +135,9 @@ pub fn merge_sli<'a>(files: impl IntoIterator<Item = &'a Sli>) -> MergedSli {
     for sli in files {
         merged.any_file = true;
         for ind in &sli.indicators {
-            merged.indicators.insert(ind.name.value.clone(), ind.clone());
+            merged
+                .indicators
+                .insert(ind.name.value.clone(), ind.clone());
         }
     }
     merged
@@ -187,7 +205,10 @@ fn merge_comparison(base: Option<Comparison>, over: Option<&Comparison>) -> Opti
         (None, Some(o)) => Some(o.clone()),
         (Some(b), Some(o)) => Some(Comparison {
             compare_with: pick(b.compare_with.as_ref(), o.compare_with.as_ref()),
-            include_result_with_score: pick(b.include_result_with_score.as_ref(), o.include_result_with_score.as_ref()),
+            include_result_with_score: pick(
+                b.include_result_with_score.as_ref(),
+                o.include_result_with_score.as_ref(),
+            ),
             number_of_comparison_results: pick(
                 b.number_of_comparison_results.as_ref(),
                 o.number_of_comparison_results.as_ref(),
@@ -220,7 +241,11 @@ pub struct Merged {
 pub fn merge(chain: &[Level]) -> Merged {
     Merged {
         sli: merge_sli(chain.iter().flat_map(|l| l.sli.iter().map(|s| &s.value))),
-        slo: merge_slo(chain.iter().filter_map(|l| l.slo.as_ref().map(|s| &s.value))),
+        slo: merge_slo(
+            chain
+                .iter()
+                .filter_map(|l| l.slo.as_ref().map(|s| &s.value)),
+        ),
     }
 }
 
@@ -244,9 +269,16 @@ mod tests {
         let a = sli("a/sli.yaml", "indicators:\n  rt: q1\n  err: q2\n");
         let b = sli("a/b/sli.yaml", "indicators:\n  rt: q3\n  tp: q4\n");
         let m = merge_sli([&a, &b]);
-        let got: Vec<(&str, &str)> = m.indicators.iter().map(|(k, v)| (k.as_str(), v.query.value.as_str())).collect();
+        let got: Vec<(&str, &str)> = m
+            .indicators
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.query.value.as_str()))
+            .collect();
         assert_eq!(got, [("rt", "q3"), ("err", "q2"), ("tp", "q4")]);
-        assert_eq!(m.indicators["rt"].query.origin.location(), "a/b/sli.yaml:2:7");
+        assert_eq!(
+            m.indicators["rt"].query.origin.location(),
+            "a/b/sli.yaml:2:7"
+        );
     }
 
     #[test]
@@ -266,7 +298,10 @@ mod tests {
         assert_eq!(m.objectives[0].effective_weight(), 1);
         assert_eq!(m.objectives[0].pass[0].criteria[0].value, "<500");
         let c = m.effective_comparison();
-        assert_eq!((c.compare_with.as_str(), c.aggregate_function.as_str()), ("several_results", "avg"));
+        assert_eq!(
+            (c.compare_with.as_str(), c.aggregate_function.as_str()),
+            ("several_results", "avg")
+        );
         let t = m.total_score.unwrap();
         assert_eq!(t.pass.unwrap().value, "95%");
         assert_eq!(t.warning.as_ref().unwrap().value, "75%");
@@ -277,6 +312,10 @@ mod tests {
     fn one_level_is_unchanged() {
         let only = slo("slo.yaml", "objectives:\n  - sli: rt\n  - sli: rt\n");
         let m = merge_slo([&only]).unwrap();
-        assert_eq!(m.objectives.len(), 2, "Keptn keeps duplicates within one file");
+        assert_eq!(
+            m.objectives.len(),
+            2,
+            "Keptn keeps duplicates within one file"
+        );
     }
 }

@@ -9,10 +9,18 @@ use crate::spec::layout::MergedSli;
 use crate::spec::placeholder;
 use crate::spec::read::did_you_mean;
 use crate::spec::sli::Sli;
-use crate::spec::slo::{AGGREGATE_FUNCTIONS, COMPARE_WITH_VALUES, INCLUDE_RESULT_VALUES, Group, Objective, Slo};
+use crate::spec::slo::{
+    AGGREGATE_FUNCTIONS, COMPARE_WITH_VALUES, Group, INCLUDE_RESULT_VALUES, Objective, Slo,
+};
 
 /// Keptn's dynatrace-service SLIs that exist when no sli.yaml defines any (reference §5).
-pub const DEFAULT_SLIS: &[&str] = &["throughput", "error_rate", "response_time_p50", "response_time_p90", "response_time_p95"];
+pub const DEFAULT_SLIS: &[&str] = &[
+    "throughput",
+    "error_rate",
+    "response_time_p50",
+    "response_time_p90",
+    "response_time_p95",
+];
 
 const CRITERIA_HELP: &str = "a criterion is an operator (<, <=, =, >=, >) and a number: `<600` (absolute), `<=+10%` or `<=-5` (relative to the baseline)";
 
@@ -22,7 +30,10 @@ pub fn check_slo(slo: &Slo) -> Vec<Problem> {
     check_comparison(slo, &mut out);
     check_total_score(slo, &mut out);
     for (i, o) in slo.objectives.iter().enumerate() {
-        if let Some(first) = slo.objectives[..i].iter().find(|f| f.sli.value == o.sli.value) {
+        if let Some(first) = slo.objectives[..i]
+            .iter()
+            .find(|f| f.sli.value == o.sli.value)
+        {
             out.push(
                 Problem::error("slogate::duplicate-objective", &o.sli.origin, format!("a second objective on SLI `{}`", o.sli.value))
                     .label("second objective")
@@ -60,20 +71,38 @@ pub fn check_slo(slo: &Slo) -> Vec<Problem> {
 
 fn check_comparison(slo: &Slo, out: &mut Vec<Problem>) {
     let Some(c) = &slo.comparison else { return };
-    let mut value = |v: &Option<Sourced<String>>, allowed: &[&str], what: &str, keptn: &str, lower: bool| {
-        let Some(v) = v else { return };
-        let text = if lower { v.value.to_lowercase() } else { v.value.clone() };
-        if !allowed.contains(&text.as_str()) {
-            let mut p = Problem::error("slogate::unknown-value", &v.origin, format!("unknown {what} `{}`", v.value))
-                .label(format!("Keptn {keptn}"));
-            p = match did_you_mean(&v.value, allowed) {
-                Some(s) => p.help(format!("did you mean `{s}`? Valid values: {}", allowed.join(", "))),
-                None => p.help(format!("valid values: {}", allowed.join(", "))),
+    let mut value =
+        |v: &Option<Sourced<String>>, allowed: &[&str], what: &str, keptn: &str, lower: bool| {
+            let Some(v) = v else { return };
+            let text = if lower {
+                v.value.to_lowercase()
+            } else {
+                v.value.clone()
             };
-            out.push(p);
-        }
-    };
-    value(&c.compare_with, COMPARE_WITH_VALUES, "compare_with", "compares with 3 previous results for any other value", false);
+            if !allowed.contains(&text.as_str()) {
+                let mut p = Problem::error(
+                    "slogate::unknown-value",
+                    &v.origin,
+                    format!("unknown {what} `{}`", v.value),
+                )
+                .label(format!("Keptn {keptn}"));
+                p = match did_you_mean(&v.value, allowed) {
+                    Some(s) => p.help(format!(
+                        "did you mean `{s}`? Valid values: {}",
+                        allowed.join(", ")
+                    )),
+                    None => p.help(format!("valid values: {}", allowed.join(", "))),
+                };
+                out.push(p);
+            }
+        };
+    value(
+        &c.compare_with,
+        COMPARE_WITH_VALUES,
+        "compare_with",
+        "compares with 3 previous results for any other value",
+        false,
+    );
     value(
         &c.include_result_with_score,
         INCLUDE_RESULT_VALUES,
@@ -91,15 +120,27 @@ fn check_comparison(slo: &Slo, out: &mut Vec<Problem>) {
     if let Some(n) = &c.number_of_comparison_results {
         if n.value < 0 {
             out.push(
-                Problem::error("slogate::bad-number", &n.origin, "number_of_comparison_results cannot be negative")
-                    .label("negative")
-                    .help("write how many previous evaluations to compare with, e.g. 3"),
+                Problem::error(
+                    "slogate::bad-number",
+                    &n.origin,
+                    "number_of_comparison_results cannot be negative",
+                )
+                .label("negative")
+                .help("write how many previous evaluations to compare with, e.g. 3"),
             );
-        } else if n.value > 0 && c.compare_with.as_ref().is_none_or(|w| w.value != "several_results") {
+        } else if n.value > 0
+            && c.compare_with
+                .as_ref()
+                .is_none_or(|w| w.value != "several_results")
+        {
             out.push(
-                Problem::warning("slogate::ignored-setting", &n.origin, "number_of_comparison_results only counts with `compare_with: several_results`")
-                    .label("ignored")
-                    .help("add `compare_with: several_results`, or remove this line"),
+                Problem::warning(
+                    "slogate::ignored-setting",
+                    &n.origin,
+                    "number_of_comparison_results only counts with `compare_with: several_results`",
+                )
+                .label("ignored")
+                .help("add `compare_with: several_results`, or remove this line"),
             );
         }
     }
@@ -107,14 +148,24 @@ fn check_comparison(slo: &Slo, out: &mut Vec<Problem>) {
 
 fn check_total_score(slo: &Slo, out: &mut Vec<Problem>) {
     let Some(t) = &slo.total_score else { return };
-    fn parsed<'a>(v: &'a Option<Sourced<String>>, what: &str, out: &mut Vec<Problem>) -> Option<(f64, &'a Sourced<String>)> {
+    fn parsed<'a>(
+        v: &'a Option<Sourced<String>>,
+        what: &str,
+        out: &mut Vec<Problem>,
+    ) -> Option<(f64, &'a Sourced<String>)> {
         let v = v.as_ref()?;
         match parse_percentage(&v.value) {
             None => {
                 out.push(
-                    Problem::error("slogate::bad-percentage", &v.origin, format!("total_score.{what} is not a percentage"))
-                        .label("not a number with an optional %")
-                        .help(format!("write a number from 0 to 100 with an optional `%`, e.g. `{what}: \"90%\"`")),
+                    Problem::error(
+                        "slogate::bad-percentage",
+                        &v.origin,
+                        format!("total_score.{what} is not a percentage"),
+                    )
+                    .label("not a number with an optional %")
+                    .help(format!(
+                        "write a number from 0 to 100 with an optional `%`, e.g. `{what}: \"90%\"`"
+                    )),
                 );
                 None
             }
@@ -153,9 +204,13 @@ fn check_objective(o: &Objective, out: &mut Vec<Problem>) {
         && w.value < 0
     {
         out.push(
-            Problem::error("slogate::bad-weight", &w.origin, "a weight cannot be negative")
-                .label("negative weight")
-                .help("write a positive whole number; 0 means 1 in Keptn"),
+            Problem::error(
+                "slogate::bad-weight",
+                &w.origin,
+                "a weight cannot be negative",
+            )
+            .label("negative weight")
+            .help("write a positive whole number; 0 means 1 in Keptn"),
         );
     }
     if o.pass.is_empty() {
@@ -180,22 +235,35 @@ fn check_objective(o: &Objective, out: &mut Vec<Problem>) {
 fn check_group(g: &Group, what: &str, out: &mut Vec<Problem>) {
     if g.criteria.is_empty() {
         out.push(
-            Problem::warning("slogate::empty-criteria", &g.origin, format!("a `{what}` entry without criteria is always satisfied"))
-                .label("no criteria")
-                .help("add criteria, e.g. `criteria: [\"<600\"]`, or remove this entry"),
+            Problem::warning(
+                "slogate::empty-criteria",
+                &g.origin,
+                format!("a `{what}` entry without criteria is always satisfied"),
+            )
+            .label("no criteria")
+            .help("add criteria, e.g. `criteria: [\"<600\"]`, or remove this entry"),
         );
     }
     for c in &g.criteria {
         if let Err(e) = Criterion::parse(&c.value) {
-            let hint = if c.value.trim_start().starts_with("=<") || c.value.trim_start().starts_with("=>") {
-                format!("write the operator as `{}` (`<=` or `>=`, in that order)", if c.value.contains('<') { "<=" } else { ">=" })
+            let hint = if c.value.trim_start().starts_with("=<")
+                || c.value.trim_start().starts_with("=>")
+            {
+                format!(
+                    "write the operator as `{}` (`<=` or `>=`, in that order)",
+                    if c.value.contains('<') { "<=" } else { ">=" }
+                )
             } else {
                 CRITERIA_HELP.to_string()
             };
             out.push(
-                Problem::error("slogate::bad-criteria", &c.origin, format!("{e}: `{}`", c.value))
-                    .label(e.to_string())
-                    .help(hint),
+                Problem::error(
+                    "slogate::bad-criteria",
+                    &c.origin,
+                    format!("{e}: `{}`", c.value),
+                )
+                .label(e.to_string())
+                .help(hint),
             );
         }
     }
@@ -209,7 +277,12 @@ fn bounds(groups: &[Group], lower: bool) -> Vec<(f64, &Sourced<String>)> {
         .filter_map(|raw| {
             let c = Criterion::parse(&raw.value).ok()?;
             match c.target {
-                Target::Absolute(v) if c.op.is_lower_bound() == lower && c.op != crate::spec::criteria::Operator::Eq => Some((v, raw)),
+                Target::Absolute(v)
+                    if c.op.is_lower_bound() == lower
+                        && c.op != crate::spec::criteria::Operator::Eq =>
+                {
+                    Some((v, raw))
+                }
                 _ => None,
             }
         })
@@ -223,8 +296,16 @@ fn check_pass_looser_than_warning(o: &Objective, out: &mut Vec<Problem>) {
         let pass = bounds(&o.pass, lower);
         let warn = bounds(&o.warning, lower);
         let (Some(p), Some(w)) = (
-            if lower { pass.iter().min_by(|a, b| a.0.total_cmp(&b.0)) } else { pass.iter().max_by(|a, b| a.0.total_cmp(&b.0)) },
-            if lower { warn.iter().min_by(|a, b| a.0.total_cmp(&b.0)) } else { warn.iter().max_by(|a, b| a.0.total_cmp(&b.0)) },
+            if lower {
+                pass.iter().min_by(|a, b| a.0.total_cmp(&b.0))
+            } else {
+                pass.iter().max_by(|a, b| a.0.total_cmp(&b.0))
+            },
+            if lower {
+                warn.iter().min_by(|a, b| a.0.total_cmp(&b.0))
+            } else {
+                warn.iter().max_by(|a, b| a.0.total_cmp(&b.0))
+            },
         ) else {
             continue;
         };
@@ -276,9 +357,13 @@ pub fn check_sli(sli: &Sli, filter_keys: &[String]) -> Vec<Problem> {
                 ),
             };
             out.push(
-                Problem::error("slogate::unknown-placeholder", &origin, format!("unknown placeholder `{token}` in SLI `{}`", ind.name.value))
-                    .label("not replaced by anything")
-                    .help(help),
+                Problem::error(
+                    "slogate::unknown-placeholder",
+                    &origin,
+                    format!("unknown placeholder `{token}` in SLI `{}`", ind.name.value),
+                )
+                .label("not replaced by anything")
+                .help(help),
             );
         }
     }
@@ -295,7 +380,9 @@ pub fn check_merged(slo: &Slo, sli: &MergedSli, context: &str) -> Vec<Problem> {
                 Problem::error("slogate::no-objectives", &at, format!("no objectives{context}"))
                     .help("Keptn fails an evaluation without objectives; add `objectives:` with at least one `- sli: <name>`"),
             );
-        } else if slo.total_score.as_ref().is_none_or(|t| t.pass.is_none()) && slo.objectives.iter().any(|o| !o.pass.is_empty()) {
+        } else if slo.total_score.as_ref().is_none_or(|t| t.pass.is_none())
+            && slo.objectives.iter().any(|o| !o.pass.is_empty())
+        {
             out.push(
                 Problem::error("slogate::missing-total-score", &at, format!("no `total_score.pass` threshold{context}"))
                     .help("Keptn fails the evaluation with \"no target score defined\"; add `total_score: {pass: \"90%\", warning: \"75%\"}`"),
@@ -316,8 +403,15 @@ pub fn check_merged(slo: &Slo, sli: &MergedSli, context: &str) -> Vec<Problem> {
         } else {
             DEFAULT_SLIS.to_vec()
         };
-        let mut p = Problem::error("slogate::undefined-sli", &o.sli.origin, format!("objective names SLI `{}`, which no sli.yaml defines{context}", o.sli.value))
-            .label("not defined");
+        let mut p = Problem::error(
+            "slogate::undefined-sli",
+            &o.sli.origin,
+            format!(
+                "objective names SLI `{}`, which no sli.yaml defines{context}",
+                o.sli.value
+            ),
+        )
+        .label("not defined");
         p = match did_you_mean(&o.sli.value, &names) {
             Some(s) => p.help(format!("did you mean `{s}`?")),
             None if sli.any_file => p.help(format!("define `{}` under `indicators:` in an sli.yaml, or use one of: {}", o.sli.value, names.join(", "))),

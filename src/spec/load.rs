@@ -18,14 +18,22 @@ pub fn read_text(path: &Path) -> Result<(Arc<SourceFile>, Vec<Problem>), Problem
     let name = path.display().to_string();
     let meta = std::fs::metadata(path).map_err(|e| io_problem(&name, &e))?;
     if meta.is_dir() {
-        return Err(Problem::file("slogate::not-a-file", &name, "this is a directory, not a file")
-            .help("pass a file, or the directory as --config"));
+        return Err(Problem::file(
+            "slogate::not-a-file",
+            &name,
+            "this is a directory, not a file",
+        )
+        .help("pass a file, or the directory as --config"));
     }
     if meta.len() > MAX_FILE_BYTES {
         return Err(Problem::file(
             "slogate::file-too-large",
             &name,
-            format!("file is {} bytes, more than the limit of {} bytes", meta.len(), MAX_FILE_BYTES),
+            format!(
+                "file is {} bytes, more than the limit of {} bytes",
+                meta.len(),
+                MAX_FILE_BYTES
+            ),
         )
         .help("SLO files are small; check that this is the right file"));
     }
@@ -61,7 +69,9 @@ pub fn text_from_bytes(name: &str, bytes: Vec<u8>) -> (Arc<SourceFile>, Vec<Prob
 
 fn io_problem(name: &str, e: &std::io::Error) -> Problem {
     let help = match e.kind() {
-        std::io::ErrorKind::NotFound => "check the path; paths are relative to the current directory",
+        std::io::ErrorKind::NotFound => {
+            "check the path; paths are relative to the current directory"
+        }
         std::io::ErrorKind::PermissionDenied => "make the file readable for this user",
         _ => "check that the file exists and can be read",
     };
@@ -91,19 +101,36 @@ fn parse_with<T>(
     empty: T,
 ) -> Loaded<T> {
     if problems.iter().any(Problem::is_error) {
-        return Loaded { value: empty, file, problems, complete: false };
+        return Loaded {
+            value: empty,
+            file,
+            problems,
+            complete: false,
+        };
     }
     let parsed = yaml::parse(&file);
     problems.extend(parsed.problems);
     let syntax_failed = parsed.root.is_none() && problems.iter().any(Problem::is_error);
     let mut r = Reader::default();
-    let value = if syntax_failed { empty } else { f(&file, parsed.root.as_ref(), &mut r) };
+    let value = if syntax_failed {
+        empty
+    } else {
+        f(&file, parsed.root.as_ref(), &mut r)
+    };
     problems.extend(r.problems);
-    Loaded { value, file, problems, complete: !syntax_failed }
+    Loaded {
+        value,
+        file,
+        problems,
+        complete: !syntax_failed,
+    }
 }
 
 pub fn parse_slo(file: Arc<SourceFile>, problems: Vec<Problem>) -> Loaded<slo::Slo> {
-    let empty = slo::Slo { file: Some(Arc::clone(&file)), ..Default::default() };
+    let empty = slo::Slo {
+        file: Some(Arc::clone(&file)),
+        ..Default::default()
+    };
     parse_with(file, problems, slo::read, empty)
 }
 
@@ -112,7 +139,12 @@ pub fn parse_sli(file: Arc<SourceFile>, problems: Vec<Problem>) -> Loaded<sli::S
 }
 
 pub fn parse_settings(file: Arc<SourceFile>, problems: Vec<Problem>) -> Loaded<settings::Settings> {
-    parse_with(file, problems, settings::read, settings::Settings::default())
+    parse_with(
+        file,
+        problems,
+        settings::read,
+        settings::Settings::default(),
+    )
 }
 
 /// Reads and parses an slo.yaml from disk.

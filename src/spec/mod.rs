@@ -7,9 +7,9 @@ pub mod lint;
 pub mod load;
 pub mod placeholder;
 pub mod read;
+#[cfg(test)]
+mod schema;
 pub mod settings;
 pub mod sli;
 pub mod slo;
 pub mod yaml;
-#[cfg(test)]
-mod schema;

@@ -37,13 +37,21 @@ pub fn scan(query: &str) -> Vec<Occurrence> {
                 j += 1;
             }
             let head = &query[i + 1..j];
-            if (head == "LABEL" || head == "ENV") && j + 1 < bytes.len() && bytes[j] == b'.' && is_part(bytes[j + 1]) {
+            if (head == "LABEL" || head == "ENV")
+                && j + 1 < bytes.len()
+                && bytes[j] == b'.'
+                && is_part(bytes[j + 1])
+            {
                 j += 1;
                 while j < bytes.len() && (is_part(bytes[j]) || bytes[j] == b'-') {
                     j += 1;
                 }
             }
-            out.push(Occurrence { start, end: j, name: query[start + 1..j].to_string() });
+            out.push(Occurrence {
+                start,
+                end: j,
+                name: query[start + 1..j].to_string(),
+            });
             i = j;
         } else {
             i += 1;
@@ -66,7 +74,11 @@ pub fn is_known(name: &str, filter_keys: &[String]) -> bool {
 /// For an unknown name, the known placeholder Keptn would replace as a prefix
 /// (`$SERVICE_NAME` → value of `$SERVICE` + `_NAME`), if any.
 pub fn prefix_match(name: &str) -> Option<&'static str> {
-    KNOWN.iter().copied().filter(|k| name.starts_with(k)).max_by_key(|k| k.len())
+    KNOWN
+        .iter()
+        .copied()
+        .filter(|k| name.starts_with(k))
+        .max_by_key(|k| k.len())
 }
 
 #[cfg(test)]

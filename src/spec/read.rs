@@ -82,9 +82,13 @@ impl Reader {
         for (k, v) in map {
             let Some(name) = k.as_scalar() else {
                 self.push(
-                    Problem::error("slogate::wrong-type", &k.origin, format!("keys of `{what}` must be plain names"))
-                        .label("not a name")
-                        .help(format!("valid keys here are: {}", known.join(", "))),
+                    Problem::error(
+                        "slogate::wrong-type",
+                        &k.origin,
+                        format!("keys of `{what}` must be plain names"),
+                    )
+                    .label("not a name")
+                    .help(format!("valid keys here are: {}", known.join(", "))),
                 );
                 continue;
             };

@@ -32,7 +32,8 @@ pub struct Dynatrace {
     pub platform_token_env: Option<Sourced<String>>,
 }
 
-const EXAMPLE: &str = "`dynatrace: {url: \"https://abc12345.live.dynatrace.com\", token_env: DT_API_TOKEN}`";
+const EXAMPLE: &str =
+    "`dynatrace: {url: \"https://abc12345.live.dynatrace.com\", token_env: DT_API_TOKEN}`";
 
 pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Settings {
     let mut s = Settings::default();
@@ -48,13 +49,24 @@ pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Set
         && let Some(d) = r.fields(n, "dynatrace", DYNATRACE_KEYS, EXAMPLE)
     {
         let mut dt = Dynatrace {
-            url: d.get("url").and_then(|v| r.string(v, "url", "`url: https://abc12345.live.dynatrace.com`")),
-            token_env: d.get("token_env").and_then(|v| r.string(v, "token_env", "`token_env: DT_API_TOKEN`")),
-            platform_token_env: d
-                .get("platform_token_env")
-                .and_then(|v| r.string(v, "platform_token_env", "`platform_token_env: DT_PLATFORM_TOKEN`")),
+            url: d
+                .get("url")
+                .and_then(|v| r.string(v, "url", "`url: https://abc12345.live.dynatrace.com`")),
+            token_env: d
+                .get("token_env")
+                .and_then(|v| r.string(v, "token_env", "`token_env: DT_API_TOKEN`")),
+            platform_token_env: d.get("platform_token_env").and_then(|v| {
+                r.string(
+                    v,
+                    "platform_token_env",
+                    "`platform_token_env: DT_PLATFORM_TOKEN`",
+                )
+            }),
         };
-        for env in [&mut dt.token_env, &mut dt.platform_token_env].into_iter().flatten() {
+        for env in [&mut dt.token_env, &mut dt.platform_token_env]
+            .into_iter()
+            .flatten()
+        {
             if !is_env_name(&env.value) {
                 r.push(
                     Problem::error("slogate::bad-env-name", &env.origin, format!("`{}` is not an environment variable name", env.value))
@@ -66,16 +78,34 @@ pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Set
         s.dynatrace = Some(dt);
     }
     if let Some(n) = f.get("prometheus")
-        && let Some(p) = r.fields(n, "prometheus", PROMETHEUS_KEYS, "`prometheus: {url: http://127.0.0.1:9090}`")
+        && let Some(p) = r.fields(
+            n,
+            "prometheus",
+            PROMETHEUS_KEYS,
+            "`prometheus: {url: http://127.0.0.1:9090}`",
+        )
     {
-        s.prometheus_url = p.get("url").and_then(|v| r.string(v, "url", "`url: http://127.0.0.1:9090`"));
+        s.prometheus_url = p
+            .get("url")
+            .and_then(|v| r.string(v, "url", "`url: http://127.0.0.1:9090`"));
     }
     if let Some(n) = f.get("defaults")
-        && let Some(d) = r.fields(n, "defaults", DEFAULTS_KEYS, "`defaults: {project: shop, stage: production}`")
+        && let Some(d) = r.fields(
+            n,
+            "defaults",
+            DEFAULTS_KEYS,
+            "`defaults: {project: shop, stage: production}`",
+        )
     {
-        s.project = d.get("project").and_then(|v| r.string(v, "project", "`project: shop`"));
-        s.stage = d.get("stage").and_then(|v| r.string(v, "stage", "`stage: production`"));
-        s.service = d.get("service").and_then(|v| r.string(v, "service", "`service: checkout`"));
+        s.project = d
+            .get("project")
+            .and_then(|v| r.string(v, "project", "`project: shop`"));
+        s.stage = d
+            .get("stage")
+            .and_then(|v| r.string(v, "stage", "`stage: production`"));
+        s.service = d
+            .get("service")
+            .and_then(|v| r.string(v, "service", "`service: checkout`"));
         s.on_missing_baseline = d
             .get("on_missing_baseline")
             .and_then(|v| r.string(v, "on_missing_baseline", "`on_missing_baseline: fail`"));
@@ -83,9 +113,13 @@ pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Set
             && !MISSING_BASELINE_POLICIES.contains(&p.value.as_str())
         {
             r.push(
-                Problem::error("slogate::bad-policy", &p.origin, format!("unknown missing-baseline policy `{}`", p.value))
-                    .label("not a policy")
-                    .help("write one of: pass (Keptn), warn, fail"),
+                Problem::error(
+                    "slogate::bad-policy",
+                    &p.origin,
+                    format!("unknown missing-baseline policy `{}`", p.value),
+                )
+                .label("not a policy")
+                .help("write one of: pass (Keptn), warn, fail"),
             );
         }
     }

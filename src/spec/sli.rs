@@ -29,8 +29,12 @@ pub fn read(file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Sli 
     let Some(root) = root else {
         // Keptn's dynatrace-service fails every indicator on an empty SLI file.
         r.push(
-            Problem::error("slogate::empty-file", &Origin::new(file, 0..0), "the SLI file is empty")
-                .help(format!("an sli.yaml needs {EXAMPLE}")),
+            Problem::error(
+                "slogate::empty-file",
+                &Origin::new(file, 0..0),
+                "the SLI file is empty",
+            )
+            .help(format!("an sli.yaml needs {EXAMPLE}")),
         );
         return sli;
     };
@@ -42,22 +46,37 @@ pub fn read(file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Sli 
     }
     match f.get("indicators") {
         None => {
-            let origin = f.key_node("indicators").map(|k| k.origin.clone()).unwrap_or_else(|| root.origin.clone());
+            let origin = f
+                .key_node("indicators")
+                .map(|k| k.origin.clone())
+                .unwrap_or_else(|| root.origin.clone());
             r.push(
-                Problem::error("slogate::missing-indicators", &origin, "this sli.yaml defines no `indicators`")
-                    .help(format!("Keptn fails every SLI of a file without indicators; add {EXAMPLE}")),
+                Problem::error(
+                    "slogate::missing-indicators",
+                    &origin,
+                    "this sli.yaml defines no `indicators`",
+                )
+                .help(format!(
+                    "Keptn fails every SLI of a file without indicators; add {EXAMPLE}"
+                )),
             );
         }
         Some(n) => match n.as_map() {
             None => r.type_error(n, "indicators", "a mapping of name to query", EXAMPLE),
             Some(entries) => {
                 for (k, v) in entries {
-                    let Some(name) = r.string(k, "an indicator name", EXAMPLE) else { continue };
+                    let Some(name) = r.string(k, "an indicator name", EXAMPLE) else {
+                        continue;
+                    };
                     let query = if v.is_null() {
                         r.push(
-                            Problem::error("slogate::empty-query", &k.origin, format!("indicator `{}` has no query", name.value))
-                                .label("no query after this name")
-                                .help("write the query after the colon, in quotes"),
+                            Problem::error(
+                                "slogate::empty-query",
+                                &k.origin,
+                                format!("indicator `{}` has no query", name.value),
+                            )
+                            .label("no query after this name")
+                            .help("write the query after the colon, in quotes"),
                         );
                         continue;
                     } else {

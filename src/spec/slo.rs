@@ -182,7 +182,12 @@ pub fn read(file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Slo 
         );
         return slo;
     };
-    let Some(f) = r.fields(root, "slo.yaml", SLO_KEYS, "`spec_version: \"1.0\"` followed by `objectives:`") else {
+    let Some(f) = r.fields(
+        root,
+        "slo.yaml",
+        SLO_KEYS,
+        "`spec_version: \"1.0\"` followed by `objectives:`",
+    ) else {
         return slo;
     };
     if let Some(n) = f.get("spec_version") {
@@ -196,14 +201,23 @@ pub fn read(file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Slo 
             let val = if v.is_null() {
                 Some(Sourced::new(String::new(), v.origin.clone()))
             } else {
-                r.string(v, "filter value", "`filter: {handler: \"ItemsController\"}`")
+                r.string(
+                    v,
+                    "filter value",
+                    "`filter: {handler: \"ItemsController\"}`",
+                )
             };
             if let (Some(k), Some(v)) = (key, val) {
                 slo.filter.push((k, v));
             }
         }
     } else if let Some(n) = f.get("filter") {
-        r.type_error(n, "filter", "a mapping", "`filter: {handler: \"ItemsController\"}`");
+        r.type_error(
+            n,
+            "filter",
+            "a mapping",
+            "`filter: {handler: \"ItemsController\"}`",
+        );
     }
     if let Some(n) = f.get("comparison") {
         slo.comparison = read_comparison(n, r);
@@ -216,9 +230,13 @@ pub fn read(file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Slo 
             if item.is_null() {
                 // Keptn drops null objectives; say so, since it is usually a stray `-`.
                 r.push(
-                    Problem::warning("slogate::null-objective", &item.origin, "empty objective is ignored")
-                        .label("nothing here")
-                        .help("remove this `-` or write an objective under it"),
+                    Problem::warning(
+                        "slogate::null-objective",
+                        &item.origin,
+                        "empty objective is ignored",
+                    )
+                    .label("nothing here")
+                    .help("remove this `-` or write an objective under it"),
                 );
                 continue;
             }
@@ -240,13 +258,24 @@ fn read_comparison(n: &Node, r: &mut Reader) -> Option<Comparison> {
         COMPARISON_KEYS,
         "`comparison: {compare_with: single_result, aggregate_function: avg}`",
     )?;
-    let s = |r: &mut Reader, f: &Fields, key: &str, ex: &str| f.get(key).and_then(|v| r.string(v, key, ex));
+    let s = |r: &mut Reader, f: &Fields, key: &str, ex: &str| {
+        f.get(key).and_then(|v| r.string(v, key, ex))
+    };
     Some(Comparison {
         compare_with: s(r, &f, "compare_with", "`compare_with: several_results`"),
-        include_result_with_score: s(r, &f, "include_result_with_score", "`include_result_with_score: pass`"),
-        number_of_comparison_results: f
-            .get("number_of_comparison_results")
-            .and_then(|v| r.integer(v, "number_of_comparison_results", "`number_of_comparison_results: 3`")),
+        include_result_with_score: s(
+            r,
+            &f,
+            "include_result_with_score",
+            "`include_result_with_score: pass`",
+        ),
+        number_of_comparison_results: f.get("number_of_comparison_results").and_then(|v| {
+            r.integer(
+                v,
+                "number_of_comparison_results",
+                "`number_of_comparison_results: 3`",
+            )
+        }),
         aggregate_function: s(r, &f, "aggregate_function", "`aggregate_function: avg`"),
         origin: n.origin.clone(),
     })
@@ -258,9 +287,13 @@ fn read_objective(n: &Node, r: &mut Reader) -> Option<Objective> {
         Some(v) => r.string(v, "sli", "`sli: response_time_p95`")?,
         None => {
             r.push(
-                Problem::error("slogate::missing-sli", &n.origin, "this objective names no `sli`")
-                    .label("objective without `sli`")
-                    .help("add `sli: <name>` naming an indicator of sli.yaml"),
+                Problem::error(
+                    "slogate::missing-sli",
+                    &n.origin,
+                    "this objective names no `sli`",
+                )
+                .label("objective without `sli`")
+                .help("add `sli: <name>` naming an indicator of sli.yaml"),
             );
             return None;
         }
@@ -271,8 +304,13 @@ fn read_objective(n: &Node, r: &mut Reader) -> Option<Objective> {
             .get("displayName")
             .and_then(|v| r.string(v, "displayName", "`displayName: \"Response time P95\"`")),
         key_sli: f.get("key_sli").and_then(|v| r.boolean(v, "key_sli")),
-        weight: f.get("weight").and_then(|v| r.integer(v, "weight", "`weight: 2`")),
-        pass: f.get("pass").map(|v| read_groups(v, "pass", r)).unwrap_or_default(),
+        weight: f
+            .get("weight")
+            .and_then(|v| r.integer(v, "weight", "`weight: 2`")),
+        pass: f
+            .get("pass")
+            .map(|v| read_groups(v, "pass", r))
+            .unwrap_or_default(),
         warning: f
             .get("warning")
             .map(|v| read_groups(v, "warning", r))
@@ -311,9 +349,16 @@ fn read_groups(n: &Node, what: &str, r: &mut Reader) -> Vec<Group> {
 }
 
 fn read_total_score(n: &Node, r: &mut Reader) -> Option<TotalScore> {
-    let f = r.fields(n, "total_score", TOTAL_SCORE_KEYS, "`total_score: {pass: \"90%\", warning: \"75%\"}`")?;
+    let f = r.fields(
+        n,
+        "total_score",
+        TOTAL_SCORE_KEYS,
+        "`total_score: {pass: \"90%\", warning: \"75%\"}`",
+    )?;
     Some(TotalScore {
-        pass: f.get("pass").and_then(|v| r.string(v, "total_score.pass", "`pass: \"90%\"`")),
+        pass: f
+            .get("pass")
+            .and_then(|v| r.string(v, "total_score.pass", "`pass: \"90%\"`")),
         warning: f
             .get("warning")
             .and_then(|v| r.string(v, "total_score.warning", "`warning: \"75%\"`")),
@@ -350,13 +395,21 @@ impl Slo {
         };
         opt(&mut root, "spec_version", &self.spec_version);
         if !self.filter.is_empty() {
-            let f: Map<String, Value> = self.filter.iter().map(|(k, v)| (k.value.clone(), sourced_json(v, p))).collect();
+            let f: Map<String, Value> = self
+                .filter
+                .iter()
+                .map(|(k, v)| (k.value.clone(), sourced_json(v, p)))
+                .collect();
             root.insert("filter".into(), Value::Object(f));
         }
         if let Some(c) = &self.comparison {
             let mut m = Map::new();
             opt(&mut m, "compare_with", &c.compare_with);
-            opt(&mut m, "include_result_with_score", &c.include_result_with_score);
+            opt(
+                &mut m,
+                "include_result_with_score",
+                &c.include_result_with_score,
+            );
             if let Some(n) = &c.number_of_comparison_results {
                 m.insert("number_of_comparison_results".into(), sourced_json(n, p));
             }
@@ -448,19 +501,34 @@ mod tests {
 
     #[test]
     fn keptn_defaults() {
-        let l = parse_slo(SourceFile::new("slo.yaml", "objectives:\n  - sli: a\n    weight: 0\n  -\n  - sli: b\n"), vec![]);
+        let l = parse_slo(
+            SourceFile::new(
+                "slo.yaml",
+                "objectives:\n  - sli: a\n    weight: 0\n  -\n  - sli: b\n",
+            ),
+            vec![],
+        );
         let slo = l.value;
         assert_eq!(slo.objectives.len(), 2, "null objectives are dropped");
         assert_eq!(slo.objectives[0].effective_weight(), 1);
         assert_eq!(slo.objectives[1].effective_weight(), 1);
         let c = slo.effective_comparison();
-        assert_eq!((c.compare_with.as_str(), c.previous_count()), ("single_result", 1));
+        assert_eq!(
+            (c.compare_with.as_str(), c.previous_count()),
+            ("single_result", 1)
+        );
         let l = parse_slo(
-            SourceFile::new("slo.yaml", "comparison:\n  include_result_with_score: Pass_Or_Warn\nobjectives: []\n"),
+            SourceFile::new(
+                "slo.yaml",
+                "comparison:\n  include_result_with_score: Pass_Or_Warn\nobjectives: []\n",
+            ),
             vec![],
         );
         let c = l.value.effective_comparison();
-        assert_eq!(c.compare_with, "", "compare_with is never defaulted in a present block");
+        assert_eq!(
+            c.compare_with, "",
+            "compare_with is never defaulted in a present block"
+        );
         assert_eq!(c.include_result_with_score, "pass_or_warn");
         assert_eq!(c.number_of_comparison_results, 3);
         assert_eq!(c.aggregate_function, "avg");
@@ -469,9 +537,24 @@ mod tests {
 
     #[test]
     fn hash_ignores_formatting() {
-        let a = parse_slo(SourceFile::new("a", "objectives: [{sli: a, pass: [{criteria: ['<1']}]}]\n"), vec![]).value;
-        let b = parse_slo(SourceFile::new("b", "objectives:\n  - sli: a\n    pass:\n      - criteria:\n          - \"<1\"\n"), vec![]).value;
-        let c = parse_slo(SourceFile::new("c", "objectives: [{sli: a, pass: [{criteria: ['<2']}]}]\n"), vec![]).value;
+        let a = parse_slo(
+            SourceFile::new("a", "objectives: [{sli: a, pass: [{criteria: ['<1']}]}]\n"),
+            vec![],
+        )
+        .value;
+        let b = parse_slo(
+            SourceFile::new(
+                "b",
+                "objectives:\n  - sli: a\n    pass:\n      - criteria:\n          - \"<1\"\n",
+            ),
+            vec![],
+        )
+        .value;
+        let c = parse_slo(
+            SourceFile::new("c", "objectives: [{sli: a, pass: [{criteria: ['<2']}]}]\n"),
+            vec![],
+        )
+        .value;
         assert_eq!(a.hash(), b.hash());
         assert_ne!(a.hash(), c.hash());
     }

@@ -205,11 +205,20 @@ pub fn parse(file: &Arc<SourceFile>) -> Parsed {
             Event::SequenceStart(anchor, _) => {
                 if stack.len() >= MAX_DEPTH {
                     problems.push(
-                        Problem::error("slogate::yaml-too-deep", &origin(&span), format!("nesting deeper than {MAX_DEPTH} levels"))
-                            .label("too deep")
-                            .help("SLO files need only a few levels of nesting; flatten this structure"),
+                        Problem::error(
+                            "slogate::yaml-too-deep",
+                            &origin(&span),
+                            format!("nesting deeper than {MAX_DEPTH} levels"),
+                        )
+                        .label("too deep")
+                        .help(
+                            "SLO files need only a few levels of nesting; flatten this structure",
+                        ),
                     );
-                    return Parsed { root: None, problems };
+                    return Parsed {
+                        root: None,
+                        problems,
+                    };
                 }
                 stack.push(Frame::Seq {
                     start: offsets.byte(span.start.index()),
@@ -221,11 +230,20 @@ pub fn parse(file: &Arc<SourceFile>) -> Parsed {
             Event::MappingStart(anchor, _) => {
                 if stack.len() >= MAX_DEPTH {
                     problems.push(
-                        Problem::error("slogate::yaml-too-deep", &origin(&span), format!("nesting deeper than {MAX_DEPTH} levels"))
-                            .label("too deep")
-                            .help("SLO files need only a few levels of nesting; flatten this structure"),
+                        Problem::error(
+                            "slogate::yaml-too-deep",
+                            &origin(&span),
+                            format!("nesting deeper than {MAX_DEPTH} levels"),
+                        )
+                        .label("too deep")
+                        .help(
+                            "SLO files need only a few levels of nesting; flatten this structure",
+                        ),
                     );
-                    return Parsed { root: None, problems };
+                    return Parsed {
+                        root: None,
+                        problems,
+                    };
                 }
                 stack.push(Frame::Map {
                     start: offsets.byte(span.start.index()),
@@ -236,7 +254,12 @@ pub fn parse(file: &Arc<SourceFile>) -> Parsed {
                 continue;
             }
             Event::SequenceEnd => {
-                let Some(Frame::Seq { start, anchor, items }) = stack.pop() else {
+                let Some(Frame::Seq {
+                    start,
+                    anchor,
+                    items,
+                }) = stack.pop()
+                else {
                     continue;
                 };
                 let end = items
@@ -252,7 +275,13 @@ pub fn parse(file: &Arc<SourceFile>) -> Parsed {
                 node
             }
             Event::MappingEnd => {
-                let Some(Frame::Map { start, anchor, entries, .. }) = stack.pop() else {
+                let Some(Frame::Map {
+                    start,
+                    anchor,
+                    entries,
+                    ..
+                }) = stack.pop()
+                else {
                     continue;
                 };
                 check_duplicate_keys(&entries, &mut problems);
@@ -282,10 +311,17 @@ pub fn parse(file: &Arc<SourceFile>) -> Parsed {
             Event::Alias(id) => {
                 let Some(target) = anchors.get(&id) else {
                     problems.push(
-                        Problem::error("slogate::yaml-syntax", &origin(&span), "alias to an unknown anchor")
-                            .help("define the anchor (`&name`) before using it (`*name`)"),
+                        Problem::error(
+                            "slogate::yaml-syntax",
+                            &origin(&span),
+                            "alias to an unknown anchor",
+                        )
+                        .help("define the anchor (`&name`) before using it (`*name`)"),
                     );
-                    return Parsed { root: None, problems };
+                    return Parsed {
+                        root: None,
+                        problems,
+                    };
                 };
                 // The copy keeps the anchor's spans: errors inside point at the original text.
                 let mut copy = target.clone();
@@ -305,7 +341,10 @@ pub fn parse(file: &Arc<SourceFile>) -> Parsed {
                 .label("expansion passes the limit here")
                 .help("aliases (`*name`) that repeat large anchors multiply the document; write the values out or remove the aliases"),
             );
-            return Parsed { root: None, problems };
+            return Parsed {
+                root: None,
+                problems,
+            };
         }
         match stack.last_mut() {
             None => root = Some(node),
@@ -342,7 +381,9 @@ fn count(node: &Node) -> usize {
 
 fn check_duplicate_keys(entries: &[(Node, Node)], problems: &mut Vec<Problem>) {
     for (i, (key, _)) in entries.iter().enumerate() {
-        let Some(name) = key.as_scalar() else { continue };
+        let Some(name) = key.as_scalar() else {
+            continue;
+        };
         if let Some((first, _)) = entries[..i]
             .iter()
             .find(|(k, _)| k.as_scalar() == Some(name))
@@ -365,7 +406,10 @@ fn check_duplicate_keys(entries: &[(Node, Node)], problems: &mut Vec<Problem>) {
 
 fn syntax_problem(file: &Arc<SourceFile>, span: std::ops::Range<usize>, info: &str) -> Problem {
     let origin = Origin::new(file, span.clone());
-    let line_start = file.text[..span.start].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let line_start = file.text[..span.start]
+        .rfind('\n')
+        .map(|i| i + 1)
+        .unwrap_or(0);
     let indent = &file.text[line_start..];
     let tab_in_indent = indent
         .chars()
@@ -391,7 +435,11 @@ fn syntax_problem(file: &Arc<SourceFile>, span: std::ops::Range<usize>, info: &s
         &origin,
         format!("invalid YAML: {info}"),
     )
-    .label(if tab_in_indent { "tab character" } else { "here" })
+    .label(if tab_in_indent {
+        "tab character"
+    } else {
+        "here"
+    })
     .help(help)
 }
 
@@ -473,7 +521,9 @@ mod tests {
 
     #[test]
     fn nulls_and_kinds() {
-        let root = parse_str("a: ~\nb:\nc: 'null'\nd: 1.5\ne: yes\n").root.unwrap();
+        let root = parse_str("a: ~\nb:\nc: 'null'\nd: 1.5\ne: yes\n")
+            .root
+            .unwrap();
         assert!(root.get("a").unwrap().is_null());
         assert!(root.get("b").unwrap().is_null());
         assert!(!root.get("c").unwrap().is_null());

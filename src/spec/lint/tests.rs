@@ -27,20 +27,38 @@ fn clean_file_has_no_findings() {
 fn bad_criteria_name_keptns_error() {
     let s = slo("objectives:\n  - sli: rt\n    pass: [{criteria: [\"600\", \"=<5\"]}]\n");
     let p = check_slo(&s);
-    assert_eq!(codes(&p), ["slogate::bad-criteria", "slogate::bad-criteria"]);
+    assert_eq!(
+        codes(&p),
+        ["slogate::bad-criteria", "slogate::bad-criteria"]
+    );
     assert!(p[0].message.starts_with("invalid criteria string"));
-    assert!(p[1].message.starts_with("could not parse criteria target value"));
+    assert!(
+        p[1].message
+            .starts_with("could not parse criteria target value")
+    );
     assert!(p[1].help.as_deref().unwrap().contains("`<=`"));
 }
 
 #[test]
 fn total_score_checks() {
-    let p = check_slo(&slo("objectives: [{sli: a}]\ntotal_score: {pass: \"80%\", warning: \"90%\"}\n"));
+    let p = check_slo(&slo(
+        "objectives: [{sli: a}]\ntotal_score: {pass: \"80%\", warning: \"90%\"}\n",
+    ));
     assert_eq!(codes(&p), ["slogate::warning-above-pass"]);
-    let p = check_slo(&slo("objectives: [{sli: a}]\ntotal_score: {pass: \"abc\", warning: \"120%\"}\n"));
-    assert_eq!(codes(&p), ["slogate::bad-percentage", "slogate::bad-percentage"]);
+    let p = check_slo(&slo(
+        "objectives: [{sli: a}]\ntotal_score: {pass: \"abc\", warning: \"120%\"}\n",
+    ));
+    assert_eq!(
+        codes(&p),
+        ["slogate::bad-percentage", "slogate::bad-percentage"]
+    );
     // a plain number is a percentage too, as in Keptn
-    assert!(check_slo(&slo("objectives: [{sli: a}]\ntotal_score: {pass: 90, warning: 75}\n")).is_empty());
+    assert!(
+        check_slo(&slo(
+            "objectives: [{sli: a}]\ntotal_score: {pass: 90, warning: 75}\n"
+        ))
+        .is_empty()
+    );
 }
 
 #[test]
@@ -49,16 +67,32 @@ fn comparison_values() {
         "comparison: {compare_with: several_result, include_result_with_score: PASS, aggregate_function: P90}\nobjectives: [{sli: a}]\n",
     ));
     // include_result_with_score is lower-cased by Keptn, so PASS is fine; the rest are case-sensitive
-    assert_eq!(codes(&p), ["slogate::unknown-value", "slogate::unknown-value"]);
-    let p = check_slo(&slo("comparison: {compare_with: single_result, number_of_comparison_results: 5}\nobjectives: [{sli: a}]\n"));
+    assert_eq!(
+        codes(&p),
+        ["slogate::unknown-value", "slogate::unknown-value"]
+    );
+    let p = check_slo(&slo(
+        "comparison: {compare_with: single_result, number_of_comparison_results: 5}\nobjectives: [{sli: a}]\n",
+    ));
     assert_eq!(codes(&p), ["slogate::ignored-setting"]);
 }
 
 #[test]
 fn duplicate_objectives_and_key_sli_without_pass() {
-    let p = check_slo(&slo("objectives:\n  - sli: a\n    key_sli: true\n  - sli: a\n    pass: [{criteria: [\"<1\"]}]\n"));
-    assert_eq!(codes(&p), ["slogate::duplicate-objective", "slogate::key-sli-without-pass"]);
-    let dup = p.iter().find(|p| p.code == "slogate::duplicate-objective").unwrap();
+    let p = check_slo(&slo(
+        "objectives:\n  - sli: a\n    key_sli: true\n  - sli: a\n    pass: [{criteria: [\"<1\"]}]\n",
+    ));
+    assert_eq!(
+        codes(&p),
+        [
+            "slogate::duplicate-objective",
+            "slogate::key-sli-without-pass"
+        ]
+    );
+    let dup = p
+        .iter()
+        .find(|p| p.code == "slogate::duplicate-objective")
+        .unwrap();
     assert_eq!(dup.line_col(), Some((4, 10)));
     assert_eq!(dup.notes[0].origin.location(), "slo.yaml:2:10");
 }
@@ -68,31 +102,52 @@ fn relative_criteria_without_any_baseline() {
     let p = check_slo(&slo(
         "comparison: {compare_with: several_results, number_of_comparison_results: -1}\nobjectives:\n  - sli: a\n    pass: [{criteria: [\"<=+10%\"]}]\n",
     ));
-    assert_eq!(codes(&p), ["slogate::bad-number", "slogate::no-baseline-possible"]);
+    assert_eq!(
+        codes(&p),
+        ["slogate::bad-number", "slogate::no-baseline-possible"]
+    );
 }
 
 #[test]
 fn pass_looser_than_warning() {
-    let p = check_slo(&slo("objectives:\n  - sli: a\n    pass: [{criteria: [\"<=600\"]}]\n    warning: [{criteria: [\"<=500\"]}]\n"));
+    let p = check_slo(&slo(
+        "objectives:\n  - sli: a\n    pass: [{criteria: [\"<=600\"]}]\n    warning: [{criteria: [\"<=500\"]}]\n",
+    ));
     assert_eq!(codes(&p), ["slogate::pass-looser-than-warning"]);
     assert!(!p[0].is_error());
-    let p = check_slo(&slo("objectives:\n  - sli: a\n    pass: [{criteria: [\">=99\"]}]\n    warning: [{criteria: [\">=99.5\"]}]\n"));
+    let p = check_slo(&slo(
+        "objectives:\n  - sli: a\n    pass: [{criteria: [\">=99\"]}]\n    warning: [{criteria: [\">=99.5\"]}]\n",
+    ));
     assert_eq!(codes(&p), ["slogate::pass-looser-than-warning"]);
     // the usual shape is fine
-    let p = check_slo(&slo("objectives:\n  - sli: a\n    pass: [{criteria: [\">=99.5\"]}]\n    warning: [{criteria: [\">=99\"]}]\n"));
+    let p = check_slo(&slo(
+        "objectives:\n  - sli: a\n    pass: [{criteria: [\">=99.5\"]}]\n    warning: [{criteria: [\">=99\"]}]\n",
+    ));
     assert!(p.is_empty());
 }
 
 #[test]
 fn warnings_for_unscored_and_empty() {
-    let p = check_slo(&slo("objectives:\n  - sli: a\n    warning: [{criteria: [\"<1\"]}]\n  - sli: b\n    pass: [{criteria: []}]\n    weight: -2\n"));
-    assert_eq!(codes(&p), ["slogate::bad-weight", "slogate::empty-criteria", "slogate::warning-without-pass"]);
+    let p = check_slo(&slo(
+        "objectives:\n  - sli: a\n    warning: [{criteria: [\"<1\"]}]\n  - sli: b\n    pass: [{criteria: []}]\n    weight: -2\n",
+    ));
+    assert_eq!(
+        codes(&p),
+        [
+            "slogate::bad-weight",
+            "slogate::empty-criteria",
+            "slogate::warning-without-pass"
+        ]
+    );
 }
 
 #[test]
 fn placeholders() {
     let l = parse_sli(
-        SourceFile::new("sli.yaml", "indicators:\n  a: \"tag(keptn_service:$SERVICE_NAME),$STAGE,$LABEL.x,$ENV.Y,$HANDLER,$NOPE\"\n"),
+        SourceFile::new(
+            "sli.yaml",
+            "indicators:\n  a: \"tag(keptn_service:$SERVICE_NAME),$STAGE,$LABEL.x,$ENV.Y,$HANDLER,$NOPE\"\n",
+        ),
         vec![],
     );
     let p = check_sli(&l.value, &["handler".to_string()]);
@@ -105,24 +160,42 @@ fn placeholders() {
 
 #[test]
 fn merged_references() {
-    let s = slo("objectives:\n  - sli: rt\n    pass: [{criteria: [\"<1\"]}]\n  - sli: throughputt\ntotal_score: {pass: \"90%\"}\n");
-    let sli = parse_sli(SourceFile::new("sli.yaml", "indicators: {rt: q, throughput: q}\n"), vec![]).value;
+    let s = slo(
+        "objectives:\n  - sli: rt\n    pass: [{criteria: [\"<1\"]}]\n  - sli: throughputt\ntotal_score: {pass: \"90%\"}\n",
+    );
+    let sli = parse_sli(
+        SourceFile::new("sli.yaml", "indicators: {rt: q, throughput: q}\n"),
+        vec![],
+    )
+    .value;
     let p = check_merged(&s, &merge_sli([&sli]), "");
     assert_eq!(codes(&p), ["slogate::undefined-sli"]);
     assert_eq!(p[0].help.as_deref(), Some("did you mean `throughput`?"));
     // without any sli.yaml Keptn's defaults apply
     let p = check_merged(&s, &merge_sli([]), "");
-    assert_eq!(codes(&p), ["slogate::undefined-sli", "slogate::undefined-sli"]);
-    let d = slo("objectives:\n  - sli: response_time_p95\n    pass: [{criteria: [\"<1\"]}]\ntotal_score: {pass: \"90%\"}\n");
+    assert_eq!(
+        codes(&p),
+        ["slogate::undefined-sli", "slogate::undefined-sli"]
+    );
+    let d = slo(
+        "objectives:\n  - sli: response_time_p95\n    pass: [{criteria: [\"<1\"]}]\ntotal_score: {pass: \"90%\"}\n",
+    );
     assert!(check_merged(&d, &merge_sli([]), "").is_empty());
 }
 
 #[test]
 fn merged_needs_objectives_and_total_score() {
     let sli = merge_sli([]);
-    assert_eq!(codes(&check_merged(&slo("spec_version: '1.0'\n"), &sli, "")), ["slogate::no-objectives"]);
     assert_eq!(
-        codes(&check_merged(&slo("objectives:\n  - sli: error_rate\n    pass: [{criteria: [\"<1\"]}]\n"), &sli, "")),
+        codes(&check_merged(&slo("spec_version: '1.0'\n"), &sli, "")),
+        ["slogate::no-objectives"]
+    );
+    assert_eq!(
+        codes(&check_merged(
+            &slo("objectives:\n  - sli: error_rate\n    pass: [{criteria: [\"<1\"]}]\n"),
+            &sli,
+            ""
+        )),
         ["slogate::missing-total-score"]
     );
     // informational objectives alone need no threshold (Keptn passes them with 100)
