@@ -9,14 +9,22 @@ use crate::support::{Output, Slogate, examples, fixtures};
 
 /// `slogate lint <path> [extra...]` from `tests/fixtures/lint`.
 fn lint(path: &str, extra: &[&str]) -> Output {
-    Slogate::new().arg("lint").arg(path).args(extra).current_dir(fixtures("lint")).run()
+    Slogate::new()
+        .arg("lint")
+        .arg(path)
+        .args(extra)
+        .current_dir(fixtures("lint"))
+        .run()
 }
 
 /// Lints a case that must fail (exit 2) and snapshots its diagnostics; returns the output.
 fn lint_error_case(name: &str, path: &str) -> Output {
     let out = lint(path, &[]);
     out.assert_no_panic().assert_code(2);
-    assert!(out.stdout.is_empty(), "text diagnostics go to stderr\n{out:?}");
+    assert!(
+        out.stdout.is_empty(),
+        "text diagnostics go to stderr\n{out:?}"
+    );
     insta::assert_snapshot!(name, out.stderr);
     out
 }
@@ -45,8 +53,9 @@ fn yaml_unclosed_flow_list_says_what_is_unclosed() {
     out.assert_code(2);
     assert_codes(&out, &["slogate::yaml-syntax"]);
     // The help must lead to the real cause: the `[` opened on line 4 is never closed.
+    let help = out.stderr.split("help:").nth(1).unwrap_or_default();
     assert!(
-        out.stderr.contains("closed") && out.stderr.contains('['),
+        help.contains("closed") && help.contains("`[`"),
         "help should mention the unclosed `[`\n{out:?}"
     );
 }
@@ -55,7 +64,8 @@ fn yaml_unclosed_flow_list_says_what_is_unclosed() {
 fn tabs_in_indentation() {
     let out = lint_error_case("tabs", "tabs/tabs.bad.slo.yaml");
     assert_codes(&out, &["slogate::yaml-syntax"]);
-    out.assert_stderr_contains("tab character").assert_stderr_contains("indent with spaces");
+    out.assert_stderr_contains("tab character")
+        .assert_stderr_contains("indent with spaces");
 }
 
 #[test]
@@ -68,17 +78,10 @@ fn duplicate_keys_show_both_places() {
 #[test]
 fn empty_file() {
     let out = lint_error_case("empty_file", "empty-file/empty.bad.slo.yaml");
-    out.assert_stderr_contains("slogate::empty-file")
-        .assert_stderr_contains("the SLO file is empty");
-}
-
-#[test]
-#[ignore = "BUG: an empty slo.yaml is reported twice: `empty-file` and then `no-objectives` for the same cause (\"1 file checked: 2 errors\")"]
-fn empty_file_is_one_problem() {
-    let out = lint("empty-file/empty.bad.slo.yaml", &[]);
-    out.assert_code(2);
+    // One problem, not also `no-objectives` for the same cause (as it once was).
     assert_codes(&out, &["slogate::empty-file"]);
-    out.assert_stderr_contains("1 file checked: 1 error, 0 warnings");
+    out.assert_stderr_contains("the SLO file is empty")
+        .assert_stderr_contains("1 file checked: 1 error, 0 warnings");
 }
 
 #[test]
@@ -93,9 +96,14 @@ fn non_utf8_file() {
     // "Réponse" in Latin-1: 0xE9 is not valid UTF-8.
     let mut bytes = b"objectives:\n  - sli: response_time_p95\n    displayName: \"R".to_vec();
     bytes.push(0xE9);
-    bytes.extend_from_slice(b"ponse\"\n    pass:\n      - criteria: [\"<600\"]\ntotal_score:\n  pass: \"90%\"\n");
+    bytes.extend_from_slice(
+        b"ponse\"\n    pass:\n      - criteria: [\"<600\"]\ntotal_score:\n  pass: \"90%\"\n",
+    );
     std::fs::write(dir.path().join("latin1.bad.slo.yaml"), bytes).unwrap();
-    let out = Slogate::new().args(["lint", "latin1.bad.slo.yaml"]).current_dir(dir.path()).run();
+    let out = Slogate::new()
+        .args(["lint", "latin1.bad.slo.yaml"])
+        .current_dir(dir.path())
+        .run();
     out.assert_no_panic().assert_code(2);
     assert_codes(&out, &["slogate::not-utf8"]);
     out.assert_stderr_contains("latin1.bad.slo.yaml:3:20");
@@ -106,12 +114,17 @@ fn non_utf8_file() {
 fn file_over_one_mib_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let size = 1024 * 1024 + 1;
-    let mut text = String::from("objectives:\n  - sli: response_time_p95\n    pass:\n      - criteria: [\"<600\"]\n");
+    let mut text = String::from(
+        "objectives:\n  - sli: response_time_p95\n    pass:\n      - criteria: [\"<600\"]\n",
+    );
     text.push_str(&"#".repeat(size - text.len() - 1));
     text.push('\n');
     assert_eq!(text.len(), size);
     std::fs::write(dir.path().join("huge.bad.slo.yaml"), text).unwrap();
-    let out = Slogate::new().args(["lint", "huge.bad.slo.yaml"]).current_dir(dir.path()).run();
+    let out = Slogate::new()
+        .args(["lint", "huge.bad.slo.yaml"])
+        .current_dir(dir.path())
+        .run();
     out.assert_no_panic().assert_code(2);
     assert_codes(&out, &["slogate::file-too-large"]);
     insta::assert_snapshot!("file_too_large", out.stderr);
@@ -121,12 +134,17 @@ fn file_over_one_mib_is_refused() {
 fn file_of_exactly_one_mib_is_read() {
     let dir = tempfile::tempdir().unwrap();
     let size = 1024 * 1024;
-    let mut text = String::from("objectives:\n  - sli: response_time_p95\n    pass:\n      - criteria: [\"<600\"]\ntotal_score:\n  pass: \"90%\"\n");
+    let mut text = String::from(
+        "objectives:\n  - sli: response_time_p95\n    pass:\n      - criteria: [\"<600\"]\ntotal_score:\n  pass: \"90%\"\n",
+    );
     text.push_str(&"#".repeat(size - text.len() - 1));
     text.push('\n');
     assert_eq!(text.len(), size);
     std::fs::write(dir.path().join("large.slo.yaml"), text).unwrap();
-    let out = Slogate::new().args(["lint", "large.slo.yaml"]).current_dir(dir.path()).run();
+    let out = Slogate::new()
+        .args(["lint", "large.slo.yaml"])
+        .current_dir(dir.path())
+        .run();
     out.assert_no_panic().assert_code(0);
     out.assert_stderr_contains("1 file checked: 0 errors, 0 warnings");
 }
@@ -134,10 +152,39 @@ fn file_of_exactly_one_mib_is_read() {
 #[test]
 fn deep_nesting_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("deep.bad.slo.yaml"), "objectives: ".to_string() + &"[".repeat(10_000)).unwrap();
-    let out = Slogate::new().args(["lint", "deep.bad.slo.yaml"]).current_dir(dir.path()).run();
+    // 100 levels of block mappings: `k0:\n  k1:\n    k2: ...`.
+    let text: String = (0..100)
+        .map(|i| format!("{}k{i}:\n", "  ".repeat(i)))
+        .collect();
+    std::fs::write(dir.path().join("deep.bad.slo.yaml"), text).unwrap();
+    let out = Slogate::new()
+        .args(["lint", "deep.bad.slo.yaml"])
+        .current_dir(dir.path())
+        .run();
     out.assert_no_panic().assert_code(2);
     assert_codes(&out, &["slogate::yaml-too-deep"]);
+    out.assert_stderr_contains("nesting deeper than 64 levels");
+}
+
+#[test]
+fn deep_flow_nesting_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("deep.bad.slo.yaml"),
+        "objectives: ".to_string() + &"[".repeat(10_000),
+    )
+    .unwrap();
+    let out = Slogate::new()
+        .args(["lint", "deep.bad.slo.yaml"])
+        .current_dir(dir.path())
+        .run();
+    out.assert_no_panic().assert_code(2);
+    // The YAML parser's own recursion limit may trip before slogate's depth check.
+    let codes = out.codes();
+    assert!(
+        codes == ["slogate::yaml-too-deep"] || codes == ["slogate::yaml-syntax"],
+        "{out:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -155,11 +202,18 @@ fn wrong_types() {
 #[test]
 fn unknown_keys_with_did_you_mean() {
     let out = lint_error_case("unknown_keys", "unknown-keys/keys.bad.slo.yaml");
-    for suggestion in ["`aggregate_function`", "`displayName`", "`key_sli`", "`criteria`"] {
+    for suggestion in [
+        "`aggregate_function`",
+        "`displayName`",
+        "`key_sli`",
+        "`criteria`",
+    ] {
         out.assert_stderr_contains(&format!("did you mean {suggestion}?"));
     }
     // A key that resembles nothing lists the valid keys instead.
-    out.assert_stderr_contains("valid keys here are: sli, displayName, key_sli, weight, pass, warning");
+    out.assert_stderr_contains(
+        "valid keys here are: sli, displayName, key_sli, weight, pass, warning",
+    );
 }
 
 #[test]
@@ -175,15 +229,24 @@ fn bad_criteria_strings() {
 
 #[test]
 fn bad_total_score_percentages() {
-    let out = lint_error_case("bad_total_score", "bad-total-score/total-score.bad.slo.yaml");
-    assert_codes(&out, &["slogate::bad-percentage", "slogate::bad-percentage"]);
+    let out = lint_error_case(
+        "bad_total_score",
+        "bad-total-score/total-score.bad.slo.yaml",
+    );
+    assert_codes(
+        &out,
+        &["slogate::bad-percentage", "slogate::bad-percentage"],
+    );
     out.assert_stderr_contains("total_score.pass is not a percentage")
         .assert_stderr_contains("total_score.warning is 120%, outside 0–100%");
 }
 
 #[test]
 fn warning_threshold_above_pass() {
-    let out = lint_error_case("warning_above_pass", "warning-above-pass/thresholds.bad.slo.yaml");
+    let out = lint_error_case(
+        "warning_above_pass",
+        "warning-above-pass/thresholds.bad.slo.yaml",
+    );
     assert_codes(&out, &["slogate::warning-above-pass"]);
 }
 
@@ -216,7 +279,10 @@ fn undefined_sli_three_levels_names_the_service() {
     out.assert_stderr_contains("undefined-sli-three-levels/production/slo.yaml:3:10")
         .assert_stderr_contains("for service `cart` in stage")
         .assert_stderr_contains("5 files checked: 1 error, 0 warnings");
-    assert!(!out.stderr.contains("`checkout`"), "checkout has the SLI\n{out:?}");
+    assert!(
+        !out.stderr.contains("`checkout`"),
+        "checkout has the SLI\n{out:?}"
+    );
 }
 
 #[test]
@@ -237,7 +303,10 @@ fn undefined_sli_without_sli_file_always_says_so() {
         "objectives:\n  - sli: response_time_p99\n    pass:\n      - criteria: [\"<900\"]\ntotal_score:\n  pass: \"90%\"\n",
     )
     .unwrap();
-    let out = Slogate::new().args(["lint", "slo.yaml"]).current_dir(dir.path()).run();
+    let out = Slogate::new()
+        .args(["lint", "slo.yaml"])
+        .current_dir(dir.path())
+        .run();
     out.assert_code(2);
     assert_codes(&out, &["slogate::undefined-sli"]);
     out.assert_stderr_contains("no sli.yaml was found");
@@ -245,21 +314,33 @@ fn undefined_sli_without_sli_file_always_says_so() {
 
 #[test]
 fn two_objectives_on_the_same_sli() {
-    let out = lint_error_case("duplicate_objective", "duplicate-objective/objectives.bad.slo.yaml");
+    let out = lint_error_case(
+        "duplicate_objective",
+        "duplicate-objective/objectives.bad.slo.yaml",
+    );
     assert_codes(&out, &["slogate::duplicate-objective"]);
     out.assert_stderr_contains("first objective on this SLI");
 }
 
 #[test]
 fn key_sli_without_pass_criteria() {
-    let out = lint_error_case("key_sli_without_pass", "key-sli-without-pass/key.bad.slo.yaml");
+    let out = lint_error_case(
+        "key_sli_without_pass",
+        "key-sli-without-pass/key.bad.slo.yaml",
+    );
     assert_codes(&out, &["slogate::key-sli-without-pass"]);
 }
 
 #[test]
 fn relative_criteria_without_possible_baseline() {
-    let out = lint_error_case("no_baseline_possible", "no-baseline-possible/baseline.bad.slo.yaml");
-    assert_codes(&out, &["slogate::bad-number", "slogate::no-baseline-possible"]);
+    let out = lint_error_case(
+        "no_baseline_possible",
+        "no-baseline-possible/baseline.bad.slo.yaml",
+    );
+    assert_codes(
+        &out,
+        &["slogate::bad-number", "slogate::no-baseline-possible"],
+    );
     out.assert_stderr_contains("relative criterion");
 }
 
@@ -275,35 +356,62 @@ fn pass_looser_than_warning_is_a_warning() {
 
 #[test]
 fn deny_warnings_turns_a_warning_into_exit_2() {
-    let out = lint("pass-looser-than-warning/swapped.bad.slo.yaml", &["--deny-warnings"]);
+    let out = lint(
+        "pass-looser-than-warning/swapped.bad.slo.yaml",
+        &["--deny-warnings"],
+    );
     out.assert_no_panic().assert_code(2);
     out.assert_stderr_contains("1 file checked: 0 errors, 1 warning");
 }
 
 #[test]
 fn null_objectives_list() {
-    let out = lint_error_case("null_objectives_list", "null-objectives-list/null.bad.slo.yaml");
+    // `objectives:` with nothing after it: an empty list, which Keptn fails.
+    let out = lint_error_case(
+        "null_objectives_list",
+        "null-objectives-list/null.bad.slo.yaml",
+    );
     assert_codes(&out, &["slogate::no-objectives"]);
 }
 
 #[test]
-#[ignore = "BUG: `no-objectives` (and `missing-total-score`) point at byte 0 of the file, i.e. at the header comment on line 1, instead of at the `objectives:` key on line 2"]
+#[ignore = "BUG: `no-objectives` (and `missing-total-score`) point at byte 0 of the file, i.e. at a header comment on line 1, instead of at the `objectives:` key"]
 fn null_objectives_list_points_at_the_key() {
-    let out = lint("null-objectives-list/null.bad.slo.yaml", &["--format", "json"]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("slo.yaml"),
+        "# yaml-language-server: $schema=../schemas/slo.schema.json\nobjectives:\ntotal_score:\n  pass: \"90%\"\n",
+    )
+    .unwrap();
+    let out = Slogate::new()
+        .args(["lint", "slo.yaml", "--format", "json"])
+        .current_dir(dir.path())
+        .run();
     out.assert_code(2);
     let doc = out.json();
     let p = &doc["problems"][0];
     assert_eq!(p["code"], "slogate::no-objectives");
-    assert_eq!((p["line"].as_u64(), p["column"].as_u64()), (Some(2), Some(1)), "{out:?}");
+    assert_eq!(
+        (p["line"].as_u64(), p["column"].as_u64()),
+        (Some(2), Some(1)),
+        "{out:?}"
+    );
 }
 
 #[test]
 fn null_objective_items_are_warnings() {
     let out = lint("null-objective-items/stray-dashes.slo.yaml", &[]);
     out.assert_no_panic().assert_code(0);
-    assert_codes(&out, &["slogate::null-objective", "slogate::null-objective"]);
+    assert_codes(
+        &out,
+        &["slogate::null-objective", "slogate::null-objective"],
+    );
     insta::assert_snapshot!("null_objective_items", out.stderr);
-    lint("null-objective-items/stray-dashes.slo.yaml", &["--deny-warnings"]).assert_code(2);
+    lint(
+        "null-objective-items/stray-dashes.slo.yaml",
+        &["--deny-warnings"],
+    )
+    .assert_code(2);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -311,10 +419,19 @@ fn null_objective_items_are_warnings() {
 
 #[test]
 fn unknown_placeholders() {
-    let out = lint_error_case("unknown_placeholders", "unknown-placeholders/placeholders.bad.sli.yaml");
-    assert_codes(&out, &["slogate::unknown-placeholder", "slogate::unknown-placeholder"]);
+    let out = lint_error_case(
+        "unknown_placeholders",
+        "unknown-placeholders/placeholders.bad.sli.yaml",
+    );
+    assert_codes(
+        &out,
+        &[
+            "slogate::unknown-placeholder",
+            "slogate::unknown-placeholder",
+        ],
+    );
     out.assert_stderr_contains("unknown placeholder `$SERVICE_NAME`")
-        .assert_stderr_contains("`$SERVICE_NAME` becomes `<service>_NAME`")
+        .assert_stderr_contains("(`$SERVICE_NAME` becomes")
         .assert_stderr_contains("unknown placeholder `$LABLE`");
     // $SERVICE, $LABEL.owner and $ENV.DT_ENV on the throughput line are fine.
     assert!(!out.stderr.contains("in SLI `throughput`"), "{out:?}");
@@ -340,20 +457,37 @@ fn settings_never_print_a_pasted_token() {
     let dir = tempfile::tempdir().unwrap();
     // A token of Dynatrace's shape (dt0c01.<public part>.<secret part>), built at run time.
     let public = "ST2EY72KQINMH574WMNVI7YN";
-    let secret = ["G3DFPBEJYMODIDAEX454M7YW", "BUVEFOWKPRVMWFASS64NFH52", "PX6BNDVFFM572RZM"].concat();
+    let secret = [
+        "G3DFPBEJYMODIDAEX454M7YW",
+        "BUVEFOWKPRVMWFASS64NFH52",
+        "PX6BNDVFFM572RZM",
+    ]
+    .concat();
     let token = format!("dt0c01.{public}.{secret}");
     std::fs::write(
         dir.path().join("slogate.yaml"),
         format!("dynatrace:\n  url: https://abc12345.live.dynatrace.com\n  token_env: {token}\n"),
     )
     .unwrap();
-    let text = Slogate::new().args(["lint", "slogate.yaml"]).current_dir(dir.path()).run();
+    let text = Slogate::new()
+        .args(["lint", "slogate.yaml"])
+        .current_dir(dir.path())
+        .run();
     text.assert_code(2);
     text.assert_stderr_contains("slogate::bad-env-name");
-    assert!(!text.stderr.contains(&secret), "the token is printed\n{text:?}");
-    let json = Slogate::new().args(["lint", "slogate.yaml", "--format", "json"]).current_dir(dir.path()).run();
+    assert!(
+        !text.stderr.contains(&secret),
+        "the token is printed\n{text:?}"
+    );
+    let json = Slogate::new()
+        .args(["lint", "slogate.yaml", "--format", "json"])
+        .current_dir(dir.path())
+        .run();
     json.assert_code(2);
-    assert!(!json.stdout.contains(&secret), "the token is printed\n{json:?}");
+    assert!(
+        !json.stdout.contains(&secret),
+        "the token is printed\n{json:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -379,7 +513,10 @@ fn all_problems_of_a_file_in_one_run() {
 fn json_format_shape() {
     let out = lint("five-problems", &["--format", "json"]);
     out.assert_no_panic().assert_code(2);
-    assert!(out.stderr.is_empty(), "JSON mode prints nothing on stderr\n{out:?}");
+    assert!(
+        out.stderr.is_empty(),
+        "JSON mode prints nothing on stderr\n{out:?}"
+    );
     let doc = out.json();
     assert_eq!(doc["files"], 2);
     assert_eq!(doc["errors"], 5);
@@ -387,25 +524,42 @@ fn json_format_shape() {
     let problems = doc["problems"].as_array().unwrap();
     assert_eq!(problems.len(), 5);
     for p in problems {
-        for key in ["file", "line", "column", "severity", "code", "message", "help"] {
-            assert!(p.get(key).is_some_and(|v| !v.is_null()), "problem without `{key}`: {p}");
+        for key in [
+            "file", "line", "column", "severity", "code", "message", "help",
+        ] {
+            assert!(
+                p.get(key).is_some_and(|v| !v.is_null()),
+                "problem without `{key}`: {p}"
+            );
         }
         assert_eq!(p["file"], "five-problems/slo.yaml");
-        assert!(p["line"].as_u64().unwrap() >= 1 && p["column"].as_u64().unwrap() >= 1, "{p}");
+        assert!(
+            p["line"].as_u64().unwrap() >= 1 && p["column"].as_u64().unwrap() >= 1,
+            "{p}"
+        );
     }
     insta::assert_snapshot!("json_format", out.stdout);
 }
 
 #[test]
 fn json_format_of_a_warning() {
-    let out = lint("pass-looser-than-warning/swapped.bad.slo.yaml", &["--format", "json"]);
+    let out = lint(
+        "pass-looser-than-warning/swapped.bad.slo.yaml",
+        &["--format", "json"],
+    );
     out.assert_no_panic().assert_code(0);
     let doc = out.json();
-    assert_eq!((doc["errors"].as_u64(), doc["warnings"].as_u64()), (Some(0), Some(1)));
+    assert_eq!(
+        (doc["errors"].as_u64(), doc["warnings"].as_u64()),
+        (Some(0), Some(1))
+    );
     let p = &doc["problems"][0];
     assert_eq!(p["severity"], "warning");
     assert_eq!(p["code"], "slogate::pass-looser-than-warning");
-    assert_eq!((p["line"].as_u64(), p["column"].as_u64()), (Some(7), Some(20)));
+    assert_eq!(
+        (p["line"].as_u64(), p["column"].as_u64()),
+        (Some(7), Some(20))
+    );
 }
 
 #[test]
@@ -417,13 +571,29 @@ fn every_example_lints_clean() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     dirs.sort();
-    assert!(dirs.len() >= 3, "slo-examples/ should hold the example folders: {dirs:?}");
+    assert!(
+        dirs.len() >= 3,
+        "slo-examples/ should hold the example folders: {dirs:?}"
+    );
     for dir in dirs {
-        let out = Slogate::new().args(["lint", &dir]).current_dir(examples()).run();
+        let out = Slogate::new()
+            .args(["lint", &dir])
+            .current_dir(examples())
+            .run();
         out.assert_no_panic().assert_code(0);
-        assert!(out.stderr.ends_with(": 0 errors, 0 warnings\n"), "{dir} is not clean\n{out:?}");
-        assert_eq!(out.stderr.lines().count(), 1, "{dir}: only the summary line\n{out:?}");
-        let json = Slogate::new().args(["lint", &dir, "--format", "json"]).current_dir(examples()).run();
+        assert!(
+            out.stderr.ends_with(": 0 errors, 0 warnings\n"),
+            "{dir} is not clean\n{out:?}"
+        );
+        assert_eq!(
+            out.stderr.lines().count(),
+            1,
+            "{dir}: only the summary line\n{out:?}"
+        );
+        let json = Slogate::new()
+            .args(["lint", &dir, "--format", "json"])
+            .current_dir(examples())
+            .run();
         json.assert_code(0);
         assert_eq!(json.json()["problems"], serde_json::json!([]), "{dir}");
     }
@@ -452,7 +622,10 @@ fn lint_without_path_and_without_slo_folder_explains_the_default() {
 fn unknown_file_kind() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("config.yaml"), "foo: 1\n").unwrap();
-    let out = Slogate::new().args(["lint", "config.yaml"]).current_dir(dir.path()).run();
+    let out = Slogate::new()
+        .args(["lint", "config.yaml"])
+        .current_dir(dir.path())
+        .run();
     out.assert_no_panic().assert_code(2);
     assert_codes(&out, &["slogate::unknown-file-kind"]);
 }

@@ -1,1 +1,11 @@
-fn main(){}
+//! Integration tests of the `slogate` binary: one test binary (`cargo test --test cli`), a fluent
+//! runner in `support`, fixtures in `tests/fixtures/`, insta snapshots in `tests/cli/snapshots/`.
+//!
+//! Write new snapshots with `INSTA_UPDATE=always cargo test --test cli`, then read every one.
+
+mod support;
+
+mod bad_input;
+mod config;
+mod lint;
+mod score;

@@ -37,7 +37,12 @@ pub struct Slogate {
 
 impl Slogate {
     pub fn new() -> Self {
-        Slogate { args: Vec::new(), cwd: None, stderr: None, stdout: None }
+        Slogate {
+            args: Vec::new(),
+            cwd: None,
+            stderr: None,
+            stdout: None,
+        }
     }
 
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
@@ -50,7 +55,8 @@ impl Slogate {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        self.args.extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
         self
     }
 
@@ -78,7 +84,13 @@ impl Slogate {
         cmd.arg("--color").arg("never").args(&self.args);
         cmd.env("NO_COLOR", "1");
         // Nothing from the developer's shell may change the output.
-        for var in ["CLICOLOR_FORCE", "FORCE_COLOR", "COLUMNS", "RUST_BACKTRACE", "RUST_LIB_BACKTRACE"] {
+        for var in [
+            "CLICOLOR_FORCE",
+            "FORCE_COLOR",
+            "COLUMNS",
+            "RUST_BACKTRACE",
+            "RUST_LIB_BACKTRACE",
+        ] {
             cmd.env_remove(var);
         }
         if let Some(dir) = &self.cwd {
@@ -87,9 +99,17 @@ impl Slogate {
         cmd.stdin(Stdio::null());
         cmd.stdout(self.stdout.unwrap_or_else(Stdio::piped));
         cmd.stderr(self.stderr.unwrap_or_else(Stdio::piped));
-        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start slogate: {e}"));
-        let out = child.wait_with_output().unwrap_or_else(|e| panic!("slogate did not finish: {e}"));
-        let args: Vec<String> = self.args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start slogate: {e}"));
+        let out = child
+            .wait_with_output()
+            .unwrap_or_else(|e| panic!("slogate did not finish: {e}"));
+        let args: Vec<String> = self
+            .args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         Output {
             // A signal (abort, stack overflow) has no code; -1 makes every assert_code fail.
             code: out.status.code().unwrap_or(-1),
@@ -114,9 +134,25 @@ impl fmt::Debug for Output {
         write!(
             f,
             "`{}` exited with {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.command, self.code, self.stdout, self.stderr
+            self.command,
+            self.code,
+            shorten(&self.stdout),
+            shorten(&self.stderr)
         )
     }
+}
+
+/// Keeps failure messages readable when an output echoes a huge generated line.
+fn shorten(s: &str) -> String {
+    const MAX: usize = 6000;
+    if s.len() <= MAX {
+        return s.to_string();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n[... {} more bytes]", &s[..end], s.len() - end)
 }
 
 impl Output {
@@ -140,20 +176,27 @@ impl Output {
 
     #[track_caller]
     pub fn assert_stderr_contains(&self, needle: &str) -> &Self {
-        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}\n{self:?}");
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}\n{self:?}"
+        );
         self
     }
 
     #[track_caller]
     pub fn assert_stdout_contains(&self, needle: &str) -> &Self {
-        assert!(self.stdout.contains(needle), "stdout lacks {needle:?}\n{self:?}");
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}\n{self:?}"
+        );
         self
     }
 
     /// stdout parsed as JSON.
     #[track_caller]
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON: {e}\n{self:?}"))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON: {e}\n{self:?}"))
     }
 
     /// The diagnostic codes on stderr (`slogate::xyz` lines), in order.
