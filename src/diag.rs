@@ -141,6 +141,8 @@ pub struct Problem {
     pub label: String,
     pub help: Option<String>,
     pub notes: Vec<Note>,
+    /// The span holds a secret: show its position, never its text.
+    pub redacted: bool,
 }
 
 impl Problem {
@@ -154,6 +156,7 @@ impl Problem {
             label: String::new(),
             help: None,
             notes: Vec::new(),
+            redacted: false,
         }
     }
 
@@ -175,7 +178,18 @@ impl Problem {
             label: String::new(),
             help: None,
             notes: Vec::new(),
+            redacted: false,
         }
+    }
+
+    /// Hides the source text of this problem (a pasted secret); the location is kept and put
+    /// into the message instead.
+    pub fn redact(mut self) -> Self {
+        if let Some(o) = &self.origin {
+            self.message = format!("{}: {}", o.location(), self.message);
+        }
+        self.redacted = true;
+        self
     }
 
     pub fn label(mut self, label: impl Into<String>) -> Self {
@@ -212,7 +226,7 @@ impl Problem {
             "file": self.file_name,
             "line": line,
             "column": column,
-            "span": self.origin.as_ref().map(|o| serde_json::json!({"offset": o.span.start, "length": o.span.len()})),
+            "span": self.origin.as_ref().filter(|_| !self.redacted).map(|o| serde_json::json!({"offset": o.span.start, "length": o.span.len()})),
             "severity": self.severity,
             "code": self.code,
             "message": self.message,
@@ -253,10 +267,16 @@ impl Diagnostic for Problem {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
+        if self.redacted {
+            return None;
+        }
         self.origin.as_ref().map(|o| &*o.file as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if self.redacted {
+            return None;
+        }
         let origin = self.origin.as_ref()?;
         let mut labels = vec![LabeledSpan::new_primary_with_span(
             (!self.label.is_empty()).then(|| self.label.clone()),
@@ -294,7 +314,7 @@ pub fn render(problems: &[Problem], color: bool, width: usize) -> String {
         if handler.render_report(&mut one, p).is_err() {
             one = format!("{}: {}\n", p.file_name, p.message);
         }
-        if p.origin.is_none() {
+        if p.origin.is_none() && !p.redacted {
             // miette shows no file for span-less diagnostics; say which file it is.
             one = one.replacen(&p.message, &format!("{}: {}", p.file_name, p.message), 1);
         }

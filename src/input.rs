@@ -104,6 +104,10 @@ pub fn values(file: &Arc<SourceFile>) -> Result<Vec<SliValue>, Problem> {
 /// Reads a previous-evaluation file: one report or event, a JSON list of them (newest first),
 /// or JSON lines.
 pub fn previous(file: &Arc<SourceFile>) -> Result<Vec<PreviousEvaluation>, Problem> {
+    if file.text.trim().is_empty() {
+        return Err(Problem::error("slogate::bad-previous", &Origin::new(file, 0..0), "the previous-evaluation file is empty")
+            .help("an empty file is not zero evaluations (a failed download would silently remove the baseline); pass a report, or leave out --previous"));
+    }
     let help = "give a slogate JSON report, a Keptn evaluation.finished event (or its data), or `{\"result\": \"pass\", \"indicatorResults\": [{\"value\": {\"metric\": \"rt\", \"value\": 400, \"success\": true}}]}`";
     let docs: Vec<(serde_json::Value, usize)> =
         match serde_json::from_str::<serde_json::Value>(&file.text) {

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{LintArgs, LintFormat};
-use crate::commands::{Exit, Ui, stdout};
+use crate::commands::{Exit, Ui, stderr, stdout};
 use crate::diag::{self, Problem, Severity};
 use crate::spec::layout::{self, Level, LevelKind};
 use crate::spec::load;
@@ -12,7 +12,17 @@ use crate::spec::{lint, slo::Slo};
 
 pub fn run(args: &LintArgs, ui: &Ui) -> Exit {
     let paths = if args.paths.is_empty() {
-        vec![PathBuf::from("slo")]
+        let default = PathBuf::from("slo");
+        if !default.is_dir() {
+            ui.problems(&[Problem::file(
+                "slogate::no-config",
+                "slo",
+                "no path given, and there is no ./slo folder to check by default",
+            )
+            .help("pass the files or config roots to check: `slogate lint path/to/slo`")]);
+            return Exit::Invalid;
+        }
+        vec![default]
     } else {
         args.paths.clone()
     };
@@ -53,7 +63,7 @@ pub fn run(args: &LintArgs, ui: &Ui) -> Exit {
                 if errors == 1 { "" } else { "s" },
                 if warnings == 1 { "" } else { "s" },
             );
-            eprint!("{summary}");
+            stderr(&summary);
         }
     }
     if errors > 0 || (args.deny_warnings && warnings > 0) {

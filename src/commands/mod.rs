@@ -48,9 +48,14 @@ impl Ui {
         }
         let mut sorted = problems.to_vec();
         diag::sort(&mut sorted);
-        let text = diag::render(&sorted, self.color, self.width);
-        let _ = std::io::stderr().write_all(text.as_bytes());
+        stderr(&diag::render(&sorted, self.color, self.width));
     }
+}
+
+/// Writes to stderr; a closed pipe is ignored as on stdout.
+pub fn stderr(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes()).and_then(|_| err.flush());
 }
 
 /// Writes to stdout; a closed pipe (`slogate ... | head`) is not an error.

@@ -86,7 +86,8 @@ fn load_slo(args: &ScoreArgs) -> Result<(Slo, Vec<String>, Vec<Problem>), Vec<Pr
 }
 
 fn score(args: &ScoreArgs, ui: &Ui) -> Result<Exit, Vec<Problem>> {
-    let (slo, files, findings) = load_slo(args)?;
+    let (slo, files, mut findings) = load_slo(args)?;
+    findings.extend(lint::check_scorable(&slo, ""));
     // Lint findings do not stop scoring (Keptn scores such files its own way) but are shown.
     ui.problems(&findings);
 

@@ -3,6 +3,7 @@
 use crate::eval::gofmt::go_v;
 use crate::eval::{BaselineKind, IndicatorResult, Status, TargetResult, Verdict};
 use crate::report::Report;
+use crate::spec::criteria::Criterion;
 
 pub fn render(report: &Report) -> String {
     let e = &report.evaluation;
@@ -101,12 +102,20 @@ pub fn render(report: &Report) -> String {
             out.push('\n');
             if r.value.success {
                 for t in violated(r) {
-                    out.push_str(&format!(
-                        "  {} violated: value {} vs target {}\n",
-                        t.criteria,
-                        value(r),
-                        go_v(round(t.target_value))
-                    ));
+                    let relative = Criterion::parse(&t.criteria).is_ok_and(|c| c.is_relative());
+                    if relative && r.baseline == BaselineKind::None {
+                        out.push_str(&format!(
+                            "  {} violated: no baseline to compare with\n",
+                            t.criteria
+                        ));
+                    } else {
+                        out.push_str(&format!(
+                            "  {} violated: value {} vs target {}\n",
+                            t.criteria,
+                            value(r),
+                            go_v(round(t.target_value))
+                        ));
+                    }
                 }
             }
             for n in &r.notes {

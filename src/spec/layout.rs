@@ -165,6 +165,7 @@ pub fn merge_slo<'a>(files: impl IntoIterator<Item = &'a Slo>) -> Option<Slo> {
         acc.total_score = merge_total(acc.total_score.take(), slo.total_score.as_ref());
         acc.objectives = merge_objectives(&acc.objectives, &slo.objectives);
         acc.file = slo.file.clone();
+        acc.anchor = slo.anchor.clone();
     }
     out
 }

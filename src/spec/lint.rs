@@ -351,10 +351,19 @@ pub fn check_sli(sli: &Sli, filter_keys: &[String]) -> Vec<Problem> {
                     k.to_lowercase(),
                     &occ.name[k.len()..]
                 ),
-                None => format!(
-                    "known placeholders: ${}, $LABEL.<key>, $ENV.<NAME>, and `$<key>` for keys of the SLO's `filter`",
-                    placeholder::KNOWN.join(", $")
-                ),
+                None => {
+                    let head = occ.name.split('.').next().unwrap_or(&occ.name);
+                    let mut candidates: Vec<&str> = placeholder::KNOWN.to_vec();
+                    candidates.extend(["LABEL", "ENV"]);
+                    let known = format!(
+                        "known placeholders: ${}, $LABEL.<key>, $ENV.<NAME>, and `$<key>` for keys of the SLO's `filter`",
+                        placeholder::KNOWN.join(", $")
+                    );
+                    match did_you_mean(head, &candidates) {
+                        Some(s) => format!("did you mean `${s}`? {known}"),
+                        None => known,
+                    }
+                }
             };
             out.push(
                 Problem::error(
@@ -372,9 +381,16 @@ pub fn check_sli(sli: &Sli, filter_keys: &[String]) -> Vec<Problem> {
 
 /// Checks of a merged service view: objectives must name defined SLIs; the SLO must be scorable.
 pub fn check_merged(slo: &Slo, sli: &MergedSli, context: &str) -> Vec<Problem> {
+    let mut out = check_scorable(slo, context);
+    out.extend(check_references(slo, sli, context));
+    out
+}
+
+/// Whether Keptn can score this SLO at all: objectives exist and a pass threshold is set
+/// wherever an objective is scored.
+pub fn check_scorable(slo: &Slo, context: &str) -> Vec<Problem> {
     let mut out = Vec::new();
-    if let Some(file) = &slo.file {
-        let at = crate::diag::Origin::new(file, 0..0);
+    if let Some(at) = slo.anchor() {
         if slo.objectives.is_empty() {
             out.push(
                 Problem::error("slogate::no-objectives", &at, format!("no objectives{context}"))
@@ -389,6 +405,12 @@ pub fn check_merged(slo: &Slo, sli: &MergedSli, context: &str) -> Vec<Problem> {
             );
         }
     }
+    out
+}
+
+/// Objectives must name SLIs that the merged sli.yaml files (or Keptn's defaults) define.
+pub fn check_references(slo: &Slo, sli: &MergedSli, context: &str) -> Vec<Problem> {
+    let mut out = Vec::new();
     for o in &slo.objectives {
         let defined = if sli.any_file {
             sli.indicators.contains_key(&o.sli.value)
@@ -413,7 +435,12 @@ pub fn check_merged(slo: &Slo, sli: &MergedSli, context: &str) -> Vec<Problem> {
         )
         .label("not defined");
         p = match did_you_mean(&o.sli.value, &names) {
-            Some(s) => p.help(format!("did you mean `{s}`?")),
+            Some(s) if sli.any_file => p.help(format!("did you mean `{s}`?")),
+            Some(s) => p.help(format!(
+                "did you mean `{s}`? (no sli.yaml was found, so only Keptn's default SLIs exist: {}; add an sli.yaml defining `{}` if you meant a new SLI)",
+                names.join(", "),
+                o.sli.value
+            )),
             None if sli.any_file => p.help(format!("define `{}` under `indicators:` in an sli.yaml, or use one of: {}", o.sli.value, names.join(", "))),
             None => p.help(format!(
                 "no sli.yaml was found, so only Keptn's default SLIs exist ({}); add an sli.yaml defining `{}`",

@@ -67,7 +67,14 @@ pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Set
             .into_iter()
             .flatten()
         {
-            if !is_env_name(&env.value) {
+            if looks_like_token(&env.value) {
+                r.push(
+                    Problem::error("slogate::bad-env-name", &env.origin, "this looks like an API token, not the name of an environment variable")
+                        .help("remove the token from this file and revoke it (it may be in version control); store it in a secret variable such as DT_API_TOKEN and write that NAME here")
+                        .redact(),
+                );
+                env.value.clear();
+            } else if !is_env_name(&env.value) {
                 r.push(
                     Problem::error("slogate::bad-env-name", &env.origin, format!("`{}` is not an environment variable name", env.value))
                         .label("expected a variable name such as DT_API_TOKEN")
@@ -124,6 +131,12 @@ pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Set
         }
     }
     s
+}
+
+/// Dynatrace tokens look like `dt0c01.<public>.<secret>` (also `dt0s..`); anything long with
+/// dots is treated as a secret too, so it is never echoed.
+fn looks_like_token(s: &str) -> bool {
+    s.starts_with("dt0") || (s.len() >= 32 && s.contains('.'))
 }
 
 fn is_env_name(s: &str) -> bool {

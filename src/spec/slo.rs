@@ -39,6 +39,18 @@ pub struct Slo {
     pub total_score: Option<TotalScore>,
     /// The file this SLO came from (the most specific one after a merge).
     pub file: Option<Arc<SourceFile>>,
+    /// Where a problem of the file as a whole is shown: the `objectives:` key if written, else
+    /// the first key of the file (never a comment above it).
+    pub anchor: Option<Origin>,
+}
+
+impl Slo {
+    /// The place to point at for problems of the SLO as a whole.
+    pub fn anchor(&self) -> Option<Origin> {
+        self.anchor
+            .clone()
+            .or_else(|| self.file.as_ref().map(|f| Origin::new(f, 0..0)))
+    }
 }
 
 /// The `comparison:` block as written; [`Comparison::effective`] applies Keptn's defaults.
@@ -190,6 +202,10 @@ pub fn read(file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Slo 
     ) else {
         return slo;
     };
+    slo.anchor = f
+        .key_node("objectives")
+        .or_else(|| root.as_map().and_then(|m| m.first()).map(|(k, _)| k))
+        .map(|k| k.origin.clone());
     if let Some(n) = f.get("spec_version") {
         slo.spec_version = r.string(n, "spec_version", "`spec_version: \"1.0\"`");
     }

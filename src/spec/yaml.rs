@@ -416,8 +416,15 @@ fn syntax_problem(file: &Arc<SourceFile>, span: std::ops::Range<usize>, info: &s
         .take_while(|c| *c == ' ' || *c == '\t')
         .any(|c| c == '\t')
         || file.text[span.start..].starts_with('\t');
+    let unclosed = unclosed_bracket(&file.text[..span.start]);
     let help = if tab_in_indent {
         "YAML does not allow tab characters for indentation; indent with spaces".to_string()
+    } else if let Some((open, at)) = unclosed {
+        let (line, _) = file.line_col(at);
+        let close = if open == '[' { ']' } else { '}' };
+        format!(
+            "the `{open}` opened on line {line} is not closed; add `{close}` where the list or mapping ends"
+        )
     } else if info.contains("mapping values are not allowed") {
         "a value that contains `: ` must be quoted, e.g. `key: \"a: b\"`; or check the indentation of this line".to_string()
     } else if info.contains("did not find expected") || info.contains("while parsing") {
@@ -430,7 +437,7 @@ fn syntax_problem(file: &Arc<SourceFile>, span: std::ops::Range<usize>, info: &s
         (true, Some(i)) => Origin::new(file, line_start + i..line_start + i + 1),
         _ => origin,
     };
-    Problem::error(
+    let p = Problem::error(
         "slogate::yaml-syntax",
         &origin,
         format!("invalid YAML: {info}"),
@@ -440,7 +447,48 @@ fn syntax_problem(file: &Arc<SourceFile>, span: std::ops::Range<usize>, info: &s
     } else {
         "here"
     })
-    .help(help)
+    .help(help);
+    match unclosed {
+        Some((open, at)) => p.note(
+            &Origin::new(file, at..at + 1),
+            format!("`{open}` opened here"),
+        ),
+        None => p,
+    }
+}
+
+/// The innermost `[` or `{` left open in `text` (outside quotes and comments), with its offset.
+fn unclosed_bracket(text: &str) -> Option<(char, usize)> {
+    let mut stack: Vec<(char, usize)> = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut prev = '\n';
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
+        if comment {
+            comment = c != '\n';
+        } else if let Some(q) = quote {
+            if q == '"' && c == '\\' {
+                chars.next();
+            } else if c == q {
+                quote = None;
+            }
+        } else {
+            match c {
+                '#' if prev.is_whitespace() => comment = true,
+                '"' | '\'' if prev.is_whitespace() || matches!(prev, '[' | '{' | ',' | ':') => {
+                    quote = Some(c)
+                }
+                '[' | '{' => stack.push((c, i)),
+                ']' | '}' => {
+                    stack.pop();
+                }
+                _ => {}
+            }
+        }
+        prev = c;
+    }
+    stack.pop()
 }
 
 #[cfg(test)]

@@ -47,7 +47,6 @@ fn yaml_syntax_error_points_at_the_colon() {
 }
 
 #[test]
-#[ignore = "BUG: an unclosed `[` is reported as `invalid indentation` on the next line, with the generic help `fix the YAML syntax at this position`; the help should say a `[`/`{` is not closed"]
 fn yaml_unclosed_flow_list_says_what_is_unclosed() {
     let out = lint("yaml-unclosed-flow/unclosed.bad.slo.yaml", &[]);
     out.assert_code(2);
@@ -295,7 +294,6 @@ fn undefined_sli_without_any_sli_file_uses_keptn_defaults() {
 }
 
 #[test]
-#[ignore = "BUG: without any sli.yaml, an SLI close to a default name (response_time_p99) only gets `did you mean response_time_p95?`; the help drops that no sli.yaml was found, which is the real cause"]
 fn undefined_sli_without_sli_file_always_says_so() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -375,7 +373,6 @@ fn null_objectives_list() {
 }
 
 #[test]
-#[ignore = "BUG: `no-objectives` (and `missing-total-score`) point at byte 0 of the file, i.e. at a header comment on line 1, instead of at the `objectives:` key"]
 fn null_objectives_list_points_at_the_key() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -452,7 +449,6 @@ fn settings_unknown_key_and_bad_token_env() {
 }
 
 #[test]
-#[ignore = "BUG: a real API token pasted into `token_env` is printed in clear, in the message and the source excerpt (text and JSON), i.e. into CI logs; it should be redacted"]
 fn settings_never_print_a_pasted_token() {
     let dir = tempfile::tempdir().unwrap();
     // A token of Dynatrace's shape (dt0c01.<public part>.<secret part>), built at run time.
@@ -608,7 +604,6 @@ fn missing_path_is_reported() {
 }
 
 #[test]
-#[ignore = "BUG: `slogate lint` without a path, where ./slo does not exist, says `slo: cannot read file: No such file or directory` and `1 file checked`, as if the user had named a file"]
 fn lint_without_path_and_without_slo_folder_explains_the_default() {
     let dir = tempfile::tempdir().unwrap();
     let out = Slogate::new().arg("lint").current_dir(dir.path()).run();
@@ -631,7 +626,6 @@ fn unknown_file_kind() {
 }
 
 #[test]
-#[ignore = "BUG: `lint` writes its summary with eprint!, which panics (exit 101) when stderr is a closed pipe, e.g. `slogate lint slo/ 2>&1 | head -1`; a broken pipe must not be a panic"]
 fn closed_stderr_is_not_a_panic() {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader); // nobody reads: every write fails with EPIPE
