@@ -202,7 +202,7 @@ pub fn parse(file: &Arc<SourceFile>) -> Parsed {
                 }
                 continue;
             }
-            Event::SequenceStart(anchor, _) => {
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 if stack.len() >= MAX_DEPTH {
                     problems.push(
                         Problem::error(
@@ -220,36 +220,20 @@ pub fn parse(file: &Arc<SourceFile>) -> Parsed {
                         problems,
                     };
                 }
-                stack.push(Frame::Seq {
-                    start: offsets.byte(span.start.index()),
-                    anchor,
-                    items: Vec::new(),
-                });
-                continue;
-            }
-            Event::MappingStart(anchor, _) => {
-                if stack.len() >= MAX_DEPTH {
-                    problems.push(
-                        Problem::error(
-                            "slogate::yaml-too-deep",
-                            &origin(&span),
-                            format!("nesting deeper than {MAX_DEPTH} levels"),
-                        )
-                        .label("too deep")
-                        .help(
-                            "SLO files need only a few levels of nesting; flatten this structure",
-                        ),
-                    );
-                    return Parsed {
-                        root: None,
-                        problems,
-                    };
-                }
-                stack.push(Frame::Map {
-                    start: offsets.byte(span.start.index()),
-                    anchor,
-                    entries: Vec::new(),
-                    key: None,
+                let start = offsets.byte(span.start.index());
+                stack.push(if matches!(event, Event::SequenceStart(..)) {
+                    Frame::Seq {
+                        start,
+                        anchor,
+                        items: Vec::new(),
+                    }
+                } else {
+                    Frame::Map {
+                        start,
+                        anchor,
+                        entries: Vec::new(),
+                        key: None,
+                    }
                 });
                 continue;
             }
