@@ -28,6 +28,138 @@ pub enum Command {
     Lint(LintArgs),
     /// Show the merged SLI/SLO configuration of a service and where each value comes from.
     Config(ConfigArgs),
+    /// Evaluate a historic timeframe against Dynatrace.
+    Eval(EvalArgs),
+    /// Evaluate the window ending now (the release-pipeline form).
+    Gate(GateArgs),
+    /// Show the exact request behind every SLI, without sending anything.
+    Explain(ExplainArgs),
+}
+
+/// Which service to evaluate; the values fill the SLI placeholders.
+#[derive(Args, Debug, Clone)]
+pub struct SelectArgs {
+    /// The config root (ROOT/, ROOT/<stage>/, ROOT/<stage>/<service>/).
+    #[arg(long, value_name = "DIR", default_value = "slo")]
+    pub config: PathBuf,
+
+    /// $PROJECT (default: slogate.yaml `defaults.project`).
+    #[arg(long)]
+    pub project: Option<String>,
+
+    /// $STAGE and the stage folder (default: slogate.yaml `defaults.stage`).
+    #[arg(long)]
+    pub stage: Option<String>,
+
+    /// $SERVICE and the service folder (default: slogate.yaml `defaults.service`).
+    #[arg(long)]
+    pub service: Option<String>,
+
+    /// $DEPLOYMENT.
+    #[arg(long)]
+    pub deployment: Option<String>,
+
+    /// $CONTEXT.
+    #[arg(long)]
+    pub context: Option<String>,
+
+    /// $LABEL.<key>; repeatable.
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+}
+
+/// How to talk to the data source.
+#[derive(Args, Debug, Clone)]
+pub struct SourceArgs {
+    /// Requests in flight at once per Dynatrace environment.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub concurrency: usize,
+
+    /// Timeout of one HTTP request.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub request_timeout: String,
+
+    /// How old the window's end must be before it is evaluated (Dynatrace data settles).
+    #[arg(long, value_name = "DURATION", default_value = "120s")]
+    pub settle: String,
+}
+
+/// What to produce.
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+
+    /// Also write the JSON report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Earlier evaluations for relative criteria, newest first. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub previous: Vec<PathBuf>,
+
+    /// What a relative criterion does when there is no baseline [default: slogate.yaml, else pass].
+    #[arg(long, value_enum)]
+    pub on_missing_baseline: Option<OnMissingBaseline>,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// Start: RFC 3339, epoch milliseconds, or `now-2h`.
+    #[arg(long)]
+    pub from: Option<String>,
+
+    /// End: RFC 3339, epoch milliseconds, or `now-1h`.
+    #[arg(long)]
+    pub to: Option<String>,
+
+    /// Length of the window, ending at --to (or now), or starting at --from.
+    #[arg(long, value_name = "DURATION")]
+    pub timeframe: Option<String>,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct GateArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// Length of the window that ends now.
+    #[arg(long, value_name = "DURATION", default_value = "30m")]
+    pub timeframe: String,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// Start of the window the requests would cover (default: --timeframe before --to).
+    #[arg(long)]
+    pub from: Option<String>,
+
+    #[arg(long)]
+    pub to: Option<String>,
+
+    #[arg(long, value_name = "DURATION")]
+    pub timeframe: Option<String>,
+
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -7,9 +7,14 @@
 #![allow(clippy::result_large_err)]
 
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod diag;
 pub mod eval;
 pub mod input;
+pub mod plan;
+pub mod query;
 pub mod report;
+pub mod source;
 pub mod spec;
+pub mod window;

@@ -1,6 +1,8 @@
 //! One module per subcommand: resolve inputs, call the core, render, return the exit code.
 
 pub mod config;
+pub mod evaluate;
+pub mod explain;
 pub mod lint;
 pub mod score;
 
@@ -70,5 +72,8 @@ pub fn run(cli: Cli) -> Exit {
         Command::Score(args) => score::run(&args, &ui),
         Command::Lint(args) => lint::run(&args, &ui),
         Command::Config(args) => config::run(&args, &ui),
+        Command::Eval(args) => evaluate::run_eval(&args, &ui),
+        Command::Gate(args) => evaluate::run_gate(&args, &ui),
+        Command::Explain(args) => explain::run(&args, &ui),
     }
 }

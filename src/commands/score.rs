@@ -132,6 +132,8 @@ fn score(args: &ScoreArgs, ui: &Ui) -> Result<Exit, Vec<Problem>> {
         policy: json::Policy {
             on_missing_baseline: policy,
         },
+        source: None,
+        settle: None,
         evaluation,
     };
     let json_text = report::json::render(&report);

@@ -148,6 +148,9 @@ pub struct IndicatorResult {
     /// Explanations slogate adds where Keptn's result may surprise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The exact API request behind the value (`GET /api/v2/...`), when it was fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
 }
 
 /// One scored evaluation: Keptn's `evaluation.finished` data, minus the event envelope.
@@ -364,6 +367,7 @@ fn objective_result(
         weight,
         change_percent: None,
         notes: Vec::new(),
+        query: None,
     };
 
     let value = match value {

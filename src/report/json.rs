@@ -34,6 +34,12 @@ pub struct Report {
     pub time_end: Option<String>,
     pub slo: SloInfo,
     pub policy: Policy,
+    /// Where the values came from (absent for `score`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceInfo>,
+    /// How long slogate waited for the window's data to settle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settle: Option<SettleInfo>,
     #[serde(flatten)]
     pub evaluation: Evaluation,
 }
@@ -76,6 +82,31 @@ pub struct SloInfo {
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Policy {
     pub on_missing_baseline: MissingBaseline,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct SourceInfo {
+    /// `dynatrace`.
+    pub kind: String,
+    /// The environment URL (never a token).
+    pub url: String,
+    /// HTTP requests sent, retries included.
+    pub requests: u64,
+    pub retries: u64,
+    /// Wall time of fetching, in milliseconds.
+    pub fetch_millis: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct SettleInfo {
+    /// Required age of the window's end, in seconds.
+    pub seconds: i64,
+    /// How long slogate waited before fetching, in seconds.
+    pub waited_seconds: i64,
 }
 
 /// Serializes a report as pretty JSON with a trailing newline.

@@ -1,0 +1,380 @@
+//! From flags and files to a resolved plan: the merged configuration of one service, the SLIs to
+//! fetch with placeholders filled, and the connection to use. Reads files; takes the process
+//! environment as an argument.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::cli::{OnMissingBaseline, SelectArgs};
+use crate::diag::Problem;
+use crate::eval::MissingBaseline;
+use crate::query::{Vars, defaults, parse, placeholder};
+use crate::source::dynatrace::Sli;
+use crate::source::secret::Secret;
+use crate::spec::layout::{self, Level};
+use crate::spec::settings::Settings;
+use crate::spec::slo::Slo;
+use crate::spec::{lint, load};
+
+pub struct Plan {
+    pub root: PathBuf,
+    pub settings: Settings,
+    pub project: Option<String>,
+    pub stage: Option<String>,
+    pub service: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub slo: Slo,
+    /// The slo.yaml files merged, least specific first.
+    pub slo_files: Vec<String>,
+    pub slis: Vec<Sli>,
+    pub vars: Vars,
+    /// Lint findings worth showing; none of them stops the evaluation.
+    pub findings: Vec<Problem>,
+}
+
+fn usage(message: impl Into<String>, help: &str) -> Problem {
+    Problem::file("slogate::usage", "command line", message).help(help.to_string())
+}
+
+/// Parses `--label k=v` flags.
+pub fn labels(raw: &[String]) -> Result<BTreeMap<String, String>, Problem> {
+    let mut out = BTreeMap::new();
+    for l in raw {
+        match l.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                out.insert(k.trim().to_string(), v.to_string());
+            }
+            _ => {
+                return Err(usage(
+                    format!("`--label {l}` is not KEY=VALUE"),
+                    "write labels as --label team=payments",
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Loads and merges the configuration for the selected service and prepares its SLIs.
+pub fn resolve(select: &SelectArgs, env: &BTreeMap<String, String>) -> Result<Plan, Vec<Problem>> {
+    let root = select.config.clone();
+    if !root.is_dir() {
+        return Err(vec![
+            Problem::file(
+                "slogate::no-config",
+                &root.display().to_string(),
+                "config root not found",
+            )
+            .help("pass the folder holding slo.yaml / sli.yaml with --config DIR"),
+        ]);
+    }
+    let mut problems = Vec::new();
+    let settings = load_settings(&root, &mut problems);
+    let project = select
+        .project
+        .clone()
+        .or_else(|| settings.project.as_ref().map(|s| s.value.clone()));
+    let stage = select
+        .stage
+        .clone()
+        .or_else(|| settings.stage.as_ref().map(|s| s.value.clone()));
+    let service = select
+        .service
+        .clone()
+        .or_else(|| settings.service.as_ref().map(|s| s.value.clone()));
+    if service.is_some() && stage.is_none() {
+        return Err(vec![usage(
+            "--service needs --stage: services live under ROOT/<stage>/<service>/",
+            "add --stage <stage>",
+        )]);
+    }
+    let labels = labels(&select.labels).map_err(|p| vec![p])?;
+    let chain = layout::load_chain(&root, stage.as_deref(), service.as_deref(), &mut problems);
+    problems.extend(chain.iter().flat_map(Level::problems).cloned());
+    if problems.iter().any(Problem::is_error) {
+        return Err(problems);
+    }
+    let merged = layout::merge(&chain);
+    let Some(slo) = merged.slo else {
+        return Err(vec![Problem::file("slogate::no-slo", &root.display().to_string(), "no slo.yaml at any level for this service")
+            .help("add slo.yaml to the config root, the stage folder or the service folder; slogate never passes a gate without objectives")]);
+    };
+    let mut findings = problems;
+    for l in chain.iter().filter_map(|l| l.slo.as_ref()) {
+        findings.extend(lint::check_slo(&l.value));
+    }
+    findings.extend(lint::check_scorable(&slo, ""));
+    let slo_files = chain
+        .iter()
+        .filter_map(|l| l.slo.as_ref())
+        .map(|s| s.file.name.clone())
+        .collect();
+
+    let vars = Vars {
+        project: project.clone().unwrap_or_default(),
+        stage: stage.clone().unwrap_or_default(),
+        service: service.clone().unwrap_or_default(),
+        deployment: select.deployment.clone().unwrap_or_default(),
+        context: select.context.clone().unwrap_or_default(),
+        labels: labels.clone(),
+        env: env.clone(),
+        filters: slo
+            .filter
+            .iter()
+            .map(|(k, v)| (k.value.clone(), v.value.clone()))
+            .collect(),
+    };
+    let slis = slis_for(&slo, &merged.sli, &vars);
+    Ok(Plan {
+        root,
+        settings,
+        project,
+        stage,
+        service,
+        labels,
+        slo,
+        slo_files,
+        slis,
+        vars,
+        findings,
+    })
+}
+
+fn load_settings(root: &Path, problems: &mut Vec<Problem>) -> Settings {
+    let path = root.join(layout::SETTINGS_FILE);
+    if !path.is_file() {
+        return Settings::default();
+    }
+    match load::settings_file(&path) {
+        Ok(l) => {
+            problems.extend(l.problems);
+            l.value
+        }
+        Err(p) => {
+            problems.push(p);
+            Settings::default()
+        }
+    }
+}
+
+/// The SLIs the objectives need, in objective order, each once; Keptn's lookup rules: a merged
+/// definition, else (only when no sli.yaml defines anything) a default SLI.
+pub fn slis_for(slo: &Slo, sli: &layout::MergedSli, vars: &Vars) -> Vec<Sli> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for o in &slo.objectives {
+        let name = &o.sli.value;
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let raw = if sli.any_file {
+            sli.indicators
+                .get(name)
+                .map(|i| i.query.value.clone())
+                .ok_or_else(|| format!("SLI definition for '{name}' was not found"))
+        } else {
+            defaults::query(name).ok_or_else(|| format!("unsupported SLI {name}"))
+        };
+        let (text, parsed) = match raw {
+            Err(msg) => (String::new(), Err(msg)),
+            Ok(raw) => {
+                let sub = placeholder::substitute(&raw, vars);
+                let parsed = if sub.unresolved_env.is_empty() {
+                    parse::parse(&sub.text)
+                } else {
+                    Err(format!(
+                        "environment variable{} {} used by the query {} not set",
+                        if sub.unresolved_env.len() == 1 {
+                            ""
+                        } else {
+                            "s"
+                        },
+                        sub.unresolved_env.join(", "),
+                        if sub.unresolved_env.len() == 1 {
+                            "is"
+                        } else {
+                            "are"
+                        }
+                    ))
+                };
+                (sub.text, parsed)
+            }
+        };
+        out.push(Sli {
+            name: name.clone(),
+            text,
+            parsed,
+        });
+    }
+    out
+}
+
+/// The policy: the flag, else slogate.yaml, else Keptn's `pass`.
+pub fn policy(flag: Option<OnMissingBaseline>, settings: &Settings) -> MissingBaseline {
+    match flag {
+        Some(OnMissingBaseline::Pass) => MissingBaseline::Pass,
+        Some(OnMissingBaseline::Warn) => MissingBaseline::Warn,
+        Some(OnMissingBaseline::Fail) => MissingBaseline::Fail,
+        None => settings
+            .on_missing_baseline
+            .as_ref()
+            .and_then(|p| MissingBaseline::parse(&p.value))
+            .unwrap_or(MissingBaseline::Pass),
+    }
+}
+
+/// Where Dynatrace is and which tokens to use.
+#[derive(Clone, Debug)]
+pub struct Connection {
+    pub url: String,
+    pub token_env: String,
+    pub token: Option<Secret>,
+    pub platform_token_env: String,
+    pub platform_token: Option<Secret>,
+}
+
+/// URL from slogate.yaml or `DT_URL` (`DT_TENANT` as Keptn's alias); tokens from the variables
+/// slogate.yaml names, by default `DT_API_TOKEN` and `DT_PLATFORM_TOKEN`.
+pub fn connection(
+    settings: &Settings,
+    env: &BTreeMap<String, String>,
+) -> Result<Connection, Problem> {
+    let dt = settings.dynatrace.clone().unwrap_or_default();
+    let (url, from) = match (&dt.url, env.get("DT_URL"), env.get("DT_TENANT")) {
+        (Some(u), _, _) => (u.value.clone(), "slogate.yaml `dynatrace.url`"),
+        (None, Some(u), _) => (u.clone(), "DT_URL"),
+        (None, None, Some(u)) => (u.clone(), "DT_TENANT"),
+        (None, None, None) => {
+            return Err(usage(
+                "no Dynatrace environment configured",
+                "set DT_URL=https://<env>.live.dynatrace.com, or `dynatrace: {url: ...}` in slogate.yaml",
+            ));
+        }
+    };
+    let url = check_url(&url).map_err(|m| {
+        usage(
+            format!("{from}: {m}"),
+            "use https://<env>.live.dynatrace.com (plain http only for 127.0.0.1/localhost)",
+        )
+    })?;
+    let token_env = dt
+        .token_env
+        .map(|t| t.value)
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "DT_API_TOKEN".into());
+    let platform_token_env = dt
+        .platform_token_env
+        .map(|t| t.value)
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "DT_PLATFORM_TOKEN".into());
+    Ok(Connection {
+        url,
+        token: env
+            .get(&token_env)
+            .filter(|t| !t.is_empty())
+            .map(Secret::new),
+        platform_token: env
+            .get(&platform_token_env)
+            .filter(|t| !t.is_empty())
+            .map(Secret::new),
+        token_env,
+        platform_token_env,
+    })
+}
+
+/// Normalises an environment URL: adds `https://` to a bare host (Keptn's DT_TENANT form),
+/// strips trailing slashes, and refuses plain http except on loopback addresses.
+pub fn check_url(raw: &str) -> Result<String, String> {
+    let raw = raw.trim();
+    let with_scheme = if raw.contains("://") {
+        raw.to_string()
+    } else {
+        format!("https://{raw}")
+    };
+    let url =
+        reqwest::Url::parse(&with_scheme).map_err(|e| format!("`{raw}` is not a URL ({e})"))?;
+    let host = url.host_str().unwrap_or("");
+    match url.scheme() {
+        "https" => {}
+        "http" => {
+            let loopback = host == "localhost"
+                || host
+                    .parse::<std::net::Ipv4Addr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+                || host
+                    .trim_matches(['[', ']'])
+                    .parse::<std::net::Ipv6Addr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if !loopback {
+                return Err(format!(
+                    "`{raw}` uses plain http; the token would travel unencrypted"
+                ));
+            }
+        }
+        other => return Err(format!("`{raw}` has scheme `{other}`; use https")),
+    }
+    if url.query().is_some() {
+        return Err(format!(
+            "`{raw}` has a query string; give the environment URL only"
+        ));
+    }
+    Ok(with_scheme.trim_end_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            check_url("abc.live.dynatrace.com/").unwrap(),
+            "https://abc.live.dynatrace.com"
+        );
+        assert_eq!(
+            check_url("https://x.example/e/env1").unwrap(),
+            "https://x.example/e/env1"
+        );
+        assert_eq!(
+            check_url("http://127.0.0.1:8080").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            check_url("http://localhost:1").unwrap(),
+            "http://localhost:1"
+        );
+        assert!(check_url("http://[::1]:9").is_ok());
+        assert!(check_url("http://abc.live.dynatrace.com").is_err());
+        assert!(check_url("http://10.0.0.1").is_err());
+        assert!(check_url("ftp://x").is_err());
+        assert!(check_url("https://x?api-token=1").is_err());
+    }
+
+    #[test]
+    fn label_flags() {
+        let l = labels(&["team=pay".into(), "a=b=c".into()]).unwrap();
+        assert_eq!(l["a"], "b=c");
+        assert!(labels(&["nokey".into()]).is_err());
+        assert!(labels(&["=v".into()]).is_err());
+    }
+
+    #[test]
+    fn connection_sources() {
+        let mut env = BTreeMap::new();
+        assert!(connection(&Settings::default(), &env).is_err());
+        env.insert(
+            "DT_TENANT".to_string(),
+            "abc.live.dynatrace.com".to_string(),
+        );
+        env.insert("DT_API_TOKEN".to_string(), "dt0c01.x.y".to_string());
+        let c = connection(&Settings::default(), &env).unwrap();
+        assert_eq!(c.url, "https://abc.live.dynatrace.com");
+        assert_eq!(c.token.unwrap().expose(), "dt0c01.x.y");
+        assert!(c.platform_token.is_none());
+        env.insert("DT_URL".to_string(), "http://127.0.0.1:1".to_string());
+        assert_eq!(
+            connection(&Settings::default(), &env).unwrap().url,
+            "http://127.0.0.1:1"
+        );
+    }
+}

@@ -1,0 +1,164 @@
+//! SLI query strings → typed queries → HTTP requests, and API responses → values.
+//!
+//! Pure: reproduces how Keptn's dynatrace-service turned each `sli.yaml` entry into Dynatrace API
+//! calls (`shared/reference/keptn-dynatrace-sli.md`), plus `DQL;` for Grail. The client in
+//! `source/` sends the requests; everything that decides *what* to send or *what a response
+//! means* lives here so it can be tested without a network.
+
+pub mod defaults;
+pub mod encode;
+pub mod parse;
+pub mod placeholder;
+pub mod reduce;
+pub mod request;
+
+use std::collections::BTreeMap;
+
+/// Values for the placeholders of SLI queries (reference §4). Nothing here is read from the
+/// process environment by this module: `env` is passed in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Vars {
+    pub project: String,
+    pub stage: String,
+    pub service: String,
+    pub deployment: String,
+    pub context: String,
+    pub labels: BTreeMap<String, String>,
+    /// Environment variables available to `$ENV.<NAME>`.
+    pub env: BTreeMap<String, String>,
+    /// The SLO's `filter` entries (Keptn's customFilters), in file order.
+    pub filters: Vec<(String, String)>,
+}
+
+/// The metrics v2 parameters shared by the metrics, legacy and MV2 forms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetricsQuery {
+    pub metric_selector: String,
+    pub entity_selector: Option<String>,
+    /// Sent verbatim when given (Keptn never adds one on the first request).
+    pub resolution: Option<String>,
+    pub mz_selector: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mv2Unit {
+    /// µs → ms: value / 1000.
+    MicroSecond,
+    /// byte → KiB: value / 1024.
+    Byte,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UsqlType {
+    SingleValue,
+    PieChart,
+    ColumnChart,
+    LineChart,
+    Table,
+}
+
+impl UsqlType {
+    /// The spelling used in `USQL;<TYPE>;…` and in Keptn's messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UsqlType::SingleValue => "SINGLE_VALUE",
+            UsqlType::PieChart => "PIE_CHART",
+            UsqlType::ColumnChart => "COLUMN_CHART",
+            UsqlType::LineChart => "LINE_CHART",
+            UsqlType::Table => "TABLE",
+        }
+    }
+
+    /// Case-sensitive, as Keptn: `single_value` is not a type.
+    pub fn from_name(name: &str) -> Option<UsqlType> {
+        match name {
+            "SINGLE_VALUE" => Some(UsqlType::SingleValue),
+            "PIE_CHART" => Some(UsqlType::PieChart),
+            "COLUMN_CHART" => Some(UsqlType::ColumnChart),
+            "LINE_CHART" => Some(UsqlType::LineChart),
+            "TABLE" => Some(UsqlType::Table),
+            _ => None,
+        }
+    }
+}
+
+/// One SLI, parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SliQuery {
+    /// `metricSelector=…&entitySelector=…` (also the legacy `<sel>?scope=` form, already turned
+    /// into its v2 equivalent).
+    Metrics(MetricsQuery),
+    /// `MV2;<unit>;<metrics query>`.
+    Mv2 {
+        unit: Mv2Unit,
+        metrics: MetricsQuery,
+    },
+    /// `SLO;<id>`.
+    Slo { id: String },
+    /// `PV2;[problemSelector=…][&entitySelector=…]`.
+    Problems {
+        problem_selector: Option<String>,
+        entity_selector: Option<String>,
+    },
+    /// `SECPV2;[securityProblemSelector=…]`.
+    SecurityProblems {
+        security_problem_selector: Option<String>,
+    },
+    /// `USQL;<TYPE>;<dimension>;<query>`.
+    Usql {
+        result_type: UsqlType,
+        dimension: String,
+        query: String,
+    },
+    /// `DQL;<query>`: Grail; the value is the single numeric field of the single record.
+    Dql { query: String },
+}
+
+/// The evaluated timeframe in epoch milliseconds (sub-second parts already dropped, as Keptn).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub from_ms: i64,
+    pub to_ms: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+/// One HTTP request, relative to the environment URL.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Request {
+    pub method: Method,
+    /// Already percent-encoded path, e.g. `/api/v2/slo/7d07efde-…`.
+    pub path: String,
+    /// Query parameters; `encode::query_string` sorts and escapes them like Go's `url.Values.Encode`.
+    pub query: Vec<(String, String)>,
+    /// JSON body for POST requests (DQL).
+    pub body: Option<serde_json::Value>,
+}
+
+impl Request {
+    /// `/path?encoded-query`, exactly as sent.
+    pub fn path_and_query(&self) -> String {
+        let q = encode::query_string(&self.query);
+        if q.is_empty() {
+            self.path.clone()
+        } else {
+            format!("{}?{}", self.path, q)
+        }
+    }
+
+    /// `GET /path?query` (plus the body for POST), the form `explain` and reports show.
+    pub fn display(&self) -> String {
+        let method = match self.method {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        };
+        match &self.body {
+            Some(b) => format!("{method} {} {b}", self.path_and_query()),
+            None => format!("{method} {}", self.path_and_query()),
+        }
+    }
+}

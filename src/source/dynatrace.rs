@@ -1,0 +1,642 @@
+//! Fetching SLI values from Dynatrace the way Keptn's dynatrace-service did, only faster:
+//! identical queries are sent once, metric queries that share entity selector, management zone,
+//! resolution and window go out together (up to 10 selectors a request) and are split back, and
+//! everything runs concurrently within the client's limit.
+
+use std::collections::BTreeMap;
+
+use futures_util::future::join_all;
+use serde_json::Value;
+
+use crate::eval::SliValue;
+use crate::query::{self, MetricsQuery, SliQuery, Window, reduce, request};
+use crate::source::http::{Client, Response, SendError};
+
+/// One indicator to fetch: its name, the query after placeholder substitution, and its parse.
+#[derive(Clone, Debug)]
+pub struct Sli {
+    pub name: String,
+    pub text: String,
+    pub parsed: Result<SliQuery, String>,
+}
+
+/// Why an indicator has no value, in Keptn's two classes plus the one slogate adds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The API answered, but not with exactly one value (Keptn: a "warning" result).
+    NoData,
+    /// The SLI is wrong: it does not parse, or the API rejected it (4xx) (Keptn: "fail").
+    Query,
+    /// The source could not be reached, or kept failing (5xx, 429) past the retries: the
+    /// evaluation itself could not be done (exit 3).
+    Unavailable,
+}
+
+/// The value of one indicator and the request behind it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fetched {
+    pub value: SliValue,
+    pub failure: Option<Failure>,
+    /// `GET /api/v2/...?...`: the final request on success, the first one on failure; `None`
+    /// when the SLI could not even be parsed.
+    pub query: Option<String>,
+}
+
+/// Problems that stop the whole evaluation (exit 3): the token was refused or is missing.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fatal {
+    Auth { status: u16, message: String },
+    MissingToken(String),
+}
+
+const METRICS_API: &str = "Metrics API v2";
+
+fn ok(name: &str, value: f64, message: String) -> SliValue {
+    SliValue {
+        metric: name.to_string(),
+        value: Some(value),
+        success: true,
+        message,
+    }
+}
+
+fn failed(name: &str, message: String) -> SliValue {
+    SliValue {
+        metric: name.to_string(),
+        value: Some(0.0),
+        success: false,
+        message,
+    }
+}
+
+/// The failure class of an error message produced while fetching.
+fn classify(status: Option<u16>) -> Failure {
+    match status {
+        None | Some(429) | Some(500..=599) => Failure::Unavailable,
+        Some(_) => Failure::Query,
+    }
+}
+
+fn fatal(e: &SendError) -> Option<Fatal> {
+    match e {
+        SendError::Auth { status, message } => Some(Fatal::Auth {
+            status: *status,
+            message: message.clone(),
+        }),
+        SendError::MissingToken { message } => Some(Fatal::MissingToken(message.clone())),
+        SendError::Transport { .. } => None,
+    }
+}
+
+fn transport_message(api: &str, e: &SendError) -> String {
+    match e {
+        SendError::Transport { message, url } => {
+            format!("error querying {api}: {message} - URL: {url}")
+        }
+        SendError::Auth { message, .. } | SendError::MissingToken { message } => message.clone(),
+    }
+}
+
+/// The metrics part of a query, and whether the value is scaled afterwards (MV2).
+fn metrics_of(q: &SliQuery) -> Option<(&MetricsQuery, Option<query::Mv2Unit>)> {
+    match q {
+        SliQuery::Metrics(m) => Some((m, None)),
+        SliQuery::Mv2 { unit, metrics } => Some((metrics, Some(*unit))),
+        _ => None,
+    }
+}
+
+/// The query as sent first: without a resolution, slogate asks for `resolution=Inf` right away,
+/// which is what Keptn's retry would have asked for (one round trip instead of three).
+fn first_form(m: &MetricsQuery) -> (MetricsQuery, bool) {
+    match m.resolution {
+        Some(_) => (m.clone(), false),
+        None => (request::with_resolution_inf(m), true),
+    }
+}
+
+/// How the SLIs are sent: batches of metric selectors (each selector with the SLIs using it),
+/// single requests shared by identical queries, and SLIs that did not parse.
+#[derive(Debug, Default, PartialEq)]
+pub struct Groups {
+    pub batches: Vec<Vec<Vec<usize>>>,
+    pub singles: Vec<Vec<usize>>,
+    pub unparsed: Vec<usize>,
+}
+
+impl Groups {
+    /// Requests on the first round trip.
+    pub fn requests(&self) -> usize {
+        self.batches.len() + self.singles.len()
+    }
+}
+
+/// Groups SLIs into requests: metric queries by (entity selector, management zone, resolution),
+/// each distinct selector once and at most `MAX_BATCH` per request; other queries by their
+/// exact request.
+pub fn group(slis: &[Sli], window: Window) -> Groups {
+    type Key = (
+        (Option<String>, Option<String>, Option<String>),
+        Option<String>,
+    );
+    let mut metric_groups: BTreeMap<Key, BTreeMap<String, Vec<usize>>> = BTreeMap::new();
+    let mut singles: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut out = Groups::default();
+    for (i, sli) in slis.iter().enumerate() {
+        match &sli.parsed {
+            Err(_) => out.unparsed.push(i),
+            Ok(q) => match metrics_of(q) {
+                Some((m, _)) => {
+                    let (first, _) = first_form(m);
+                    // A selector with a top-level comma is several expressions: never batched.
+                    let alone =
+                        (!request::batchable(&first)).then(|| first.metric_selector.clone());
+                    metric_groups
+                        .entry((request::batch_key(&first), alone))
+                        .or_default()
+                        .entry(first.metric_selector.clone())
+                        .or_default()
+                        .push(i);
+                }
+                None => singles
+                    .entry(request::build(q, window).display())
+                    .or_default()
+                    .push(i),
+            },
+        }
+    }
+    for selectors in metric_groups.into_values() {
+        let users: Vec<Vec<usize>> = selectors.into_values().collect();
+        for chunk in users.chunks(request::MAX_BATCH) {
+            out.batches.push(chunk.to_vec());
+        }
+    }
+    out.singles = singles.into_values().collect();
+    out
+}
+
+/// Fetches every SLI. Per-SLI failures become unsuccessful values with Keptn's messages; only a
+/// refused or missing token is fatal.
+pub async fn fetch(client: &Client, slis: &[Sli], window: Window) -> Result<Vec<Fetched>, Fatal> {
+    let mut results: Vec<Option<Fetched>> = vec![None; slis.len()];
+    let groups = group(slis, window);
+    for &i in &groups.unparsed {
+        let msg = slis[i].parsed.as_ref().err().cloned().unwrap_or_default();
+        results[i] = Some(Fetched {
+            value: failed(&slis[i].name, msg),
+            failure: Some(Failure::Query),
+            query: None,
+        });
+    }
+    let batch_jobs: Vec<_> = groups
+        .batches
+        .into_iter()
+        .map(|users| fetch_batch(client, slis, users, window))
+        .collect();
+    let single_jobs: Vec<_> = groups
+        .singles
+        .into_iter()
+        .map(|idx| fetch_single(client, slis, idx, window))
+        .collect();
+    let (batches, singles_done) = tokio::join!(join_all(batch_jobs), join_all(single_jobs));
+    for done in batches.into_iter().chain(singles_done) {
+        for (i, f) in done? {
+            results[i] = Some(f);
+        }
+    }
+    Ok(results
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            r.unwrap_or_else(|| Fetched {
+                value: failed(
+                    &slis[i].name,
+                    "internal error: the SLI was not fetched".into(),
+                ),
+                failure: Some(Failure::Unavailable),
+                query: None,
+            })
+        })
+        .collect())
+}
+
+/// One batch: `users[k]` are the SLIs that use the k-th selector of the batch.
+async fn fetch_batch(
+    client: &Client,
+    slis: &[Sli],
+    users: Vec<Vec<usize>>,
+    window: Window,
+) -> Result<Vec<(usize, Fetched)>, Fatal> {
+    let firsts: Vec<MetricsQuery> = users
+        .iter()
+        .filter_map(|idx| {
+            slis[idx[0]]
+                .parsed
+                .as_ref()
+                .ok()
+                .and_then(metrics_of)
+                .map(|(m, _)| first_form(m).0)
+        })
+        .collect();
+    if firsts.len() != users.len() {
+        return Ok(Vec::new());
+    }
+    if firsts.len() == 1 {
+        return fetch_metrics_alone(client, slis, &users[0], window).await;
+    }
+    let refs: Vec<&MetricsQuery> = firsts.iter().collect();
+    let req = request::build_batch(&refs, window);
+    let resp = match client.send(&req).await {
+        Ok(r) => r,
+        Err(e) => {
+            if let Some(f) = fatal(&e) {
+                return Err(f);
+            }
+            let msg = transport_message(METRICS_API, &e);
+            return Ok(users
+                .iter()
+                .zip(&firsts)
+                .flat_map(|(idx, first)| {
+                    let q = request::build(&SliQuery::Metrics(first.clone()), window).display();
+                    idx.iter().map(move |&i| (i, q.clone()))
+                })
+                .map(|(i, q)| {
+                    (
+                        i,
+                        Fetched {
+                            value: failed(&slis[i].name, msg.clone()),
+                            failure: Some(Failure::Unavailable),
+                            query: Some(q),
+                        },
+                    )
+                })
+                .collect());
+        }
+    };
+    let split = resp
+        .is_success()
+        .then(|| serde_json::from_str::<Value>(&resp.body).ok())
+        .flatten()
+        .and_then(|body| request::split_batch(&body, users.len()));
+    let Some(bodies) = split else {
+        // A 4xx on a batch may come from one bad selector: ask one by one to tell which.
+        let mut out = Vec::new();
+        let jobs = users
+            .iter()
+            .map(|idx| fetch_metrics_alone(client, slis, idx, window));
+        for r in join_all(jobs).await {
+            out.extend(r?);
+        }
+        return Ok(out);
+    };
+    let mut out = Vec::new();
+    for ((idx, body), first) in users.iter().zip(bodies).zip(&firsts) {
+        let outcome = interpret_metrics(&body, &resp, false);
+        out.extend(finish_metrics(client, slis, idx, first, outcome, window).await?);
+    }
+    Ok(out)
+}
+
+/// What a metrics response says, before Keptn's multi-value retry.
+enum MetricsOutcome {
+    Value(f64, Vec<String>),
+    Several,
+    Problem(String),
+    Error(String, Failure),
+}
+
+fn interpret_metrics(body: &Value, resp: &Response, retried: bool) -> MetricsOutcome {
+    if !resp.is_success() {
+        return MetricsOutcome::Error(
+            reduce::api_error(METRICS_API, resp.status, &resp.body, &resp.url),
+            classify(Some(resp.status)),
+        );
+    }
+    let reduced = if retried {
+        reduce::metrics_retried(body)
+    } else {
+        reduce::metrics(body)
+    };
+    match reduced {
+        reduce::Metrics::Value { value, warnings } => MetricsOutcome::Value(value, warnings),
+        reduce::Metrics::Several => MetricsOutcome::Several,
+        reduce::Metrics::Problem(msg) => MetricsOutcome::Problem(msg),
+    }
+}
+
+/// Sends one metrics query (as first sent) and finishes it.
+async fn fetch_metrics_alone(
+    client: &Client,
+    slis: &[Sli],
+    idx: &[usize],
+    window: Window,
+) -> Result<Vec<(usize, Fetched)>, Fatal> {
+    let Some((m, _)) = slis[idx[0]].parsed.as_ref().ok().and_then(metrics_of) else {
+        return Ok(Vec::new());
+    };
+    let (first, added_inf) = first_form(m);
+    let (outcome, _) = send_metrics(client, &first, window, false).await?;
+    // Dynatrace refuses `resolution=Inf` for a few metrics; then follow Keptn's exact sequence.
+    if added_inf && matches!(outcome, MetricsOutcome::Error(_, Failure::Query)) {
+        let (outcome, _) = send_metrics(client, m, window, false).await?;
+        return finish_metrics(client, slis, idx, m, outcome, window).await;
+    }
+    finish_metrics(client, slis, idx, &first, outcome, window).await
+}
+
+async fn send_metrics(
+    client: &Client,
+    m: &MetricsQuery,
+    window: Window,
+    retried: bool,
+) -> Result<(MetricsOutcome, String), Fatal> {
+    let req = request::build(&SliQuery::Metrics(m.clone()), window);
+    let shown = req.display();
+    match client.send(&req).await {
+        Ok(resp) => {
+            let body = serde_json::from_str::<Value>(&resp.body).unwrap_or(Value::Null);
+            if resp.is_success() && body.is_null() {
+                return Ok((
+                    MetricsOutcome::Error(
+                        format!(
+                            "error querying {METRICS_API}: the response is not valid JSON - URL: {}",
+                            resp.url
+                        ),
+                        Failure::Unavailable,
+                    ),
+                    shown,
+                ));
+            }
+            Ok((interpret_metrics(&body, &resp, retried), shown))
+        }
+        Err(e) => match fatal(&e) {
+            Some(f) => Err(f),
+            None => Ok((
+                MetricsOutcome::Error(transport_message(METRICS_API, &e), Failure::Unavailable),
+                shown,
+            )),
+        },
+    }
+}
+
+/// Turns an outcome into values for every SLI using the selector; runs Keptn's retry when the
+/// series held several values (§3): descriptor, then `resolution=Inf` or `:fold`.
+async fn finish_metrics(
+    client: &Client,
+    slis: &[Sli],
+    idx: &[usize],
+    sent: &MetricsQuery,
+    outcome: MetricsOutcome,
+    window: Window,
+) -> Result<Vec<(usize, Fetched)>, Fatal> {
+    let first_query = request::build(&SliQuery::Metrics(sent.clone()), window).display();
+    let (outcome, final_query) = match outcome {
+        MetricsOutcome::Several => retry_several(client, sent, window).await?,
+        other => (other, first_query.clone()),
+    };
+    Ok(idx
+        .iter()
+        .map(|&i| {
+            let name = &slis[i].name;
+            let unit = slis[i]
+                .parsed
+                .as_ref()
+                .ok()
+                .and_then(metrics_of)
+                .and_then(|(_, u)| u);
+            let fetched = match &outcome {
+                MetricsOutcome::Value(v, warnings) => {
+                    let v = unit.map_or(*v, |u| reduce::mv2(*v, u));
+                    let msg = if warnings.is_empty() {
+                        String::new()
+                    } else {
+                        format!("Warnings: {}", warnings.join(", "))
+                    };
+                    Fetched {
+                        value: ok(name, v, msg),
+                        failure: None,
+                        query: Some(final_query.clone()),
+                    }
+                }
+                MetricsOutcome::Problem(msg) => Fetched {
+                    value: failed(name, format!("could not process metrics query: {msg}")),
+                    failure: Some(Failure::NoData),
+                    query: Some(first_query.clone()),
+                },
+                MetricsOutcome::Error(msg, kind) => Fetched {
+                    value: failed(name, msg.clone()),
+                    failure: Some(*kind),
+                    query: Some(first_query.clone()),
+                },
+                MetricsOutcome::Several => Fetched {
+                    value: failed(
+                        name,
+                        "could not process metrics query: Metrics API v2 returned several values"
+                            .into(),
+                    ),
+                    failure: Some(Failure::NoData),
+                    query: Some(first_query.clone()),
+                },
+            };
+            (i, fetched)
+        })
+        .collect())
+}
+
+async fn retry_several(
+    client: &Client,
+    m: &MetricsQuery,
+    window: Window,
+) -> Result<(MetricsOutcome, String), Fatal> {
+    let req = request::descriptor(&m.metric_selector);
+    let descriptor = match client.send(&req).await {
+        Ok(resp) if resp.is_success() => serde_json::from_str::<Value>(&resp.body)
+            .map_err(|_| {
+                (
+                    format!("error querying {METRICS_API}: the metric descriptor is not valid JSON - URL: {}", resp.url),
+                    Failure::Unavailable,
+                )
+            })
+            .and_then(|b| reduce::descriptor(&b).map_err(|m| (m, Failure::Query))),
+        Ok(resp) => Err((reduce::api_error(METRICS_API, resp.status, &resp.body, &resp.url), classify(Some(resp.status)))),
+        Err(e) => match fatal(&e) {
+            Some(f) => return Err(f),
+            None => Err((transport_message(METRICS_API, &e), Failure::Unavailable)),
+        },
+    };
+    let first = request::build(&SliQuery::Metrics(m.clone()), window).display();
+    let d = match descriptor {
+        Ok(d) => d,
+        Err((msg, kind)) => return Ok((MetricsOutcome::Error(msg, kind), first)),
+    };
+    let next = match request::single_value_retry(m, &d) {
+        Ok(next) => next,
+        Err(msg) => return Ok((MetricsOutcome::Error(msg, Failure::Query), first)),
+    };
+    let (outcome, shown) = send_metrics(client, &next, window, true).await?;
+    Ok(match outcome {
+        MetricsOutcome::Value(..) => (outcome, shown),
+        other => (other, first),
+    })
+}
+
+/// One non-metrics request shared by the SLIs in `idx`.
+async fn fetch_single(
+    client: &Client,
+    slis: &[Sli],
+    idx: Vec<usize>,
+    window: Window,
+) -> Result<Vec<(usize, Fetched)>, Fatal> {
+    let Some(q) = slis[idx[0]].parsed.as_ref().ok() else {
+        return Ok(Vec::new());
+    };
+    let req = request::build(q, window);
+    let shown = req.display();
+    let api = match q {
+        SliQuery::Slo { .. } => "Service level objectives API",
+        SliQuery::Problems { .. } => "Problems API v2",
+        SliQuery::SecurityProblems { .. } => "Security problems API",
+        SliQuery::Usql { .. } => "User sessions API",
+        SliQuery::Dql { .. } => "Grail query API",
+        _ => METRICS_API,
+    };
+    let value: Result<f64, (String, Failure)> = match client.send(&req).await {
+        Err(e) => match fatal(&e) {
+            Some(f) => return Err(f),
+            None => Err((transport_message(api, &e), Failure::Unavailable)),
+        },
+        Ok(resp) if !resp.is_success() => Err((
+            reduce::api_error(api, resp.status, &resp.body, &resp.url),
+            classify(Some(resp.status)),
+        )),
+        Ok(resp) => match serde_json::from_str::<Value>(&resp.body) {
+            Err(_) => Err((
+                format!(
+                    "error querying {api}: the response is not valid JSON - URL: {}",
+                    resp.url
+                ),
+                Failure::Unavailable,
+            )),
+            Ok(body) => match q {
+                // Keptn fails an SLO whose evaluation reports an error.
+                SliQuery::Slo { .. } => reduce::slo(&body).map_err(|m| (m, Failure::Query)),
+                SliQuery::Problems { .. } | SliQuery::SecurityProblems { .. } => {
+                    reduce::total_count(&body).map_err(|m| (m, Failure::NoData))
+                }
+                SliQuery::Usql {
+                    result_type,
+                    dimension,
+                    ..
+                } => reduce::usql(&body, *result_type, dimension).map_err(|m| (m, Failure::NoData)),
+                SliQuery::Dql { .. } => dql_result(client, body, resp.status).await?,
+                _ => Err((
+                    "internal error: not a single-request query".into(),
+                    Failure::Query,
+                )),
+            },
+        },
+    };
+    Ok(idx
+        .iter()
+        .map(|&i| {
+            let name = &slis[i].name;
+            let (value, failure) = match &value {
+                Ok(v) => (ok(name, *v, String::new()), None),
+                Err((msg, kind)) => (failed(name, msg.clone()), Some(*kind)),
+            };
+            (
+                i,
+                Fetched {
+                    value,
+                    failure,
+                    query: Some(shown.clone()),
+                },
+            )
+        })
+        .collect())
+}
+
+/// DQL answers 200 with the result, or 202 with a token to poll (bounded).
+async fn dql_result(
+    client: &Client,
+    mut body: Value,
+    mut status: u16,
+) -> Result<Result<f64, (String, Failure)>, Fatal> {
+    const MAX_POLLS: usize = 30;
+    let mut polls = 0;
+    while status == 202 {
+        let Some(token) = body
+            .get("requestToken")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+        else {
+            return Ok(Err((
+                "Grail query API answered 202 without a requestToken".into(),
+                Failure::Unavailable,
+            )));
+        };
+        polls += 1;
+        if polls > MAX_POLLS {
+            return Ok(Err((
+                format!("the DQL query did not finish after {MAX_POLLS} polls"),
+                Failure::Unavailable,
+            )));
+        }
+        let resp = match client.send(&request::dql_poll(&token)).await {
+            Ok(r) => r,
+            Err(e) => {
+                return match fatal(&e) {
+                    Some(f) => Err(f),
+                    None => Ok(Err((
+                        transport_message("Grail query API", &e),
+                        Failure::Unavailable,
+                    ))),
+                };
+            }
+        };
+        if !resp.is_success() {
+            return Ok(Err((
+                reduce::api_error("Grail query API", resp.status, &resp.body, &resp.url),
+                classify(Some(resp.status)),
+            )));
+        }
+        status = resp.status;
+        body = match serde_json::from_str(&resp.body) {
+            Ok(b) => b,
+            Err(_) => {
+                return Ok(Err((
+                    format!(
+                        "Grail query API: the poll response is not valid JSON - URL: {}",
+                        resp.url
+                    ),
+                    Failure::Unavailable,
+                )));
+            }
+        };
+        // A 200 poll may still say RUNNING: keep polling.
+        if body.get("state").and_then(Value::as_str) == Some("RUNNING") {
+            status = 202;
+            if body.get("requestToken").is_none() {
+                body["requestToken"] = Value::String(token);
+            }
+        }
+    }
+    Ok(reduce::dql(&body).map_err(|m| (m, Failure::NoData)))
+}
+
+/// Requests the SLIs would need, without sending anything: the `explain` command.
+pub fn plan(slis: &[Sli], window: Window) -> Vec<(String, Result<String, String>)> {
+    slis.iter()
+        .map(|s| {
+            let shown = s.parsed.as_ref().map(|q| match metrics_of(q) {
+                Some((m, unit)) => {
+                    let (first, _) = first_form(m);
+                    let _ = unit;
+                    request::build(&SliQuery::Metrics(first), window).display()
+                }
+                None => request::build(q, window).display(),
+            });
+            (s.name.clone(), shown.map_err(Clone::clone))
+        })
+        .collect()
+}

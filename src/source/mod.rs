@@ -1,0 +1,6 @@
+//! Data sources: the HTTP layer shared by all, and the Dynatrace source.
+
+pub mod dynatrace;
+pub mod http;
+pub mod retry;
+pub mod secret;

@@ -1,0 +1,805 @@
+//! The HTTP server: routing, authentication, faults, recording, and the in-process handles
+//! [`Sim`] (async) and [`BlockingSim`] (own runtime on a background thread).
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::Response;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::auth::{self, Api, Area};
+use crate::common::{ApiError, ApiResult, Hash, Params, Reply, normalize_ws, percent_decode};
+use crate::dql::{self, DqlState, Pending};
+use crate::events::{self, EventStore};
+use crate::faults::{FaultState, Faults};
+use crate::scenario::{Scenario, TokenDef};
+use crate::{entities, metrics, problems, slo};
+
+/// Request bodies above this get 413.
+pub const MAX_BODY: usize = 1 << 20;
+
+/// One request as the simulator saw it.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// The raw (still percent-encoded) path.
+    pub path: String,
+    /// The raw query string.
+    pub query: Option<String>,
+    /// Header names in lower case, values as sent (nothing redacted).
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    /// The status the simulator answered (0 while it is still deciding).
+    pub status: u16,
+    pub time: SystemTime,
+}
+
+impl RecordedRequest {
+    /// The first value of a header (name in any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A decoded query parameter (exact name).
+    pub fn param(&self, name: &str) -> Option<String> {
+        Params::parse(self.query.as_deref())
+            .get(name)
+            .map(str::to_string)
+    }
+
+    /// The body parsed as JSON.
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_str(&self.body).ok()
+    }
+}
+
+pub(crate) struct Inner {
+    scenario: Scenario,
+    now_override: Mutex<Option<i64>>,
+    events: Mutex<EventStore>,
+    dql: Mutex<DqlState>,
+    oauth: Mutex<Vec<TokenDef>>,
+    requests: Mutex<Vec<RecordedRequest>>,
+    faults: Mutex<FaultState>,
+    stop: watch::Sender<bool>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Inner {
+    fn new(scenario: Scenario) -> Inner {
+        let now = scenario.now();
+        let mut store = EventStore::default();
+        for e in &scenario.events {
+            if let Ok(req) = events::parse_ingest(e) {
+                events::ingest(&scenario, &mut store, &req, now, false, false);
+            }
+        }
+        let faults = FaultState::new(scenario.faults.clone());
+        Inner {
+            scenario,
+            now_override: Mutex::new(None),
+            events: Mutex::new(store),
+            dql: Mutex::new(DqlState::default()),
+            oauth: Mutex::new(Vec::new()),
+            requests: Mutex::new(Vec::new()),
+            faults: Mutex::new(faults),
+            stop: watch::channel(false).0,
+        }
+    }
+
+    fn now(&self) -> i64 {
+        lock(&self.now_override).unwrap_or_else(|| self.scenario.now())
+    }
+
+    fn events_json(&self) -> Vec<Value> {
+        let now = self.now();
+        lock(&self.events)
+            .events
+            .iter()
+            .filter(|e| e.ingested)
+            .map(|e| e.to_json(now))
+            .collect()
+    }
+
+    fn set_faults(&self, faults: Faults) {
+        lock(&self.faults).set(faults);
+        lock(&self.dql).executed = 0;
+    }
+
+    /// Sleeps, waking early when the server stops.
+    async fn pause(&self, ms: u64) {
+        if ms == 0 {
+            return;
+        }
+        let mut rx = self.stop.subscribe();
+        if *rx.borrow() {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(ms)) => {}
+            _ = rx.wait_for(|v| *v) => {}
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Route {
+    MetricsQuery,
+    MetricsList,
+    MetricDescriptor(String),
+    EventsIngest,
+    EventsList,
+    EventGet(String),
+    SloList,
+    SloGet(String),
+    ProblemsList,
+    ProblemGet(String),
+    SecurityList,
+    SecurityGet(String),
+    EntitiesList,
+    EntityGet(String),
+    Usql,
+    DqlExecute,
+    DqlPoll,
+    DqlCancel,
+    OAuthToken,
+}
+
+/// Maps a decoded path to (API family, canonical path). The canonical path of the
+/// environment API is `/api/v2/...` whatever the prefix.
+fn normalize(path: &str) -> Option<(Api, String)> {
+    if path == "/sso/oauth2/token" {
+        return Some((Api::Platform, path.to_string()));
+    }
+    if let Some(rest) = path.strip_prefix("/e/") {
+        let i = rest.find('/')?;
+        let rest = &rest[i..];
+        return rest
+            .starts_with("/api/")
+            .then(|| (Api::Classic, rest.to_string()));
+    }
+    if path.starts_with("/api/") {
+        return Some((Api::Classic, path.to_string()));
+    }
+    if let Some(rest) = path.strip_prefix("/platform/classic/environment-api/v2/") {
+        return Some((Api::Platform, format!("/api/v2/{rest}")));
+    }
+    if path.starts_with("/platform/storage/query/v1/") {
+        return Some((Api::Platform, path.to_string()));
+    }
+    None
+}
+
+fn route(method: &str, api: Api, path: &str) -> Result<Route, ApiError> {
+    let not_found = || ApiError::not_found(format!("The path '{path}' does not exist."));
+    let expect = |m: &str, r: Route| -> Result<Route, ApiError> {
+        if method.eq_ignore_ascii_case(m) {
+            Ok(r)
+        } else {
+            Err(ApiError::new(
+                405,
+                format!("Method {method} is not allowed here; use {m}."),
+            ))
+        }
+    };
+    if path == "/sso/oauth2/token" {
+        return expect("POST", Route::OAuthToken);
+    }
+    if let Some(op) = path.strip_prefix("/platform/storage/query/v1/") {
+        return match op {
+            "query:execute" => expect("POST", Route::DqlExecute),
+            "query:poll" => expect("GET", Route::DqlPoll),
+            "query:cancel" => expect("POST", Route::DqlCancel),
+            _ => Err(not_found()),
+        };
+    }
+    if path == "/api/v1/userSessionQueryLanguage/table" && api == Api::Classic {
+        return expect("GET", Route::Usql);
+    }
+    let Some(rest) = path.strip_prefix("/api/v2/") else {
+        return Err(not_found());
+    };
+    let rest = rest.trim_end_matches('/');
+    let (head, tail) = match rest.find('/') {
+        Some(i) => (&rest[..i], Some(rest[i + 1..].to_string())),
+        None => (rest, None),
+    };
+    let tail = tail.filter(|t| !t.is_empty());
+    match (head, tail) {
+        ("metrics", None) => expect("GET", Route::MetricsList),
+        ("metrics", Some(t)) if t == "query" => expect("GET", Route::MetricsQuery),
+        ("metrics", Some(t)) => expect("GET", Route::MetricDescriptor(t)),
+        ("events", None) => expect("GET", Route::EventsList),
+        ("events", Some(t)) if t == "ingest" => expect("POST", Route::EventsIngest),
+        ("events", Some(t)) => expect("GET", Route::EventGet(t)),
+        ("slo", None) => expect("GET", Route::SloList),
+        ("slo", Some(t)) => expect("GET", Route::SloGet(t)),
+        ("problems", None) => expect("GET", Route::ProblemsList),
+        ("problems", Some(t)) => expect("GET", Route::ProblemGet(t)),
+        ("securityProblems", None) => expect("GET", Route::SecurityList),
+        ("securityProblems", Some(t)) => expect("GET", Route::SecurityGet(t)),
+        ("entities", None) => expect("GET", Route::EntitiesList),
+        ("entities", Some(t)) => expect("GET", Route::EntityGet(t)),
+        _ => Err(not_found()),
+    }
+}
+
+fn area(r: &Route) -> Option<Area> {
+    Some(match r {
+        Route::MetricsQuery | Route::MetricsList | Route::MetricDescriptor(_) => Area::Metrics,
+        Route::EventsIngest => Area::EventsIngest,
+        Route::EventsList | Route::EventGet(_) => Area::EventsRead,
+        Route::SloList | Route::SloGet(_) => Area::Slo,
+        Route::ProblemsList | Route::ProblemGet(_) => Area::Problems,
+        Route::SecurityList | Route::SecurityGet(_) => Area::SecurityProblems,
+        Route::EntitiesList | Route::EntityGet(_) => Area::Entities,
+        Route::Usql => Area::UserSessions,
+        Route::DqlExecute | Route::DqlPoll | Route::DqlCancel | Route::OAuthToken => return None,
+    })
+}
+
+fn json_body(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::violation(
+            "",
+            format!("Could not parse the request body as JSON: {e}"),
+            "PAYLOAD_BODY",
+        )
+    })
+}
+
+async fn dispatch(
+    inner: &Arc<Inner>,
+    method: &str,
+    path: &str,
+    params: &Params,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> ApiResult {
+    let (api, canon) = normalize(path)
+        .ok_or_else(|| ApiError::not_found(format!("The path '{path}' does not exist.")))?;
+    let r = route(method, api, &canon)?;
+    if r == Route::OAuthToken {
+        return oauth_token(inner, body);
+    }
+    let token = {
+        let mut tokens = inner.scenario.tokens.clone();
+        tokens.extend(lock(&inner.oauth).iter().cloned());
+        auth::authenticate(&tokens, api, headers, params)?
+    };
+    if let Some(a) = area(&r) {
+        auth::require(&token, api, a)?;
+    }
+    let sc = &inner.scenario;
+    let now = inner.now();
+    match r {
+        Route::MetricsQuery => metrics::query(sc, params, now),
+        Route::MetricsList => metrics::list(sc, params),
+        Route::MetricDescriptor(sel) => metrics::descriptor(sc, &sel),
+        Route::EventsIngest => {
+            let v = json_body(body)?;
+            let req = events::parse_ingest(&v)?;
+            let out = events::ingest(sc, &mut lock(&inner.events), &req, now, true, true);
+            Ok(Reply::with_status(201, out))
+        }
+        Route::EventsList => events::list(sc, &lock(&inner.events), params, now),
+        Route::EventGet(id) => events::get(&lock(&inner.events), &id, now),
+        Route::SloList => slo::list(sc, params, now),
+        Route::SloGet(id) => slo::get(sc, &id, params, now),
+        Route::ProblemsList => problems::list(sc, params, now),
+        Route::ProblemGet(id) => problems::get(sc, &id, params, now),
+        Route::SecurityList => problems::security_list(sc, params, now),
+        Route::SecurityGet(id) => problems::security_get(sc, &id, now),
+        Route::EntitiesList => entities::list(sc, params, now),
+        Route::EntityGet(id) => entities::get(sc, &id, now),
+        Route::Usql => usql(sc, params),
+        Route::DqlExecute => dql_execute(inner, &token, body, now).await,
+        Route::DqlPoll => dql_poll(inner, params).await,
+        Route::DqlCancel => dql_cancel(inner, params),
+        Route::OAuthToken => unreachable!("handled above"),
+    }
+}
+
+fn usql(sc: &Scenario, params: &Params) -> ApiResult {
+    let Some(q) = params.get_nonblank("query") else {
+        return Err(ApiError::query("query", "must not be blank"));
+    };
+    let norm = normalize_ws(q);
+    match sc.usql.iter().find(|u| normalize_ws(&u.query) == norm) {
+        Some(u) => Ok(Reply::ok(json!({
+            "extrapolationLevel": 1,
+            "columnNames": u.column_names,
+            "values": u.values,
+        }))),
+        None => Err(ApiError::new(
+            400,
+            format!("Invalid query: the simulator has no answer for '{q}'."),
+        )),
+    }
+}
+
+fn oauth_token(inner: &Inner, body: &[u8]) -> ApiResult {
+    let form = Params::parse(Some(&String::from_utf8_lossy(body)));
+    if form.get("grant_type") != Some("client_credentials") {
+        return Err(ApiError::new(400, "unsupported_grant_type"));
+    }
+    let id = form.get("client_id").unwrap_or("");
+    let secret = form.get("client_secret").unwrap_or("");
+    let Some(client) = inner
+        .scenario
+        .oauth_clients
+        .iter()
+        .find(|c| c.client_id == id && c.client_secret == secret)
+    else {
+        return Err(ApiError::new(401, "invalid_client"));
+    };
+    let scopes: Vec<String> = match form.get_nonblank("scope") {
+        Some(s) => s
+            .split_whitespace()
+            .filter(|x| client.scopes.iter().any(|c| c == x))
+            .map(str::to_string)
+            .collect(),
+        None => client.scopes.clone(),
+    };
+    let mut issued = lock(&inner.oauth);
+    let n = issued.len() as u64 + 1;
+    let token = format!(
+        "dt0s02.SIMOAUTH.{:016x}",
+        Hash::new(inner.scenario.seed).str("oauth").num(n).value()
+    );
+    issued.push(TokenDef {
+        token: token.clone(),
+        scopes: scopes.clone(),
+        platform: true,
+    });
+    Ok(Reply::ok(json!({
+        "scope": scopes.join(" "),
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "access_token": token,
+        "resource": "urn:dtaccount:simulator",
+    })))
+}
+
+async fn dql_execute(inner: &Arc<Inner>, token: &TokenDef, body: &[u8], now: i64) -> ApiResult {
+    let t0 = Instant::now();
+    let v = json_body(body)?;
+    let query = v
+        .get("query")
+        .and_then(Value::as_str)
+        .filter(|q| !q.trim().is_empty())
+        .ok_or_else(|| ApiError::violation("query", "must not be blank", "PAYLOAD_BODY"))?
+        .to_string();
+    let scopes = dql::required_scopes(&query);
+    let refs: Vec<&str> = scopes.iter().map(String::as_str).collect();
+    auth::require_platform(token, &refs)?;
+    let (result, duration) = {
+        let store = lock(&inner.events);
+        dql::run(&inner.scenario, &store, &query, &v, now)?
+    };
+    let timeout = v
+        .get("requestTimeoutMilliseconds")
+        .and_then(Value::as_u64)
+        .unwrap_or(1000);
+    let faults = lock(&inner.faults).faults.clone();
+    let forced = {
+        let mut d = lock(&inner.dql);
+        d.executed += 1;
+        faults.dql_async_every > 0 && d.executed.is_multiple_of(faults.dql_async_every)
+    };
+    if !forced && duration <= timeout {
+        inner.pause(duration).await;
+        return Ok(Reply::ok(json!({
+            "state": "SUCCEEDED", "progress": 100, "ttlSeconds": dql::TTL_SECONDS, "result": result,
+        })));
+    }
+    if !forced {
+        inner.pause(timeout).await;
+    }
+    let mut d = lock(&inner.dql);
+    d.tokens_issued += 1;
+    let tok = format!(
+        "dtsim-{:016x}",
+        Hash::new(inner.scenario.seed)
+            .str("dql")
+            .num(d.tokens_issued)
+            .value()
+    );
+    d.queries.insert(
+        tok.clone(),
+        Pending {
+            result,
+            done_at: t0 + Duration::from_millis(duration),
+            running_polls_left: if forced { faults.dql_running_polls } else { 0 },
+            expires: t0 + Duration::from_secs(dql::TTL_SECONDS),
+        },
+    );
+    Ok(Reply::with_status(
+        202,
+        json!({"state": "RUNNING", "progress": 0, "requestToken": tok, "ttlSeconds": dql::TTL_SECONDS}),
+    ))
+}
+
+fn request_token(params: &Params) -> Result<String, ApiError> {
+    params
+        .get_nonblank("request-token")
+        .map(str::to_string)
+        .ok_or_else(|| ApiError::query("request-token", "must not be blank"))
+}
+
+async fn dql_poll(inner: &Arc<Inner>, params: &Params) -> ApiResult {
+    let tok = request_token(params)?;
+    let wait: u64 = params
+        .get("request-timeout-milliseconds")
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let done_at = {
+        let mut d = lock(&inner.dql);
+        let now = Instant::now();
+        d.queries.retain(|_, p| p.expires > now);
+        d.queries.get(&tok).ok_or_else(dql::gone)?.done_at
+    };
+    let left = done_at.saturating_duration_since(Instant::now());
+    if !left.is_zero() {
+        inner.pause((left.as_millis() as u64 + 1).min(wait)).await;
+    }
+    let mut d = lock(&inner.dql);
+    let p = d.queries.get_mut(&tok).ok_or_else(dql::gone)?;
+    if p.running_polls_left > 0 || Instant::now() < p.done_at {
+        p.running_polls_left = p.running_polls_left.saturating_sub(1);
+        return Ok(Reply::ok(
+            json!({"state": "RUNNING", "progress": 50, "ttlSeconds": dql::TTL_SECONDS}),
+        ));
+    }
+    let p = d.queries.remove(&tok).expect("present");
+    Ok(Reply::ok(json!({
+        "state": "SUCCEEDED", "progress": 100, "ttlSeconds": dql::TTL_SECONDS, "result": p.result,
+    })))
+}
+
+fn dql_cancel(inner: &Inner, params: &Params) -> ApiResult {
+    let tok = request_token(params)?;
+    let mut d = lock(&inner.dql);
+    let p = d.queries.remove(&tok).ok_or_else(dql::gone)?;
+    if p.running_polls_left == 0 && Instant::now() >= p.done_at {
+        return Ok(Reply::ok(json!({
+            "state": "SUCCEEDED", "progress": 100, "ttlSeconds": dql::TTL_SECONDS, "result": p.result,
+        })));
+    }
+    Ok(Reply::empty(202))
+}
+
+async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let method = parts.method.as_str().to_string();
+    let raw_path = parts.uri.path().to_string();
+    let query = parts.uri.query().map(str::to_string);
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let (bytes, too_large) = match to_bytes(body, MAX_BODY).await {
+        Ok(b) => (b.to_vec(), false),
+        Err(_) => (Vec::new(), true),
+    };
+    let idx = {
+        let mut r = lock(&inner.requests);
+        r.push(RecordedRequest {
+            method: method.clone(),
+            path: raw_path.clone(),
+            query: query.clone(),
+            headers: headers.clone(),
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            status: 0,
+            time: SystemTime::now(),
+        });
+        r.len() - 1
+    };
+    let path = percent_decode(&raw_path, false);
+    let (api, canon) = normalize(&path).unwrap_or((Api::Classic, path.clone()));
+    let decision = lock(&inner.faults).decide(
+        &method,
+        &raw_path,
+        &canon,
+        api == Api::Platform && !canon.starts_with("/api/v1"),
+    );
+    let params = Params::parse(query.as_deref());
+    let reply: Reply = match decision.early {
+        Some(e) => e.into(),
+        None if too_large => {
+            ApiError::new(413, "The request payload exceeds the limit of 1 MB.").into()
+        }
+        None => dispatch(&inner, &method, &path, &params, &headers, &bytes)
+            .await
+            .unwrap_or_else(Reply::from),
+    };
+    let mut status = reply.status;
+    let mut text = reply
+        .body
+        .as_ref()
+        .map(Value::to_string)
+        .unwrap_or_default();
+    if decision.malformed {
+        status = 200;
+        let mut cut = text.len() / 2;
+        while cut > 0 && !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut.max(1).min(text.len()));
+        if text.is_empty() {
+            text = "{\"".into();
+        }
+    }
+    if let Some(r) = lock(&inner.requests).get_mut(idx) {
+        r.status = status;
+    }
+    inner.pause(decision.latency_ms + decision.hold_ms).await;
+    let mut resp = Response::new(Body::from(text.clone()));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = resp.headers_mut();
+    if !text.is_empty() {
+        h.insert(
+            "content-type",
+            HeaderValue::from_static("application/json;charset=utf-8"),
+        );
+    }
+    for (k, v) in &reply.headers {
+        if let (Ok(k), Ok(v)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
+            h.insert(k, v);
+        }
+    }
+    resp
+}
+
+/// A running simulator (async handle).
+pub struct Sim {
+    inner: Arc<Inner>,
+    addr: SocketAddr,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Sim {
+    /// Binds `127.0.0.1:0` and serves the scenario.
+    pub async fn start(scenario: Scenario) -> io::Result<Sim> {
+        Sim::start_on(scenario, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Binds the given loopback address.
+    pub async fn start_on(scenario: Scenario, addr: SocketAddr) -> io::Result<Sim> {
+        if !addr.ip().is_loopback() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "dtsim listens on loopback addresses only",
+            ));
+        }
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let inner = Arc::new(Inner::new(scenario));
+        let app = Router::new().fallback(handle).with_state(inner.clone());
+        let mut rx = inner.stop.subscribe();
+        let listener = crate::lenient::LenientListener(listener);
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.wait_for(|v| *v).await;
+                })
+                .await;
+        });
+        Ok(Sim {
+            inner,
+            addr,
+            task: Some(task),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.inner.requests).clone()
+    }
+
+    pub fn clear_requests(&self) {
+        lock(&self.inner.requests).clear();
+    }
+
+    /// Every event ingested through the API, in the `GET /api/v2/events` shape.
+    pub fn events(&self) -> Vec<Value> {
+        self.inner.events_json()
+    }
+
+    /// Replaces the faults (and restarts their request count).
+    pub fn set_faults(&self, faults: Faults) {
+        self.inner.set_faults(faults);
+    }
+
+    /// Overrides "now" (epoch ms); `None` returns to the scenario's now.
+    pub fn set_now(&self, now: Option<i64>) {
+        *lock(&self.inner.now_override) = now;
+    }
+
+    /// Stops serving; held responses are released at once.
+    pub async fn shutdown(mut self) {
+        self.inner.stop.send_replace(true);
+        if let Some(mut t) = self.task.take()
+            && tokio::time::timeout(Duration::from_secs(2), &mut t)
+                .await
+                .is_err()
+        {
+            t.abort();
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.inner.stop.send_replace(true);
+    }
+}
+
+/// A simulator on its own runtime and thread, for synchronous tests. Stops when dropped.
+pub struct BlockingSim {
+    inner: Arc<Inner>,
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Starts a [`BlockingSim`] on `127.0.0.1:0`.
+pub fn start_blocking(scenario: Scenario) -> io::Result<BlockingSim> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("dtsim".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                match Sim::start(scenario).await {
+                    Ok(sim) => {
+                        let _ = tx.send(Ok((sim.inner.clone(), sim.addr)));
+                        let _ = stop_rx.await;
+                        sim.shutdown().await;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                    }
+                }
+            });
+        })?;
+    let (inner, addr) = rx
+        .recv()
+        .map_err(|_| io::Error::other("the dtsim thread ended before it started serving"))??;
+    Ok(BlockingSim {
+        inner,
+        addr,
+        stop: Some(stop_tx),
+        thread: Some(thread),
+    })
+}
+
+impl BlockingSim {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.inner.requests).clone()
+    }
+    pub fn clear_requests(&self) {
+        lock(&self.inner.requests).clear();
+    }
+    pub fn events(&self) -> Vec<Value> {
+        self.inner.events_json()
+    }
+    pub fn set_faults(&self, faults: Faults) {
+        self.inner.set_faults(faults);
+    }
+    pub fn set_now(&self, now: Option<i64>) {
+        *lock(&self.inner.now_override) = now;
+    }
+    /// Stops and waits for the thread (same as dropping).
+    pub fn shutdown(self) {}
+}
+
+impl Drop for BlockingSim {
+    fn drop(&mut self) {
+        self.inner.stop.send_replace(true);
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths() {
+        assert_eq!(
+            normalize("/api/v2/slo/x"),
+            Some((Api::Classic, "/api/v2/slo/x".into()))
+        );
+        assert_eq!(
+            normalize("/e/abc/api/v2/slo"),
+            Some((Api::Classic, "/api/v2/slo".into()))
+        );
+        assert_eq!(
+            normalize("/platform/classic/environment-api/v2/metrics/query"),
+            Some((Api::Platform, "/api/v2/metrics/query".into()))
+        );
+        assert_eq!(normalize("/nope"), None);
+        assert_eq!(
+            route("GET", Api::Classic, "/api/v2/metrics/query"),
+            Ok(Route::MetricsQuery)
+        );
+        assert_eq!(
+            route("GET", Api::Classic, "/api/v2/metrics/builtin:x:toUnit(A,B)"),
+            Ok(Route::MetricDescriptor("builtin:x:toUnit(A,B)".into()))
+        );
+        assert_eq!(
+            route("POST", Api::Classic, "/api/v2/metrics/query")
+                .unwrap_err()
+                .status,
+            405
+        );
+        assert_eq!(
+            route("GET", Api::Classic, "/api/v2/nothing")
+                .unwrap_err()
+                .status,
+            404
+        );
+        assert_eq!(
+            route(
+                "POST",
+                Api::Platform,
+                "/platform/storage/query/v1/query:execute"
+            ),
+            Ok(Route::DqlExecute)
+        );
+    }
+}
