@@ -321,7 +321,7 @@ fn build_report(
         }),
         settle: Some(json::SettleInfo {
             seconds: settle.num_seconds(),
-            waited_seconds: waited.num_seconds(),
+            waited_seconds: (waited.num_milliseconds().max(0) + 999) / 1000,
         }),
         evaluation,
     }
@@ -329,22 +329,29 @@ fn build_report(
 
 /// Waits for `wait`, with a countdown on a terminal and a line a minute in CI logs.
 fn wait_visibly(clock: &dyn Clock, wait: Duration, window: &TimeWindow) {
-    let total = wait.num_seconds().max(0);
+    let total_ms = wait.num_milliseconds().max(0);
+    // Whole seconds, rounded up, for the display; the sleep itself is exact.
+    let total = (total_ms + 999) / 1000;
     let terminal = std::io::stderr().is_terminal();
     stderr(&format!(
         "waiting {total} s for Dynatrace data to settle (the window ends at {}; --settle changes this)\n",
         window::rfc3339(window.to)
     ));
-    let mut left = total;
-    while left > 0 {
+    let mut left_ms = total_ms;
+    while left_ms > 0 {
+        let left = (left_ms + 999) / 1000;
         if terminal {
             stderr(&format!("\r  {:02}:{:02} left ", left / 60, left % 60));
         } else if left != total && left % 60 == 0 {
             stderr(&format!("  {left} s left\n"));
         }
-        let step = left.min(1);
-        clock.sleep(StdDuration::from_secs(step as u64));
-        left -= step;
+        // The first step takes the fraction, so the rest lands on whole seconds.
+        let step = match left_ms % 1000 {
+            0 => 1000,
+            r => r,
+        };
+        clock.sleep(StdDuration::from_millis(step as u64));
+        left_ms -= step;
     }
     if terminal {
         stderr("\r              \r");

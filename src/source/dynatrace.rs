@@ -278,6 +278,28 @@ async fn fetch_batch(
         .then(|| serde_json::from_str::<Value>(&resp.body).ok())
         .flatten()
         .and_then(|body| request::split_batch(&body, users.len()));
+    if resp.status == 429 || resp.status >= 500 {
+        // The environment is unavailable: asking one by one would only multiply the load.
+        let msg = reduce::api_error(METRICS_API, resp.status, &resp.body, &resp.url);
+        return Ok(users
+            .iter()
+            .zip(&firsts)
+            .flat_map(|(idx, first)| {
+                let q = request::build(&SliQuery::Metrics(first.clone()), window).display();
+                idx.iter().map(move |&i| (i, q.clone()))
+            })
+            .map(|(i, q)| {
+                (
+                    i,
+                    Fetched {
+                        value: failed(&slis[i].name, msg.clone()),
+                        failure: Some(Failure::Unavailable),
+                        query: Some(q),
+                    },
+                )
+            })
+            .collect());
+    }
     let Some(bodies) = split else {
         // A 4xx on a batch may come from one bad selector: ask one by one to tell which.
         let mut out = Vec::new();

@@ -7,5 +7,6 @@ mod support;
 
 mod bad_input;
 mod config;
+mod dynatrace;
 mod lint;
 mod score;

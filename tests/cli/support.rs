@@ -33,6 +33,7 @@ pub struct Slogate {
     cwd: Option<PathBuf>,
     stderr: Option<Stdio>,
     stdout: Option<Stdio>,
+    envs: Vec<(String, String)>,
 }
 
 impl Slogate {
@@ -42,7 +43,14 @@ impl Slogate {
             cwd: None,
             stderr: None,
             stdout: None,
+            envs: Vec::new(),
         }
+    }
+
+    /// Sets an environment variable for the run (Dynatrace URL and tokens).
+    pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.envs.push((key.to_string(), value.into()));
+        self
     }
 
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
@@ -90,8 +98,15 @@ impl Slogate {
             "COLUMNS",
             "RUST_BACKTRACE",
             "RUST_LIB_BACKTRACE",
+            "DT_URL",
+            "DT_TENANT",
+            "DT_API_TOKEN",
+            "DT_PLATFORM_TOKEN",
         ] {
             cmd.env_remove(var);
+        }
+        for (k, v) in &self.envs {
+            cmd.env(k, v);
         }
         if let Some(dir) = &self.cwd {
             cmd.current_dir(dir);
