@@ -51,9 +51,10 @@ pub struct SelectArgs {
     #[arg(long)]
     pub stage: Option<String>,
 
-    /// $SERVICE and the service folder (default: slogate.yaml `defaults.service`).
+    /// $SERVICE and the service folder (default: slogate.yaml `defaults.service`). Repeat it to
+    /// evaluate several services in one run, concurrently.
     #[arg(long)]
-    pub service: Option<String>,
+    pub service: Vec<String>,
 
     /// $DEPLOYMENT.
     #[arg(long)]

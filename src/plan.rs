@@ -56,7 +56,11 @@ pub fn labels(raw: &[String]) -> Result<BTreeMap<String, String>, Problem> {
 }
 
 /// Loads and merges the configuration for the selected service and prepares its SLIs.
-pub fn resolve(select: &SelectArgs, env: &BTreeMap<String, String>) -> Result<Plan, Vec<Problem>> {
+pub fn resolve(
+    select: &SelectArgs,
+    service: Option<&str>,
+    env: &BTreeMap<String, String>,
+) -> Result<Plan, Vec<Problem>> {
     let root = select.config.clone();
     if !root.is_dir() {
         return Err(vec![
@@ -78,9 +82,8 @@ pub fn resolve(select: &SelectArgs, env: &BTreeMap<String, String>) -> Result<Pl
         .stage
         .clone()
         .or_else(|| settings.stage.as_ref().map(|s| s.value.clone()));
-    let service = select
-        .service
-        .clone()
+    let service = service
+        .map(str::to_string)
         .or_else(|| settings.service.as_ref().map(|s| s.value.clone()));
     if service.is_some() && stage.is_none() {
         return Err(vec![usage(

@@ -5,13 +5,14 @@ use std::io::IsTerminal;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::Duration;
+use futures_util::future::join_all;
 
 use crate::cli::{EvalArgs, GateArgs, OutputArgs, ReportFormat, SelectArgs, SourceArgs};
 use crate::clock::{Clock, SystemClock};
 use crate::commands::score::exit_for;
 use crate::commands::{Exit, Ui, stderr, stdout};
 use crate::diag::Problem;
-use crate::eval::{self, Retrieval, previous};
+use crate::eval::{self, Retrieval, Verdict, previous};
 use crate::input;
 use crate::plan::{self, Plan};
 use crate::report::{self, Report, json};
@@ -91,17 +92,21 @@ fn evaluate(
         ));
     }
     let env = environment();
-    let plan = plan::resolve(select, &env)?;
-    ui.problems(&plan.findings);
+    let plans = resolve_all(select, &env)?;
+    let mut findings: Vec<Problem> = plans
+        .iter()
+        .flat_map(|p| p.findings.iter().cloned())
+        .collect();
+    dedupe(&mut findings);
+    ui.problems(&findings);
     let previous_evaluations = read_previous(&output.previous)?;
-    let conn = plan::connection(&plan.settings, &env).map_err(|p| vec![p])?;
-    if conn.token.is_none()
-        && plan.slis.iter().any(|s| {
-            s.parsed
-                .as_ref()
-                .is_ok_and(|q| !matches!(q, crate::query::SliQuery::Dql { .. }))
-        })
-    {
+    let conn = plan::connection(&plans[0].settings, &env).map_err(|p| vec![p])?;
+    let needs_api_token = plans.iter().flat_map(|p| &p.slis).any(|s| {
+        s.parsed
+            .as_ref()
+            .is_ok_and(|q| !matches!(q, crate::query::SliQuery::Dql { .. }))
+    });
+    if conn.token.is_none() && needs_api_token {
         return Err(usage(
             format!(
                 "no Dynatrace API token: the environment variable {} is not set",
@@ -140,35 +145,53 @@ fn evaluate(
             )
         })?;
     let started = Instant::now();
-    let fetched = runtime.block_on(dynatrace::fetch(
-        &client,
-        &plan.slis,
-        window.as_query_window(),
+    // Every service at once; the client's limit bounds the requests in flight.
+    let qwindow = window.as_query_window();
+    let fetched = runtime.block_on(join_all(
+        plans
+            .iter()
+            .map(|p| dynatrace::fetch(&client, &p.slis, qwindow)),
     ));
     let fetch_millis = started.elapsed().as_millis() as u64;
-    let fetched = match fetched {
-        Ok(f) => f,
-        Err(fatal) => {
-            stderr(&fatal_message(&fatal, &conn));
-            return Ok(match fatal {
-                Fatal::Auth { .. } => Exit::CouldNotEvaluate,
-                Fatal::MissingToken(_) => Exit::Invalid,
-            });
+    let mut all_fetched = Vec::with_capacity(fetched.len());
+    for f in fetched {
+        match f {
+            Ok(f) => all_fetched.push(f),
+            Err(fatal) => {
+                stderr(&fatal_message(&fatal, &conn));
+                return Ok(match fatal {
+                    Fatal::Auth { .. } => Exit::CouldNotEvaluate,
+                    Fatal::MissingToken(_) => Exit::Invalid,
+                });
+            }
         }
+    }
+    let reports: Vec<Report> = plans
+        .iter()
+        .zip(&all_fetched)
+        .map(|(plan, fetched)| {
+            build_report(
+                plan,
+                &window,
+                settle,
+                wait,
+                fetched,
+                &previous_evaluations,
+                output,
+                &client,
+                &conn.url,
+                fetch_millis,
+            )
+        })
+        .collect();
+    let json_text = if reports.len() == 1 {
+        report::json::render(&reports[0])
+    } else {
+        format!(
+            "{}\n",
+            serde_json::to_string_pretty(&reports).unwrap_or_default()
+        )
     };
-    let report = build_report(
-        &plan,
-        &window,
-        settle,
-        wait,
-        &fetched,
-        &previous_evaluations,
-        output,
-        &client,
-        &conn.url,
-        fetch_millis,
-    );
-    let json_text = report::json::render(&report);
     if let Some(path) = &output.output
         && let Err(e) = std::fs::write(path, &json_text)
     {
@@ -183,23 +206,89 @@ fn evaluate(
     }
     match output.format {
         ReportFormat::Json => stdout(&json_text),
-        ReportFormat::Text => stdout(&report::text::render(&report)),
+        ReportFormat::Text => {
+            let texts: Vec<String> = reports.iter().map(report::text::render).collect();
+            let mut text = texts.join("\n");
+            if reports.len() > 1 {
+                text.push_str(&summary(&reports));
+            }
+            stdout(&text);
+        }
     }
-    let unavailable: Vec<&Fetched> = fetched
+    let unavailable: Vec<&Fetched> = all_fetched
         .iter()
+        .flatten()
         .filter(|f| f.failure == Some(Failure::Unavailable))
         .collect();
     if !unavailable.is_empty() {
         stderr(&format!(
             "could not evaluate: {} of {} SLIs could not be fetched from {}; the first error: {}\n",
             unavailable.len(),
-            fetched.len(),
+            all_fetched.iter().map(Vec::len).sum::<usize>(),
             conn.url,
             unavailable[0].value.message
         ));
         return Ok(Exit::CouldNotEvaluate);
     }
-    Ok(exit_for(&report.evaluation))
+    // The worst outcome decides: invalid input, then fail, then pass.
+    Ok(reports
+        .iter()
+        .map(|r| exit_for(&r.evaluation))
+        .max_by_key(|e| match e {
+            Exit::Invalid => 3,
+            Exit::Fail => 2,
+            Exit::CouldNotEvaluate => 4,
+            Exit::Pass => 0,
+        })
+        .unwrap_or(Exit::Pass))
+}
+
+/// One plan per selected service (`--service` repeated), or one for the default.
+fn resolve_all(
+    select: &SelectArgs,
+    env: &BTreeMap<String, String>,
+) -> Result<Vec<Plan>, Vec<Problem>> {
+    if select.service.is_empty() {
+        return Ok(vec![plan::resolve(select, None, env)?]);
+    }
+    let mut plans = Vec::new();
+    let mut problems = Vec::new();
+    for service in &select.service {
+        match plan::resolve(select, Some(service), env) {
+            Ok(p) => plans.push(p),
+            Err(p) => problems.extend(p),
+        }
+    }
+    if problems.iter().any(Problem::is_error) {
+        dedupe(&mut problems);
+        return Err(problems);
+    }
+    Ok(plans)
+}
+
+/// Files shared by several services would report the same finding once per service.
+fn dedupe(problems: &mut Vec<Problem>) {
+    let mut seen = std::collections::HashSet::new();
+    problems.retain(|p| {
+        seen.insert((
+            p.code,
+            p.file_name.clone(),
+            p.origin.as_ref().map(|o| o.span.clone()),
+            p.message.clone(),
+        ))
+    });
+}
+
+/// The last lines of a multi-service text report.
+fn summary(reports: &[Report]) -> String {
+    let count = |v: Verdict| reports.iter().filter(|r| r.evaluation.result == v).count();
+    format!(
+        "\n{} services: {} pass, {} warning, {} fail\n",
+        reports.len(),
+        count(Verdict::Pass),
+        count(Verdict::Warning),
+        count(Verdict::Fail)
+    )
 }
 
 fn read_previous(

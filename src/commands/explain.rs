@@ -11,7 +11,20 @@ use crate::window;
 
 pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {
     let env = environment();
-    let plan = match plan::resolve(&args.select, &env) {
+    if args.select.service.len() > 1 {
+        ui.problems(&[Problem::file(
+            "slogate::usage",
+            "command line",
+            "explain shows one service at a time",
+        )
+        .help("give --service once")]);
+        return Exit::Invalid;
+    }
+    let plan = match plan::resolve(
+        &args.select,
+        args.select.service.first().map(String::as_str),
+        &env,
+    ) {
         Ok(p) => p,
         Err(problems) => {
             ui.problems(&problems);
