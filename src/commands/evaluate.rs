@@ -412,6 +412,11 @@ fn build_report(
             seconds: settle.num_seconds(),
             waited_seconds: (waited.num_milliseconds().max(0) + 999) / 1000,
         }),
+        deployment: None,
+        baseline_window: None,
+        pipeline: None,
+        series: Vec::new(),
+        result_event: None,
         evaluation,
     }
 }

@@ -134,6 +134,11 @@ fn score(args: &ScoreArgs, ui: &Ui) -> Result<Exit, Vec<Problem>> {
         },
         source: None,
         settle: None,
+        deployment: None,
+        baseline_window: None,
+        pipeline: None,
+        series: Vec::new(),
+        result_event: None,
         evaluation,
     };
     let json_text = report::json::render(&report);

@@ -119,6 +119,8 @@ pub struct ResultValue {
 pub enum BaselineKind {
     /// Aggregated from previous evaluations (Keptn's way).
     History,
+    /// The same SLI over the window right before the deployment ("before vs after").
+    Window,
     /// No usable previous value: relative criteria fell back to the missing-baseline policy.
     None,
 }
@@ -188,6 +190,26 @@ pub fn evaluate(
     previous: &[&previous::PreviousEvaluation],
     policy: MissingBaseline,
 ) -> Evaluation {
+    evaluate_with(
+        slo,
+        retrieval,
+        values,
+        previous,
+        policy,
+        BaselineKind::History,
+    )
+}
+
+/// [`evaluate`], saying where `previous` came from: earlier evaluations (`History`) or the
+/// baseline window before a deployment (`Window`, one pseudo-evaluation of that window's values).
+pub fn evaluate_with(
+    slo: &Slo,
+    retrieval: &Retrieval,
+    values: &[SliValue],
+    previous: &[&previous::PreviousEvaluation],
+    policy: MissingBaseline,
+    source: BaselineKind,
+) -> Evaluation {
     let compared_events: Vec<String> = previous.iter().map(|p| p.id.clone()).collect();
     let comparison = slo.effective_comparison();
     let aborted = |message: String, status: &str, evaluation_result: Verdict| Evaluation {
@@ -255,6 +277,7 @@ pub fn evaluate(
             has_pool: !pool.is_empty(),
             count: pool.len(),
             comparison: &comparison,
+            source,
         };
 
         match objective_result(objective, weight, value, &base, policy) {
@@ -332,6 +355,7 @@ struct Base<'a> {
     has_pool: bool,
     count: usize,
     comparison: &'a EffectiveComparison,
+    source: BaselineKind,
 }
 
 /// §4 steps 2–6 for one objective. Returns the result and, for a failed key SLI, the message
@@ -358,7 +382,7 @@ fn objective_result(
         pass_targets: None,
         warning_targets: None,
         baseline: if base.has_pool {
-            BaselineKind::History
+            base.source
         } else {
             BaselineKind::None
         },

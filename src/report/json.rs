@@ -40,6 +40,21 @@ pub struct Report {
     /// How long slogate waited for the window's data to settle.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settle: Option<SettleInfo>,
+    /// The deployment the evaluation window is anchored on (`gate --since-deployment`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<DeploymentInfo>,
+    /// The window before the deployment whose values are the baseline (`--baseline window`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_window: Option<WindowInfo>,
+    /// The CI run that produced this report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<PipelineInfo>,
+    /// Time series of the SLIs across the baseline and evaluation windows, for charts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub series: Vec<Series>,
+    /// The Dynatrace event that carries this verdict (`--push-result`): its correlation id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_event: Option<String>,
     #[serde(flatten)]
     pub evaluation: Evaluation,
 }
@@ -107,6 +122,56 @@ pub struct SettleInfo {
     pub seconds: i64,
     /// How long slogate waited before fetching, in seconds.
     pub waited_seconds: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct DeploymentInfo {
+    /// When the deployment happened (RFC 3339).
+    pub time: String,
+    /// `event` (found in Dynatrace) or `flag` (`--deployment-time`).
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct WindowInfo {
+    pub time_start: String,
+    pub time_end: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct PipelineInfo {
+    /// `azure`, `github` or `gitlab`.
+    pub ci: String,
+    /// Link to the run (release, workflow run, pipeline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Run name or number as the CI shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+}
+
+/// One SLI's values over time (epoch milliseconds, slot end), baseline and evaluation windows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct Series {
+    pub metric: String,
+    pub timestamps: Vec<i64>,
+    pub values: Vec<Option<f64>>,
 }
 
 /// Serializes a report as pretty JSON with a trailing newline.

@@ -185,6 +185,7 @@ fn row(r: &IndicatorResult) -> [String; 8] {
             r.baseline_aggregate,
             r.baseline_count
         ),
+        BaselineKind::Window => format!("{} (before)", go_v(round(r.value.compared_value))),
         BaselineKind::None => "none".into(),
     };
     let change = r
