@@ -34,6 +34,89 @@ pub enum Command {
     Gate(GateArgs),
     /// Show the exact request behind every SLI, without sending anything.
     Explain(ExplainArgs),
+    /// Mark a deployment (or a configuration change) on the services in Dynatrace.
+    Mark(MarkArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CiArg {
+    /// Detect from the environment (TF_BUILD, GITHUB_ACTIONS, GITLAB_CI).
+    Auto,
+    Azure,
+    Github,
+    Gitlab,
+    None,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EventTypeArg {
+    /// CUSTOM_DEPLOYMENT
+    Deployment,
+    /// CUSTOM_CONFIGURATION: feature flags and configuration changes
+    Configuration,
+    /// CUSTOM_INFO
+    Info,
+    /// CUSTOM_ANNOTATION
+    Annotation,
+}
+
+#[derive(Args, Debug)]
+pub struct MarkArgs {
+    /// The config root whose slogate.yaml gives the URL, defaults and the selector template.
+    #[arg(long, value_name = "DIR", default_value = "slo")]
+    pub config: PathBuf,
+
+    #[arg(long)]
+    pub project: Option<String>,
+
+    #[arg(long)]
+    pub stage: Option<String>,
+
+    /// A service the release touches; repeat it for several (one event each).
+    #[arg(long)]
+    pub service: Vec<String>,
+
+    /// Send one event to exactly these entities instead (e.g. a shared release tag).
+    #[arg(long, value_name = "SELECTOR", conflicts_with = "service")]
+    pub entity_selector: Option<String>,
+
+    #[arg(long = "type", value_enum, default_value_t = EventTypeArg::Deployment)]
+    pub event_type: EventTypeArg,
+
+    /// Event title [default: e.g. "checkout 1.4.0 deployed to production"].
+    #[arg(long)]
+    pub title: Option<String>,
+
+    /// The version deployed.
+    #[arg(long)]
+    pub version: Option<String>,
+
+    /// A feature flag or setting that changed, NAME=VALUE; repeatable (use with --type configuration).
+    #[arg(long = "flag", value_name = "NAME=VALUE")]
+    pub flags: Vec<String>,
+
+    /// An extra event property, KEY=VALUE; repeatable.
+    #[arg(long = "property", value_name = "KEY=VALUE")]
+    pub properties: Vec<String>,
+
+    /// When it happened [default: now]: RFC 3339, epoch milliseconds, or now-5m.
+    #[arg(long)]
+    pub time: Option<String>,
+
+    /// Print the events instead of sending them.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+
+    /// Which CI's metadata to attach.
+    #[arg(long, value_enum, default_value_t = CiArg::Auto)]
+    pub ci: CiArg,
+
+    /// Timeout of one HTTP request.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub request_timeout: String,
 }
 
 /// Which service to evaluate; the values fill the SLI placeholders.

@@ -6,11 +6,13 @@
 // boxing it would obscure every constructor.
 #![allow(clippy::result_large_err)]
 
+pub mod ci;
 pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod diag;
 pub mod eval;
+pub mod event;
 pub mod input;
 pub mod plan;
 pub mod query;

@@ -4,6 +4,7 @@ pub mod config;
 pub mod evaluate;
 pub mod explain;
 pub mod lint;
+pub mod mark;
 pub mod score;
 
 use std::io::{IsTerminal, Write};
@@ -75,5 +76,6 @@ pub fn run(cli: Cli) -> Exit {
         Command::Eval(args) => evaluate::run_eval(&args, &ui),
         Command::Gate(args) => evaluate::run_gate(&args, &ui),
         Command::Explain(args) => explain::run(&args, &ui),
+        Command::Mark(args) => mark::run(&args, &ui),
     }
 }

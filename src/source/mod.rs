@@ -1,6 +1,7 @@
 //! Data sources: the HTTP layer shared by all, and the Dynatrace source.
 
 pub mod dynatrace;
+pub mod events;
 pub mod http;
 pub mod retry;
 pub mod secret;

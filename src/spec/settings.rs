@@ -6,8 +6,14 @@ use crate::diag::{Problem, SourceFile, Sourced};
 use crate::spec::read::Reader;
 use crate::spec::yaml::Node;
 
-pub const SETTINGS_KEYS: &[&str] = &["spec_version", "dynatrace", "prometheus", "defaults"];
-pub const DYNATRACE_KEYS: &[&str] = &["url", "token_env", "platform_token_env"];
+pub const SETTINGS_KEYS: &[&str] = &[
+    "spec_version",
+    "dynatrace",
+    "prometheus",
+    "defaults",
+    "history",
+];
+pub const DYNATRACE_KEYS: &[&str] = &["url", "token_env", "platform_token_env", "entity_selector"];
 pub const PROMETHEUS_KEYS: &[&str] = &["url"];
 pub const DEFAULTS_KEYS: &[&str] = &["project", "stage", "service", "on_missing_baseline"];
 
@@ -22,6 +28,8 @@ pub struct Settings {
     pub stage: Option<Sourced<String>>,
     pub service: Option<Sourced<String>>,
     pub on_missing_baseline: Option<Sourced<String>>,
+    /// An SQLite path relative to the config root, or `dynatrace`.
+    pub history: Option<Sourced<String>>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -30,6 +38,8 @@ pub struct Dynatrace {
     /// Name of the environment variable holding the API token (never the token itself).
     pub token_env: Option<Sourced<String>>,
     pub platform_token_env: Option<Sourced<String>>,
+    /// Template of a service's entity selector (`{project}`, `{stage}`, `{service}`).
+    pub entity_selector: Option<Sourced<String>>,
 }
 
 const EXAMPLE: &str =
@@ -62,6 +72,13 @@ pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Set
                     "`platform_token_env: DT_PLATFORM_TOKEN`",
                 )
             }),
+            entity_selector: d.get("entity_selector").and_then(|v| {
+                r.string(
+                    v,
+                    "entity_selector",
+                    "`entity_selector: \"type(SERVICE),tag(app:{service})\"`",
+                )
+            }),
         };
         for env in [&mut dt.token_env, &mut dt.platform_token_env]
             .into_iter()
@@ -83,6 +100,9 @@ pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Set
             }
         }
         s.dynatrace = Some(dt);
+    }
+    if let Some(n) = f.get("history") {
+        s.history = r.string(n, "history", "`history: .slogate/history.sqlite` or `history: dynatrace`");
     }
     if let Some(n) = f.get("prometheus")
         && let Some(p) = r.fields(

@@ -1,0 +1,260 @@
+//! `slogate mark`: deployment, configuration and info events for the services of a release.
+
+use std::collections::BTreeMap;
+use std::time::Duration as StdDuration;
+
+use futures_util::future::join_all;
+use serde_json::Value;
+
+use crate::ci::{self, CiKind};
+use crate::cli::{CiArg, EventTypeArg, MarkArgs, ReportFormat};
+use crate::clock::{Clock, SystemClock};
+use crate::commands::evaluate::environment;
+use crate::commands::{Exit, Ui, stderr, stdout};
+use crate::diag::Problem;
+use crate::event::{self, EventKind, Mark, Target};
+use crate::plan;
+use crate::source::events::{self, EventError, IngestResult};
+use crate::source::http::{Client, ClientConfig, Credentials, SendError};
+use crate::source::retry::RetryPolicy;
+use crate::spec::layout;
+use crate::spec::load;
+use crate::spec::settings::Settings;
+use crate::window;
+
+fn usage(message: impl Into<String>, help: &str) -> Vec<Problem> {
+    vec![Problem::file("slogate::usage", "command line", message).help(help.to_string())]
+}
+
+/// `--flag a=b` / `--property a=b` pairs.
+fn pairs(raw: &[String], what: &str) -> Result<Vec<(String, String)>, Vec<Problem>> {
+    raw.iter()
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+            _ => Err(usage(format!("`--{what} {p}` is not NAME=VALUE"), &format!("write it as --{what} name=value"))),
+        })
+        .collect()
+}
+
+/// Settings of the config root, if it has a slogate.yaml (mark works without one too).
+pub fn settings_of(root: &std::path::Path) -> Result<Settings, Vec<Problem>> {
+    let path = root.join(layout::SETTINGS_FILE);
+    if !path.is_file() {
+        return Ok(Settings::default());
+    }
+    let l = load::settings_file(&path).map_err(|p| vec![p])?;
+    if l.has_errors() {
+        return Err(l.problems);
+    }
+    Ok(l.value)
+}
+
+/// The CI in effect: forced by `--ci`, else detected.
+pub fn ci_kind(arg: CiArg, env: &BTreeMap<String, String>) -> Option<CiKind> {
+    match arg {
+        CiArg::Auto => ci::detect(env),
+        CiArg::Azure => Some(CiKind::Azure),
+        CiArg::Github => Some(CiKind::GitHub),
+        CiArg::Gitlab => Some(CiKind::GitLab),
+        CiArg::None => None,
+    }
+}
+
+/// The entity selectors to mark: the one given, or one per service from the template.
+pub fn selectors(
+    settings: &Settings,
+    explicit: Option<&str>,
+    project: Option<&str>,
+    stage: Option<&str>,
+    services: &[Option<String>],
+) -> Result<Vec<(Option<String>, String)>, Vec<Problem>> {
+    if let Some(sel) = explicit {
+        return Ok(vec![(None, sel.to_string())]);
+    }
+    let template = settings
+        .dynatrace
+        .as_ref()
+        .and_then(|d| d.entity_selector.as_ref())
+        .map(|t| t.value.clone())
+        .unwrap_or_else(|| event::DEFAULT_SELECTOR_TEMPLATE.to_string());
+    services
+        .iter()
+        .map(|service| {
+            let target = Target {
+                project: project.map(str::to_string),
+                stage: stage.map(str::to_string),
+                service: service.clone(),
+            };
+            event::selector(&template, &target)
+                .map(|s| (service.clone(), s))
+                .map_err(|m| usage(m, "pass --service (and --stage, --project), or --entity-selector"))
+        })
+        .collect()
+}
+
+pub fn run(args: &MarkArgs, ui: &Ui) -> Exit {
+    match mark(args) {
+        Ok(exit) => exit,
+        Err(problems) => {
+            ui.problems(&problems);
+            Exit::Invalid
+        }
+    }
+}
+
+fn mark(args: &MarkArgs) -> Result<Exit, Vec<Problem>> {
+    let env = environment();
+    let settings = settings_of(&args.config)?;
+    let project = args.project.clone().or_else(|| settings.project.as_ref().map(|s| s.value.clone()));
+    let stage = args.stage.clone().or_else(|| settings.stage.as_ref().map(|s| s.value.clone()));
+    let services: Vec<Option<String>> = if args.service.is_empty() {
+        vec![settings.service.as_ref().map(|s| s.value.clone())]
+    } else {
+        args.service.iter().cloned().map(Some).collect()
+    };
+    let kind = match args.event_type {
+        EventTypeArg::Deployment => EventKind::Deployment,
+        EventTypeArg::Configuration => EventKind::Configuration,
+        EventTypeArg::Info => EventKind::Info,
+        EventTypeArg::Annotation => EventKind::Annotation,
+    };
+    let flags = pairs(&args.flags, "flag")?;
+    let properties = pairs(&args.properties, "property")?;
+    let clock = SystemClock;
+    let start_ms = match &args.time {
+        Some(t) => Some(
+            window::parse_time(t, clock.now())
+                .map_err(|m| usage(m, "e.g. --time 2026-11-17T10:00:00Z or --time now-5m"))?
+                .timestamp_millis(),
+        ),
+        None => None,
+    };
+    let ci = ci_kind(args.ci, &env);
+    let targets = selectors(&settings, args.entity_selector.as_deref(), project.as_deref(), stage.as_deref(), &services)?;
+    let bodies: Vec<(String, Value)> = targets
+        .iter()
+        .map(|(service, selector)| {
+            let mut m = Mark {
+                title: String::new(),
+                version: args.version.clone(),
+                project: project.clone(),
+                stage: stage.clone(),
+                service: service.clone(),
+                flags: flags.clone(),
+                properties: properties.clone(),
+                ci: ci.map(|k| ci::properties(k, &env)).unwrap_or_default(),
+                run_url: ci.and_then(|k| ci::run_url(k, &env)),
+                start_ms,
+            };
+            m.title = args.title.clone().unwrap_or_else(|| event::default_title(kind, &m));
+            (selector.clone(), event::payload(kind, selector, &m))
+        })
+        .collect();
+
+    if args.dry_run {
+        let list: Vec<&Value> = bodies.iter().map(|(_, b)| b).collect();
+        stdout(&format!("{}\n", serde_json::to_string_pretty(&list).unwrap_or_default()));
+        return Ok(Exit::Pass);
+    }
+
+    let conn = plan::connection(&settings, &env).map_err(|p| vec![p])?;
+    if conn.token.is_none() {
+        return Err(usage(
+            format!("no Dynatrace API token: the environment variable {} is not set", conn.token_env),
+            "the token needs the scope events.ingest; see docs/token-scopes.md",
+        ));
+    }
+    let timeout = window::parse_duration(&args.request_timeout)
+        .map_err(|m| usage(m, "e.g. --request-timeout 30s"))?
+        .to_std()
+        .unwrap_or(StdDuration::from_secs(30));
+    let client = client_for(&conn, timeout, 4).map_err(|m| usage(m, "this is a bug if it happens"))?;
+    let runtime = runtime()?;
+    let results = runtime.block_on(join_all(bodies.iter().map(|(_, b)| events::ingest(&client, b))));
+
+    let mut exit = Exit::Pass;
+    let mut shown = Vec::new();
+    for ((selector, body), result) in bodies.iter().zip(results) {
+        let (line, ok) = describe(body, selector, &result, &conn.token_env);
+        if !ok {
+            exit = Exit::CouldNotEvaluate;
+        }
+        shown.push((line, body, result));
+    }
+    match args.format {
+        ReportFormat::Json => {
+            let doc: Vec<Value> = shown
+                .iter()
+                .map(|(_, body, r)| {
+                    serde_json::json!({
+                        "event": body,
+                        "results": r.as_ref().ok().map(|rs| rs.iter().map(|x| serde_json::json!({"correlationId": x.correlation_id, "status": x.status})).collect::<Vec<_>>()),
+                        "error": r.as_ref().err().map(|e| e.to_string()),
+                    })
+                })
+                .collect();
+            stdout(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
+        }
+        ReportFormat::Text => {
+            let text: String = shown.iter().map(|(l, _, _)| l.as_str()).collect();
+            stdout(&text);
+        }
+    }
+    if exit != Exit::Pass {
+        stderr("could not mark every event; see above\n");
+    }
+    Ok(exit)
+}
+
+/// One event's outcome in words; `false` when it did not reach any entity.
+fn describe(body: &Value, selector: &str, result: &Result<Vec<IngestResult>, EventError>, token_env: &str) -> (String, bool) {
+    let head = format!(
+        "{} \"{}\"\n  entities: {selector}\n",
+        body["eventType"].as_str().unwrap_or(""),
+        body["title"].as_str().unwrap_or("")
+    );
+    match result {
+        Err(EventError::Send(SendError::Auth { status, message })) => (
+            format!("{head}  refused ({status}): {message}. The token in {token_env} needs the scope events.ingest.\n"),
+            false,
+        ),
+        Err(e) => (format!("{head}  not sent: {e}\n"), false),
+        Ok(rs) if rs.is_empty() => (
+            format!(
+                "{head}  no entity matched: check the tags of the services (Dynatrace matches only entities seen in the last 24 hours), or select them with entityId(\"SERVICE-...\") or --entity-selector\n"
+            ),
+            false,
+        ),
+        Ok(rs) => {
+            let bad: Vec<&IngestResult> = rs.iter().filter(|r| r.status != "OK").collect();
+            let ids: Vec<String> = rs.iter().map(|r| format!("{} ({})", r.correlation_id, r.status)).collect();
+            let mut s = format!("{head}  sent to {} entit{}: {}\n", rs.len(), if rs.len() == 1 { "y" } else { "ies" }, ids.join(", "));
+            if !bad.is_empty() {
+                s.push_str("  Dynatrace did not accept the event for every entity (INVALID_TIMESTAMPS: --time is too far in the past or future; INVALID_METADATA: a reserved dt.* property)\n");
+            }
+            (s, bad.is_empty())
+        }
+    }
+}
+
+pub fn client_for(conn: &plan::Connection, timeout: StdDuration, concurrency: usize) -> Result<Client, String> {
+    Client::new(ClientConfig {
+        base_url: conn.url.clone(),
+        credentials: Credentials {
+            api_token: conn.token.clone(),
+            api_token_env: conn.token_env.clone(),
+            platform_token: conn.platform_token.clone(),
+            platform_token_env: conn.platform_token_env.clone(),
+        },
+        request_timeout: timeout,
+        retry: RetryPolicy::default(),
+        concurrency,
+    })
+}
+
+pub fn runtime() -> Result<tokio::runtime::Runtime, Vec<Problem>> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| usage(format!("cannot start the async runtime: {e}"), "check the system's thread and file limits"))
+}
