@@ -43,20 +43,30 @@ pub fn detect(env: &BTreeMap<String, String>) -> Option<CiKind> {
 pub fn properties(kind: CiKind, env: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let mut put = |key: &str, vars: &[&str]| {
-        if let Some(v) = vars.iter().filter_map(|v| env.get(*v)).find(|v| !v.is_empty()) {
+        if let Some(v) = vars
+            .iter()
+            .filter_map(|v| env.get(*v))
+            .find(|v| !v.is_empty())
+        {
             out.insert(key.to_string(), v.clone());
         }
     };
     match kind {
         CiKind::Azure => {
-            put("azure.collection_uri", &["SYSTEM_COLLECTIONURI", "SYSTEM_TEAMFOUNDATIONCOLLECTIONURI"]);
+            put(
+                "azure.collection_uri",
+                &["SYSTEM_COLLECTIONURI", "SYSTEM_TEAMFOUNDATIONCOLLECTIONURI"],
+            );
             put("azure.team_project", &["SYSTEM_TEAMPROJECT"]);
             put("azure.release_name", &["RELEASE_RELEASENAME"]);
             put("azure.release_url", &["RELEASE_RELEASEWEBURL"]);
             put("azure.build_id", &["BUILD_BUILDID"]);
             put("azure.build_number", &["BUILD_BUILDNUMBER"]);
             put("azure.source_version", &["BUILD_SOURCEVERSION"]);
-            put("azure.requested_for", &["RELEASE_REQUESTEDFOR", "BUILD_REQUESTEDFOR"]);
+            put(
+                "azure.requested_for",
+                &["RELEASE_REQUESTEDFOR", "BUILD_REQUESTEDFOR"],
+            );
         }
         CiKind::GitHub => {
             put("github.server_url", &["GITHUB_SERVER_URL"]);
@@ -84,7 +94,8 @@ pub fn run_url(kind: CiKind, env: &BTreeMap<String, String>) -> Option<String> {
     let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
     match kind {
         CiKind::Azure => get("RELEASE_RELEASEWEBURL").or_else(|| {
-            let base = get("SYSTEM_COLLECTIONURI").or_else(|| get("SYSTEM_TEAMFOUNDATIONCOLLECTIONURI"))?;
+            let base = get("SYSTEM_COLLECTIONURI")
+                .or_else(|| get("SYSTEM_TEAMFOUNDATIONCOLLECTIONURI"))?;
             let project = get("SYSTEM_TEAMPROJECT")?;
             let build = get("BUILD_BUILDID")?;
             Some(format!(
@@ -95,7 +106,11 @@ pub fn run_url(kind: CiKind, env: &BTreeMap<String, String>) -> Option<String> {
         }),
         CiKind::GitHub => {
             let server = get("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into());
-            Some(format!("{server}/{}/actions/runs/{}", get("GITHUB_REPOSITORY")?, get("GITHUB_RUN_ID")?))
+            Some(format!(
+                "{server}/{}/actions/runs/{}",
+                get("GITHUB_REPOSITORY")?,
+                get("GITHUB_RUN_ID")?
+            ))
         }
         CiKind::GitLab => get("CI_PIPELINE_URL"),
     }
@@ -104,7 +119,9 @@ pub fn run_url(kind: CiKind, env: &BTreeMap<String, String>) -> Option<String> {
 fn percent_encode_path(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -119,12 +136,25 @@ pub fn pipeline(kind: CiKind, env: &BTreeMap<String, String>) -> PipelineInfo {
             get("BUILD_SOURCEVERSION"),
         ),
         CiKind::GitHub => (
-            get("GITHUB_RUN_ID").map(|id| format!("{} run {id}", get("GITHUB_WORKFLOW").unwrap_or_else(|| "workflow".into()))),
+            get("GITHUB_RUN_ID").map(|id| {
+                format!(
+                    "{} run {id}",
+                    get("GITHUB_WORKFLOW").unwrap_or_else(|| "workflow".into())
+                )
+            }),
             get("GITHUB_SHA"),
         ),
-        CiKind::GitLab => (get("CI_PIPELINE_ID").map(|id| format!("pipeline {id}")), get("CI_COMMIT_SHA")),
+        CiKind::GitLab => (
+            get("CI_PIPELINE_ID").map(|id| format!("pipeline {id}")),
+            get("CI_COMMIT_SHA"),
+        ),
     };
-    PipelineInfo { ci: kind.as_str().into(), url: run_url(kind, env), name, commit }
+    PipelineInfo {
+        ci: kind.as_str().into(),
+        url: run_url(kind, env),
+        name,
+        commit,
+    }
 }
 
 #[cfg(test)]
@@ -132,13 +162,19 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn detection() {
         assert_eq!(detect(&env(&[("TF_BUILD", "True")])), Some(CiKind::Azure));
-        assert_eq!(detect(&env(&[("GITHUB_ACTIONS", "true")])), Some(CiKind::GitHub));
+        assert_eq!(
+            detect(&env(&[("GITHUB_ACTIONS", "true")])),
+            Some(CiKind::GitHub)
+        );
         assert_eq!(detect(&env(&[("GITLAB_CI", "true")])), Some(CiKind::GitLab));
         assert_eq!(detect(&env(&[("CI", "true")])), None);
     }
@@ -154,24 +190,50 @@ mod tests {
             ("BUILD_SOURCEVERSION", "e5a6bac"),
             ("BUILD_REQUESTEDFOR", "Jane Doe"),
         ]);
-        assert_eq!(run_url(CiKind::Azure, &e).unwrap(), "https://dev.azure.com/acme/Shop%20Team/_build/results?buildId=42");
+        assert_eq!(
+            run_url(CiKind::Azure, &e).unwrap(),
+            "https://dev.azure.com/acme/Shop%20Team/_build/results?buildId=42"
+        );
         let p = properties(CiKind::Azure, &e);
         assert_eq!(p["azure.build_number"], "20261121.3");
         assert_eq!(p["azure.requested_for"], "Jane Doe");
         assert!(!p.contains_key("azure.release_name"));
         let mut rel = e.clone();
-        rel.insert("RELEASE_RELEASEWEBURL".into(), "https://dev.azure.com/acme/Shop/_release?releaseId=7".into());
+        rel.insert(
+            "RELEASE_RELEASEWEBURL".into(),
+            "https://dev.azure.com/acme/Shop/_release?releaseId=7".into(),
+        );
         rel.insert("RELEASE_RELEASENAME".into(), "Release-7".into());
-        assert_eq!(run_url(CiKind::Azure, &rel).unwrap(), "https://dev.azure.com/acme/Shop/_release?releaseId=7");
-        assert_eq!(pipeline(CiKind::Azure, &rel).name.as_deref(), Some("Release-7"));
+        assert_eq!(
+            run_url(CiKind::Azure, &rel).unwrap(),
+            "https://dev.azure.com/acme/Shop/_release?releaseId=7"
+        );
+        assert_eq!(
+            pipeline(CiKind::Azure, &rel).name.as_deref(),
+            Some("Release-7")
+        );
     }
 
     #[test]
     fn github_and_gitlab() {
-        let g = env(&[("GITHUB_REPOSITORY", "acme/shop"), ("GITHUB_RUN_ID", "99"), ("GITHUB_SHA", "abc"), ("GITHUB_ACTOR", "jane")]);
-        assert_eq!(run_url(CiKind::GitHub, &g).unwrap(), "https://github.com/acme/shop/actions/runs/99");
+        let g = env(&[
+            ("GITHUB_REPOSITORY", "acme/shop"),
+            ("GITHUB_RUN_ID", "99"),
+            ("GITHUB_SHA", "abc"),
+            ("GITHUB_ACTOR", "jane"),
+        ]);
+        assert_eq!(
+            run_url(CiKind::GitHub, &g).unwrap(),
+            "https://github.com/acme/shop/actions/runs/99"
+        );
         assert_eq!(properties(CiKind::GitHub, &g)["github.actor"], "jane");
-        let l = env(&[("CI_PIPELINE_URL", "https://gitlab.example/p/-/pipelines/5"), ("CI_COMMIT_SHA", "def")]);
-        assert_eq!(properties(CiKind::GitLab, &l)["ci.run_url"], "https://gitlab.example/p/-/pipelines/5");
+        let l = env(&[
+            ("CI_PIPELINE_URL", "https://gitlab.example/p/-/pipelines/5"),
+            ("CI_COMMIT_SHA", "def"),
+        ]);
+        assert_eq!(
+            properties(CiKind::GitLab, &l)["ci.run_url"],
+            "https://gitlab.example/p/-/pipelines/5"
+        );
     }
 }

@@ -36,6 +36,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Mark a deployment (or a configuration change) on the services in Dynatrace.
     Mark(MarkArgs),
+    /// Earlier verdicts kept for relative criteria: list, show, invalidate, export, import.
+    History(crate::commands::history::HistoryArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -168,15 +170,37 @@ pub struct SourceArgs {
     pub settle: String,
 }
 
-/// What to produce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    Junit,
+    Markdown,
+    Html,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Exit 1 only on fail (a warning passes).
+    Fail,
+    /// Exit 1 on warning too.
+    Warning,
+}
+
+/// What to produce, and where the verdict goes.
 #[derive(Args, Debug, Clone)]
 pub struct OutputArgs {
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
-    pub format: ReportFormat,
+    /// What goes to stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 
     /// Also write the JSON report to this file.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Write every report (report.json, report.txt, junit.xml, summary.md, report.html) here.
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
 
     /// Earlier evaluations for relative criteria, newest first. Repeatable.
     #[arg(long, value_name = "FILE")]
@@ -185,6 +209,18 @@ pub struct OutputArgs {
     /// What a relative criterion does when there is no baseline [default: slogate.yaml, else pass].
     #[arg(long, value_enum)]
     pub on_missing_baseline: Option<OnMissingBaseline>,
+
+    /// Which verdict fails the step (exit 1).
+    #[arg(long, value_enum, default_value_t = FailOn::Fail)]
+    pub fail_on: FailOn,
+
+    /// Which CI's annotations, summary and outputs to write.
+    #[arg(long, value_enum, default_value_t = CiArg::Auto)]
+    pub ci: CiArg,
+
+    /// Send the verdict to the service's timeline in Dynatrace (a CUSTOM_INFO event).
+    #[arg(long)]
+    pub push_result: bool,
 }
 
 #[derive(Args, Debug)]
@@ -211,14 +247,46 @@ pub struct EvalArgs {
     pub output: OutputArgs,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BaselineArg {
+    /// The same SLIs over the window right before the deployment.
+    Window,
+    /// Previous evaluations (Keptn's way).
+    History,
+}
+
 #[derive(Args, Debug)]
 pub struct GateArgs {
     #[command(flatten)]
     pub select: SelectArgs,
 
-    /// Length of the window that ends now.
+    /// Length of the evaluation window (and of the baseline window before a deployment).
     #[arg(long, value_name = "DURATION", default_value = "30m")]
     pub timeframe: String,
+
+    /// Anchor on the latest CUSTOM_DEPLOYMENT event of the selected service(s).
+    #[arg(long, conflicts_with = "deployment_time")]
+    pub since_deployment: bool,
+
+    /// Anchor on this deployment time (RFC 3339, epoch ms, now-10m).
+    #[arg(long, value_name = "TIME")]
+    pub deployment_time: Option<String>,
+
+    /// Start the evaluation window this long after the deployment.
+    #[arg(long, value_name = "DURATION", default_value = "0s")]
+    pub delay: String,
+
+    /// How far back to look for the deployment event.
+    #[arg(long, value_name = "DURATION", default_value = "7d")]
+    pub lookback: String,
+
+    /// Wait until the evaluation window is complete and settled (at most this long).
+    #[arg(long, value_name = "MAX", num_args = 0..=1, default_missing_value = "2h")]
+    pub wait: Option<String>,
+
+    /// Where relative criteria get their baseline [default: window when anchored on a deployment, else history].
+    #[arg(long, value_enum)]
+    pub baseline: Option<BaselineArg>,
 
     #[command(flatten)]
     pub source: SourceArgs,

@@ -13,6 +13,7 @@ pub mod commands;
 pub mod diag;
 pub mod eval;
 pub mod event;
+pub mod history;
 pub mod input;
 pub mod plan;
 pub mod query;

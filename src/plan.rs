@@ -120,7 +120,7 @@ pub fn resolve(
         deployment: select.deployment.clone().unwrap_or_default(),
         context: select.context.clone().unwrap_or_default(),
         labels: labels.clone(),
-        env: env.clone(),
+        env: without_tokens(env, &settings),
         filters: slo
             .filter
             .iter()
@@ -141,6 +141,27 @@ pub fn resolve(
         vars,
         findings,
     })
+}
+
+/// The environment for `$ENV.` placeholders, without the token variables: a token must never
+/// end up in a query, a report or a log.
+fn without_tokens(env: &BTreeMap<String, String>, settings: &Settings) -> BTreeMap<String, String> {
+    let dt = settings.dynatrace.clone().unwrap_or_default();
+    let secret: Vec<String> = [
+        dt.token_env
+            .map(|t| t.value)
+            .unwrap_or_else(|| "DT_API_TOKEN".into()),
+        dt.platform_token_env
+            .map(|t| t.value)
+            .unwrap_or_else(|| "DT_PLATFORM_TOKEN".into()),
+        "DT_API_TOKEN".into(),
+        "DT_PLATFORM_TOKEN".into(),
+    ]
+    .into();
+    env.iter()
+        .filter(|(k, _)| !secret.contains(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 fn load_settings(root: &Path, problems: &mut Vec<Problem>) -> Settings {

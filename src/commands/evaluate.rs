@@ -1,42 +1,152 @@
-//! `slogate eval` and `slogate gate`: fetch the SLIs of one service for a window, score them.
+//! `slogate eval` and `slogate gate`: fetch the SLIs of the selected services for a window (and,
+//! for "before vs after", the window before the deployment), score them, and report.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::time::{Duration as StdDuration, Instant};
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use futures_util::future::join_all;
 
-use crate::cli::{EvalArgs, GateArgs, OutputArgs, ReportFormat, SelectArgs, SourceArgs};
+use crate::ci::{self, CiKind};
+use crate::cli::{BaselineArg, EvalArgs, FailOn, GateArgs, OutputArgs, SelectArgs, SourceArgs};
 use crate::clock::{Clock, SystemClock};
+use crate::commands::emit;
+use crate::commands::mark::{ci_kind, client_for, runtime, selectors};
 use crate::commands::score::exit_for;
-use crate::commands::{Exit, Ui, stderr, stdout};
+use crate::commands::{Exit, Ui, stderr};
 use crate::diag::Problem;
-use crate::eval::{self, Retrieval, Verdict, previous};
+use crate::eval::{self, BaselineKind, Retrieval, Verdict, previous};
+use crate::event;
 use crate::input;
 use crate::plan::{self, Plan};
-use crate::report::{self, Report, json};
+use crate::report::json::{DeploymentInfo, Series, WindowInfo};
+use crate::report::{Report, json};
 use crate::source::dynatrace::{self, Failure, Fatal, Fetched};
-use crate::source::http::{Client, ClientConfig, Credentials};
-use crate::source::retry::RetryPolicy;
+use crate::source::events::{self, EventError};
+use crate::source::http::{Client, SendError};
 use crate::spec::load;
 use crate::window::{self, TimeWindow};
 
+/// Which window is evaluated.
+enum When {
+    Fixed(TimeWindow),
+    /// The given length, ending now.
+    EndingNow(Duration),
+    /// After a deployment: found in Dynatrace (`lookback`) or given.
+    Anchored {
+        deployment: Option<DateTime<Utc>>,
+        lookback: Duration,
+        delay: Duration,
+        length: Duration,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BaselineMode {
+    History,
+    Window,
+}
+
+struct Job<'a> {
+    select: &'a SelectArgs,
+    source: &'a SourceArgs,
+    output: &'a OutputArgs,
+    when: When,
+    /// `--wait`: the longest slogate may wait for the window to complete.
+    wait: Option<Duration>,
+    baseline: BaselineMode,
+}
+
 pub fn run_eval(args: &EvalArgs, ui: &Ui) -> Exit {
     let clock = SystemClock;
-    let window = window::resolve(
+    let when = match window::resolve(
         args.from.as_deref(),
         args.to.as_deref(),
         args.timeframe.as_deref(),
         clock.now(),
-    );
-    run(&args.select, window, &args.source, &args.output, ui, &clock)
+    ) {
+        Ok(w) => When::Fixed(w),
+        Err(m) => {
+            return invalid(
+                ui,
+                m,
+                "e.g. --from 2026-11-17T10:00:00Z --to 2026-11-17T11:00:00Z, or --timeframe 30m",
+            );
+        }
+    };
+    let job = Job {
+        select: &args.select,
+        source: &args.source,
+        output: &args.output,
+        when,
+        wait: None,
+        baseline: BaselineMode::History,
+    };
+    run(job, ui, &clock)
 }
 
 pub fn run_gate(args: &GateArgs, ui: &Ui) -> Exit {
     let clock = SystemClock;
-    let window = window::resolve(None, None, Some(&args.timeframe), clock.now());
-    run(&args.select, window, &args.source, &args.output, ui, &clock)
+    let parse = |s: &str, flag: &str| {
+        window::parse_duration(s).map_err(|m| (m, format!("e.g. --{flag} 30m")))
+    };
+    let durations = (|| {
+        let length = parse(&args.timeframe, "timeframe")?;
+        let delay = parse(&args.delay, "delay")?;
+        let lookback = parse(&args.lookback, "lookback")?;
+        let wait = args.wait.as_deref().map(|w| parse(w, "wait")).transpose()?;
+        Ok::<_, (String, String)>((length, delay, lookback, wait))
+    })();
+    let (length, delay, lookback, wait) = match durations {
+        Ok(d) => d,
+        Err((m, h)) => return invalid(ui, m, &h),
+    };
+    if length <= Duration::zero() {
+        return invalid(
+            ui,
+            "--timeframe must be longer than 0".into(),
+            "e.g. --timeframe 30m",
+        );
+    }
+    let deployment = match &args.deployment_time {
+        Some(t) => match window::parse_time(t, clock.now()) {
+            Ok(t) => Some(t),
+            Err(m) => return invalid(ui, m, "e.g. --deployment-time 2026-11-17T10:00:00Z"),
+        },
+        None => None,
+    };
+    let anchored = args.since_deployment || deployment.is_some();
+    let when = if anchored {
+        When::Anchored {
+            deployment,
+            lookback,
+            delay,
+            length,
+        }
+    } else {
+        When::EndingNow(length)
+    };
+    let baseline = match args.baseline {
+        Some(BaselineArg::Window) => BaselineMode::Window,
+        Some(BaselineArg::History) => BaselineMode::History,
+        None if anchored => BaselineMode::Window,
+        None => BaselineMode::History,
+    };
+    let job = Job {
+        select: &args.select,
+        source: &args.source,
+        output: &args.output,
+        when,
+        wait,
+        baseline,
+    };
+    run(job, ui, &clock)
+}
+
+fn invalid(ui: &Ui, message: String, help: &str) -> Exit {
+    ui.problems(&usage(message, help));
+    Exit::Invalid
 }
 
 fn usage(message: impl Into<String>, help: &str) -> Vec<Problem> {
@@ -48,15 +158,8 @@ pub fn environment() -> BTreeMap<String, String> {
     std::env::vars().collect()
 }
 
-fn run(
-    select: &SelectArgs,
-    window: Result<TimeWindow, String>,
-    source: &SourceArgs,
-    output: &OutputArgs,
-    ui: &Ui,
-    clock: &dyn Clock,
-) -> Exit {
-    match evaluate(select, window, source, output, ui, clock) {
+fn run(job: Job, ui: &Ui, clock: &dyn Clock) -> Exit {
+    match evaluate(&job, ui, clock) {
         Ok(exit) => exit,
         Err(problems) => {
             ui.problems(&problems);
@@ -65,20 +168,23 @@ fn run(
     }
 }
 
-fn evaluate(
-    select: &SelectArgs,
-    window: Result<TimeWindow, String>,
-    source: &SourceArgs,
-    output: &OutputArgs,
-    ui: &Ui,
-    clock: &dyn Clock,
-) -> Result<Exit, Vec<Problem>> {
-    let window = window.map_err(|m| {
-        usage(
-            m,
-            "e.g. --from 2026-11-17T10:00:00Z --to 2026-11-17T11:00:00Z, or --timeframe 30m",
-        )
-    })?;
+/// The windows of one service.
+struct Windows {
+    eval: TimeWindow,
+    baseline: Option<TimeWindow>,
+    deployment: Option<DeploymentInfo>,
+}
+
+/// What a service's evaluation fetched.
+struct Fetch {
+    values: Vec<Fetched>,
+    baseline: Option<Vec<Fetched>>,
+    series: Vec<Series>,
+}
+
+fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Vec<Problem>> {
+    let source = job.source;
+    let output = job.output;
     let settle =
         window::parse_duration(&source.settle).map_err(|m| usage(m, "e.g. --settle 120s"))?;
     let request_timeout = window::parse_duration(&source.request_timeout)
@@ -92,7 +198,7 @@ fn evaluate(
         ));
     }
     let env = environment();
-    let plans = resolve_all(select, &env)?;
+    let plans = resolve_all(job.select, &env)?;
     let mut findings: Vec<Problem> = plans
         .iter()
         .flat_map(|p| p.findings.iter().cloned())
@@ -100,12 +206,21 @@ fn evaluate(
     dedupe(&mut findings);
     ui.problems(&findings);
     let previous_evaluations = read_previous(&output.previous)?;
+    let ci = ci_kind(output.ci, &env);
+    emit::check_format(output, plans.len())?;
     let conn = plan::connection(&plans[0].settings, &env).map_err(|p| vec![p])?;
-    let needs_api_token = plans.iter().flat_map(|p| &p.slis).any(|s| {
-        s.parsed
-            .as_ref()
-            .is_ok_and(|q| !matches!(q, crate::query::SliQuery::Dql { .. }))
-    });
+    let needs_api_token = matches!(
+        job.when,
+        When::Anchored {
+            deployment: None,
+            ..
+        }
+    ) || output.push_result
+        || plans.iter().flat_map(|p| &p.slis).any(|s| {
+            s.parsed
+                .as_ref()
+                .is_ok_and(|q| !matches!(q, crate::query::SliQuery::Dql { .. }))
+        });
     if conn.token.is_none() && needs_api_token {
         return Err(usage(
             format!(
@@ -115,132 +230,381 @@ fn evaluate(
             "store the token as a secret and expose it as that variable; see docs/token-scopes.md for the scopes",
         ));
     }
+    let client = client_for(&conn, request_timeout, source.concurrency)
+        .map_err(|m| usage(m, "this is a bug if it happens"))?;
+    let rt = runtime()?;
 
-    // Wait for the data to settle, visibly; never evaluate early.
-    let wait = window.settle_wait(clock.now(), settle);
-    if wait > Duration::zero() {
-        wait_visibly(clock, wait, &window);
-    }
-
-    let client = Client::new(ClientConfig {
-        base_url: conn.url.clone(),
-        credentials: Credentials {
-            api_token: conn.token.clone(),
-            api_token_env: conn.token_env.clone(),
-            platform_token: conn.platform_token.clone(),
-            platform_token_env: conn.platform_token_env.clone(),
-        },
-        request_timeout,
-        retry: RetryPolicy::default(),
-        concurrency: source.concurrency,
-    })
-    .map_err(|m| usage(m, "this is a bug if it happens; please report it"))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            usage(
-                format!("cannot start the async runtime: {e}"),
-                "check the system's thread and file limits",
-            )
-        })?;
-    let started = Instant::now();
-    // Every service at once; the client's limit bounds the requests in flight.
-    let qwindow = window.as_query_window();
-    let fetched = runtime.block_on(join_all(
-        plans
-            .iter()
-            .map(|p| dynatrace::fetch(&client, &p.slis, qwindow)),
-    ));
-    let fetch_millis = started.elapsed().as_millis() as u64;
-    let mut all_fetched = Vec::with_capacity(fetched.len());
-    for f in fetched {
-        match f {
-            Ok(f) => all_fetched.push(f),
-            Err(fatal) => {
-                stderr(&fatal_message(&fatal, &conn));
-                return Ok(match fatal {
-                    Fatal::Auth { .. } => Exit::CouldNotEvaluate,
-                    Fatal::MissingToken(_) => Exit::Invalid,
-                });
-            }
+    // The windows of every service; anchoring may ask Dynatrace for the deployment.
+    let windows = match windows(job, &plans, &client, &rt, clock.now()) {
+        Ok(w) => w,
+        Err(Stop::Invalid(p)) => return Err(p),
+        Err(Stop::CouldNot(message)) => {
+            stderr(&format!("could not evaluate: {message}\n"));
+            return Ok(Exit::CouldNotEvaluate);
         }
-    }
-    let reports: Vec<Report> = plans
+    };
+
+    // Wait until every evaluation window is complete and settled, visibly; never evaluate early.
+    let last_end = windows
         .iter()
-        .zip(&all_fetched)
-        .map(|(plan, fetched)| {
-            build_report(
+        .map(|w| w.eval.to)
+        .max()
+        .unwrap_or_else(|| clock.now());
+    let now = clock.now();
+    if last_end > now && job.wait.is_none() {
+        return Err(usage(
+            format!(
+                "the evaluation window ends at {}, {} from now",
+                window::rfc3339(last_end),
+                human(last_end - now)
+            ),
+            "pass --wait (e.g. --wait 45m) to wait for it, or anchor earlier",
+        ));
+    }
+    let needed = (last_end + settle) - now;
+    if let Some(max) = job.wait
+        && needed > max
+    {
+        return Err(usage(
+            format!(
+                "the evaluation window is complete and settled in {}, longer than --wait {}",
+                human(needed),
+                human(max)
+            ),
+            "raise --wait, or shorten --delay / --timeframe",
+        ));
+    }
+    let waited = needed.max(Duration::zero());
+    if waited > Duration::zero() {
+        wait_visibly(clock, waited, last_end);
+    }
+
+    let charts = emit::wants_charts(output);
+    let started = Instant::now();
+    let fetched = match rt.block_on(fetch_all(&client, &plans, &windows, charts)) {
+        Ok(f) => f,
+        Err(fatal) => {
+            stderr(&fatal_message(&fatal, &conn));
+            return Ok(match fatal {
+                Fatal::Auth { .. } => Exit::CouldNotEvaluate,
+                Fatal::MissingToken(_) => Exit::Invalid,
+            });
+        }
+    };
+    let fetch_millis = started.elapsed().as_millis() as u64;
+
+    let pipeline = ci.map(|k| ci::pipeline(k, &env));
+    let mut reports: Vec<Report> = plans
+        .iter()
+        .zip(&windows)
+        .zip(&fetched)
+        .map(|((plan, w), f)| {
+            let mut r = build_report(
                 plan,
-                &window,
+                w,
                 settle,
-                wait,
-                fetched,
+                waited,
+                f,
                 &previous_evaluations,
                 output,
+                job.baseline,
                 &client,
                 &conn.url,
                 fetch_millis,
-            )
+            );
+            r.pipeline = pipeline.clone();
+            r
         })
         .collect();
-    let json_text = if reports.len() == 1 {
-        report::json::render(&reports[0])
-    } else {
-        format!(
-            "{}\n",
-            serde_json::to_string_pretty(&reports).unwrap_or_default()
-        )
-    };
-    if let Some(path) = &output.output
-        && let Err(e) = std::fs::write(path, &json_text)
+
+    let mut exit_push = None;
+    if output.push_result
+        && let Err(message) = push_results(&rt, &client, &plans, &mut reports, ci, &env)
     {
-        return Err(vec![
-            Problem::file(
-                "slogate::io",
-                &path.display().to_string(),
-                format!("cannot write the report: {e}"),
-            )
-            .help("check that the directory exists and is writable"),
-        ]);
+        stderr(&format!(
+            "could not send the verdict to Dynatrace: {message}\n"
+        ));
+        exit_push = Some(Exit::CouldNotEvaluate);
     }
-    match output.format {
-        ReportFormat::Json => stdout(&json_text),
-        ReportFormat::Text => {
-            let texts: Vec<String> = reports.iter().map(report::text::render).collect();
-            let mut text = texts.join("\n");
-            if reports.len() > 1 {
-                text.push_str(&summary(&reports));
-            }
-            stdout(&text);
-        }
-    }
-    let unavailable: Vec<&Fetched> = all_fetched
+
+    emit::emit(&reports, output, ci, &env).map_err(|p| vec![p])?;
+
+    let unavailable: Vec<&Fetched> = fetched
         .iter()
-        .flatten()
+        .flat_map(|f| f.values.iter().chain(f.baseline.iter().flatten()))
         .filter(|f| f.failure == Some(Failure::Unavailable))
         .collect();
     if !unavailable.is_empty() {
         stderr(&format!(
-            "could not evaluate: {} of {} SLIs could not be fetched from {}; the first error: {}\n",
+            "could not evaluate: {} SLI value{} could not be fetched from {}; the first error: {}\n",
             unavailable.len(),
-            all_fetched.iter().map(Vec::len).sum::<usize>(),
+            if unavailable.len() == 1 { "" } else { "s" },
             conn.url,
             unavailable[0].value.message
         ));
         return Ok(Exit::CouldNotEvaluate);
     }
+    if let Some(e) = exit_push {
+        return Ok(e);
+    }
     // The worst outcome decides: invalid input, then fail, then pass.
     Ok(reports
         .iter()
-        .map(|r| exit_for(&r.evaluation))
+        .map(|r| match (exit_for(&r.evaluation), output.fail_on) {
+            (Exit::Pass, FailOn::Warning) if r.evaluation.result == Verdict::Warning => Exit::Fail,
+            (e, _) => e,
+        })
         .max_by_key(|e| match e {
+            Exit::CouldNotEvaluate => 4,
             Exit::Invalid => 3,
             Exit::Fail => 2,
-            Exit::CouldNotEvaluate => 4,
             Exit::Pass => 0,
         })
         .unwrap_or(Exit::Pass))
+}
+
+enum Stop {
+    Invalid(Vec<Problem>),
+    CouldNot(String),
+}
+
+fn human(d: Duration) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..=119 => format!("{s} s"),
+        120..=7199 => format!("{} min", (s + 59) / 60),
+        _ => format!("{:.1} h", s as f64 / 3600.0),
+    }
+}
+
+fn windows(
+    job: &Job,
+    plans: &[Plan],
+    client: &Client,
+    rt: &tokio::runtime::Runtime,
+    now: DateTime<Utc>,
+) -> Result<Vec<Windows>, Stop> {
+    let invalid = |m: String, h: &str| Stop::Invalid(usage(m, h));
+    let before = |w: &TimeWindow| TimeWindow::new(w.from - w.length(), w.from).ok();
+    match &job.when {
+        When::Fixed(w) => {
+            if job.baseline == BaselineMode::Window {
+                return Err(invalid(
+                    "--baseline window needs a deployment".into(),
+                    "use gate --since-deployment or --deployment-time",
+                ));
+            }
+            Ok(plans
+                .iter()
+                .map(|_| Windows {
+                    eval: *w,
+                    baseline: None,
+                    deployment: None,
+                })
+                .collect())
+        }
+        When::EndingNow(length) => {
+            let w = TimeWindow::new(now - *length, now)
+                .map_err(|m| invalid(m, "e.g. --timeframe 30m"))?;
+            let baseline = (job.baseline == BaselineMode::Window)
+                .then(|| before(&w))
+                .flatten();
+            Ok(plans
+                .iter()
+                .map(|_| Windows {
+                    eval: w,
+                    baseline,
+                    deployment: None,
+                })
+                .collect())
+        }
+        When::Anchored {
+            deployment,
+            lookback,
+            delay,
+            length,
+        } => {
+            let found: Vec<DeploymentInfo> = match deployment {
+                Some(t) => plans
+                    .iter()
+                    .map(|_| DeploymentInfo {
+                        time: window::rfc3339(*t),
+                        source: "flag".into(),
+                        event_id: None,
+                        title: None,
+                        version: None,
+                    })
+                    .collect(),
+                None => rt.block_on(find_deployments(client, plans, now, *lookback))?,
+            };
+            found
+                .into_iter()
+                .map(|d| {
+                    let t = window::parse_time(&d.time, now).map_err(|m| invalid(m, ""))?;
+                    let start = t + *delay;
+                    let eval =
+                        TimeWindow::new(start, start + *length).map_err(|m| invalid(m, ""))?;
+                    let baseline = match job.baseline {
+                        BaselineMode::Window => {
+                            Some(TimeWindow::new(t - *length, t).map_err(|m| invalid(m, ""))?)
+                        }
+                        BaselineMode::History => None,
+                    };
+                    Ok(Windows {
+                        eval,
+                        baseline,
+                        deployment: Some(d),
+                    })
+                })
+                .collect()
+        }
+    }
+}
+
+/// The latest CUSTOM_DEPLOYMENT event of each service.
+async fn find_deployments(
+    client: &Client,
+    plans: &[Plan],
+    now: DateTime<Utc>,
+    lookback: Duration,
+) -> Result<Vec<DeploymentInfo>, Stop> {
+    let mut targets = Vec::new();
+    for p in plans {
+        let sel = selectors(
+            &p.settings,
+            None,
+            p.project.as_deref(),
+            p.stage.as_deref(),
+            std::slice::from_ref(&p.service),
+        )
+        .map_err(Stop::Invalid)?;
+        targets.push(sel.into_iter().next().map(|(_, s)| s).unwrap_or_default());
+    }
+    let from = (now - lookback).timestamp_millis();
+    let to = now.timestamp_millis();
+    let results = join_all(
+        targets
+            .iter()
+            .map(|sel| events::find(client, "CUSTOM_DEPLOYMENT", sel, from, to)),
+    )
+    .await;
+    let mut out = Vec::new();
+    for (sel, r) in targets.iter().zip(results) {
+        let found = r.map_err(|e| Stop::CouldNot(event_error(&e, "events.read")))?;
+        let Some(latest) = events::latest(&found) else {
+            return Err(Stop::CouldNot(format!(
+                "no CUSTOM_DEPLOYMENT event for {sel} in the last {}; mark deployments with `slogate mark`, or pass --deployment-time",
+                human(lookback)
+            )));
+        };
+        let t = Utc
+            .timestamp_millis_opt(latest.start_ms)
+            .single()
+            .unwrap_or(now);
+        out.push(DeploymentInfo {
+            time: window::rfc3339(t),
+            source: "event".into(),
+            event_id: Some(latest.event_id.clone()),
+            title: Some(latest.title.clone()).filter(|t| !t.is_empty()),
+            version: latest
+                .property("dt.event.deployment.version")
+                .map(str::to_string),
+        });
+    }
+    Ok(out)
+}
+
+fn event_error(e: &EventError, scope: &str) -> String {
+    match e {
+        EventError::Send(SendError::Auth { status, message }) => {
+            format!("Dynatrace refused the token ({status}): {message}; it needs the scope {scope}")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Values, baseline values and chart series of every service, all at once.
+async fn fetch_all(
+    client: &Client,
+    plans: &[Plan],
+    windows: &[Windows],
+    charts: bool,
+) -> Result<Vec<Fetch>, Fatal> {
+    let jobs = plans.iter().zip(windows).map(|(plan, w)| async move {
+        let values = dynatrace::fetch(client, &plan.slis, w.eval.as_query_window());
+        let baseline = async {
+            match &w.baseline {
+                Some(b) => dynatrace::fetch(client, &plan.slis, b.as_query_window())
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        };
+        let series = async {
+            if !charts {
+                return Ok(Vec::new());
+            }
+            let from = w.baseline.map(|b| b.from).unwrap_or(w.eval.from);
+            let span = TimeWindow {
+                from,
+                to: w.eval.to,
+            }
+            .as_query_window();
+            let res = dynatrace::chart_resolution(span);
+            Ok(dynatrace::fetch_series(client, &plan.slis, span, &res)
+                .await?
+                .into_iter()
+                .flatten()
+                .collect())
+        };
+        let (values, baseline, series) = tokio::join!(values, baseline, series);
+        Ok::<Fetch, Fatal>(Fetch {
+            values: values?,
+            baseline: baseline?,
+            series: series?,
+        })
+    });
+    join_all(jobs).await.into_iter().collect()
+}
+
+/// Sends one CUSTOM_INFO event per service with its verdict.
+fn push_results(
+    rt: &tokio::runtime::Runtime,
+    client: &Client,
+    plans: &[Plan],
+    reports: &mut [Report],
+    ci: Option<CiKind>,
+    env: &BTreeMap<String, String>,
+) -> Result<(), String> {
+    let run_url = ci.and_then(|k| ci::run_url(k, env));
+    let mut bodies = Vec::new();
+    for (plan, report) in plans.iter().zip(reports.iter()) {
+        let sel = selectors(
+            &plan.settings,
+            None,
+            plan.project.as_deref(),
+            plan.stage.as_deref(),
+            std::slice::from_ref(&plan.service),
+        )
+        .map_err(|p| p.first().map(|p| p.message.clone()).unwrap_or_default())?;
+        let selector = sel.into_iter().next().map(|(_, s)| s).unwrap_or_default();
+        bodies.push(event::verdict_payload(
+            &selector,
+            report,
+            run_url.as_deref(),
+        ));
+    }
+    let results = rt.block_on(join_all(bodies.iter().map(|b| events::ingest(client, b))));
+    for (report, r) in reports.iter_mut().zip(results) {
+        match r {
+            Ok(rs) if rs.is_empty() => {
+                return Err(format!("no entity matched {}", bodies[0]["entitySelector"]));
+            }
+            Ok(rs) => report.result_event = rs.first().map(|r| r.correlation_id.clone()),
+            Err(e) => return Err(event_error(&e, "events.ingest")),
+        }
+    }
+    Ok(())
 }
 
 /// One plan per selected service (`--service` repeated), or one for the default.
@@ -279,18 +643,6 @@ fn dedupe(problems: &mut Vec<Problem>) {
     });
 }
 
-/// The last lines of a multi-service text report.
-fn summary(reports: &[Report]) -> String {
-    let count = |v: Verdict| reports.iter().filter(|r| r.evaluation.result == v).count();
-    format!(
-        "\n{} services: {} pass, {} warning, {} fail\n",
-        reports.len(),
-        count(Verdict::Pass),
-        count(Verdict::Warning),
-        count(Verdict::Fail)
-    )
-}
-
 fn read_previous(
     paths: &[std::path::PathBuf],
 ) -> Result<Vec<previous::PreviousEvaluation>, Vec<Problem>> {
@@ -319,7 +671,7 @@ fn fatal_message(f: &Fatal, conn: &plan::Connection) -> String {
                 conn.url, conn.token_env
             )
         }
-        Fatal::MissingToken(m) => format!("could not evaluate: {m}\n"),
+        Fatal::MissingToken(m) => format!("{m}\n"),
     }
 }
 
@@ -350,26 +702,64 @@ fn retrieval(fetched: &[Fetched]) -> Retrieval {
 #[allow(clippy::too_many_arguments)]
 fn build_report(
     plan: &Plan,
-    window: &TimeWindow,
+    w: &Windows,
     settle: Duration,
     waited: Duration,
-    fetched: &[Fetched],
+    fetched: &Fetch,
     previous_evaluations: &[previous::PreviousEvaluation],
     output: &OutputArgs,
+    mode: BaselineMode,
     client: &Client,
     url: &str,
     fetch_millis: u64,
 ) -> Report {
     let comparison = plan.slo.effective_comparison();
-    let selected = previous::select(previous_evaluations, &comparison);
     let policy = plan::policy(output.on_missing_baseline, &plan.settings);
-    let values: Vec<eval::SliValue> = fetched.iter().map(|f| f.value.clone()).collect();
-    let mut evaluation = eval::evaluate(&plan.slo, &retrieval(fetched), &values, &selected, policy);
+    let values: Vec<eval::SliValue> = fetched.values.iter().map(|f| f.value.clone()).collect();
+    let retrieval = retrieval(&fetched.values);
+    let mut evaluation = match (mode, &fetched.baseline, &w.baseline) {
+        (BaselineMode::Window, Some(base), Some(bw)) => {
+            // The window before the deployment acts as the one previous evaluation.
+            let pseudo = previous::PreviousEvaluation {
+                id: format!(
+                    "baseline window {}/{}",
+                    window::rfc3339(bw.from),
+                    window::rfc3339(bw.to)
+                ),
+                result: "pass".into(),
+                score: None,
+                indicators: base.iter().map(|f| f.value.clone()).collect(),
+                invalidated: false,
+            };
+            eval::evaluate_with(
+                &plan.slo,
+                &retrieval,
+                &values,
+                &[&pseudo],
+                policy,
+                BaselineKind::Window,
+            )
+        }
+        _ => {
+            let selected = previous::select(previous_evaluations, &comparison);
+            eval::evaluate(&plan.slo, &retrieval, &values, &selected, policy)
+        }
+    };
     for r in &mut evaluation.indicator_results {
         r.query = fetched
+            .values
             .iter()
             .find(|f| f.value.metric == r.value.metric)
             .and_then(|f| f.query.clone());
+        if let Some(base) = &fetched.baseline
+            && let Some(b) = base.iter().find(|f| f.value.metric == r.value.metric)
+            && !b.value.success
+        {
+            r.notes.push(format!(
+                "the baseline window had no value: {}",
+                b.value.message
+            ));
+        }
     }
     use std::sync::atomic::Ordering;
     Report {
@@ -379,8 +769,8 @@ fn build_report(
         stage: plan.stage.clone(),
         service: plan.service.clone(),
         labels: plan.labels.clone(),
-        time_start: Some(window::rfc3339(window.from)),
-        time_end: Some(window::rfc3339(window.to)),
+        time_start: Some(window::rfc3339(w.eval.from)),
+        time_end: Some(window::rfc3339(w.eval.to)),
         slo: json::SloInfo {
             files: plan.slo_files.clone(),
             hash: plan.slo.hash(),
@@ -412,25 +802,35 @@ fn build_report(
             seconds: settle.num_seconds(),
             waited_seconds: (waited.num_milliseconds().max(0) + 999) / 1000,
         }),
-        deployment: None,
-        baseline_window: None,
+        deployment: w.deployment.clone(),
+        baseline_window: w.baseline.map(|b| WindowInfo {
+            time_start: window::rfc3339(b.from),
+            time_end: window::rfc3339(b.to),
+        }),
         pipeline: None,
-        series: Vec::new(),
+        series: fetched.series.clone(),
         result_event: None,
         evaluation,
     }
 }
 
 /// Waits for `wait`, with a countdown on a terminal and a line a minute in CI logs.
-fn wait_visibly(clock: &dyn Clock, wait: Duration, window: &TimeWindow) {
+fn wait_visibly(clock: &dyn Clock, wait: Duration, end: DateTime<Utc>) {
     let total_ms = wait.num_milliseconds().max(0);
     // Whole seconds, rounded up, for the display; the sleep itself is exact.
     let total = (total_ms + 999) / 1000;
     let terminal = std::io::stderr().is_terminal();
-    stderr(&format!(
-        "waiting {total} s for Dynatrace data to settle (the window ends at {}; --settle changes this)\n",
-        window::rfc3339(window.to)
-    ));
+    if clock.now() < end {
+        stderr(&format!(
+            "waiting {total} s for the evaluation window to end (at {}) and Dynatrace data to settle\n",
+            window::rfc3339(end)
+        ));
+    } else {
+        stderr(&format!(
+            "waiting {total} s for Dynatrace data to settle (the window ends at {}; --settle changes this)\n",
+            window::rfc3339(end)
+        ));
+    }
     let mut left_ms = total_ms;
     while left_ms > 0 {
         let left = (left_ms + 999) / 1000;

@@ -31,7 +31,10 @@ fn pairs(raw: &[String], what: &str) -> Result<Vec<(String, String)>, Vec<Proble
     raw.iter()
         .map(|p| match p.split_once('=') {
             Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
-            _ => Err(usage(format!("`--{what} {p}` is not NAME=VALUE"), &format!("write it as --{what} name=value"))),
+            _ => Err(usage(
+                format!("`--{what} {p}` is not NAME=VALUE"),
+                &format!("write it as --{what} name=value"),
+            )),
         })
         .collect()
 }
@@ -87,7 +90,12 @@ pub fn selectors(
             };
             event::selector(&template, &target)
                 .map(|s| (service.clone(), s))
-                .map_err(|m| usage(m, "pass --service (and --stage, --project), or --entity-selector"))
+                .map_err(|m| {
+                    usage(
+                        m,
+                        "pass --service (and --stage, --project), or --entity-selector",
+                    )
+                })
         })
         .collect()
 }
@@ -105,8 +113,14 @@ pub fn run(args: &MarkArgs, ui: &Ui) -> Exit {
 fn mark(args: &MarkArgs) -> Result<Exit, Vec<Problem>> {
     let env = environment();
     let settings = settings_of(&args.config)?;
-    let project = args.project.clone().or_else(|| settings.project.as_ref().map(|s| s.value.clone()));
-    let stage = args.stage.clone().or_else(|| settings.stage.as_ref().map(|s| s.value.clone()));
+    let project = args
+        .project
+        .clone()
+        .or_else(|| settings.project.as_ref().map(|s| s.value.clone()));
+    let stage = args
+        .stage
+        .clone()
+        .or_else(|| settings.stage.as_ref().map(|s| s.value.clone()));
     let services: Vec<Option<String>> = if args.service.is_empty() {
         vec![settings.service.as_ref().map(|s| s.value.clone())]
     } else {
@@ -130,7 +144,13 @@ fn mark(args: &MarkArgs) -> Result<Exit, Vec<Problem>> {
         None => None,
     };
     let ci = ci_kind(args.ci, &env);
-    let targets = selectors(&settings, args.entity_selector.as_deref(), project.as_deref(), stage.as_deref(), &services)?;
+    let targets = selectors(
+        &settings,
+        args.entity_selector.as_deref(),
+        project.as_deref(),
+        stage.as_deref(),
+        &services,
+    )?;
     let bodies: Vec<(String, Value)> = targets
         .iter()
         .map(|(service, selector)| {
@@ -146,21 +166,30 @@ fn mark(args: &MarkArgs) -> Result<Exit, Vec<Problem>> {
                 run_url: ci.and_then(|k| ci::run_url(k, &env)),
                 start_ms,
             };
-            m.title = args.title.clone().unwrap_or_else(|| event::default_title(kind, &m));
+            m.title = args
+                .title
+                .clone()
+                .unwrap_or_else(|| event::default_title(kind, &m));
             (selector.clone(), event::payload(kind, selector, &m))
         })
         .collect();
 
     if args.dry_run {
         let list: Vec<&Value> = bodies.iter().map(|(_, b)| b).collect();
-        stdout(&format!("{}\n", serde_json::to_string_pretty(&list).unwrap_or_default()));
+        stdout(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&list).unwrap_or_default()
+        ));
         return Ok(Exit::Pass);
     }
 
     let conn = plan::connection(&settings, &env).map_err(|p| vec![p])?;
     if conn.token.is_none() {
         return Err(usage(
-            format!("no Dynatrace API token: the environment variable {} is not set", conn.token_env),
+            format!(
+                "no Dynatrace API token: the environment variable {} is not set",
+                conn.token_env
+            ),
             "the token needs the scope events.ingest; see docs/token-scopes.md",
         ));
     }
@@ -168,9 +197,12 @@ fn mark(args: &MarkArgs) -> Result<Exit, Vec<Problem>> {
         .map_err(|m| usage(m, "e.g. --request-timeout 30s"))?
         .to_std()
         .unwrap_or(StdDuration::from_secs(30));
-    let client = client_for(&conn, timeout, 4).map_err(|m| usage(m, "this is a bug if it happens"))?;
+    let client =
+        client_for(&conn, timeout, 4).map_err(|m| usage(m, "this is a bug if it happens"))?;
     let runtime = runtime()?;
-    let results = runtime.block_on(join_all(bodies.iter().map(|(_, b)| events::ingest(&client, b))));
+    let results = runtime.block_on(join_all(
+        bodies.iter().map(|(_, b)| events::ingest(&client, b)),
+    ));
 
     let mut exit = Exit::Pass;
     let mut shown = Vec::new();
@@ -193,7 +225,10 @@ fn mark(args: &MarkArgs) -> Result<Exit, Vec<Problem>> {
                     })
                 })
                 .collect();
-            stdout(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
+            stdout(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            ));
         }
         ReportFormat::Text => {
             let text: String = shown.iter().map(|(l, _, _)| l.as_str()).collect();
@@ -207,7 +242,12 @@ fn mark(args: &MarkArgs) -> Result<Exit, Vec<Problem>> {
 }
 
 /// One event's outcome in words; `false` when it did not reach any entity.
-fn describe(body: &Value, selector: &str, result: &Result<Vec<IngestResult>, EventError>, token_env: &str) -> (String, bool) {
+fn describe(
+    body: &Value,
+    selector: &str,
+    result: &Result<Vec<IngestResult>, EventError>,
+    token_env: &str,
+) -> (String, bool) {
     let head = format!(
         "{} \"{}\"\n  entities: {selector}\n",
         body["eventType"].as_str().unwrap_or(""),
@@ -215,7 +255,9 @@ fn describe(body: &Value, selector: &str, result: &Result<Vec<IngestResult>, Eve
     );
     match result {
         Err(EventError::Send(SendError::Auth { status, message })) => (
-            format!("{head}  refused ({status}): {message}. The token in {token_env} needs the scope events.ingest.\n"),
+            format!(
+                "{head}  refused ({status}): {message}. The token in {token_env} needs the scope events.ingest.\n"
+            ),
             false,
         ),
         Err(e) => (format!("{head}  not sent: {e}\n"), false),
@@ -227,8 +269,16 @@ fn describe(body: &Value, selector: &str, result: &Result<Vec<IngestResult>, Eve
         ),
         Ok(rs) => {
             let bad: Vec<&IngestResult> = rs.iter().filter(|r| r.status != "OK").collect();
-            let ids: Vec<String> = rs.iter().map(|r| format!("{} ({})", r.correlation_id, r.status)).collect();
-            let mut s = format!("{head}  sent to {} entit{}: {}\n", rs.len(), if rs.len() == 1 { "y" } else { "ies" }, ids.join(", "));
+            let ids: Vec<String> = rs
+                .iter()
+                .map(|r| format!("{} ({})", r.correlation_id, r.status))
+                .collect();
+            let mut s = format!(
+                "{head}  sent to {} entit{}: {}\n",
+                rs.len(),
+                if rs.len() == 1 { "y" } else { "ies" },
+                ids.join(", ")
+            );
             if !bad.is_empty() {
                 s.push_str("  Dynatrace did not accept the event for every entity (INVALID_TIMESTAMPS: --time is too far in the past or future; INVALID_METADATA: a reserved dt.* property)\n");
             }
@@ -237,7 +287,11 @@ fn describe(body: &Value, selector: &str, result: &Result<Vec<IngestResult>, Eve
     }
 }
 
-pub fn client_for(conn: &plan::Connection, timeout: StdDuration, concurrency: usize) -> Result<Client, String> {
+pub fn client_for(
+    conn: &plan::Connection,
+    timeout: StdDuration,
+    concurrency: usize,
+) -> Result<Client, String> {
     Client::new(ClientConfig {
         base_url: conn.url.clone(),
         credentials: Credentials {
@@ -256,5 +310,10 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Vec<Problem>> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| usage(format!("cannot start the async runtime: {e}"), "check the system's thread and file limits"))
+        .map_err(|e| {
+            usage(
+                format!("cannot start the async runtime: {e}"),
+                "check the system's thread and file limits",
+            )
+        })
 }

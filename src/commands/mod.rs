@@ -1,8 +1,10 @@
 //! One module per subcommand: resolve inputs, call the core, render, return the exit code.
 
 pub mod config;
+pub mod emit;
 pub mod evaluate;
 pub mod explain;
+pub mod history;
 pub mod lint;
 pub mod mark;
 pub mod score;
@@ -77,5 +79,6 @@ pub fn run(cli: Cli) -> Exit {
         Command::Gate(args) => evaluate::run_gate(&args, &ui),
         Command::Explain(args) => explain::run(&args, &ui),
         Command::Mark(args) => mark::run(&args, &ui),
+        Command::History(args) => history::run(&args, &ui),
     }
 }

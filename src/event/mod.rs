@@ -9,8 +9,7 @@ use crate::report::Report;
 
 /// The default entity selector of a service, from Keptn's `keptn_*` tags. `{project}`,
 /// `{stage}`, `{service}` are filled in; terms whose placeholder has no value are left out.
-pub const DEFAULT_SELECTOR_TEMPLATE: &str =
-    "type(SERVICE),tag(keptn_project:{project}),tag(keptn_stage:{stage}),tag(keptn_service:{service})";
+pub const DEFAULT_SELECTOR_TEMPLATE: &str = "type(SERVICE),tag(keptn_project:{project}),tag(keptn_stage:{stage}),tag(keptn_service:{service})";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventKind {
@@ -46,7 +45,11 @@ pub fn selector(template: &str, target: &Target) -> Result<String, String> {
     for term in split_top_level(template) {
         let mut t = term.trim().to_string();
         let mut missing = false;
-        for (name, value) in [("project", &target.project), ("stage", &target.stage), ("service", &target.service)] {
+        for (name, value) in [
+            ("project", &target.project),
+            ("stage", &target.stage),
+            ("service", &target.service),
+        ] {
             let ph = format!("{{{name}}}");
             if t.contains(&ph) {
                 match value {
@@ -126,8 +129,14 @@ pub fn payload(kind: EventKind, entity_selector: &str, m: &Mark) -> Value {
         if let Some(u) = &m.run_url {
             props.insert("dt.event.deployment.ci_back_link".into(), u.clone());
         }
-        if let Some(b) = m.ci.get("azure.build_number").or_else(|| m.ci.get("github.run_id")) {
-            props.insert("dt.event.deployment.release_build_version".into(), b.clone());
+        if let Some(b) =
+            m.ci.get("azure.build_number")
+                .or_else(|| m.ci.get("github.run_id"))
+        {
+            props.insert(
+                "dt.event.deployment.release_build_version".into(),
+                b.clone(),
+            );
         }
     } else if let Some(v) = &m.version {
         props.insert("version".into(), v.clone());
@@ -153,7 +162,11 @@ pub fn payload(kind: EventKind, entity_selector: &str, m: &Mark) -> Value {
 
 /// The default title: `checkout 1.4.0 deployed to production`, `checkout: checkout-v2=on`, ...
 pub fn default_title(kind: EventKind, m: &Mark) -> String {
-    let who = m.service.clone().or_else(|| m.project.clone()).unwrap_or_else(|| "release".into());
+    let who = m
+        .service
+        .clone()
+        .or_else(|| m.project.clone())
+        .unwrap_or_else(|| "release".into());
     match kind {
         EventKind::Deployment => {
             let mut t = who;
@@ -180,12 +193,21 @@ pub fn default_title(kind: EventKind, m: &Mark) -> String {
 pub fn verdict_payload(entity_selector: &str, report: &Report, run_url: Option<&str>) -> Value {
     let e = &report.evaluation;
     let who = report.service.clone().unwrap_or_else(|| "service".into());
-    let title = format!("slogate: {} {} (score {})", who, e.result.as_str().to_uppercase(), crate::eval::gofmt::go_v((e.score * 100.0).round() / 100.0));
+    let title = format!(
+        "slogate: {} {} (score {})",
+        who,
+        e.result.as_str().to_uppercase(),
+        crate::eval::gofmt::go_v((e.score * 100.0).round() / 100.0)
+    );
     let mut props: BTreeMap<String, String> = BTreeMap::new();
     props.insert("slogate.result".into(), e.result.as_str().into());
     props.insert("slogate.score".into(), crate::eval::gofmt::go_v(e.score));
     props.insert("slogate.message".into(), truncate(&e.message, 4000));
-    for (k, v) in [("slogate.project", &report.project), ("slogate.stage", &report.stage), ("slogate.service", &report.service)] {
+    for (k, v) in [
+        ("slogate.project", &report.project),
+        ("slogate.stage", &report.stage),
+        ("slogate.service", &report.service),
+    ] {
         if let Some(v) = v {
             props.insert(k.into(), v.clone());
         }
@@ -204,7 +226,11 @@ pub fn verdict_payload(entity_selector: &str, report: &Report, run_url: Option<&
     let mut indicators = Vec::new();
     for r in &e.indicator_results {
         let shown = match (r.value.success, r.value.value) {
-            (true, Some(v)) => format!("{} ({})", crate::eval::gofmt::go_v(v), status_word(r.status)),
+            (true, Some(v)) => format!(
+                "{} ({})",
+                crate::eval::gofmt::go_v(v),
+                status_word(r.status)
+            ),
             _ => format!("no value ({})", status_word(r.status)),
         };
         if props.len() < 90 {
@@ -216,7 +242,10 @@ pub fn verdict_payload(entity_selector: &str, report: &Report, run_url: Option<&
     while !indicators.is_empty() && Value::Array(indicators.clone()).to_string().len() > 4000 {
         indicators.pop();
     }
-    props.insert("slogate.indicators".into(), Value::Array(indicators).to_string());
+    props.insert(
+        "slogate.indicators".into(),
+        Value::Array(indicators).to_string(),
+    );
     json!({
         "eventType": EventKind::Info.event_type(),
         "title": title,
@@ -250,7 +279,11 @@ mod tests {
     use super::*;
 
     fn target(p: Option<&str>, st: Option<&str>, sv: Option<&str>) -> Target {
-        Target { project: p.map(Into::into), stage: st.map(Into::into), service: sv.map(Into::into) }
+        Target {
+            project: p.map(Into::into),
+            stage: st.map(Into::into),
+            service: sv.map(Into::into),
+        }
     }
 
     #[test]
@@ -285,21 +318,44 @@ mod tests {
             run_url: Some("https://ci/1".into()),
             ..Mark::default()
         };
-        assert_eq!(default_title(EventKind::Deployment, &m), "checkout 1.4.0 deployed to production");
+        assert_eq!(
+            default_title(EventKind::Deployment, &m),
+            "checkout 1.4.0 deployed to production"
+        );
         let p = payload(EventKind::Deployment, "type(SERVICE),tag(app:checkout)", &m);
         assert_eq!(p["eventType"], "CUSTOM_DEPLOYMENT");
         assert_eq!(p["properties"]["dt.event.deployment.version"], "1.4.0");
-        assert_eq!(p["properties"]["dt.event.deployment.release_stage"], "production");
-        assert_eq!(p["properties"]["dt.event.deployment.ci_back_link"], "https://ci/1");
+        assert_eq!(
+            p["properties"]["dt.event.deployment.release_stage"],
+            "production"
+        );
+        assert_eq!(
+            p["properties"]["dt.event.deployment.ci_back_link"],
+            "https://ci/1"
+        );
         assert_eq!(p["properties"]["gitcommit"], "e5a6bac");
         assert!(p.get("startTime").is_none());
     }
 
     #[test]
     fn configuration_payload() {
-        let m = Mark { service: Some("checkout".into()), flags: vec![("checkout-v2".into(), "on".into())], ..Mark::default() };
-        assert_eq!(default_title(EventKind::Configuration, &m), "checkout: checkout-v2=on");
-        let p = payload(EventKind::Configuration, "type(SERVICE)", &Mark { title: "t".into(), ..m });
+        let m = Mark {
+            service: Some("checkout".into()),
+            flags: vec![("checkout-v2".into(), "on".into())],
+            ..Mark::default()
+        };
+        assert_eq!(
+            default_title(EventKind::Configuration, &m),
+            "checkout: checkout-v2=on"
+        );
+        let p = payload(
+            EventKind::Configuration,
+            "type(SERVICE)",
+            &Mark {
+                title: "t".into(),
+                ..m
+            },
+        );
         assert_eq!(p["eventType"], "CUSTOM_CONFIGURATION");
         assert_eq!(p["properties"]["flag.checkout-v2"], "on");
     }

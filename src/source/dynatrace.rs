@@ -522,7 +522,8 @@ async fn fetch_single(
         SliQuery::Dql { .. } => "Grail query API",
         _ => METRICS_API,
     };
-    let value: Result<f64, (String, Failure)> = match client.send(&req).await {
+    // The response as a whole: an error for every SLI, or the body to reduce.
+    let body: Result<Value, (String, Failure)> = match client.send(&req).await {
         Err(e) => match fatal(&e) {
             Some(f) => return Err(f),
             None => Err((transport_message(api, &e), Failure::Unavailable)),
@@ -539,32 +540,50 @@ async fn fetch_single(
                 ),
                 Failure::Unavailable,
             )),
-            Ok(body) => match q {
-                // Keptn fails an SLO whose evaluation reports an error.
-                SliQuery::Slo { .. } => reduce::slo(&body).map_err(|m| (m, Failure::Query)),
-                SliQuery::Problems { .. } | SliQuery::SecurityProblems { .. } => {
-                    reduce::total_count(&body).map_err(|m| (m, Failure::NoData))
+            // DQL may need polling before the body holds the records.
+            Ok(body) if matches!(q, SliQuery::Dql { .. }) => {
+                match dql_result(client, body, resp.status).await? {
+                    Ok(b) => Ok(b),
+                    Err(e) => Err(e),
                 }
-                SliQuery::Usql {
-                    result_type,
-                    dimension,
-                    ..
-                } => reduce::usql(&body, *result_type, dimension).map_err(|m| (m, Failure::NoData)),
-                SliQuery::Dql { .. } => dql_result(client, body, resp.status).await?,
-                _ => Err((
-                    "internal error: not a single-request query".into(),
-                    Failure::Query,
-                )),
-            },
+            }
+            Ok(body) => Ok(body),
         },
     };
+    // One response may serve several SLIs (the same USQL query with other dimensions): each is
+    // reduced with its own query.
     Ok(idx
         .iter()
         .map(|&i| {
             let name = &slis[i].name;
-            let (value, failure) = match &value {
-                Ok(v) => (ok(name, *v, String::new()), None),
-                Err((msg, kind)) => (failed(name, msg.clone()), Some(*kind)),
+            let value =
+                body.as_ref()
+                    .map_err(Clone::clone)
+                    .and_then(|body| match &slis[i].parsed {
+                        // Keptn fails an SLO whose evaluation reports an error.
+                        Ok(SliQuery::Slo { .. }) => {
+                            reduce::slo(body).map_err(|m| (m, Failure::Query))
+                        }
+                        Ok(SliQuery::Problems { .. } | SliQuery::SecurityProblems { .. }) => {
+                            reduce::total_count(body).map_err(|m| (m, Failure::NoData))
+                        }
+                        Ok(SliQuery::Usql {
+                            result_type,
+                            dimension,
+                            ..
+                        }) => reduce::usql(body, *result_type, dimension)
+                            .map_err(|m| (m, Failure::NoData)),
+                        Ok(SliQuery::Dql { .. }) => {
+                            reduce::dql(body).map_err(|m| (m, Failure::NoData))
+                        }
+                        _ => Err((
+                            "internal error: not a single-request query".into(),
+                            Failure::Query,
+                        )),
+                    });
+            let (value, failure) = match value {
+                Ok(v) => (ok(name, v, String::new()), None),
+                Err((msg, kind)) => (failed(name, msg), Some(kind)),
             };
             (
                 i,
@@ -583,7 +602,7 @@ async fn dql_result(
     client: &Client,
     mut body: Value,
     mut status: u16,
-) -> Result<Result<f64, (String, Failure)>, Fatal> {
+) -> Result<Result<Value, (String, Failure)>, Fatal> {
     const MAX_POLLS: usize = 30;
     let mut polls = 0;
     while status == 202 {
@@ -643,7 +662,7 @@ async fn dql_result(
             }
         }
     }
-    Ok(reduce::dql(&body).map_err(|m| (m, Failure::NoData)))
+    Ok(Ok(body))
 }
 
 /// Requests the SLIs would need, without sending anything: the `explain` command.
@@ -661,4 +680,131 @@ pub fn plan(slis: &[Sli], window: Window) -> Vec<(String, Result<String, String>
             (s.name.clone(), shown.map_err(Clone::clone))
         })
         .collect()
+}
+
+/// Time series of the metric SLIs over `window` at `resolution`, for charts: one entry per SLI,
+/// `None` for non-metric SLIs and for queries that did not return exactly one series. Batched
+/// like values; failures only leave a chart out.
+pub async fn fetch_series(
+    client: &Client,
+    slis: &[Sli],
+    window: Window,
+    resolution: &str,
+) -> Result<Vec<Option<crate::report::json::Series>>, Fatal> {
+    // The same SLIs with the chart's resolution, so grouping and batching apply unchanged.
+    let charted: Vec<Sli> = slis
+        .iter()
+        .map(|s| Sli {
+            name: s.name.clone(),
+            text: s.text.clone(),
+            parsed: match &s.parsed {
+                Ok(SliQuery::Metrics(m)) => Ok(SliQuery::Metrics(MetricsQuery {
+                    resolution: Some(resolution.to_string()),
+                    ..m.clone()
+                })),
+                Ok(SliQuery::Mv2 { unit, metrics }) => Ok(SliQuery::Mv2 {
+                    unit: *unit,
+                    metrics: MetricsQuery {
+                        resolution: Some(resolution.to_string()),
+                        ..metrics.clone()
+                    },
+                }),
+                _ => Err(String::new()),
+            },
+        })
+        .collect();
+    let groups = group(&charted, window);
+    let jobs = groups.batches.into_iter().map(|users| {
+        let charted = &charted;
+        async move {
+            let ms: Vec<MetricsQuery> = users
+                .iter()
+                .filter_map(|idx| {
+                    charted[idx[0]]
+                        .parsed
+                        .as_ref()
+                        .ok()
+                        .and_then(metrics_of)
+                        .map(|(m, _)| m.clone())
+                })
+                .collect();
+            let refs: Vec<&MetricsQuery> = ms.iter().collect();
+            let req = if refs.len() == 1 {
+                request::build(&SliQuery::Metrics(ms[0].clone()), window)
+            } else {
+                request::build_batch(&refs, window)
+            };
+            let bodies = match client.send(&req).await {
+                Ok(resp) if resp.is_success() => serde_json::from_str::<Value>(&resp.body)
+                    .ok()
+                    .and_then(|b| request::split_batch(&b, users.len())),
+                Ok(_) => None,
+                Err(e) => match fatal(&e) {
+                    Some(f) => return Err(f),
+                    None => None,
+                },
+            };
+            Ok((users, bodies))
+        }
+    });
+    let mut out: Vec<Option<crate::report::json::Series>> = vec![None; slis.len()];
+    for done in join_all(jobs).await {
+        let (users, bodies) = done?;
+        let Some(bodies) = bodies else { continue };
+        for (idx, body) in users.iter().zip(bodies) {
+            let Some(series) = one_series(&body) else {
+                continue;
+            };
+            for &i in idx {
+                let unit = charted[i]
+                    .parsed
+                    .as_ref()
+                    .ok()
+                    .and_then(metrics_of)
+                    .and_then(|(_, u)| u);
+                out[i] = Some(crate::report::json::Series {
+                    metric: slis[i].name.clone(),
+                    timestamps: series.0.clone(),
+                    values: series
+                        .1
+                        .iter()
+                        .map(|v| v.map(|v| unit.map_or(v, |u| reduce::mv2(v, u))))
+                        .collect(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Timestamps and values of the single series of a single-expression metrics response.
+fn one_series(body: &Value) -> Option<(Vec<i64>, Vec<Option<f64>>)> {
+    let data = body
+        .get("result")?
+        .as_array()?
+        .first()?
+        .get("data")?
+        .as_array()?;
+    if data.len() != 1 {
+        return None;
+    }
+    let ts: Vec<i64> = data[0]
+        .get("timestamps")?
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_i64)
+        .collect();
+    let vs: Vec<Option<f64>> = data[0]
+        .get("values")?
+        .as_array()?
+        .iter()
+        .map(Value::as_f64)
+        .collect();
+    (ts.len() == vs.len()).then_some((ts, vs))
+}
+
+/// A chart resolution giving about 60 points over `window` (whole minutes, at least 1).
+pub fn chart_resolution(window: Window) -> String {
+    let minutes = ((window.to_ms - window.from_ms) / 60_000).max(1);
+    format!("{}m", ((minutes + 59) / 60).max(1))
 }

@@ -25,10 +25,16 @@ pub enum EventError {
 impl std::fmt::Display for EventError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            EventError::Send(SendError::Auth { status, message }) => write!(f, "the token was refused ({status}): {message}"),
-            EventError::Send(SendError::Transport { message, url }) => write!(f, "{message} - URL: {url}"),
+            EventError::Send(SendError::Auth { status, message }) => {
+                write!(f, "the token was refused ({status}): {message}")
+            }
+            EventError::Send(SendError::Transport { message, url }) => {
+                write!(f, "{message} - URL: {url}")
+            }
             EventError::Send(SendError::MissingToken { message }) => f.write_str(message),
-            EventError::Api { status, message } => write!(f, "Dynatrace answered {status}: {message}"),
+            EventError::Api { status, message } => {
+                write!(f, "Dynatrace answered {status}: {message}")
+            }
             EventError::Malformed(m) => f.write_str(m),
         }
     }
@@ -36,22 +42,41 @@ impl std::fmt::Display for EventError {
 
 /// `POST /api/v2/events/ingest`; 201 with one result per matched entity (none when nothing matched).
 pub async fn ingest(client: &Client, body: &Value) -> Result<Vec<IngestResult>, EventError> {
-    let req = Request { method: Method::Post, path: "/api/v2/events/ingest".into(), query: Vec::new(), body: Some(body.clone()) };
+    let req = Request {
+        method: Method::Post,
+        path: "/api/v2/events/ingest".into(),
+        query: Vec::new(),
+        body: Some(body.clone()),
+    };
     let resp = client.send(&req).await.map_err(EventError::Send)?;
     if !resp.is_success() {
-        return Err(EventError::Api { status: resp.status, message: error_message(&resp.body) });
+        return Err(EventError::Api {
+            status: resp.status,
+            message: error_message(&resp.body),
+        });
     }
-    let v: Value = serde_json::from_str(&resp.body)
-        .map_err(|_| EventError::Malformed(format!("the ingest answer is not JSON - URL: {}", resp.url)))?;
+    let v: Value = serde_json::from_str(&resp.body).map_err(|_| {
+        EventError::Malformed(format!("the ingest answer is not JSON - URL: {}", resp.url))
+    })?;
     let results = v
         .get("eventIngestResults")
         .and_then(Value::as_array)
-        .ok_or_else(|| EventError::Malformed("the ingest answer has no eventIngestResults".into()))?;
+        .ok_or_else(|| {
+            EventError::Malformed("the ingest answer has no eventIngestResults".into())
+        })?;
     Ok(results
         .iter()
         .map(|r| IngestResult {
-            correlation_id: r.get("correlationId").and_then(Value::as_str).unwrap_or_default().to_string(),
-            status: r.get("status").and_then(Value::as_str).unwrap_or("UNKNOWN").to_string(),
+            correlation_id: r
+                .get("correlationId")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            status: r
+                .get("status")
+                .and_then(Value::as_str)
+                .unwrap_or("UNKNOWN")
+                .to_string(),
         })
         .collect())
 }
@@ -67,7 +92,10 @@ pub struct FoundEvent {
 
 impl FoundEvent {
     pub fn property(&self, key: &str) -> Option<&str> {
-        self.properties.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.properties
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -82,21 +110,38 @@ pub async fn find(
     const MAX_PAGES: usize = 20;
     let mut out = Vec::new();
     let mut query = vec![
-        ("eventSelector".to_string(), format!("eventType(\"{event_type}\")")),
+        (
+            "eventSelector".to_string(),
+            format!("eventType(\"{event_type}\")"),
+        ),
         ("entitySelector".to_string(), entity_selector.to_string()),
         ("from".to_string(), from_ms.to_string()),
         ("to".to_string(), to_ms.to_string()),
         ("pageSize".to_string(), "1000".to_string()),
     ];
     for _ in 0..MAX_PAGES {
-        let req = Request { method: Method::Get, path: "/api/v2/events".into(), query: query.clone(), body: None };
+        let req = Request {
+            method: Method::Get,
+            path: "/api/v2/events".into(),
+            query: query.clone(),
+            body: None,
+        };
         let resp = client.send(&req).await.map_err(EventError::Send)?;
         if !resp.is_success() {
-            return Err(EventError::Api { status: resp.status, message: error_message(&resp.body) });
+            return Err(EventError::Api {
+                status: resp.status,
+                message: error_message(&resp.body),
+            });
         }
-        let v: Value = serde_json::from_str(&resp.body)
-            .map_err(|_| EventError::Malformed(format!("the events answer is not JSON - URL: {}", resp.url)))?;
-        for e in v.get("events").and_then(Value::as_array).into_iter().flatten() {
+        let v: Value = serde_json::from_str(&resp.body).map_err(|_| {
+            EventError::Malformed(format!("the events answer is not JSON - URL: {}", resp.url))
+        })?;
+        for e in v
+            .get("events")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let properties = e
                 .get("properties")
                 .and_then(Value::as_array)
@@ -112,14 +157,24 @@ pub async fn find(
                 })
                 .collect();
             out.push(FoundEvent {
-                event_id: e.get("eventId").and_then(Value::as_str).unwrap_or_default().to_string(),
-                title: e.get("title").and_then(Value::as_str).unwrap_or_default().to_string(),
+                event_id: e
+                    .get("eventId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                title: e
+                    .get("title")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
                 start_ms: e.get("startTime").and_then(Value::as_i64).unwrap_or(0),
                 properties,
             });
         }
         match v.get("nextPageKey").and_then(Value::as_str) {
-            Some(key) if !key.is_empty() => query = vec![("nextPageKey".to_string(), key.to_string())],
+            Some(key) if !key.is_empty() => {
+                query = vec![("nextPageKey".to_string(), key.to_string())]
+            }
             _ => return Ok(out),
         }
     }
@@ -128,5 +183,9 @@ pub async fn find(
 
 /// The newest event of `events` (ties: the later id).
 pub fn latest(events: &[FoundEvent]) -> Option<&FoundEvent> {
-    events.iter().max_by(|a, b| a.start_ms.cmp(&b.start_ms).then_with(|| a.event_id.cmp(&b.event_id)))
+    events.iter().max_by(|a, b| {
+        a.start_ms
+            .cmp(&b.start_ms)
+            .then_with(|| a.event_id.cmp(&b.event_id))
+    })
 }

@@ -102,7 +102,11 @@ pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Set
         s.dynatrace = Some(dt);
     }
     if let Some(n) = f.get("history") {
-        s.history = r.string(n, "history", "`history: .slogate/history.sqlite` or `history: dynatrace`");
+        s.history = r.string(
+            n,
+            "history",
+            "`history: .slogate/history.sqlite` or `history: dynatrace`",
+        );
     }
     if let Some(n) = f.get("prometheus")
         && let Some(p) = r.fields(

@@ -8,5 +8,8 @@ mod support;
 mod bad_input;
 mod config;
 mod dynatrace;
+mod dynatrace_forms;
+mod history;
 mod lint;
+mod pipeline;
 mod score;

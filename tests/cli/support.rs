@@ -102,6 +102,12 @@ impl Slogate {
             "DT_TENANT",
             "DT_API_TOKEN",
             "DT_PLATFORM_TOKEN",
+            "SLOGATE_HISTORY",
+            "TF_BUILD",
+            "GITHUB_ACTIONS",
+            "GITLAB_CI",
+            "GITHUB_STEP_SUMMARY",
+            "GITHUB_OUTPUT",
         ] {
             cmd.env_remove(var);
         }

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole release loop on a simulated Dynatrace, no account needed:
+#   1. a simulated environment in which checkout got 40 % slower 30 minutes ago,
+#   2. `slogate mark` records the deployment of checkout 2.0.0 at that time,
+#   3. `slogate gate --since-deployment` compares the 25 minutes after it with the 25 before,
+#   4. the gate fails, names the objectives, and writes every report.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${1:-target/demo-report}
+
+echo "== building slogate and the Dynatrace simulator"
+cargo build --quiet -p slogate -p dtsim
+SLOGATE=target/debug/slogate
+
+LOG=$(mktemp)
+target/debug/dtsim --scenario slo-examples/demo/scenario.json --port 0 --max-seconds 300 >"$LOG" 2>&1 &
+SIM=$!
+trap 'kill "$SIM" 2>/dev/null || true; rm -f "$LOG"' EXIT
+for _ in $(seq 1 100); do grep -q listening "$LOG" && break; sleep 0.05; done
+export DT_URL; DT_URL=$(sed -n 's/^listening on //p' "$LOG" | head -1)
+export DT_API_TOKEN=dt0c01.SIMULATOR.TOKEN
+echo "   simulated Dynatrace at $DT_URL"
+
+echo
+echo "== slogate mark: checkout 2.0.0 was deployed 30 minutes ago"
+$SLOGATE mark --config slo-examples/demo --version 2.0.0 --time now-30m
+
+echo
+echo "== slogate gate: after vs before the deployment"
+set +e
+$SLOGATE gate --config slo-examples/demo --since-deployment --timeframe 25m --report-dir "$OUT" --push-result
+CODE=$?
+set -e
+
+echo
+echo "== exit code $CODE (0 pass, 1 fail, 2 invalid input, 3 could not evaluate)"
+echo "   reports: $(ls "$OUT" | tr '\n' ' ')in $OUT/ (open report.html for the charts)"
+if [ "$CODE" -ne 1 ]; then
+  echo "the demo expected the gate to fail (exit 1)" >&2
+  exit 1
+fi

@@ -1,0 +1,231 @@
+//! Where reports go: stdout in the chosen format, a report folder with every format, and the
+//! CI's own places (Azure DevOps logging commands and summary, GitHub annotations, step summary
+//! and outputs, GitLab dotenv). The renderers are pure; this is the IO around them.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::ci::CiKind;
+use crate::cli::{OutputArgs, OutputFormat};
+use crate::commands::{stderr, stdout};
+use crate::diag::Problem;
+use crate::eval::Verdict;
+use crate::report::annotations::{self, Ci};
+use crate::report::{self, Report};
+
+/// Formats that need one report: with several services they go to `--report-dir` instead.
+pub fn check_format(output: &OutputArgs, services: usize) -> Result<(), Vec<Problem>> {
+    let single_only = matches!(output.format, OutputFormat::Junit | OutputFormat::Html);
+    if single_only && services > 1 {
+        return Err(vec![
+            Problem::file(
+                "slogate::usage",
+                "command line",
+                "--format junit/html shows one service; several were selected",
+            )
+            .help("use --report-dir DIR: it holds one folder of reports per service"),
+        ]);
+    }
+    Ok(())
+}
+
+/// Charts need the SLIs' time series, fetched only when an HTML report is wanted.
+pub fn wants_charts(output: &OutputArgs) -> bool {
+    output.format == OutputFormat::Html || output.report_dir.is_some()
+}
+
+fn io_problem(path: &Path, e: &std::io::Error) -> Problem {
+    Problem::file(
+        "slogate::io",
+        &path.display().to_string(),
+        format!("cannot write: {e}"),
+    )
+    .help("check that the folder exists and is writable")
+}
+
+fn write(path: &Path, text: &str) -> Result<(), Problem> {
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(|e| io_problem(dir, &e))?;
+    }
+    std::fs::write(path, text).map_err(|e| io_problem(path, &e))
+}
+
+fn append(path: &Path, text: &str) -> Result<(), Problem> {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| io_problem(path, &e))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| io_problem(path, &e))
+}
+
+/// Several reports as JSON: one object for one service, a list for several.
+pub fn json(reports: &[Report]) -> String {
+    if reports.len() == 1 {
+        report::json::render(&reports[0])
+    } else {
+        format!(
+            "{}\n",
+            serde_json::to_string_pretty(reports).unwrap_or_default()
+        )
+    }
+}
+
+fn text(reports: &[Report]) -> String {
+    let mut t = reports
+        .iter()
+        .map(report::text::render)
+        .collect::<Vec<_>>()
+        .join("\n");
+    if reports.len() > 1 {
+        let count = |v: Verdict| reports.iter().filter(|r| r.evaluation.result == v).count();
+        t.push_str(&format!(
+            "\n{} services: {} pass, {} warning, {} fail\n",
+            reports.len(),
+            count(Verdict::Pass),
+            count(Verdict::Warning),
+            count(Verdict::Fail)
+        ));
+    }
+    t
+}
+
+fn markdown(reports: &[Report]) -> String {
+    reports
+        .iter()
+        .map(report::markdown::render)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Writes every format of one report into `dir`.
+fn write_all(dir: &Path, r: &Report) -> Result<(), Problem> {
+    write(&dir.join("report.json"), &report::json::render(r))?;
+    write(&dir.join("report.txt"), &report::text::render(r))?;
+    write(&dir.join("junit.xml"), &report::junit::render(r))?;
+    write(&dir.join("summary.md"), &report::markdown::render(r))?;
+    write(&dir.join("report.html"), &report::html::render(r))?;
+    write(&dir.join("slogate.env"), &annotations::dotenv(r))
+}
+
+/// The folder of one service's reports: the folder itself for one service, a sub-folder each
+/// for several.
+fn service_dir(base: &Path, r: &Report, several: bool) -> PathBuf {
+    if several {
+        base.join(r.service.as_deref().unwrap_or("service"))
+    } else {
+        base.to_path_buf()
+    }
+}
+
+pub fn emit(
+    reports: &[Report],
+    output: &OutputArgs,
+    ci: Option<CiKind>,
+    env: &BTreeMap<String, String>,
+) -> Result<(), Problem> {
+    let several = reports.len() > 1;
+    if let Some(path) = &output.output {
+        write(path, &json(reports))?;
+    }
+    if let Some(dir) = &output.report_dir {
+        for r in reports {
+            write_all(&service_dir(dir, r, several), r)?;
+        }
+        if several {
+            write(&dir.join("reports.json"), &json(reports))?;
+            write(&dir.join("summary.md"), &markdown(reports))?;
+        }
+    }
+
+    // CI commands go to stdout, where the agents read them; with a machine-readable format on
+    // stdout they go to stderr so the output stays parseable.
+    let machine = matches!(
+        output.format,
+        OutputFormat::Json | OutputFormat::Junit | OutputFormat::Html
+    );
+    let mut ci_lines = String::new();
+    match ci {
+        Some(CiKind::Azure) => {
+            for r in reports {
+                ci_lines.push_str(&annotations::render(r, Ci::Azure));
+            }
+            // The summary tab wants a file: the report folder's, else one in the agent's temp dir.
+            let summary = match &output.report_dir {
+                Some(dir) => dir.join("summary.md"),
+                None => {
+                    let tmp = env
+                        .get("AGENT_TEMPDIRECTORY")
+                        .map(PathBuf::from)
+                        .unwrap_or_else(std::env::temp_dir);
+                    let p = tmp.join(format!("slogate-summary-{}.md", std::process::id()));
+                    write(&p, &markdown(reports))?;
+                    p
+                }
+            };
+            let summary = std::fs::canonicalize(&summary).unwrap_or(summary);
+            ci_lines.push_str(&format!("##vso[task.uploadsummary]{}\n", summary.display()));
+        }
+        Some(CiKind::GitHub) => {
+            for r in reports {
+                ci_lines.push_str(&annotations::render(r, Ci::GitHub));
+            }
+            if let Some(path) = env.get("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+                append(Path::new(path), &markdown(reports))?;
+            }
+            if let Some(path) = env.get("GITHUB_OUTPUT").filter(|p| !p.is_empty()) {
+                // With several services the outputs describe the worst verdict's report.
+                let worst = reports.iter().max_by_key(|r| match r.evaluation.result {
+                    Verdict::Pass => 0,
+                    Verdict::Warning => 1,
+                    Verdict::Fail => 2,
+                });
+                if let Some(r) = worst {
+                    append(Path::new(path), &annotations::github_output(r))?;
+                }
+            }
+        }
+        Some(CiKind::GitLab) => {
+            // GitLab reads JUnit and dotenv from artifacts: make sure both exist.
+            let dir = output
+                .report_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("slogate-report"));
+            if output.report_dir.is_none() {
+                for r in reports {
+                    let d = service_dir(&dir, r, several);
+                    write(&d.join("junit.xml"), &report::junit::render(r))?;
+                }
+            }
+            let worst = reports.iter().max_by_key(|r| match r.evaluation.result {
+                Verdict::Pass => 0,
+                Verdict::Warning => 1,
+                Verdict::Fail => 2,
+            });
+            if let Some(r) = worst {
+                write(&dir.join("slogate.env"), &annotations::dotenv(r))?;
+            }
+        }
+        None => {}
+    }
+
+    let main = match output.format {
+        OutputFormat::Text => text(reports),
+        OutputFormat::Json => json(reports),
+        OutputFormat::Markdown => markdown(reports),
+        OutputFormat::Junit => report::junit::render(&reports[0]),
+        OutputFormat::Html => report::html::render(&reports[0]),
+    };
+    if machine {
+        stderr(&ci_lines);
+        stdout(&main);
+    } else {
+        stdout(&main);
+        stdout(&ci_lines);
+    }
+    Ok(())
+}

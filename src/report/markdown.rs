@@ -1,0 +1,561 @@
+//! The Markdown summary a CI run shows on its summary page: GitHub's `$GITHUB_STEP_SUMMARY` and
+//! Azure DevOps' `##vso[task.uploadsummary]`. GitHub-flavoured Markdown: verdict heading, context,
+//! one table row per objective, then why the failing ones failed.
+//!
+//! The wording shared by every renderer (names, values, baselines, violated targets) lives at the
+//! end of this file so JUnit, HTML and the CI annotations explain a verdict the same way.
+
+use chrono::{DateTime, Utc};
+
+use crate::eval::gofmt::go_v;
+use crate::eval::{BaselineKind, IndicatorResult, Status, TargetResult, Verdict};
+use crate::report::Report;
+use crate::spec::criteria::Criterion;
+
+/// Renders the summary. Deterministic; ends with a newline.
+pub fn render(report: &Report) -> String {
+    let e = &report.evaluation;
+    let mut out = format!(
+        "## slogate: {} — score {} / 100\n\n",
+        verdict_word(e.result),
+        num(e.score)
+    );
+    if !e.message.is_empty() {
+        out.push_str(&format!("> {}\n\n", text(&e.message)));
+    }
+    if let Some(invalid) = &e.invalid_input
+        && invalid != &e.message
+    {
+        out.push_str(&format!("**Invalid input:** {}\n\n", text(invalid)));
+    }
+    let context = context_lines(report);
+    if !context.is_empty() {
+        for (label, value) in &context {
+            out.push_str(&format!("- **{label}:** {value}\n"));
+        }
+        out.push('\n');
+    }
+    if !e.indicator_results.is_empty() {
+        out.push_str(
+            "| Objective | Status | Value | Baseline | Change | Pass | Warning | Score |\n",
+        );
+        out.push_str("| --- | --- | ---: | --- | ---: | --- | --- | ---: |\n");
+        for r in &e.indicator_results {
+            let cells = [
+                objective_cell(r),
+                match r.status {
+                    Status::Fail | Status::Warning => format!("**{}**", status_word(r.status)),
+                    _ => status_word(r.status).into(),
+                },
+                value_text(r),
+                baseline_text(r),
+                change_text(r).unwrap_or_else(|| "-".into()),
+                targets_cell(r.pass_targets.as_deref()),
+                targets_cell(r.warning_targets.as_deref()),
+                score_text(r),
+            ];
+            out.push('|');
+            for c in cells {
+                out.push_str(&format!(" {} |", cell(&c)));
+            }
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    let flagged: Vec<&IndicatorResult> = e
+        .indicator_results
+        .iter()
+        .filter(|r| matches!(r.status, Status::Fail | Status::Warning))
+        .collect();
+    if !flagged.is_empty() {
+        out.push_str("### Why\n\n");
+        for r in flagged {
+            out.push_str(&format!(
+                "- **{}** ({}{}): {}",
+                text(objective_name(r)),
+                code(&r.value.metric),
+                if r.key_sli { ", key SLI" } else { "" },
+                status_word(r.status),
+            ));
+            if r.value.success && r.value.value.is_some() {
+                out.push_str(&format!(", value {}", value_text(r)));
+            }
+            if r.baseline != BaselineKind::None {
+                out.push_str(&format!(", baseline {}", baseline_text(r)));
+            }
+            if let Some(c) = change_text(r) {
+                out.push_str(&format!(", change {c}"));
+            }
+            out.push('\n');
+            for reason in reasons(r) {
+                let line = match reason {
+                    Reason::NoValue(_) => text(&reason.plain(r)),
+                    Reason::Violated {
+                        kind,
+                        criteria,
+                        target,
+                    } => match target {
+                        Some(t) => format!(
+                            "{kind} criterion {} violated: value {} vs target {}",
+                            code(criteria),
+                            value_text(r),
+                            num(t)
+                        ),
+                        None => format!(
+                            "{kind} criterion {} violated: no baseline to compare with",
+                            code(criteria)
+                        ),
+                    },
+                };
+                out.push_str(&format!("  - {line}\n"));
+            }
+            for n in &r.notes {
+                out.push_str(&format!("  - note: {}\n", text(n)));
+            }
+            if let Some(q) = &r.query {
+                out.push_str(&format!("  - query: {}\n", code(q)));
+            }
+        }
+        out.push('\n');
+    }
+    let noted: Vec<&IndicatorResult> = e
+        .indicator_results
+        .iter()
+        .filter(|r| matches!(r.status, Status::Pass | Status::Info) && !r.notes.is_empty())
+        .collect();
+    if !noted.is_empty() {
+        out.push_str("### Notes\n\n");
+        for r in noted {
+            for n in &r.notes {
+                out.push_str(&format!(
+                    "- **{}** ({}): {}\n",
+                    text(objective_name(r)),
+                    code(&r.value.metric),
+                    text(n)
+                ));
+            }
+        }
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "Evaluated by {} {} with {}",
+        text(&report.tool.name),
+        text(&report.tool.version),
+        report
+            .slo
+            .files
+            .iter()
+            .map(|f| code(f))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    if let Some(s) = &report.source {
+        out.push_str(&format!(" against {}", text(&s.url)));
+    }
+    out.push_str(".\n");
+    out
+}
+
+/// `(label, already-escaped Markdown)` lines: who, when, against what.
+fn context_lines(report: &Report) -> Vec<(&'static str, String)> {
+    let mut lines = Vec::new();
+    if let Some(s) = &report.service {
+        let mut v = text(s);
+        if let Some(st) = &report.stage {
+            v.push_str(&format!(" · stage {}", text(st)));
+        }
+        if let Some(p) = &report.project {
+            v.push_str(&format!(" · project {}", text(p)));
+        }
+        lines.push(("Service", v));
+    }
+    if let (Some(a), Some(b)) = (&report.time_start, &report.time_end) {
+        lines.push(("Window", text(&span(a, b))));
+    }
+    if let Some(d) = &report.deployment {
+        lines.push(("Deployment", text(&deployment_text(d))));
+    }
+    if let Some(b) = baseline_line(report) {
+        lines.push(("Baseline", text(&b)));
+    }
+    let t = thresholds(report);
+    if !t.is_empty() {
+        lines.push(("Thresholds", text(&t.join(", "))));
+    }
+    if let Some(p) = &report.pipeline {
+        let name = p.name.clone().unwrap_or_else(|| format!("{} run", p.ci));
+        let mut v = match p.url.as_deref().filter(|u| is_web_url(u)) {
+            Some(u) => format!(
+                "[{}]({})",
+                text(&name),
+                u.replace('(', "%28").replace(')', "%29")
+            ),
+            None => text(&name),
+        };
+        if let Some(c) = &p.commit {
+            v.push_str(&format!(" · commit {}", code(c)));
+        }
+        lines.push(("Pipeline", v));
+    }
+    lines
+}
+
+fn objective_cell(r: &IndicatorResult) -> String {
+    let mut s = text(objective_name(r));
+    if r.key_sli {
+        s.push_str(" (key)");
+    }
+    s
+}
+
+fn targets_cell(targets: Option<&[TargetResult]>) -> String {
+    match targets {
+        None | Some([]) => "-".into(),
+        Some(list) => list
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} {}",
+                    code(&t.criteria),
+                    if t.violated { "✗" } else { "✓" }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+/// A table cell: pipes escaped (GFM splits cells before it parses code spans), no line breaks.
+fn cell(s: &str) -> String {
+    s.replace(['\r', '\n'], " ").replace('|', "\\|")
+}
+
+/// Plain text as Markdown: characters that could start emphasis, links, HTML or strike-through
+/// are backslash-escaped; line breaks become spaces.
+fn text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '~' | '&' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\r' | '\n' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A code span that holds `s` verbatim, whatever backticks it contains.
+fn code(s: &str) -> String {
+    let s = s.replace(['\r', '\n'], " ");
+    let mut longest = 0;
+    let mut run = 0;
+    for c in s.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = s.starts_with('`') || s.ends_with('`') || (s.starts_with(' ') && s.ends_with(' '));
+    if pad {
+        format!("{fence} {s} {fence}")
+    } else {
+        format!("{fence}{s}{fence}")
+    }
+}
+
+// ---- Wording shared by the renderers ----------------------------------------------------------
+
+/// `PASS`, `WARNING`, `FAIL`.
+pub(crate) fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "PASS",
+        Verdict::Warning => "WARNING",
+        Verdict::Fail => "FAIL",
+    }
+}
+
+pub(crate) fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Pass => "pass",
+        Status::Warning => "warning",
+        Status::Fail => "fail",
+        Status::Info => "info",
+    }
+}
+
+/// The objective's display name, or its SLI when it has none.
+pub(crate) fn objective_name(r: &IndicatorResult) -> &str {
+    if r.display_name.is_empty() {
+        &r.value.metric
+    } else {
+        &r.display_name
+    }
+}
+
+/// A number for people: at most 4 decimals, Go's `%v` form (reports keep full precision).
+pub(crate) fn num(v: f64) -> String {
+    if v.abs() >= 1e15 || v == 0.0 || !v.is_finite() {
+        return go_v(v);
+    }
+    go_v((v * 10_000.0).round() / 10_000.0)
+}
+
+/// The measured value, or `no value` when the provider delivered none (or an unsuccessful one).
+pub(crate) fn value_text(r: &IndicatorResult) -> String {
+    match (r.value.success, r.value.value) {
+        (true, Some(v)) => num(v),
+        _ => "no value".into(),
+    }
+}
+
+/// `540 (avg of 3)`, `500 (before)` or `none`.
+pub(crate) fn baseline_text(r: &IndicatorResult) -> String {
+    match r.baseline {
+        BaselineKind::History => format!(
+            "{} ({} of {})",
+            num(r.value.compared_value),
+            r.baseline_aggregate,
+            r.baseline_count
+        ),
+        BaselineKind::Window => format!("{} (before)", num(r.value.compared_value)),
+        BaselineKind::None => "none".into(),
+    }
+}
+
+/// `+50.4%`, one decimal, when there is a change.
+pub(crate) fn change_text(r: &IndicatorResult) -> Option<String> {
+    r.change_percent.map(|c| {
+        format!(
+            "{}{}%",
+            if c >= 0.0 { "+" } else { "" },
+            go_v((c * 10.0).round() / 10.0)
+        )
+    })
+}
+
+/// `0.5/1`, or `-` for an informational objective.
+pub(crate) fn score_text(r: &IndicatorResult) -> String {
+    if r.status == Status::Info {
+        "-".into()
+    } else {
+        format!("{}/{}", num(r.score), r.weight)
+    }
+}
+
+/// `pass ≥ 90%`, `warning ≥ 75%` as the SLO wrote them.
+pub(crate) fn thresholds(report: &Report) -> Vec<String> {
+    let mut t = Vec::new();
+    if let Some(p) = &report.slo.pass_threshold {
+        t.push(format!("pass ≥ {p}"));
+    }
+    if let Some(w) = &report.slo.warning_threshold {
+        t.push(format!("warning ≥ {w}"));
+    }
+    t
+}
+
+/// Why an objective is not `pass`, one reason per violated target.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Reason<'a> {
+    /// The provider delivered no (successful) value; its message.
+    NoValue(&'a str),
+    /// A violated criterion: `kind` is `pass` or `warning`; `target` is `None` for a relative
+    /// criterion that had no baseline to be computed from.
+    Violated {
+        kind: &'static str,
+        criteria: &'a str,
+        target: Option<f64>,
+    },
+}
+
+impl Reason<'_> {
+    /// The reason as one line of plain text.
+    pub(crate) fn plain(&self, r: &IndicatorResult) -> String {
+        match self {
+            Reason::NoValue("") => "no value received".into(),
+            Reason::NoValue(m) => format!("no value: {m}"),
+            Reason::Violated {
+                kind,
+                criteria,
+                target: Some(t),
+            } => format!(
+                "{kind} criterion {criteria} violated: value {} vs target {}",
+                value_text(r),
+                num(*t)
+            ),
+            Reason::Violated { kind, criteria, .. } => {
+                format!("{kind} criterion {criteria} violated: no baseline to compare with")
+            }
+        }
+    }
+}
+
+/// The reasons of a `fail` or `warning` objective (none for `pass` and `info`): no value, or
+/// the violated pass criteria and, for `fail`, the violated warning criteria.
+pub(crate) fn reasons(r: &IndicatorResult) -> Vec<Reason<'_>> {
+    if !matches!(r.status, Status::Fail | Status::Warning) {
+        return Vec::new();
+    }
+    if !r.value.success || r.value.value.is_none() {
+        return vec![Reason::NoValue(&r.value.message)];
+    }
+    let mut out = violated(r, "pass", r.pass_targets.as_deref());
+    if r.status == Status::Fail {
+        out.extend(violated(r, "warning", r.warning_targets.as_deref()));
+    }
+    out
+}
+
+fn violated<'a>(
+    r: &'a IndicatorResult,
+    kind: &'static str,
+    targets: Option<&'a [TargetResult]>,
+) -> Vec<Reason<'a>> {
+    let relative = |t: &TargetResult| Criterion::parse(&t.criteria).is_ok_and(|c| c.is_relative());
+    targets
+        .unwrap_or_default()
+        .iter()
+        .filter(|t| t.violated)
+        .map(|t| Reason::Violated {
+            kind,
+            criteria: &t.criteria,
+            target: (r.baseline != BaselineKind::None || !relative(t)).then_some(t.target_value),
+        })
+        .collect()
+}
+
+/// `2026-11-17 10:00 UTC` from RFC 3339 (seconds shown when not zero); the input as is when it
+/// does not parse.
+pub(crate) fn when(s: &str) -> String {
+    match parse_time(s) {
+        Some(t) if t.timestamp() % 60 == 0 => t.format("%Y-%m-%d %H:%M UTC").to_string(),
+        Some(t) => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        None => s.to_string(),
+    }
+}
+
+/// `2026-11-17 10:00 → 10:30 UTC`; both dates when they differ.
+pub(crate) fn span(from: &str, to: &str) -> String {
+    match (parse_time(from), parse_time(to)) {
+        (Some(a), Some(b)) => {
+            let clock = |t: DateTime<Utc>| {
+                if t.timestamp() % 60 == 0 {
+                    t.format("%H:%M").to_string()
+                } else {
+                    t.format("%H:%M:%S").to_string()
+                }
+            };
+            if a.date_naive() == b.date_naive() {
+                format!("{} {} → {} UTC", a.format("%Y-%m-%d"), clock(a), clock(b))
+            } else {
+                format!(
+                    "{} {} → {} {} UTC",
+                    a.format("%Y-%m-%d"),
+                    clock(a),
+                    b.format("%Y-%m-%d"),
+                    clock(b)
+                )
+            }
+        }
+        _ => format!("{from} → {to}"),
+    }
+}
+
+pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// `2026-11-17 10:00 UTC · version 1.4.2 · Deploy checkout 1.4.2 (Dynatrace event)`.
+pub(crate) fn deployment_text(d: &crate::report::json::DeploymentInfo) -> String {
+    let mut s = when(&d.time);
+    if let Some(v) = &d.version {
+        s.push_str(&format!(" · version {v}"));
+    }
+    if let Some(t) = &d.title {
+        s.push_str(&format!(" · {t}"));
+    }
+    s.push_str(match d.source.as_str() {
+        "event" => " (Dynatrace event)",
+        "flag" => " (--deployment-time)",
+        _ => "",
+    });
+    s
+}
+
+/// What the relative criteria compared with, when anything.
+pub(crate) fn baseline_line(report: &Report) -> Option<String> {
+    if let Some(w) = &report.baseline_window {
+        return Some(format!(
+            "{}, the window before the deployment",
+            span(&w.time_start, &w.time_end)
+        ));
+    }
+    let n = report.evaluation.compared_events.len();
+    (n > 0).then(|| {
+        format!(
+            "{} of {n} previous evaluation{}",
+            report.slo.comparison.aggregate_function,
+            if n == 1 { "" } else { "s" }
+        )
+    })
+}
+
+/// Only `http(s)` links are rendered as links (a report could carry `javascript:`).
+pub(crate) fn is_web_url(u: &str) -> bool {
+    (u.starts_with("https://") || u.starts_with("http://"))
+        && !u.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixtures;
+
+    #[test]
+    fn snapshots() {
+        for (name, report) in fixtures::all() {
+            insta::assert_snapshot!(format!("markdown_{name}"), render(&report));
+        }
+    }
+
+    #[test]
+    fn table_cells_escape_pipes_everywhere() {
+        assert_eq!(cell("a|b"), "a\\|b");
+        // inside a code span too: GFM splits the row first
+        assert_eq!(cell(&code("x|y")), "`x\\|y`");
+        let md = render(&fixtures::failing_key());
+        let row = md
+            .lines()
+            .find(|l| l.contains("timeouts"))
+            .expect("the row of the escaped objective");
+        assert!(
+            row.contains("Errors \\<5xx\\> \\& \"timeouts\" \\| 'all'"),
+            "{row}"
+        );
+        // 8 cells: 9 unescaped pipes
+        let unescaped = row
+            .match_indices('|')
+            .filter(|(i, _)| *i == 0 || &row[i - 1..*i] != "\\");
+        assert_eq!(unescaped.count(), 9, "{row}");
+    }
+
+    #[test]
+    fn code_spans_hold_backticks() {
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`a"), "`` `a ``");
+        assert_eq!(code("x\ny"), "`x y`");
+    }
+
+    #[test]
+    fn heading_says_verdict_and_score() {
+        let md = render(&fixtures::relative_window());
+        assert!(
+            md.starts_with("## slogate: FAIL — score 66.6667 / 100\n"),
+            "{md}"
+        );
+    }
+}
