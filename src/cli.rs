@@ -221,12 +221,21 @@ pub struct OutputArgs {
     /// Send the verdict to the service's timeline in Dynatrace (a CUSTOM_INFO event).
     #[arg(long)]
     pub push_result: bool,
+
+    /// Where earlier verdicts are kept: an SQLite file, or `dynatrace` (the verdict events of
+    /// --push-result) [default: $SLOGATE_HISTORY, slogate.yaml `history`, <config>/.slogate/history.sqlite].
+    #[arg(long, value_name = "PATH|dynatrace")]
+    pub history: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
     #[command(flatten)]
     pub select: SelectArgs,
+
+    /// Store this evaluation in the history (gate always does).
+    #[arg(long)]
+    pub record: bool,
 
     /// Start: RFC 3339, epoch milliseconds, or `now-2h`.
     #[arg(long)]

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
+use std::path::Path;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -18,6 +19,7 @@ use crate::commands::{Exit, Ui, stderr};
 use crate::diag::Problem;
 use crate::eval::{self, BaselineKind, Retrieval, Verdict, previous};
 use crate::event;
+use crate::history::{self, HistoryLocation};
 use crate::input;
 use crate::plan::{self, Plan};
 use crate::report::json::{DeploymentInfo, Series, WindowInfo};
@@ -49,6 +51,8 @@ enum BaselineMode {
 }
 
 struct Job<'a> {
+    /// Store the evaluation in the history.
+    record: bool,
     select: &'a SelectArgs,
     source: &'a SourceArgs,
     output: &'a OutputArgs,
@@ -76,6 +80,7 @@ pub fn run_eval(args: &EvalArgs, ui: &Ui) -> Exit {
         }
     };
     let job = Job {
+        record: args.record,
         select: &args.select,
         source: &args.source,
         output: &args.output,
@@ -134,6 +139,7 @@ pub fn run_gate(args: &GateArgs, ui: &Ui) -> Exit {
         None => BaselineMode::History,
     };
     let job = Job {
+        record: true,
         select: &args.select,
         source: &args.source,
         output: &args.output,
@@ -205,7 +211,7 @@ fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Vec<Problem>>
         .collect();
     dedupe(&mut findings);
     ui.problems(&findings);
-    let previous_evaluations = read_previous(&output.previous)?;
+    let previous_files = read_previous(&output.previous)?;
     let ci = ci_kind(output.ci, &env);
     emit::check_format(output, plans.len())?;
     let conn = plan::connection(&plans[0].settings, &env).map_err(|p| vec![p])?;
@@ -233,6 +239,64 @@ fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Vec<Problem>>
     let client = client_for(&conn, request_timeout, source.concurrency)
         .map_err(|m| usage(m, "this is a bug if it happens"))?;
     let rt = runtime()?;
+
+    // Earlier verdicts: from --previous files, else from the history when relative criteria need
+    // them. A history that cannot be opened stops here (exit 3), before anything is fetched.
+    let location = history::resolve_path(
+        output.history.as_deref(),
+        &env,
+        plans[0].settings.history.as_ref().map(|h| h.value.as_str()),
+        &job.select.config,
+    );
+    let dynatrace_history = matches!(location, HistoryLocation::Dynatrace);
+    let reads_history = job.baseline == BaselineMode::History && previous_files.is_empty();
+    let mut store = None;
+    if !dynatrace_history
+        && (job.record || (reads_history && location.path().is_some_and(Path::exists)))
+    {
+        match location.open() {
+            Some(Ok(s)) => store = Some(s),
+            Some(Err(e)) => {
+                ui.problems(&[e.problem()]);
+                return Ok(Exit::CouldNotEvaluate);
+            }
+            None => {}
+        }
+    }
+    let previous_by_plan: Vec<Vec<previous::PreviousEvaluation>> = if !reads_history {
+        plans.iter().map(|_| previous_files.clone()).collect()
+    } else if dynatrace_history {
+        match rt.block_on(verdicts_from_dynatrace(&client, &plans, clock.now())) {
+            Ok(v) => v,
+            Err(message) => {
+                stderr(&format!(
+                    "could not evaluate: reading earlier verdicts from Dynatrace: {message}\n"
+                ));
+                return Ok(Exit::CouldNotEvaluate);
+            }
+        }
+    } else {
+        let mut all = Vec::new();
+        for p in &plans {
+            let found = match &store {
+                Some(s) => s.previous(
+                    p.project.as_deref().unwrap_or(""),
+                    p.stage.as_deref().unwrap_or(""),
+                    p.service.as_deref().unwrap_or(""),
+                    &p.slo.effective_comparison(),
+                ),
+                None => Ok(Vec::new()),
+            };
+            match found {
+                Ok(f) => all.push(f),
+                Err(e) => {
+                    ui.problems(&[e.problem()]);
+                    return Ok(Exit::CouldNotEvaluate);
+                }
+            }
+        }
+        all
+    };
 
     // The windows of every service; anchoring may ask Dynatrace for the deployment.
     let windows = match windows(job, &plans, &client, &rt, clock.now()) {
@@ -298,14 +362,15 @@ fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Vec<Problem>>
         .iter()
         .zip(&windows)
         .zip(&fetched)
-        .map(|((plan, w), f)| {
+        .zip(&previous_by_plan)
+        .map(|(((plan, w), f), prev)| {
             let mut r = build_report(
                 plan,
                 w,
                 settle,
                 waited,
                 f,
-                &previous_evaluations,
+                prev,
                 output,
                 job.baseline,
                 &client,
@@ -318,13 +383,31 @@ fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Vec<Problem>>
         .collect();
 
     let mut exit_push = None;
-    if output.push_result
-        && let Err(message) = push_results(&rt, &client, &plans, &mut reports, ci, &env)
-    {
+    // The Dynatrace history is the verdict events: recording there means pushing.
+    let push = output.push_result || (dynatrace_history && job.record);
+    if push && let Err(message) = push_results(&rt, &client, &plans, &mut reports, ci, &env) {
         stderr(&format!(
             "could not send the verdict to Dynatrace: {message}\n"
         ));
         exit_push = Some(Exit::CouldNotEvaluate);
+    }
+
+    let unavailable_any = fetched
+        .iter()
+        .flat_map(|f| f.values.iter().chain(f.baseline.iter().flatten()))
+        .any(|f| f.failure == Some(Failure::Unavailable));
+    // A verdict on data that could not be fetched is no baseline for later runs.
+    if let Some(store) = store.as_mut()
+        && job.record
+        && !unavailable_any
+    {
+        for r in &reports {
+            if let Err(e) = store.record(r, clock.now()) {
+                emit::emit(&reports, output, ci, &env).map_err(|p| vec![p])?;
+                ui.problems(&[e.problem()]);
+                return Ok(Exit::CouldNotEvaluate);
+            }
+        }
     }
 
     emit::emit(&reports, output, ci, &env).map_err(|p| vec![p])?;
@@ -567,6 +650,64 @@ async fn fetch_all(
     join_all(jobs).await.into_iter().collect()
 }
 
+/// Earlier verdicts of each service from the CUSTOM_INFO events `--push-result` wrote, newest
+/// first, selected as Keptn would.
+async fn verdicts_from_dynatrace(
+    client: &Client,
+    plans: &[Plan],
+    now: DateTime<Utc>,
+) -> Result<Vec<Vec<previous::PreviousEvaluation>>, String> {
+    const LOOKBACK_DAYS: i64 = 30;
+    let mut out = Vec::new();
+    for p in plans {
+        let sel = selectors(
+            &p.settings,
+            None,
+            p.project.as_deref(),
+            p.stage.as_deref(),
+            std::slice::from_ref(&p.service),
+        )
+        .map_err(|e| e.first().map(|p| p.message.clone()).unwrap_or_default())?;
+        let selector = sel.into_iter().next().map(|(_, s)| s).unwrap_or_default();
+        let from = (now - Duration::days(LOOKBACK_DAYS)).timestamp_millis();
+        let found = events::find(
+            client,
+            "CUSTOM_INFO",
+            &selector,
+            from,
+            now.timestamp_millis(),
+        )
+        .await
+        .map_err(|e| event_error(&e, "events.read"))?;
+        let mut verdicts: Vec<(String, previous::PreviousEvaluation)> = found
+            .iter()
+            .filter(|e| {
+                e.property("slogate.result").is_some()
+                    && e.property("slogate.project") == p.project.as_deref()
+                    && e.property("slogate.stage") == p.stage.as_deref()
+                    && e.property("slogate.service") == p.service.as_deref()
+            })
+            .filter_map(|e| {
+                let end = e
+                    .property("slogate.time_end")
+                    .unwrap_or_default()
+                    .to_string();
+                event::verdict_from_properties(&e.event_id, &e.properties).map(|v| (end, v))
+            })
+            .collect();
+        // Newest first by window end (RFC 3339 in UTC sorts as text).
+        verdicts.sort_by(|a, b| b.0.cmp(&a.0));
+        let all: Vec<previous::PreviousEvaluation> = verdicts.into_iter().map(|(_, v)| v).collect();
+        out.push(
+            previous::select(&all, &p.slo.effective_comparison())
+                .into_iter()
+                .cloned()
+                .collect(),
+        );
+    }
+    Ok(out)
+}
+
 /// Sends one CUSTOM_INFO event per service with its verdict.
 fn push_results(
     rt: &tokio::runtime::Runtime,
@@ -763,6 +904,7 @@ fn build_report(
     }
     use std::sync::atomic::Ordering;
     Report {
+        id: Some(json::new_id()),
         report_version: json::REPORT_VERSION,
         tool: json::Tool::current(),
         project: plan.project.clone(),

@@ -118,8 +118,11 @@ pub struct ImportArgs {
 
 pub fn run(args: &HistoryArgs, ui: &Ui) -> Exit {
     let env: BTreeMap<String, String> = std::env::vars().collect();
-    // slogate.yaml's `history:` is passed here once settings know the key.
-    match execute(args, &env, None, &SystemClock) {
+    // slogate.yaml's `history:`; a broken slogate.yaml is reported by the commands that need it.
+    let setting = crate::commands::mark::settings_of(&args.config)
+        .ok()
+        .and_then(|s| s.history.map(|h| h.value));
+    match execute(args, &env, setting.as_deref(), &SystemClock) {
         Ok(exit) => exit,
         Err((exit, problems)) => {
             ui.problems(&problems);

@@ -106,6 +106,7 @@ fn score(args: &ScoreArgs, ui: &Ui) -> Result<Exit, Vec<Problem>> {
     };
     let evaluation = eval::evaluate(&slo, &Retrieval::Ok, &values, &selected, policy);
     let report = Report {
+        id: None,
         report_version: json::REPORT_VERSION,
         tool: json::Tool::current(),
         project: None,

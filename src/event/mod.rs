@@ -254,6 +254,39 @@ pub fn verdict_payload(entity_selector: &str, report: &Report, run_url: Option<&
     })
 }
 
+/// A verdict event read back as a previous evaluation (`--history dynatrace`); `None` when the
+/// event lacks slogate's properties.
+pub fn verdict_from_properties(
+    id: &str,
+    props: &[(String, String)],
+) -> Option<crate::eval::previous::PreviousEvaluation> {
+    let get = |k: &str| {
+        props
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    let result = get("slogate.result")?.to_string();
+    let indicators: Vec<Value> = serde_json::from_str(get("slogate.indicators")?).ok()?;
+    Some(crate::eval::previous::PreviousEvaluation {
+        id: id.to_string(),
+        result,
+        score: get("slogate.score").and_then(|s| s.parse().ok()),
+        indicators: indicators
+            .iter()
+            .filter_map(|i| {
+                Some(crate::eval::SliValue {
+                    metric: i.get("metric")?.as_str()?.to_string(),
+                    value: i.get("value").and_then(Value::as_f64),
+                    success: i.get("success").and_then(Value::as_bool).unwrap_or(false),
+                    message: String::new(),
+                })
+            })
+            .collect(),
+        invalidated: false,
+    })
+}
+
 fn status_word(s: crate::eval::Status) -> &'static str {
     match s {
         crate::eval::Status::Pass => "pass",

@@ -108,6 +108,7 @@ impl Ind {
 
 fn base(result: Verdict, score: f64, message: &str, indicators: Vec<IndicatorResult>) -> Report {
     Report {
+        id: None,
         report_version: REPORT_VERSION,
         tool: Tool {
             name: "slogate".into(),

@@ -17,6 +17,10 @@ pub const REPORT_VERSION: u32 = 1;
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Report {
+    /// A unique id of this evaluation (absent for `score`): the history keeps it, so importing
+    /// a report that was already recorded does not count it twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub report_version: u32,
     pub tool: Tool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -172,6 +176,23 @@ pub struct Series {
     pub metric: String,
     pub timestamps: Vec<i64>,
     pub values: Vec<Option<f64>>,
+}
+
+/// A random UUID (version 4) for a new evaluation.
+pub fn new_id() -> String {
+    let mut b = [0u8; 16];
+    b.iter_mut().for_each(|x| *x = fastrand::u8(..));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 /// Serializes a report as pretty JSON with a trailing newline.

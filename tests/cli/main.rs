@@ -10,6 +10,7 @@ mod config;
 mod dynatrace;
 mod dynatrace_forms;
 mod history;
+mod history_gate;
 mod lint;
 mod pipeline;
 mod score;

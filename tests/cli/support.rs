@@ -111,6 +111,13 @@ impl Slogate {
         ] {
             cmd.env_remove(var);
         }
+        // Every run gets its own history file unless the test names one: runs must not see each
+        // other's verdicts, and nothing may be written into the repository's examples.
+        static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let history = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("history-{}-{n}.sqlite", std::process::id()));
+        cmd.env("SLOGATE_HISTORY", history);
         for (k, v) in &self.envs {
             cmd.env(k, v);
         }
