@@ -551,18 +551,11 @@ async fn find_deployments(
     now: DateTime<Utc>,
     lookback: Duration,
 ) -> Result<Vec<DeploymentInfo>, Stop> {
-    let mut targets = Vec::new();
-    for p in plans {
-        let sel = selectors(
-            &p.settings,
-            None,
-            p.project.as_deref(),
-            p.stage.as_deref(),
-            std::slice::from_ref(&p.service),
-        )
-        .map_err(Stop::Invalid)?;
-        targets.push(sel.into_iter().next().map(|(_, s)| s).unwrap_or_default());
-    }
+    let targets: Vec<String> = plans
+        .iter()
+        .map(service_selector)
+        .collect::<Result<_, _>>()
+        .map_err(|m| Stop::Invalid(usage(m, "pass --service (and --stage, --project)")))?;
     let from = (now - lookback).timestamp_millis();
     let to = now.timestamp_millis();
     let results = join_all(
@@ -650,6 +643,19 @@ async fn fetch_all(
     join_all(jobs).await.into_iter().collect()
 }
 
+/// The entity selector of a plan's service, from slogate.yaml's template (Keptn's tags by default).
+fn service_selector(p: &Plan) -> Result<String, String> {
+    let sel = selectors(
+        &p.settings,
+        None,
+        p.project.as_deref(),
+        p.stage.as_deref(),
+        std::slice::from_ref(&p.service),
+    )
+    .map_err(|e| e.first().map(|p| p.message.clone()).unwrap_or_default())?;
+    Ok(sel.into_iter().next().map(|(_, s)| s).unwrap_or_default())
+}
+
 /// Earlier verdicts of each service from the CUSTOM_INFO events `--push-result` wrote, newest
 /// first, selected as Keptn would.
 async fn verdicts_from_dynatrace(
@@ -658,18 +664,9 @@ async fn verdicts_from_dynatrace(
     now: DateTime<Utc>,
 ) -> Result<Vec<Vec<previous::PreviousEvaluation>>, String> {
     const LOOKBACK_DAYS: i64 = 30;
-    let mut out = Vec::new();
-    for p in plans {
-        let sel = selectors(
-            &p.settings,
-            None,
-            p.project.as_deref(),
-            p.stage.as_deref(),
-            std::slice::from_ref(&p.service),
-        )
-        .map_err(|e| e.first().map(|p| p.message.clone()).unwrap_or_default())?;
-        let selector = sel.into_iter().next().map(|(_, s)| s).unwrap_or_default();
-        let from = (now - Duration::days(LOOKBACK_DAYS)).timestamp_millis();
+    let from = (now - Duration::days(LOOKBACK_DAYS)).timestamp_millis();
+    let jobs = plans.iter().map(|p| async move {
+        let selector = service_selector(p)?;
         let found = events::find(
             client,
             "CUSTOM_INFO",
@@ -698,14 +695,14 @@ async fn verdicts_from_dynatrace(
         // Newest first by window end (RFC 3339 in UTC sorts as text).
         verdicts.sort_by(|a, b| b.0.cmp(&a.0));
         let all: Vec<previous::PreviousEvaluation> = verdicts.into_iter().map(|(_, v)| v).collect();
-        out.push(
+        Ok::<_, String>(
             previous::select(&all, &p.slo.effective_comparison())
                 .into_iter()
                 .cloned()
                 .collect(),
-        );
-    }
-    Ok(out)
+        )
+    });
+    join_all(jobs).await.into_iter().collect()
 }
 
 /// Sends one CUSTOM_INFO event per service with its verdict.
@@ -720,15 +717,7 @@ fn push_results(
     let run_url = ci.and_then(|k| ci::run_url(k, env));
     let mut bodies = Vec::new();
     for (plan, report) in plans.iter().zip(reports.iter()) {
-        let sel = selectors(
-            &plan.settings,
-            None,
-            plan.project.as_deref(),
-            plan.stage.as_deref(),
-            std::slice::from_ref(&plan.service),
-        )
-        .map_err(|p| p.first().map(|p| p.message.clone()).unwrap_or_default())?;
-        let selector = sel.into_iter().next().map(|(_, s)| s).unwrap_or_default();
+        let selector = service_selector(plan)?;
         bodies.push(event::verdict_payload(
             &selector,
             report,
