@@ -19,14 +19,15 @@ trap cleanup EXIT
 
 python3 benches/make_fixtures.py "$WORK" "$LATENCY_MS" "$SERVICES"
 
-start_sim() { # scenario -> prints URL
+# Starts dtsim in this shell (so the trap can stop it) and sets URL.
+start_sim() { # scenario name
   "$SIM" --scenario "$1" --port 0 --max-seconds 600 >"$WORK/sim.$2.out" 2>&1 &
   SIM_PIDS+=($!)
   for _ in $(seq 1 100); do
     if grep -q listening "$WORK/sim.$2.out" 2>/dev/null; then break; fi
     sleep 0.05
   done
-  sed -n 's/^listening on //p' "$WORK/sim.$2.out" | head -1
+  URL=$(sed -n 's/^listening on //p' "$WORK/sim.$2.out" | head -1)
 }
 
 # wall seconds, peak RSS (KiB) of a command; its stdout goes to $WORK/out.json
@@ -43,7 +44,7 @@ read -r START_S _ < <(measure "$BIN" --version)
 START_MS=$(python3 -c "print(round($START_S*1000))")
 
 # (a)
-URL=$(start_sim "$WORK/gate.json" gate)
+start_sim "$WORK/gate.json" gate
 export DT_URL=$URL
 read -r A_S A_KB < <(measure "$BIN" eval --config "$WORK/gate" "${WINDOW[@]}" --format json --concurrency "$CONCURRENCY")
 A_REQ=$(python3 -c "import json;print(json.load(open('$WORK/out.json'))['source']['requests'])")
@@ -51,7 +52,7 @@ A_RESULT=$(python3 -c "import json;print(json.load(open('$WORK/out.json'))['resu
 A_IDEAL_MS=$((LATENCY_MS + START_MS))
 
 # (b)
-URL=$(start_sim "$WORK/fleet.json" fleet)
+start_sim "$WORK/fleet.json" fleet
 export DT_URL=$URL
 SVC_ARGS=()
 while read -r s; do SVC_ARGS+=(--service "$s"); done <"$WORK/services.txt"

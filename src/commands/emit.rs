@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::ci::CiKind;
-use crate::cli::{OutputArgs, OutputFormat};
+use crate::cli::{FailOn, OutputArgs, OutputFormat};
 use crate::commands::{stderr, stdout};
 use crate::diag::Problem;
 use crate::eval::Verdict;
@@ -152,7 +152,17 @@ pub fn emit(
     match ci {
         Some(CiKind::Azure) => {
             for r in reports {
-                ci_lines.push_str(&annotations::render(r, Ci::Azure));
+                let lines = annotations::render(r, Ci::Azure);
+                // With --fail-on warning a warning fails the step: "succeeded with issues" would
+                // contradict the exit code.
+                for line in lines.lines() {
+                    if output.fail_on == FailOn::Warning && line.starts_with("##vso[task.complete")
+                    {
+                        continue;
+                    }
+                    ci_lines.push_str(line);
+                    ci_lines.push('\n');
+                }
             }
             // The summary tab wants a file: the report folder's, else one in the agent's temp dir.
             let summary = match &output.report_dir {

@@ -456,7 +456,8 @@ fn human(d: Duration) -> String {
     match s {
         0..=119 => format!("{s} s"),
         120..=7199 => format!("{} min", (s + 59) / 60),
-        _ => format!("{:.1} h", s as f64 / 3600.0),
+        7200..=172_799 => format!("{:.1} h", s as f64 / 3600.0),
+        _ => format!("{} d", (s + 43_199) / 86_400),
     }
 }
 

@@ -330,7 +330,7 @@ pub(crate) fn change_text(r: &IndicatorResult) -> Option<String> {
         format!(
             "{}{}%",
             if c >= 0.0 { "+" } else { "" },
-            go_v((c * 10.0).round() / 10.0)
+            go_v((c * 100.0).round() / 100.0)
         )
     })
 }

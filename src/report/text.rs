@@ -194,7 +194,7 @@ fn row(r: &IndicatorResult) -> [String; 8] {
             format!(
                 "{}{}%",
                 if c >= 0.0 { "+" } else { "" },
-                go_v((c * 10.0).round() / 10.0)
+                go_v((c * 100.0).round() / 100.0)
             )
         })
         .unwrap_or_else(|| "-".into());
