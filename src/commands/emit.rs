@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::ci::CiKind;
 use crate::cli::{FailOn, OutputArgs, OutputFormat};
-use crate::commands::{stderr, stdout};
+use crate::commands::stdout;
 use crate::diag::Problem;
 use crate::eval::Verdict;
 use crate::report::annotations::{self, Ci};
@@ -142,12 +142,8 @@ pub fn emit(
         }
     }
 
-    // CI commands go to stdout, where the agents read them; with a machine-readable format on
-    // stdout they go to stderr so the output stays parseable.
-    let machine = matches!(
-        output.format,
-        OutputFormat::Json | OutputFormat::Junit | OutputFormat::Html
-    );
+    // CI commands go to stdout, the stream the agents read them from, after the report. For a
+    // machine-readable report in CI, use --output / --report-dir, or --ci none.
     let mut ci_lines = String::new();
     match ci {
         Some(CiKind::Azure) => {
@@ -230,12 +226,7 @@ pub fn emit(
         OutputFormat::Junit => report::junit::render(&reports[0]),
         OutputFormat::Html => report::html::render(&reports[0]),
     };
-    if machine {
-        stderr(&ci_lines);
-        stdout(&main);
-    } else {
-        stdout(&main);
-        stdout(&ci_lines);
-    }
+    stdout(&main);
+    stdout(&ci_lines);
     Ok(())
 }
