@@ -30,7 +30,8 @@ pub enum Command {
     Config(ConfigArgs),
     /// Evaluate a historic timeframe against Dynatrace.
     Eval(EvalArgs),
-    /// Evaluate the window ending now (the release-pipeline form).
+    /// Evaluate the window ending now, or the window after a deployment against the one before it
+    /// (the release-pipeline form).
     Gate(GateArgs),
     /// Show the exact request behind every SLI, without sending anything.
     Explain(ExplainArgs),
