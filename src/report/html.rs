@@ -345,10 +345,7 @@ fn why(report: &Report) -> String {
         }
         out.push_str("</ul>\n");
     }
-    let noted: Vec<&IndicatorResult> = results
-        .iter()
-        .filter(|r| matches!(r.status, Status::Pass | Status::Info) && !r.notes.is_empty())
-        .collect();
+    let noted = crate::report::noted(results);
     if !noted.is_empty() {
         out.push_str("<h2>Notes</h2>\n<ul>\n");
         for r in noted {

@@ -118,11 +118,7 @@ pub fn render(report: &Report) -> String {
         }
         out.push('\n');
     }
-    let noted: Vec<&IndicatorResult> = e
-        .indicator_results
-        .iter()
-        .filter(|r| matches!(r.status, Status::Pass | Status::Info) && !r.notes.is_empty())
-        .collect();
+    let noted = crate::report::noted(&e.indicator_results);
     if !noted.is_empty() {
         out.push_str("### Notes\n\n");
         for r in noted {

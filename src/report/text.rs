@@ -123,11 +123,7 @@ pub fn render(report: &Report) -> String {
             }
         }
     }
-    let noted: Vec<&IndicatorResult> = e
-        .indicator_results
-        .iter()
-        .filter(|r| matches!(r.status, Status::Pass | Status::Info) && !r.notes.is_empty())
-        .collect();
+    let noted = crate::report::noted(&e.indicator_results);
     for r in noted {
         for n in &r.notes {
             out.push_str(&format!("note: {}: {n}\n", r.value.metric));
