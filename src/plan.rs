@@ -28,7 +28,8 @@ pub struct Plan {
     pub slo_files: Vec<String>,
     pub slis: Vec<Sli>,
     pub vars: Vars,
-    /// Lint findings worth showing; none of them stops the evaluation.
+    /// Lint findings worth showing; an error among them stops the run before anything is
+    /// fetched (see [`lint::for_scoring`]).
     pub findings: Vec<Problem>,
 }
 
@@ -107,6 +108,7 @@ pub fn resolve(
         findings.extend(lint::check_slo(&l.value));
     }
     findings.extend(lint::check_scorable(&slo, ""));
+    let findings = lint::for_scoring(findings);
     let slo_files = chain
         .iter()
         .filter_map(|l| l.slo.as_ref())
@@ -234,7 +236,14 @@ pub fn slis_for(slo: &Slo, sli: &layout::MergedSli, vars: &Vars) -> Vec<Sli> {
 }
 
 /// The policy: the flag, else slogate.yaml, else Keptn's `pass`.
-pub fn policy(flag: Option<OnMissingBaseline>, settings: &Settings) -> MissingBaseline {
+/// The missing-baseline policy: the flag, else slogate.yaml, else `default` (Keptn's `pass` for
+/// history baselines; `warn` for a before-window, where "I could not see before" must not read
+/// as "nothing got worse").
+pub fn policy(
+    flag: Option<OnMissingBaseline>,
+    settings: &Settings,
+    default: MissingBaseline,
+) -> MissingBaseline {
     match flag {
         Some(OnMissingBaseline::Pass) => MissingBaseline::Pass,
         Some(OnMissingBaseline::Warn) => MissingBaseline::Warn,
@@ -243,7 +252,7 @@ pub fn policy(flag: Option<OnMissingBaseline>, settings: &Settings) -> MissingBa
             .on_missing_baseline
             .as_ref()
             .and_then(|p| MissingBaseline::parse(&p.value))
-            .unwrap_or(MissingBaseline::Pass),
+            .unwrap_or(default),
     }
 }
 

@@ -11,7 +11,7 @@ use crate::cli::{FailOn, OutputArgs, OutputFormat};
 use crate::commands::stdout;
 use crate::diag::Problem;
 use crate::eval::Verdict;
-use crate::report::annotations::{self, Ci};
+use crate::report::annotations::{self, Ci, RunSummary};
 use crate::report::{self, Report};
 
 /// Formats that need one report: with several services they go to `--report-dir` instead.
@@ -84,11 +84,12 @@ fn text(reports: &[Report]) -> String {
     if reports.len() > 1 {
         let count = |v: Verdict| reports.iter().filter(|r| r.evaluation.result == v).count();
         t.push_str(&format!(
-            "\n{} services: {} pass, {} warning, {} fail\n",
+            "\n{} services: {} pass, {} warning, {} fail, {} could not be evaluated\n",
             reports.len(),
             count(Verdict::Pass),
             count(Verdict::Warning),
-            count(Verdict::Fail)
+            count(Verdict::Fail),
+            count(Verdict::Error),
         ));
     }
     t
@@ -109,7 +110,62 @@ fn write_all(dir: &Path, r: &Report) -> Result<(), Problem> {
     write(&dir.join("junit.xml"), &report::junit::render(r))?;
     write(&dir.join("summary.md"), &report::markdown::render(r))?;
     write(&dir.join("report.html"), &report::html::render(r))?;
-    write(&dir.join("slogate.env"), &annotations::dotenv(r))
+    write(
+        &dir.join("slogate.env"),
+        &annotations::dotenv(&RunSummary::of(std::slice::from_ref(r))),
+    )
+}
+
+fn ci_of(ci: Option<CiKind>) -> Ci {
+    match ci {
+        Some(CiKind::Azure) => Ci::Azure,
+        Some(CiKind::GitHub) => Ci::GitHub,
+        Some(CiKind::GitLab) => Ci::GitLab,
+        None => Ci::None,
+    }
+}
+
+/// Where GitLab's artifacts go: the report folder, else `slogate-report`.
+fn gitlab_dir(output: &OutputArgs) -> PathBuf {
+    output
+        .report_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("slogate-report"))
+}
+
+/// A run that stopped before any report (invalid input, or nothing could be evaluated) still
+/// tells the pipeline: the outcome variables, set once, and one error annotation with the cause.
+/// Reports are not written: there is no verdict to show.
+pub fn stopped(
+    result: Verdict,
+    cause: &str,
+    output: &OutputArgs,
+    ci: Option<CiKind>,
+    env: &BTreeMap<String, String>,
+) -> Result<(), Problem> {
+    let summary = RunSummary::no_verdict(result, cause);
+    let mut lines = String::new();
+    match ci {
+        Some(CiKind::Azure) => {
+            lines.push_str(&annotations::stopped(&summary, Ci::Azure));
+            lines.push_str(&annotations::variables(&summary, Ci::Azure, false));
+        }
+        Some(CiKind::GitHub) => {
+            lines.push_str(&annotations::stopped(&summary, Ci::GitHub));
+            if let Some(path) = env.get("GITHUB_OUTPUT").filter(|p| !p.is_empty()) {
+                append(Path::new(path), &annotations::github_output(&summary))?;
+            }
+        }
+        Some(CiKind::GitLab) => {
+            write(
+                &gitlab_dir(output).join("slogate.env"),
+                &annotations::dotenv(&summary),
+            )?;
+        }
+        None => {}
+    }
+    stdout(&lines);
+    Ok(())
 }
 
 /// The folder of one service's reports: the folder itself for one service, a sub-folder each
@@ -122,11 +178,14 @@ fn service_dir(base: &Path, r: &Report, several: bool) -> PathBuf {
     }
 }
 
+/// Writes the reports where `output` asks, and tells the CI. `side_effects`: what went wrong
+/// beside the verdict (a push or history write that failed), shown as CI warnings.
 pub fn emit(
     reports: &[Report],
     output: &OutputArgs,
     ci: Option<CiKind>,
     env: &BTreeMap<String, String>,
+    side_effects: &[String],
 ) -> Result<(), Problem> {
     let several = reports.len() > 1;
     if let Some(path) = &output.output {
@@ -144,24 +203,25 @@ pub fn emit(
 
     // CI commands go to stdout, the stream the agents read them from, after the report. For a
     // machine-readable report in CI, use --output / --report-dir, or --ci none.
+    let summary = RunSummary::of(reports);
     let mut ci_lines = String::new();
+    for s in side_effects {
+        ci_lines.push_str(&annotations::warning(s, ci_of(ci)));
+    }
     match ci {
         Some(CiKind::Azure) => {
             for r in reports {
-                let lines = annotations::render(r, Ci::Azure);
-                // With --fail-on warning a warning fails the step: "succeeded with issues" would
-                // contradict the exit code.
-                for line in lines.lines() {
-                    if output.fail_on == FailOn::Warning && line.starts_with("##vso[task.complete")
-                    {
-                        continue;
-                    }
-                    ci_lines.push_str(line);
-                    ci_lines.push('\n');
-                }
+                ci_lines.push_str(&annotations::render(r, Ci::Azure));
             }
+            // With --fail-on warning a warning fails the step: "succeeded with issues" would
+            // contradict the exit code.
+            ci_lines.push_str(&annotations::variables(
+                &summary,
+                Ci::Azure,
+                output.fail_on != FailOn::Warning,
+            ));
             // The summary tab wants a file: the report folder's, else one in the agent's temp dir.
-            let summary = match &output.report_dir {
+            let summary_file = match &output.report_dir {
                 Some(dir) => dir.join("summary.md"),
                 None => {
                     let tmp = env
@@ -173,8 +233,11 @@ pub fn emit(
                     p
                 }
             };
-            let summary = std::fs::canonicalize(&summary).unwrap_or(summary);
-            ci_lines.push_str(&format!("##vso[task.uploadsummary]{}\n", summary.display()));
+            let summary_file = std::fs::canonicalize(&summary_file).unwrap_or(summary_file);
+            ci_lines.push_str(&format!(
+                "##vso[task.uploadsummary]{}\n",
+                summary_file.display()
+            ));
         }
         Some(CiKind::GitHub) => {
             for r in reports {
@@ -184,37 +247,19 @@ pub fn emit(
                 append(Path::new(path), &markdown(reports))?;
             }
             if let Some(path) = env.get("GITHUB_OUTPUT").filter(|p| !p.is_empty()) {
-                // With several services the outputs describe the worst verdict's report.
-                let worst = reports.iter().max_by_key(|r| match r.evaluation.result {
-                    Verdict::Pass => 0,
-                    Verdict::Warning => 1,
-                    Verdict::Fail => 2,
-                });
-                if let Some(r) = worst {
-                    append(Path::new(path), &annotations::github_output(r))?;
-                }
+                append(Path::new(path), &annotations::github_output(&summary))?;
             }
         }
         Some(CiKind::GitLab) => {
             // GitLab reads JUnit and dotenv from artifacts: make sure both exist.
-            let dir = output
-                .report_dir
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("slogate-report"));
+            let dir = gitlab_dir(output);
             if output.report_dir.is_none() {
                 for r in reports {
                     let d = service_dir(&dir, r, several);
                     write(&d.join("junit.xml"), &report::junit::render(r))?;
                 }
             }
-            let worst = reports.iter().max_by_key(|r| match r.evaluation.result {
-                Verdict::Pass => 0,
-                Verdict::Warning => 1,
-                Verdict::Fail => 2,
-            });
-            if let Some(r) = worst {
-                write(&dir.join("slogate.env"), &annotations::dotenv(r))?;
-            }
+            write(&dir.join("slogate.env"), &annotations::dotenv(&summary))?;
         }
         None => {}
     }

@@ -10,14 +10,13 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use futures_util::future::join_all;
 
 use crate::ci::{self, CiKind};
-use crate::cli::{BaselineArg, EvalArgs, FailOn, GateArgs, OutputArgs, SelectArgs, SourceArgs};
+use crate::cli::{BaselineArg, EvalArgs, GateArgs, OutputArgs, SelectArgs, SourceArgs};
 use crate::clock::{Clock, SystemClock};
 use crate::commands::emit;
 use crate::commands::mark::{ci_kind, client_for, runtime, selectors};
-use crate::commands::score::exit_for;
 use crate::commands::{Exit, Ui, stderr};
 use crate::diag::Problem;
-use crate::eval::{self, BaselineKind, Retrieval, Verdict, previous};
+use crate::eval::{self, BaselineKind, MissingBaseline, Retrieval, Verdict, previous};
 use crate::event;
 use crate::history::{self, HistoryLocation};
 use crate::input;
@@ -27,6 +26,7 @@ use crate::report::{Report, json};
 use crate::source::dynatrace::{self, Failure, Fatal, Fetched};
 use crate::source::events::{self, EventError};
 use crate::source::http::{Client, SendError};
+use crate::spec::criteria::Criterion;
 use crate::spec::load;
 use crate::window::{self, TimeWindow};
 
@@ -74,6 +74,7 @@ pub fn run_eval(args: &EvalArgs, ui: &Ui) -> Exit {
         Err(m) => {
             return invalid(
                 ui,
+                &args.output,
                 m,
                 "e.g. --from 2026-11-17T10:00:00Z --to 2026-11-17T11:00:00Z, or --timeframe 30m",
             );
@@ -105,11 +106,12 @@ pub fn run_gate(args: &GateArgs, ui: &Ui) -> Exit {
     })();
     let (length, delay, lookback, wait) = match durations {
         Ok(d) => d,
-        Err((m, h)) => return invalid(ui, m, &h),
+        Err((m, h)) => return invalid(ui, &args.output, m, &h),
     };
     if length <= Duration::zero() {
         return invalid(
             ui,
+            &args.output,
             "--timeframe must be longer than 0".into(),
             "e.g. --timeframe 30m",
         );
@@ -117,7 +119,14 @@ pub fn run_gate(args: &GateArgs, ui: &Ui) -> Exit {
     let deployment = match &args.deployment_time {
         Some(t) => match window::parse_time(t, clock.now()) {
             Ok(t) => Some(t),
-            Err(m) => return invalid(ui, m, "e.g. --deployment-time 2026-11-17T10:00:00Z"),
+            Err(m) => {
+                return invalid(
+                    ui,
+                    &args.output,
+                    m,
+                    "e.g. --deployment-time 2026-11-17T10:00:00Z",
+                );
+            }
         },
         None => None,
     };
@@ -150,9 +159,38 @@ pub fn run_gate(args: &GateArgs, ui: &Ui) -> Exit {
     run(job, ui, &clock)
 }
 
-fn invalid(ui: &Ui, message: String, help: &str) -> Exit {
-    ui.problems(&usage(message, help));
-    Exit::Invalid
+fn invalid(ui: &Ui, output: &OutputArgs, message: String, help: &str) -> Exit {
+    stop(ui, output, Stop::Invalid(usage(message, help)))
+}
+
+/// A run that ends before any report: the diagnostics or the cause on stderr, and the outcome
+/// (`invalid` or `error`) in the CI's variables with one annotation naming the reason.
+fn stop(ui: &Ui, output: &OutputArgs, stop: Stop) -> Exit {
+    let env = environment();
+    let ci = ci_kind(output.ci, &env);
+    let (result, cause, exit) = match stop {
+        Stop::Invalid(problems) => {
+            ui.problems(&problems);
+            let first = problems
+                .iter()
+                .find(|p| p.is_error())
+                .or(problems.first())
+                .map(|p| match &p.origin {
+                    Some(_) => format!("{} ({})", p.message, p.file_name),
+                    None => p.message.clone(),
+                })
+                .unwrap_or_else(|| "invalid input".into());
+            (Verdict::Invalid, first, Exit::Invalid)
+        }
+        Stop::CouldNot(message) => {
+            stderr(&format!("could not evaluate: {message}\n"));
+            (Verdict::Error, message, Exit::CouldNotEvaluate)
+        }
+    };
+    if let Err(p) = emit::stopped(result, &cause, output, ci, &env) {
+        ui.problems(&[p]);
+    }
+    exit
 }
 
 fn usage(message: impl Into<String>, help: &str) -> Vec<Problem> {
@@ -167,10 +205,13 @@ pub fn environment() -> BTreeMap<String, String> {
 fn run(job: Job, ui: &Ui, clock: &dyn Clock) -> Exit {
     match evaluate(&job, ui, clock) {
         Ok(exit) => exit,
-        Err(problems) => {
-            ui.problems(&problems);
-            Exit::Invalid
-        }
+        Err(s) => stop(ui, job.output, s),
+    }
+}
+
+impl From<Vec<Problem>> for Stop {
+    fn from(problems: Vec<Problem>) -> Self {
+        Stop::Invalid(problems)
     }
 }
 
@@ -188,7 +229,7 @@ struct Fetch {
     series: Vec<Series>,
 }
 
-fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Vec<Problem>> {
+fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Stop> {
     let source = job.source;
     let output = job.output;
     let settle =
@@ -198,10 +239,10 @@ fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Vec<Problem>>
         .to_std()
         .unwrap_or(StdDuration::from_secs(30));
     if source.concurrency == 0 {
-        return Err(usage(
+        return Err(Stop::Invalid(usage(
             "--concurrency must be at least 1",
             "e.g. --concurrency 8",
-        ));
+        )));
     }
     let env = environment();
     let plans = resolve_all(job.select, &env)?;
@@ -210,6 +251,10 @@ fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Vec<Problem>>
         .flat_map(|p| p.findings.iter().cloned())
         .collect();
     dedupe(&mut findings);
+    // An error in a file stops here, before anything is fetched: no verdict from a broken SLO.
+    if findings.iter().any(Problem::is_error) {
+        return Err(Stop::Invalid(findings));
+    }
     ui.problems(&findings);
     let previous_files = read_previous(&output.previous)?;
     let ci = ci_kind(output.ci, &env);
@@ -228,16 +273,16 @@ fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Vec<Problem>>
                 .is_ok_and(|q| !matches!(q, crate::query::SliQuery::Dql { .. }))
         });
     if conn.token.is_none() && needs_api_token {
-        return Err(usage(
+        return Err(Stop::Invalid(usage(
             format!(
                 "no Dynatrace API token: the environment variable {} is not set",
                 conn.token_env
             ),
             "store the token as a secret and expose it as that variable; see docs/token-scopes.md for the scopes",
-        ));
+        )));
     }
     let client = client_for(&conn, request_timeout, source.concurrency)
-        .map_err(|m| usage(m, "this is a bug if it happens"))?;
+        .map_err(|m| Stop::Invalid(usage(m, "this is a bug if it happens")))?;
     let rt = runtime()?;
 
     // Earlier verdicts: from --previous files, else from the history when relative criteria need
@@ -258,7 +303,10 @@ fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Vec<Problem>>
             Some(Ok(s)) => store = Some(s),
             Some(Err(e)) => {
                 ui.problems(&[e.problem()]);
-                return Ok(Exit::CouldNotEvaluate);
+                return Err(Stop::CouldNot(format!(
+                    "the history store cannot be used: {}",
+                    e.problem().message
+                )));
             }
             None => {}
         }
@@ -269,10 +317,9 @@ fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Vec<Problem>>
         match rt.block_on(verdicts_from_dynatrace(&client, &plans, clock.now())) {
             Ok(v) => v,
             Err(message) => {
-                stderr(&format!(
-                    "could not evaluate: reading earlier verdicts from Dynatrace: {message}\n"
-                ));
-                return Ok(Exit::CouldNotEvaluate);
+                return Err(Stop::CouldNot(format!(
+                    "reading earlier verdicts from Dynatrace: {message}"
+                )));
             }
         }
     } else {
@@ -291,7 +338,10 @@ fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Vec<Problem>>
                 Ok(f) => all.push(f),
                 Err(e) => {
                     ui.problems(&[e.problem()]);
-                    return Ok(Exit::CouldNotEvaluate);
+                    return Err(Stop::CouldNot(format!(
+                        "the history store cannot be read: {}",
+                        e.problem().message
+                    )));
                 }
             }
         }
@@ -299,14 +349,7 @@ fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Vec<Problem>>
     };
 
     // The windows of every service; anchoring may ask Dynatrace for the deployment.
-    let windows = match windows(job, &plans, &client, &rt, clock.now()) {
-        Ok(w) => w,
-        Err(Stop::Invalid(p)) => return Err(p),
-        Err(Stop::CouldNot(message)) => {
-            stderr(&format!("could not evaluate: {message}\n"));
-            return Ok(Exit::CouldNotEvaluate);
-        }
-    };
+    let windows = windows(job, &plans, &client, &rt, clock.now())?;
 
     // Wait until every evaluation window is complete and settled, visibly; never evaluate early.
     let last_end = windows
@@ -316,27 +359,27 @@ fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Vec<Problem>>
         .unwrap_or_else(|| clock.now());
     let now = clock.now();
     if last_end > now && job.wait.is_none() {
-        return Err(usage(
+        return Err(Stop::Invalid(usage(
             format!(
                 "the evaluation window ends at {}, {} from now",
                 window::rfc3339(last_end),
                 human(last_end - now)
             ),
             "pass --wait (e.g. --wait 45m) to wait for it, or anchor earlier",
-        ));
+        )));
     }
     let needed = (last_end + settle) - now;
     if let Some(max) = job.wait
         && needed > max
     {
-        return Err(usage(
+        return Err(Stop::Invalid(usage(
             format!(
                 "the evaluation window is complete and settled in {}, longer than --wait {}",
                 human(needed),
                 human(max)
             ),
             "raise --wait, or shorten --delay / --timeframe",
-        ));
+        )));
     }
     let waited = needed.max(Duration::zero());
     if waited > Duration::zero() {
@@ -347,12 +390,11 @@ fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Vec<Problem>>
     let started = Instant::now();
     let fetched = match rt.block_on(fetch_all(&client, &plans, &windows, charts)) {
         Ok(f) => f,
-        Err(fatal) => {
-            stderr(&fatal_message(&fatal, &conn));
-            return Ok(match fatal {
-                Fatal::Auth { .. } => Exit::CouldNotEvaluate,
-                Fatal::MissingToken(_) => Exit::Invalid,
-            });
+        Err(fatal @ Fatal::Auth { .. }) => {
+            return Err(Stop::CouldNot(fatal_message(&fatal, &conn)));
+        }
+        Err(Fatal::MissingToken(m)) => {
+            return Err(Stop::Invalid(usage(m, "see docs/token-scopes.md")));
         }
     };
     let fetch_millis = started.elapsed().as_millis() as u64;
@@ -382,68 +424,57 @@ fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Vec<Problem>>
         })
         .collect();
 
-    let mut exit_push = None;
+    // Side effects (pushing the verdict, recording it) never change the outcome: a failure is
+    // reported on stderr and as a CI warning, and a fail still exits 1.
+    let mut side_effects: Vec<String> = Vec::new();
     // The Dynatrace history is the verdict events: recording there means pushing.
     let push = output.push_result || (dynatrace_history && job.record);
     if push && let Err(message) = push_results(&rt, &client, &plans, &mut reports, ci, &env) {
-        stderr(&format!(
-            "could not send the verdict to Dynatrace: {message}\n"
+        side_effects.push(format!(
+            "could not send the verdict to Dynatrace: {message}"
         ));
-        exit_push = Some(Exit::CouldNotEvaluate);
     }
-
-    let unavailable_any = fetched
-        .iter()
-        .flat_map(|f| f.values.iter().chain(f.baseline.iter().flatten()))
-        .any(|f| f.failure == Some(Failure::Unavailable));
-    // A verdict on data that could not be fetched is no baseline for later runs.
+    // A run that could not evaluate is no baseline for later runs.
     if let Some(store) = store.as_mut()
         && job.record
-        && !unavailable_any
     {
-        for r in &reports {
+        for r in reports
+            .iter()
+            .filter(|r| r.evaluation.result != Verdict::Error)
+        {
             if let Err(e) = store.record(r, clock.now()) {
-                emit::emit(&reports, output, ci, &env).map_err(|p| vec![p])?;
-                ui.problems(&[e.problem()]);
-                return Ok(Exit::CouldNotEvaluate);
+                side_effects.push(format!(
+                    "could not record the verdict in the history: {}",
+                    e.problem().message
+                ));
+                break;
             }
         }
     }
+    for s in &side_effects {
+        stderr(&format!("warning: {s}\n"));
+    }
 
-    emit::emit(&reports, output, ci, &env).map_err(|p| vec![p])?;
+    emit::emit(&reports, output, ci, &env, &side_effects).map_err(|p| vec![p])?;
 
-    let unavailable: Vec<&Fetched> = fetched
+    for r in reports
         .iter()
-        .flat_map(|f| f.values.iter().chain(f.baseline.iter().flatten()))
-        .filter(|f| f.failure == Some(Failure::Unavailable))
-        .collect();
-    if !unavailable.is_empty() {
+        .filter(|r| r.evaluation.result == Verdict::Error)
+    {
+        let who = r
+            .service
+            .as_deref()
+            .map(|s| format!("{s}: "))
+            .unwrap_or_default();
         stderr(&format!(
-            "could not evaluate: {} SLI value{} could not be fetched from {}; the first error: {}\n",
-            unavailable.len(),
-            if unavailable.len() == 1 { "" } else { "s" },
-            conn.url,
-            unavailable[0].value.message
+            "could not evaluate: {who}{}\n",
+            r.evaluation.error.as_deref().unwrap_or("")
         ));
-        return Ok(Exit::CouldNotEvaluate);
     }
-    if let Some(e) = exit_push {
-        return Ok(e);
-    }
-    // The worst outcome decides: invalid input, then fail, then pass.
-    Ok(reports
-        .iter()
-        .map(|r| match (exit_for(&r.evaluation), output.fail_on) {
-            (Exit::Pass, FailOn::Warning) if r.evaluation.result == Verdict::Warning => Exit::Fail,
-            (e, _) => e,
-        })
-        .max_by_key(|e| match e {
-            Exit::CouldNotEvaluate => 4,
-            Exit::Invalid => 3,
-            Exit::Fail => 2,
-            Exit::Pass => 0,
-        })
-        .unwrap_or(Exit::Pass))
+    // The worst outcome across services decides.
+    let worst =
+        Verdict::worst(reports.iter().map(|r| r.evaluation.result)).unwrap_or(Verdict::Error);
+    Ok(Exit::of(worst, output.fail_on))
 }
 
 enum Stop {
@@ -568,16 +599,23 @@ async fn find_deployments(
     let mut out = Vec::new();
     for (sel, r) in targets.iter().zip(results) {
         let found = r.map_err(|e| Stop::CouldNot(event_error(&e, "events.read")))?;
-        let Some(latest) = events::latest(&found) else {
+        // An event without a usable start time anchors nothing: never a 1970 window, never "now".
+        for e in found.iter().filter(|e| e.start_ms.is_none()) {
+            stderr(&format!(
+                "warning: skipped deployment event {} for {sel}: it has no usable startTime\n",
+                e.event_id
+            ));
+        }
+        let latest = events::latest(&found);
+        let Some((latest, t)) = latest.and_then(|e| {
+            let t = Utc.timestamp_millis_opt(e.start_ms?).single()?;
+            Some((e, t))
+        }) else {
             return Err(Stop::CouldNot(format!(
-                "no CUSTOM_DEPLOYMENT event for {sel} in the last {}; mark deployments with `slogate mark`, or pass --deployment-time",
+                "no deployment found: no CUSTOM_DEPLOYMENT event with a usable start time for {sel} in the last {}; mark deployments with `slogate mark`, or pass --deployment-time",
                 human(lookback)
             )));
         };
-        let t = Utc
-            .timestamp_millis_opt(latest.start_ms)
-            .single()
-            .unwrap_or(now);
         out.push(DeploymentInfo {
             time: window::rfc3339(t),
             source: "event".into(),
@@ -845,7 +883,11 @@ fn build_report(
     fetch_millis: u64,
 ) -> Report {
     let comparison = plan.slo.effective_comparison();
-    let policy = plan::policy(output.on_missing_baseline, &plan.settings);
+    let default_policy = match mode {
+        BaselineMode::Window => MissingBaseline::Warn,
+        BaselineMode::History => MissingBaseline::Pass,
+    };
+    let policy = plan::policy(output.on_missing_baseline, &plan.settings, default_policy);
     let values: Vec<eval::SliValue> = fetched.values.iter().map(|f| f.value.clone()).collect();
     let retrieval = retrieval(&fetched.values);
     let mut evaluation = match (mode, &fetched.baseline, &w.baseline) {
@@ -877,13 +919,19 @@ fn build_report(
         }
     };
     for r in &mut evaluation.indicator_results {
-        r.query = fetched
+        let value = fetched
             .values
             .iter()
-            .find(|f| f.value.metric == r.value.metric)
-            .and_then(|f| f.query.clone());
-        if let Some(base) = &fetched.baseline
-            && let Some(b) = base.iter().find(|f| f.value.metric == r.value.metric)
+            .find(|f| f.value.metric == r.value.metric);
+        r.query = value.and_then(|f| f.query.clone());
+        let base = fetched
+            .baseline
+            .iter()
+            .flatten()
+            .find(|f| f.value.metric == r.value.metric);
+        r.error = indicator_error(r, value, base);
+        if r.error.is_none()
+            && let Some(b) = base
             && !b.value.success
         {
             r.notes.push(format!(
@@ -891,6 +939,23 @@ fn build_report(
                 b.value.message
             ));
         }
+    }
+    let errored: Vec<&eval::IndicatorResult> = evaluation
+        .indicator_results
+        .iter()
+        .filter(|r| r.error.is_some())
+        .collect();
+    if let Some(first) = errored.first()
+        && evaluation.invalid_input.is_none()
+    {
+        evaluation.error = Some(format!(
+            "{} of {} objectives could not be evaluated ({url}); {}: {}",
+            errored.len(),
+            evaluation.indicator_results.len(),
+            first.value.metric,
+            first.error.as_deref().unwrap_or_default()
+        ));
+        evaluation.result = Verdict::Error;
     }
     use std::sync::atomic::Ordering;
     Report {
@@ -944,6 +1009,31 @@ fn build_report(
         result_event: None,
         evaluation,
     }
+}
+
+/// Why an objective could not be evaluated: its value, or (for a relative criterion) its
+/// baseline, could not be fetched. `None` when both are there or simply had no data.
+fn indicator_error(
+    r: &eval::IndicatorResult,
+    value: Option<&Fetched>,
+    base: Option<&Fetched>,
+) -> Option<String> {
+    let unavailable = |f: &Fetched| f.failure == Some(Failure::Unavailable);
+    if let Some(v) = value.filter(|f| unavailable(f)) {
+        return Some(v.value.message.clone());
+    }
+    let relative = r
+        .pass_targets
+        .iter()
+        .chain(&r.warning_targets)
+        .flatten()
+        .any(|t| Criterion::parse(&t.criteria).is_ok_and(|c| c.is_relative()));
+    base.filter(|b| relative && unavailable(b)).map(|b| {
+        format!(
+            "the baseline window could not be fetched: {}",
+            b.value.message
+        )
+    })
 }
 
 /// Waits for `wait`, with a countdown on a terminal and a line a minute in CI logs.

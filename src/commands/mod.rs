@@ -28,6 +28,22 @@ pub enum Exit {
     CouldNotEvaluate = 3,
 }
 
+impl Exit {
+    /// The exit code of an outcome: 0 pass (and warning, unless `--fail-on warning`), 1 fail,
+    /// 2 invalid, 3 error (could not evaluate).
+    pub fn of(result: crate::eval::Verdict, fail_on: crate::cli::FailOn) -> Exit {
+        use crate::eval::Verdict;
+        match result {
+            Verdict::Pass => Exit::Pass,
+            Verdict::Warning if fail_on == crate::cli::FailOn::Warning => Exit::Fail,
+            Verdict::Warning => Exit::Pass,
+            Verdict::Fail => Exit::Fail,
+            Verdict::Error => Exit::CouldNotEvaluate,
+            Verdict::Invalid => Exit::Invalid,
+        }
+    }
+}
+
 /// Output settings shared by commands.
 pub struct Ui {
     pub color: bool,

@@ -2,10 +2,10 @@
 
 use std::path::Path;
 
-use crate::cli::{OnMissingBaseline, ReportFormat, ScoreArgs};
+use crate::cli::{FailOn, OnMissingBaseline, ReportFormat, ScoreArgs};
 use crate::commands::{Exit, Ui, stdout};
 use crate::diag::Problem;
-use crate::eval::{self, MissingBaseline, Retrieval, Verdict, previous};
+use crate::eval::{self, MissingBaseline, Retrieval, previous};
 use crate::input;
 use crate::report::{self, Report, json};
 use crate::spec::slo::Slo;
@@ -88,7 +88,12 @@ fn load_slo(args: &ScoreArgs) -> Result<(Slo, Vec<String>, Vec<Problem>), Vec<Pr
 fn score(args: &ScoreArgs, ui: &Ui) -> Result<Exit, Vec<Problem>> {
     let (slo, files, mut findings) = load_slo(args)?;
     findings.extend(lint::check_scorable(&slo, ""));
-    // Lint findings do not stop scoring (Keptn scores such files its own way) but are shown.
+    let findings = lint::for_scoring(findings);
+    // An error stops here: no verdict is computed from a file that has one (a negative weight
+    // would otherwise score 300 %). Warnings are shown and scoring goes on.
+    if findings.iter().any(Problem::is_error) {
+        return Err(findings);
+    }
     ui.problems(&findings);
 
     let values = input::values(&read_json_input(&args.values)?).map_err(|p| vec![p])?;
@@ -159,7 +164,7 @@ fn score(args: &ScoreArgs, ui: &Ui) -> Result<Exit, Vec<Problem>> {
         ReportFormat::Json => stdout(&json_text),
         ReportFormat::Text => stdout(&report::text::render(&report)),
     }
-    Ok(exit_for(&report.evaluation))
+    Ok(Exit::of(report.evaluation.result, FailOn::Fail))
 }
 
 /// The missing-baseline policy from the config root's slogate.yaml, if it sets one.
@@ -180,15 +185,4 @@ fn settings_policy(args: &ScoreArgs) -> Result<MissingBaseline, Vec<Problem>> {
         .on_missing_baseline
         .and_then(|p| MissingBaseline::parse(&p.value))
         .unwrap_or(MissingBaseline::Pass))
-}
-
-/// 2 when the SLO made scoring impossible, else 1 for fail and 0 for pass or warning.
-pub fn exit_for(e: &eval::Evaluation) -> Exit {
-    if e.invalid_input.is_some() {
-        return Exit::Invalid;
-    }
-    match e.result {
-        Verdict::Pass | Verdict::Warning => Exit::Pass,
-        Verdict::Fail => Exit::Fail,
-    }
 }

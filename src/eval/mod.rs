@@ -60,13 +60,21 @@ impl MissingBaseline {
     }
 }
 
+/// The outcome of a run, one word in every output (JSON `result`, headlines, JUnit, CI
+/// variables, exit code). Keptn's own view (`evaluationResult`) is only ever pass, warning or
+/// fail; `error` and `invalid` are slogate's: no verdict about the release was reached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 pub enum Verdict {
     Pass,
     Warning,
+    /// The objectives say the release is worse.
     Fail,
+    /// Could not evaluate: the data source was unavailable, or the selection matched nothing.
+    Error,
+    /// The configuration or the flags are wrong; nothing was scored.
+    Invalid,
 }
 
 impl Verdict {
@@ -75,7 +83,27 @@ impl Verdict {
             Verdict::Pass => "pass",
             Verdict::Warning => "warning",
             Verdict::Fail => "fail",
+            Verdict::Error => "error",
+            Verdict::Invalid => "invalid",
         }
+    }
+
+    /// Which of several outcomes (one per service) speaks for the run: invalid input stops
+    /// everything; a known regression is never hidden behind another service's outage, so
+    /// `fail` outranks `error`, which outranks the verdicts that let a release through.
+    pub fn severity(self) -> u8 {
+        match self {
+            Verdict::Pass => 0,
+            Verdict::Warning => 1,
+            Verdict::Error => 2,
+            Verdict::Fail => 3,
+            Verdict::Invalid => 4,
+        }
+    }
+
+    /// The worst of several outcomes ([`Verdict::severity`]); `None` for none.
+    pub fn worst(all: impl IntoIterator<Item = Verdict>) -> Option<Verdict> {
+        all.into_iter().max_by_key(|v| v.severity())
     }
 }
 
@@ -150,6 +178,10 @@ pub struct IndicatorResult {
     /// Explanations slogate adds where Keptn's result may surprise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Set when this objective could not be evaluated: its value (or its baseline) could not be
+    /// fetched. Its `status` is then Keptn's, but it is no verdict about the release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     /// The exact API request behind the value (`GET /api/v2/...`), when it was fetched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
@@ -160,7 +192,9 @@ pub struct IndicatorResult {
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Evaluation {
-    /// The verdict (Keptn's `data.result`); this decides the exit code.
+    /// The outcome: Keptn's `data.result` (pass / warning / fail) when a verdict was reached,
+    /// else `error` (could not evaluate) or `invalid` (the SLO cannot be scored). This decides
+    /// the exit code.
     pub result: Verdict,
     /// Keptn's `evaluation.result`, which differs from `result` when retrieval failed (§6).
     pub evaluation_result: Verdict,
@@ -174,6 +208,9 @@ pub struct Evaluation {
     /// unparsable total_score): the result is Keptn's, but the input needs fixing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invalid_input: Option<String>,
+    /// Why the run could not evaluate (`result` = `error`), the cause first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Previous values of one SLI, already selected per §8.
@@ -221,22 +258,30 @@ pub fn evaluate_with(
         indicator_results: Vec::new(),
         compared_events: compared_events.clone(),
         invalid_input: None,
+        error: None,
     };
     // §6 rows 1 and 2: nothing to score.
     match retrieval {
+        // Nothing was scored: could not evaluate, never a fail (Keptn's data.result was fail).
         Retrieval::Aborted => {
-            return aborted(
+            let mut e = aborted(
                 "evaluation performed by lighthouse was aborted".into(),
                 "errored",
                 Verdict::Pass,
             );
+            e.result = Verdict::Error;
+            e.error = Some("the SLI retrieval was aborted".into());
+            return e;
         }
         Retrieval::Errored(msg) => {
-            return aborted(
+            let mut e = aborted(
                 format!("evaluation performed by lighthouse received an unexpected error: {msg}"),
                 "errored",
                 Verdict::Pass,
             );
+            e.result = Verdict::Error;
+            e.error = Some(format!("the SLI provider errored: {msg}"));
+            return e;
         }
         _ => {}
     }
@@ -248,6 +293,7 @@ pub fn evaluate_with(
             Verdict::Fail,
         );
         e.invalid_input = Some(e.message.clone());
+        e.result = Verdict::Invalid;
         return e;
     }
 
@@ -300,6 +346,7 @@ pub fn evaluate_with(
                     Verdict::Fail,
                 );
                 e.invalid_input = Some(e.message.clone());
+                e.result = Verdict::Invalid;
                 return e;
             }
         }
@@ -329,10 +376,11 @@ pub fn evaluate_with(
         indicator_results: results,
         compared_events,
         invalid_input: None,
+        error: None,
     };
     if let Err(msg) = total_score(slo, maximum, key_failure, &mut evaluation) {
         return Evaluation {
-            result: Verdict::Fail,
+            result: Verdict::Invalid,
             evaluation_result: Verdict::Fail,
             status: "errored".into(),
             score: 0.0,
@@ -340,6 +388,7 @@ pub fn evaluate_with(
             indicator_results: Vec::new(),
             compared_events: evaluation.compared_events,
             invalid_input: Some(msg),
+            error: None,
         };
     }
     // §6 row 7: the provider said `fail`; the verdict fails, Keptn's evaluation.result stays.
@@ -392,6 +441,7 @@ fn objective_result(
         change_percent: None,
         notes: Vec::new(),
         query: None,
+        error: None,
     };
 
     let value = match value {

@@ -1134,7 +1134,7 @@ fn s4_a_bad_pass_criterion_aborts_the_whole_evaluation() {
         assert_eq!(e.message, message, "{yaml}");
         assert_eq!(
             (e.result, e.evaluation_result),
-            (Verdict::Fail, Verdict::Fail),
+            (Verdict::Invalid, Verdict::Fail),
             "{yaml}"
         );
         assert_eq!(e.status, "succeeded", "{yaml}");
@@ -1518,7 +1518,7 @@ fn s5_missing_pass_threshold_errors_with_no_target_score_defined() {
             assert_eq!(e.status, "errored", "{rest}");
             assert_eq!(
                 (e.result, e.evaluation_result),
-                (Verdict::Fail, Verdict::Fail),
+                (Verdict::Invalid, Verdict::Fail),
                 "{rest}"
             );
             assert_eq!(e.score, 0.0, "{rest}");
@@ -1581,7 +1581,7 @@ fn s5_unparsable_thresholds() {
         assert_eq!(e.status, "errored", "{ts}");
         assert_eq!(
             (e.result, e.evaluation_result),
-            (Verdict::Fail, Verdict::Fail),
+            (Verdict::Invalid, Verdict::Fail),
             "{ts}"
         );
         assert_eq!(e.score, 0.0, "{ts}");
@@ -1630,7 +1630,8 @@ fn s6_retrieval_outcomes() {
             retrieval: Retrieval::Aborted,
             measured: 100.0,
             status: "errored",
-            result: Verdict::Fail,
+            // Nothing was scored: could not evaluate, never a fail.
+            result: Verdict::Error,
             evaluation_result: Verdict::Pass,
             score: 0.0,
             scored: false,
@@ -1639,7 +1640,8 @@ fn s6_retrieval_outcomes() {
             retrieval: Retrieval::Errored("connection refused".into()),
             measured: 100.0,
             status: "errored",
-            result: Verdict::Fail,
+            // Nothing was scored: could not evaluate, never a fail.
+            result: Verdict::Error,
             evaluation_result: Verdict::Pass,
             score: 0.0,
             scored: false,
@@ -1727,7 +1729,7 @@ fn s6_no_objectives_fails_9198() {
             assert_eq!(e.status, "succeeded", "{yaml}");
             assert_eq!(
                 (e.result, e.evaluation_result),
-                (Verdict::Fail, Verdict::Fail),
+                (Verdict::Invalid, Verdict::Fail),
                 "{yaml}"
             );
             assert_eq!(e.score, 0.0, "{yaml}");

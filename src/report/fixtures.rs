@@ -26,6 +26,7 @@ pub(crate) fn all() -> Vec<(&'static str, Report)> {
         ("no_value", no_value()),
         ("with_series", with_series()),
         ("errored", errored()),
+        ("unavailable", unavailable()),
     ]
 }
 
@@ -102,6 +103,7 @@ impl Ind {
             change_percent,
             notes: Vec::new(),
             query: self.query.map(String::from),
+            error: None,
         }
     }
 }
@@ -164,6 +166,7 @@ fn base(result: Verdict, score: f64, message: &str, indicators: Vec<IndicatorRes
                 "c6a1d1f4-1111-4e1e-9d0a-000000000001".into(),
             ],
             invalid_input: None,
+            error: None,
         },
     }
 }
@@ -409,11 +412,16 @@ pub(crate) fn with_series() -> Report {
 /// The provider errored: nothing was scored, and neither project, stage nor service is known.
 pub(crate) fn errored() -> Report {
     let mut report = base(
-        Verdict::Fail,
+        Verdict::Error,
         0.0,
         "evaluation performed by lighthouse received an unexpected error: Dynatrace answered 403 \
          Forbidden: token is missing scope <metrics.read>",
         Vec::new(),
+    );
+    report.evaluation.error = Some(
+        "the SLI provider errored: Dynatrace answered 403 Forbidden: token is missing scope \
+         <metrics.read>"
+            .into(),
     );
     report.evaluation.evaluation_result = Verdict::Pass;
     report.evaluation.status = "errored".into();
@@ -422,5 +430,51 @@ pub(crate) fn errored() -> Report {
     report.stage = None;
     report.service = None;
     report.slo.files = vec!["slo/base.yaml".into(), "slo/checkout & co.yaml".into()];
+    report
+}
+
+/// Dynatrace answered 503 for the baseline window of a relative objective and could not be
+/// reached for another: no verdict, whatever Keptn's scoring said.
+pub(crate) fn unavailable() -> Report {
+    let mut rt = Ind {
+        baseline: (BaselineKind::None, 0.0, 0),
+        pass: vec![target("<=+10%", 0.0, false)],
+        query: Some(RT_QUERY),
+        ..Ind::new(
+            "Response time p95",
+            "response_time_p95",
+            851.23456,
+            Status::Pass,
+        )
+    }
+    .build();
+    rt.error = Some(
+        "the baseline window could not be fetched: Dynatrace answered 503 Service Unavailable \
+         (5 attempts)"
+            .into(),
+    );
+    let mut err = Ind {
+        value: None,
+        pass: vec![target("<=1", 1.0, true)],
+        query: Some(ERR_QUERY),
+        ..Ind::new("Error rate", "error_rate", 0.0, Status::Fail)
+    }
+    .build();
+    err.value.message =
+        "could not connect to abc12345.live.dynatrace.com: connection refused".into();
+    err.error = Some(err.value.message.clone());
+    let mut report = base(
+        Verdict::Error,
+        50.0,
+        "Evaluation failed since the calculated score of 50 is below the warning value of 75",
+        vec![rt, err],
+    );
+    report.evaluation.evaluation_result = Verdict::Fail;
+    report.evaluation.error = Some(
+        "2 of 2 objectives could not be evaluated (https://abc12345.live.dynatrace.com); \
+         response_time_p95: the baseline window could not be fetched: Dynatrace answered 503 \
+         Service Unavailable (5 attempts)"
+            .into(),
+    );
     report
 }

@@ -3,7 +3,7 @@
 //! external assets, no fonts to fetch: inline CSS and inline SVG drawn here, so the file opens
 //! anywhere, offline, years later. Deterministic (no random ids, no clock).
 
-use crate::eval::{BaselineKind, IndicatorResult, Status, TargetResult};
+use crate::eval::{BaselineKind, IndicatorResult, Status, TargetResult, Verdict};
 use crate::report::Report;
 use crate::report::json::Series;
 use crate::report::markdown::{
@@ -30,6 +30,7 @@ code { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; 
   border: 1px solid var(--line); border-left-width: 8px; }
 .hero.pass { border-left-color: var(--pass); } .hero.warning { border-left-color: var(--warn); }
 .hero.fail { border-left-color: var(--fail); }
+.hero.error, .hero.invalid { border-left-color: var(--info); }
 .verdict { font-size: 22px; font-weight: 700; letter-spacing: .04em; padding: 8px 16px; border-radius: 8px; }
 .score { font-size: 16px; margin: 4px 0 0; }
 .score strong { font-size: 22px; }
@@ -39,6 +40,8 @@ code { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; 
 .warning .verdict, .badge.warning { color: var(--warn); background: var(--warn-bg); }
 .fail .verdict, .badge.fail { color: var(--fail); background: var(--fail-bg); }
 .badge.info { color: var(--info); background: var(--info-bg); }
+.error .verdict, .invalid .verdict, .badge.error { color: var(--info); background: var(--info-bg); }
+.message, li, td { overflow-wrap: anywhere; }
 .key { font-size: 11px; color: var(--muted); border: 1px solid var(--line); border-radius: 4px; padding: 0 4px; margin-left: 4px; }
 dl.context { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 20px 0 0; }
 dl.context dt { color: var(--muted); } dl.context dd { margin: 0; }
@@ -109,19 +112,28 @@ pub fn render(report: &Report) -> String {
         ));
     }
     out.push_str("</h1>\n");
-    out.push_str(&format!(
-        "<p class=\"score\">score <strong>{}</strong> / 100",
-        num(e.score)
-    ));
-    let t = thresholds(report);
-    if !t.is_empty() {
+    if let Some(cause) = &e.error {
+        // No verdict: the cause first, and no score that would suggest one.
         out.push_str(&format!(
-            " <span class=\"muted\">({})</span>",
-            esc(&t.join(", "))
+            "<p class=\"message\"><strong>Cause:</strong> {}</p>\n",
+            lines(cause)
         ));
+    } else if e.result != Verdict::Invalid {
+        out.push_str(&format!(
+            "<p class=\"score\">score <strong>{}</strong> / 100",
+            num(e.score)
+        ));
+        let t = thresholds(report);
+        if !t.is_empty() {
+            out.push_str(&format!(
+                " <span class=\"muted\">({})</span>",
+                esc(&t.join(", "))
+            ));
+        }
+        out.push_str("</p>\n");
     }
-    out.push_str("</p>\n");
-    if !e.message.is_empty() {
+    // Keptn's message scores data that was not there: kept in the JSON only.
+    if !e.message.is_empty() && e.result != Verdict::Error {
         out.push_str(&format!("<p class=\"message\">{}</p>\n", lines(&e.message)));
     }
     if let Some(i) = &e.invalid_input
@@ -227,8 +239,12 @@ fn context(report: &Report) -> String {
     out
 }
 
-fn badge(status: Status) -> String {
-    let s = status_word(status);
+fn badge(r: &IndicatorResult) -> String {
+    let s = if r.error.is_some() {
+        "error"
+    } else {
+        status_word(r.status)
+    };
     format!("<span class=\"badge {s}\">{s}</span>")
 }
 
@@ -267,7 +283,7 @@ fn row(r: &IndicatorResult) -> String {
     }
     format!(
         "<tr><td>{name}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>\n",
-        badge(r.status),
+        badge(r),
         esc(&value_text(r)),
         esc(&baseline_text(r)),
         esc(&change_text(r).unwrap_or_else(|| "-".into())),
@@ -284,11 +300,25 @@ fn why(report: &Report) -> String {
     let mut out = String::new();
     let flagged: Vec<&IndicatorResult> = results
         .iter()
-        .filter(|r| matches!(r.status, Status::Fail | Status::Warning))
+        .filter(|r| r.error.is_some() || matches!(r.status, Status::Fail | Status::Warning))
         .collect();
     if !flagged.is_empty() {
         out.push_str("<h2>Why</h2>\n<ul class=\"why\">\n");
         for r in flagged {
+            if let Some(error) = &r.error {
+                out.push_str(&format!(
+                    "<li>{} <strong>{}</strong> <code>{}</code>: could not evaluate: {}\n<ul>\n",
+                    badge(r),
+                    esc(objective_name(r)),
+                    esc(&r.value.metric),
+                    lines(error)
+                ));
+                if let Some(q) = &r.query {
+                    out.push_str(&format!("<li>query: <code>{}</code></li>\n", esc(q)));
+                }
+                out.push_str("</ul>\n</li>\n");
+                continue;
+            }
             let mut facts = Vec::new();
             if r.value.success && r.value.value.is_some() {
                 facts.push(format!("value {}", esc(&value_text(r))));
@@ -298,7 +328,7 @@ fn why(report: &Report) -> String {
             }
             out.push_str(&format!(
                 "<li>{} <strong>{}</strong> <code>{}</code>{}{}{}",
-                badge(r.status),
+                badge(r),
                 esc(objective_name(r)),
                 esc(&r.value.metric),
                 if r.key_sli {
@@ -775,7 +805,7 @@ fn chart(report: &Report, r: &IndicatorResult, series: &Series, index: usize) ->
         "<figure class=\"chart\" id=\"{id}\">\n<figcaption>{} <code>{}</code> {}</figcaption>\n{svg}<p class=\"summary\">{}</p>\n</figure>\n",
         esc(name),
         esc(&series.metric),
-        badge(r.status),
+        badge(r),
         esc(&text)
     )
 }

@@ -17,19 +17,27 @@ pub fn render(report: &Report) -> String {
     let suite = format!("slogate: {}", subject(report));
     let classname = classname(report);
     let tests = e.indicator_results.len() + 1;
+    // An objective whose data could not be fetched is an <error>, never a <failure>: pipelines
+    // treat failures as "the release is worse".
     let failures = e
         .indicator_results
         .iter()
-        .filter(|r| r.status == Status::Fail)
+        .filter(|r| r.status == Status::Fail && r.error.is_none())
         .count()
         + usize::from(e.result == Verdict::Fail);
+    let errors = e
+        .indicator_results
+        .iter()
+        .filter(|r| r.error.is_some())
+        .count()
+        + usize::from(matches!(e.result, Verdict::Error | Verdict::Invalid));
 
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out.push_str(&format!(
-        "<testsuites name=\"slogate\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">\n"
+        "<testsuites name=\"slogate\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"0\">\n"
     ));
     out.push_str(&format!(
-        "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">\n",
+        "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"0\">\n",
         attr(&suite)
     ));
     out.push_str("    <properties>\n");
@@ -139,6 +147,15 @@ fn objective_case(classname: &str, r: &IndicatorResult) -> String {
         attr(objective_name(r))
     );
     let why: Vec<String> = reasons(r).iter().map(|x| x.plain(r)).collect();
+    if let Some(error) = &r.error {
+        out.push_str(&format!(
+            "      <error message=\"{}\" type=\"error\">{}</error>\n",
+            attr(&format!("could not evaluate: {error}")),
+            text(&details(r, false).join("\n"))
+        ));
+        out.push_str("    </testcase>\n");
+        return out;
+    }
     match r.status {
         Status::Fail => {
             let message = if why.is_empty() {
@@ -186,16 +203,19 @@ const WARNING_PROPERTY: &str = "      <properties>\n        <property name=\"sta
 
 fn total_case(classname: &str, report: &Report) -> String {
     let e = &report.evaluation;
-    let mut lines = vec![format!(
-        "{}: score {} / 100",
-        verdict_word(e.result),
-        num(e.score)
-    )];
+    let mut lines = vec![match e.result {
+        Verdict::Error | Verdict::Invalid => verdict_word(e.result).to_string(),
+        _ => format!("{}: score {} / 100", verdict_word(e.result), num(e.score)),
+    }];
+    if let Some(cause) = &e.error {
+        lines.push(format!("cause: {cause}"));
+    }
     let t = thresholds(report);
     if !t.is_empty() {
         lines.push(format!("thresholds: {}", t.join(", ")));
     }
-    if !e.message.is_empty() {
+    // Keptn's message scores data that was not there: kept in the JSON only.
+    if !e.message.is_empty() && e.result != Verdict::Error {
         lines.push(e.message.clone());
     }
     if let Some(i) = &e.invalid_input
@@ -225,6 +245,18 @@ fn total_case(classname: &str, report: &Report) -> String {
             out.push_str(&format!("      <system-out>{body}</system-out>\n"));
         }
         Verdict::Pass => out.push_str(&format!("      <system-out>{body}</system-out>\n")),
+        Verdict::Error | Verdict::Invalid => {
+            let message = e
+                .error
+                .clone()
+                .or_else(|| e.invalid_input.clone())
+                .unwrap_or_else(|| e.message.clone());
+            out.push_str(&format!(
+                "      <error message=\"{}\" type=\"{}\">{body}</error>\n",
+                attr(&format!("{}: {message}", verdict_word(e.result))),
+                e.result.as_str()
+            ));
+        }
     }
     out.push_str("    </testcase>\n");
     out
@@ -310,17 +342,31 @@ mod tests {
                 report.evaluation.indicator_results.len() + 1,
                 "{name}"
             );
+            // What could not be fetched is an <error>, never a <failure>.
             let objective_failures = report
                 .evaluation
                 .indicator_results
                 .iter()
-                .filter(|r| r.status == Status::Fail)
+                .filter(|r| r.status == Status::Fail && r.error.is_none())
                 .count();
             let total_fails = usize::from(report.evaluation.result == Verdict::Fail);
             assert_eq!(failures.len(), objective_failures + total_fails, "{name}");
             for f in failures {
                 assert!(f.iter().any(|(k, v)| k == "type" && v == "fail"), "{name}");
             }
+            let errors = elements.iter().filter(|(n, _)| n == "error").count();
+            let objective_errors = report
+                .evaluation
+                .indicator_results
+                .iter()
+                .filter(|r| r.error.is_some())
+                .count();
+            let total_errors = usize::from(matches!(
+                report.evaluation.result,
+                Verdict::Error | Verdict::Invalid
+            ));
+            assert_eq!(errors, objective_errors + total_errors, "{name}");
+            assert_eq!(attr("errors"), errors.to_string(), "{name}");
         }
     }
 

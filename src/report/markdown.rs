@@ -15,12 +15,20 @@ use crate::spec::criteria::Criterion;
 /// Renders the summary. Deterministic; ends with a newline.
 pub fn render(report: &Report) -> String {
     let e = &report.evaluation;
-    let mut out = format!(
-        "## slogate: {} — score {} / 100\n\n",
-        verdict_word(e.result),
-        num(e.score)
-    );
-    if !e.message.is_empty() {
+    let mut out = match e.result {
+        // No verdict: the cause comes first, a score would suggest one.
+        Verdict::Error | Verdict::Invalid => format!("## slogate: {}\n\n", verdict_word(e.result)),
+        _ => format!(
+            "## slogate: {} — score {} / 100\n\n",
+            verdict_word(e.result),
+            num(e.score)
+        ),
+    };
+    if let Some(cause) = &e.error {
+        out.push_str(&format!("**Cause:** {}\n\n", text(cause)));
+    }
+    // Keptn's message scores data that was not there: kept in the JSON only.
+    if !e.message.is_empty() && e.result != Verdict::Error {
         out.push_str(&format!("> {}\n\n", text(&e.message)));
     }
     if let Some(invalid) = &e.invalid_input
@@ -44,6 +52,7 @@ pub fn render(report: &Report) -> String {
             let cells = [
                 objective_cell(r),
                 match r.status {
+                    _ if r.error.is_some() => "**error**".into(),
                     Status::Fail | Status::Warning => format!("**{}**", status_word(r.status)),
                     _ => status_word(r.status).into(),
                 },
@@ -65,11 +74,23 @@ pub fn render(report: &Report) -> String {
     let flagged: Vec<&IndicatorResult> = e
         .indicator_results
         .iter()
-        .filter(|r| matches!(r.status, Status::Fail | Status::Warning))
+        .filter(|r| r.error.is_some() || matches!(r.status, Status::Fail | Status::Warning))
         .collect();
     if !flagged.is_empty() {
         out.push_str("### Why\n\n");
         for r in flagged {
+            if let Some(error) = &r.error {
+                out.push_str(&format!(
+                    "- **{}** ({}): could not evaluate: {}\n",
+                    text(objective_name(r)),
+                    code(&r.value.metric),
+                    text(error)
+                ));
+                if let Some(q) = &r.query {
+                    out.push_str(&format!("  - query: {}\n", code(q)));
+                }
+                continue;
+            }
             out.push_str(&format!(
                 "- **{}** ({}{}): {}",
                 text(objective_name(r)),
@@ -269,6 +290,8 @@ pub(crate) fn verdict_word(v: Verdict) -> &'static str {
         Verdict::Pass => "PASS",
         Verdict::Warning => "WARNING",
         Verdict::Fail => "FAIL",
+        Verdict::Error => "COULD NOT EVALUATE",
+        Verdict::Invalid => "INVALID INPUT",
     }
 }
 
@@ -292,10 +315,20 @@ pub(crate) fn objective_name(r: &IndicatorResult) -> &str {
 
 /// A number for people: at most 4 decimals, Go's `%v` form (reports keep full precision).
 pub(crate) fn num(v: f64) -> String {
-    if v.abs() >= 1e15 || v == 0.0 || !v.is_finite() {
-        return go_v(v);
+    go_v(round_for_people(v))
+}
+
+/// Rounds for display only (the JSON report keeps full precision): 4 significant digits, but
+/// never into the integer part (12345.6 shows as 12346, not 12350).
+pub(crate) fn round_for_people(v: f64) -> f64 {
+    if v == 0.0 || !v.is_finite() || v.abs() >= 1e15 {
+        return v;
     }
-    go_v((v * 10_000.0).round() / 10_000.0)
+    let magnitude = v.abs().log10().floor() as i32;
+    let decimals = (3 - magnitude).clamp(0, 12);
+    let scale = 10f64.powi(decimals);
+    let r = (v * scale).round() / scale;
+    if r.is_finite() { r } else { v }
 }
 
 /// The measured value, or `no value` when the provider delivered none (or an unsuccessful one).
@@ -550,7 +583,7 @@ mod tests {
     fn heading_says_verdict_and_score() {
         let md = render(&fixtures::relative_window());
         assert!(
-            md.starts_with("## slogate: FAIL — score 66.6667 / 100\n"),
+            md.starts_with("## slogate: FAIL — score 66.67 / 100\n"),
             "{md}"
         );
     }

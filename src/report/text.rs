@@ -3,16 +3,13 @@
 use crate::eval::gofmt::go_v;
 use crate::eval::{BaselineKind, IndicatorResult, Status, TargetResult, Verdict};
 use crate::report::Report;
+use crate::report::markdown::verdict_word;
 use crate::spec::criteria::Criterion;
 
 pub fn render(report: &Report) -> String {
     let e = &report.evaluation;
     let mut out = String::new();
-    let verdict = match e.result {
-        Verdict::Pass => "PASS",
-        Verdict::Warning => "WARNING",
-        Verdict::Fail => "FAIL",
-    };
+    let verdict = verdict_word(e.result);
     let mut thresholds = Vec::new();
     if let Some(p) = &report.slo.pass_threshold {
         thresholds.push(format!("pass ≥ {p}"));
@@ -20,9 +17,20 @@ pub fn render(report: &Report) -> String {
     if let Some(w) = &report.slo.warning_threshold {
         thresholds.push(format!("warning ≥ {w}"));
     }
-    out.push_str(&format!("{verdict}  score {}", round(e.score)));
-    if !thresholds.is_empty() {
-        out.push_str(&format!("  ({})", thresholds.join(", ")));
+    match e.result {
+        // No verdict: the cause comes first, a score would suggest one.
+        Verdict::Error | Verdict::Invalid => {
+            out.push_str(verdict);
+            if let Some(cause) = e.error.as_ref().or(e.invalid_input.as_ref()) {
+                out.push_str(&format!(": {cause}"));
+            }
+        }
+        _ => {
+            out.push_str(&format!("{verdict}  score {}", go_v(round(e.score))));
+            if !thresholds.is_empty() {
+                out.push_str(&format!("  ({})", thresholds.join(", ")));
+            }
+        }
     }
     out.push('\n');
     if let Some(s) = &report.service {
@@ -36,7 +44,8 @@ pub fn render(report: &Report) -> String {
         out.push_str(&sel.join(", "));
         out.push('\n');
     }
-    if !e.message.is_empty() {
+    // Keptn's message scores data that was not there: kept in the JSON only.
+    if !e.message.is_empty() && e.result != Verdict::Error {
         out.push_str(&e.message);
         out.push('\n');
     }
@@ -80,7 +89,7 @@ pub fn render(report: &Report) -> String {
     let failing: Vec<&IndicatorResult> = e
         .indicator_results
         .iter()
-        .filter(|r| matches!(r.status, Status::Fail | Status::Warning))
+        .filter(|r| r.error.is_some() || matches!(r.status, Status::Fail | Status::Warning))
         .collect();
     if !failing.is_empty() {
         out.push('\n');
@@ -90,6 +99,13 @@ pub fn render(report: &Report) -> String {
             } else {
                 &r.display_name
             };
+            if let Some(error) = &r.error {
+                out.push_str(&format!(
+                    "could not evaluate: {name} ({}): {error}\n",
+                    r.value.metric
+                ));
+                continue;
+            }
             let status = if r.status == Status::Fail {
                 "failed"
             } else {
@@ -163,6 +179,7 @@ fn targets(t: &Option<Vec<TargetResult>>) -> String {
 
 fn row(r: &IndicatorResult) -> [String; 8] {
     let status = match r.status {
+        _ if r.error.is_some() => "error",
         Status::Pass => "pass",
         Status::Warning => "warning",
         Status::Fail => "fail",
@@ -211,10 +228,4 @@ fn row(r: &IndicatorResult) -> [String; 8] {
     ]
 }
 
-/// Rounds for display only (reports keep full precision): 4 significant decimals.
-fn round(v: f64) -> f64 {
-    if v.abs() >= 1e15 || v == 0.0 {
-        return v;
-    }
-    (v * 10_000.0).round() / 10_000.0
-}
+use crate::report::markdown::round_for_people as round;

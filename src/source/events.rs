@@ -86,7 +86,9 @@ pub async fn ingest(client: &Client, body: &Value) -> Result<Vec<IngestResult>, 
 pub struct FoundEvent {
     pub event_id: String,
     pub title: String,
-    pub start_ms: i64,
+    /// `startTime` in epoch ms; `None` when the event has none that is usable (missing, not an
+    /// integer, or outside 2000-01-01 … 9999-12-31): such an event anchors no window.
+    pub start_ms: Option<i64>,
     pub properties: Vec<(String, String)>,
 }
 
@@ -167,7 +169,10 @@ pub async fn find(
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string(),
-                start_ms: e.get("startTime").and_then(Value::as_i64).unwrap_or(0),
+                start_ms: e
+                    .get("startTime")
+                    .and_then(Value::as_i64)
+                    .filter(|ms| (USABLE_FROM_MS..=USABLE_TO_MS).contains(ms)),
                 properties,
             });
         }
@@ -181,11 +186,19 @@ pub async fn find(
     Ok(out)
 }
 
-/// The newest event of `events` (ties: the later id).
+/// 2000-01-01T00:00:00Z: no Dynatrace event is older; an earlier `startTime` is garbage.
+const USABLE_FROM_MS: i64 = 946_684_800_000;
+/// 9999-12-31T23:59:59Z, the last instant RFC 3339 can write.
+const USABLE_TO_MS: i64 = 253_402_300_799_000;
+
+/// The newest event of `events` that has a usable start time (ties: the later id).
 pub fn latest(events: &[FoundEvent]) -> Option<&FoundEvent> {
-    events.iter().max_by(|a, b| {
-        a.start_ms
-            .cmp(&b.start_ms)
-            .then_with(|| a.event_id.cmp(&b.event_id))
-    })
+    events
+        .iter()
+        .filter(|e| e.start_ms.is_some())
+        .max_by(|a, b| {
+            a.start_ms
+                .cmp(&b.start_ms)
+                .then_with(|| a.event_id.cmp(&b.event_id))
+        })
 }

@@ -24,6 +24,36 @@ pub const DEFAULT_SLIS: &[&str] = &[
 
 const CRITERIA_HELP: &str = "a criterion is an operator (<, <=, =, >=, >) and a number: `<600` (absolute), `<=+10%` or `<=-5` (relative to the baseline)";
 
+/// Lint errors in files that Keptn still scored, its own way: `slogate lint` keeps them errors
+/// (CI should fix them), but `score`, `eval` and `gate` evaluate such files as Keptn did and
+/// show them as warnings. Every other error stops scoring (e.g. `bad-weight`: a negative weight
+/// would score 300 %).
+const KEPTN_SCORED: &[&str] = &[
+    "slogate::duplicate-objective",
+    "slogate::no-baseline-possible",
+    "slogate::unknown-value",
+    "slogate::bad-number",
+    "slogate::warning-above-pass",
+    "slogate::key-sli-without-pass",
+    "slogate::bad-percentage",
+    "slogate::unknown-placeholder",
+    "slogate::undefined-sli",
+];
+
+/// The findings as `score`, `eval` and `gate` see them: errors that Keptn scored anyway become
+/// warnings; the rest stay errors and stop the run before any verdict.
+pub fn for_scoring(findings: Vec<Problem>) -> Vec<Problem> {
+    findings
+        .into_iter()
+        .map(|mut p| {
+            if p.is_error() && KEPTN_SCORED.contains(&p.code) {
+                p.severity = crate::diag::Severity::Warning;
+            }
+            p
+        })
+        .collect()
+}
+
 /// Checks of one slo.yaml on its own.
 pub fn check_slo(slo: &Slo) -> Vec<Problem> {
     let mut out = Vec::new();

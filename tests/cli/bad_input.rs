@@ -59,7 +59,8 @@ fn malformed_slo_files_exit_2_with_a_diagnostic() {
 fn slo_without_objectives_exits_2() {
     let out = score_slo(&fixtures("lint"), "null-objectives-list/null.bad.slo.yaml");
     out.assert_no_panic().assert_code(2);
-    out.assert_stdout_contains("lighthouse failed because no SLO objective was provided");
+    assert_eq!(out.stdout, "", "no verdict from a file with an error");
+    out.assert_stderr_contains("slogate::no-objectives");
 }
 
 /// SLO files with lint findings that Keptn still scores: the findings are shown on stderr, the
@@ -102,6 +103,28 @@ const SCORED_WITH_FINDINGS: &[(&str, &str, i32)] = &[
         0,
     ),
 ];
+
+/// An error that makes the number meaningless stops scoring: a negative weight would turn a
+/// failing objective into a score of 300 % and a pass.
+#[test]
+fn a_negative_weight_stops_scoring() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("slo.yaml"),
+        "spec_version: '1.0'\nobjectives:\n  - sli: rt\n    pass:\n      - criteria: ['<100']\n    weight: -2\n  - sli: err\n    pass:\n      - criteria: ['<1']\ntotal_score:\n  pass: '90%'\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("values.json"), r#"{"rt": 500, "err": 0}"#).unwrap();
+    let out = Slogate::new()
+        .args(["score", "--slo", "slo.yaml", "--values", "values.json"])
+        .current_dir(dir.path())
+        .run();
+    out.assert_no_panic()
+        .assert_code(2)
+        .assert_stderr_contains("slogate::bad-weight")
+        .assert_stderr_contains("slo.yaml:6:13");
+    assert_eq!(out.stdout, "", "no verdict from a file with an error");
+}
 
 #[test]
 fn lint_findings_are_shown_but_keptn_scores() {

@@ -187,7 +187,21 @@ fn assert_window(r: &RecordedRequest) {
 fn assert_nothing_passes(out: &Output) {
     assert_ne!(out.code, 0, "{out:?}");
     if !out.stdout.trim().is_empty() {
-        assert_eq!(out.json()["result"], "fail", "{out:?}");
+        let result = out.json()["result"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            ["fail", "error", "invalid"].contains(&result.as_str()),
+            "{result}: {out:?}"
+        );
+        // The exit code and the report tell the same outcome.
+        let code = match result.as_str() {
+            "fail" => 1,
+            "invalid" => 2,
+            _ => 3,
+        };
+        assert_eq!(out.code, code, "{out:?}");
     }
 }
 
@@ -1417,6 +1431,15 @@ fn exit_codes_follow_the_docs() {
     out.assert_code(3)
         .assert_stderr_contains("could not evaluate");
     assert_nothing_passes(&out);
+    // An outage is no failed release: `error`, with Keptn's own view kept beside it.
+    assert_eq!(out.json()["result"], "error");
+    assert_eq!(out.json()["evaluationResult"], "fail");
+    assert!(
+        out.json()["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("(503)")),
+        "{out:?}"
+    );
     // 3: the token is refused
     sim.set_faults(Faults::default());
     let out = eval(&sim.url(), "mixed", WINDOW)

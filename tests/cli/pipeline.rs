@@ -242,9 +242,18 @@ fn a_missing_baseline_is_reported_and_follows_the_policy() {
             .contains("baseline window had no value"),
         "{rt}"
     );
-    assert_eq!(rt["status"], "pass", "Keptn's default: no baseline passes");
+    // Before vs after: "I could not see before" is no "nothing got worse": a warning that says so.
+    assert_eq!(rt["status"], "warning", "{rt}");
+    assert!(
+        rt["notes"].to_string().contains("downgraded to warning"),
+        "{rt}"
+    );
+    assert_eq!(r["policy"]["onMissingBaseline"], "warn");
     let r = gate(&sim, &["--format", "json", "--on-missing-baseline", "fail"]).json();
     assert_eq!(by_metric(&r, "response_time_avg")["status"], "fail");
+    // Keptn's behaviour stays one flag away.
+    let r = gate(&sim, &["--format", "json", "--on-missing-baseline", "pass"]).json();
+    assert_eq!(by_metric(&r, "response_time_avg")["status"], "pass");
 }
 
 #[test]
