@@ -26,6 +26,7 @@ use crate::report::{Report, json};
 use crate::source::dynatrace::{self, Failure, Fatal, Fetched};
 use crate::source::events::{self, EventError};
 use crate::source::http::{Client, SendError};
+use crate::source::preflight;
 use crate::spec::criteria::Criterion;
 use crate::spec::load;
 use crate::window::{self, TimeWindow};
@@ -259,7 +260,17 @@ fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Stop> {
     let previous_files = read_previous(&output.previous)?;
     let ci = ci_kind(output.ci, &env);
     emit::check_format(output, plans.len())?;
-    let conn = plan::connection(&plans[0].settings, &env).map_err(|p| vec![p])?;
+    let mut conn = plan::connection(&plans[0].settings, &env).map_err(|p| vec![p])?;
+    if let Some(t) = &conn.token {
+        let (t, changed) = preflight::trimmed(t);
+        if changed {
+            stderr(&format!(
+                "warning: the token in {} has spaces or a line break around it; slogate ignores them (store the secret without them)\n",
+                conn.token_env
+            ));
+        }
+        conn.token = Some(t);
+    }
     let needs_api_token = matches!(
         job.when,
         When::Anchored {
@@ -311,6 +322,37 @@ fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Stop> {
             None => {}
         }
     }
+    // URL, token and scopes, before any wait: a wrong one ends the run in seconds.
+    let dynatrace_history_planned = matches!(
+        history::resolve_path(
+            output.history.as_deref(),
+            &env,
+            plans[0].settings.history.as_ref().map(|h| h.value.as_str()),
+            &job.select.config,
+        ),
+        HistoryLocation::Dynatrace
+    );
+    let scopes = needed_scopes(job, &plans, dynatrace_history_planned);
+    let checked = match &conn.token {
+        Some(token) if !scopes.is_empty() => rt
+            .block_on(preflight::check(
+                &client,
+                token,
+                &conn.token_env,
+                &conn.url,
+                &scopes,
+            ))
+            .map_err(|r| Stop::CouldNot(r.message().to_string()))?,
+        _ => preflight::Checked::default(),
+    };
+    let pushes = output.push_result || (dynatrace_history_planned && job.record);
+    if pushes && !checked.allows(preflight::EVENTS_INGEST) {
+        stderr(&format!(
+            "warning: the token in {} lacks events.ingest: the verdict will be evaluated but cannot be sent to Dynatrace\n",
+            conn.token_env
+        ));
+    }
+
     let previous_by_plan: Vec<Vec<previous::PreviousEvaluation>> = if !reads_history {
         plans.iter().map(|_| previous_files.clone()).collect()
     } else if dynatrace_history {
@@ -399,19 +441,28 @@ fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Stop> {
     };
     let fetch_millis = started.elapsed().as_millis() as u64;
 
+    // "No such service" or "no traffic"? Asked only when a query returned no series at all.
+    let diagnoses = if conn.token.is_some() && checked.allows(preflight::ENTITIES) {
+        rt.block_on(diagnose_empty(&client, &plans, &windows, &fetched))
+    } else {
+        plans.iter().map(|_| BTreeMap::new()).collect()
+    };
+
     let pipeline = ci.map(|k| ci::pipeline(k, &env));
     let mut reports: Vec<Report> = plans
         .iter()
         .zip(&windows)
         .zip(&fetched)
         .zip(&previous_by_plan)
-        .map(|(((plan, w), f), prev)| {
+        .zip(&diagnoses)
+        .map(|((((plan, w), f), prev), diagnosis)| {
             let mut r = build_report(
                 plan,
                 w,
                 settle,
                 waited,
                 f,
+                diagnosis,
                 prev,
                 output,
                 job.baseline,
@@ -849,7 +900,12 @@ fn retrieval(fetched: &[Fetched]) -> Retrieval {
     let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
     for f in fetched
         .iter()
-        .filter(|f| matches!(f.failure, Some(Failure::Query | Failure::Unavailable)))
+        .filter(|f| {
+            matches!(
+                f.failure,
+                Some(Failure::Query | Failure::Unavailable | Failure::Missing)
+            )
+        })
     {
         match groups.iter_mut().find(|(m, _)| *m == f.value.message) {
             Some((_, names)) => names.push(&f.value.metric),
@@ -875,6 +931,7 @@ fn build_report(
     settle: Duration,
     waited: Duration,
     fetched: &Fetch,
+    diagnosis: &BTreeMap<String, Diagnosis>,
     previous_evaluations: &[previous::PreviousEvaluation],
     output: &OutputArgs,
     mode: BaselineMode,
@@ -930,6 +987,21 @@ fn build_report(
             .flatten()
             .find(|f| f.value.metric == r.value.metric);
         r.error = indicator_error(r, value, base);
+        match diagnosis.get(&r.value.metric) {
+            Some(Diagnosis::NoEntity { selector, closest }) if r.error.is_none() => {
+                let mut e = format!(
+                    "no entity matches {selector}: the selection is wrong (check --service, --stage and the tags), the release is not judged"
+                );
+                if !closest.is_empty() {
+                    e.push_str(&format!("; did you mean {}?", closest.join(" or ")));
+                }
+                r.error = Some(e);
+            }
+            Some(Diagnosis::NoData) => r.notes.push(
+                "the entity exists but sent no data in the window (no traffic?)".into(),
+            ),
+            _ => {}
+        }
         if r.error.is_none()
             && let Some(b) = base
             && !b.value.success
@@ -1011,6 +1083,110 @@ fn build_report(
     }
 }
 
+/// The classic token scopes this run will use (none when it sends no classic request).
+fn needed_scopes(job: &Job, plans: &[Plan], dynatrace_history: bool) -> Vec<&'static str> {
+    use crate::query::SliQuery;
+    let mut out: Vec<&'static str> = Vec::new();
+    let mut add = |s: &'static str| {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    };
+    for q in plans
+        .iter()
+        .flat_map(|p| &p.slis)
+        .filter_map(|s| s.parsed.as_ref().ok())
+    {
+        match q {
+            SliQuery::Metrics(_) | SliQuery::Mv2 { .. } => add(preflight::METRICS),
+            SliQuery::Slo { .. } => add("slo.read"),
+            SliQuery::Problems { .. } => add("problems.read"),
+            SliQuery::SecurityProblems { .. } => add("securityProblems.read"),
+            SliQuery::Usql { .. } => add("DTAQLAccess"),
+            SliQuery::Dql { .. } => {}
+        }
+    }
+    let finds_deployment = matches!(
+        job.when,
+        When::Anchored {
+            deployment: None,
+            ..
+        }
+    );
+    let reads_verdicts = dynatrace_history && job.baseline == BaselineMode::History;
+    if finds_deployment || reads_verdicts {
+        add(preflight::EVENTS_READ);
+    }
+    // Pushing the verdict is a side effect: a token without events.ingest is warned about
+    // (see `evaluate`), never a reason to withhold the verdict.
+    out
+}
+
+/// What the entities API said about an SLI whose query returned no series.
+enum Diagnosis {
+    /// Nothing matches the selector: a wrong selection, not a verdict.
+    NoEntity {
+        selector: String,
+        closest: Vec<String>,
+    },
+    /// The entity exists; it sent no data in the window.
+    NoData,
+}
+
+/// For each plan, the SLIs whose metric query returned no series, with what the entities API
+/// says about their entity selector (one request per distinct selector, concurrently).
+async fn diagnose_empty(
+    client: &Client,
+    plans: &[Plan],
+    windows: &[Windows],
+    fetched: &[Fetch],
+) -> Vec<BTreeMap<String, Diagnosis>> {
+    use crate::query::SliQuery;
+    use crate::source::entities::{self, Matched};
+    let jobs = plans
+        .iter()
+        .zip(windows)
+        .zip(fetched)
+        .map(|((plan, w), f)| async move {
+            let mut asked: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for v in &f.values {
+                let empty = v.failure == Some(Failure::NoData)
+                    && v.value.message.contains("returned zero metric series");
+                let sli = plan.slis.iter().find(|s| s.name == v.value.metric);
+                let selector = sli.and_then(|s| match &s.parsed {
+                    Ok(SliQuery::Metrics(m) | SliQuery::Mv2 { metrics: m, .. }) => {
+                        m.entity_selector.clone()
+                    }
+                    _ => None,
+                });
+                if let (true, Some(sel)) = (empty, selector) {
+                    asked.entry(sel).or_default().push(v.value.metric.clone());
+                }
+            }
+            let q = w.eval.as_query_window();
+            let answers = join_all(asked.keys().map(|sel| {
+                entities::matched(client, sel, plan.service.as_deref(), q.from_ms, q.to_ms)
+            }))
+            .await;
+            let mut out = BTreeMap::new();
+            for ((sel, names), answer) in asked.iter().zip(answers) {
+                for name in names {
+                    let d = match &answer {
+                        Matched::Some => Diagnosis::NoData,
+                        Matched::None { closest } => Diagnosis::NoEntity {
+                            selector: sel.clone(),
+                            closest: closest.clone(),
+                        },
+                        Matched::Unknown => continue,
+                    };
+                    out.insert(name.clone(), d);
+                }
+            }
+            out
+        });
+    join_all(jobs).await
+}
+
 /// Why an objective could not be evaluated: its value, or (for a relative criterion) its
 /// baseline, could not be fetched. `None` when both are there or simply had no data.
 fn indicator_error(
@@ -1018,7 +1194,9 @@ fn indicator_error(
     value: Option<&Fetched>,
     base: Option<&Fetched>,
 ) -> Option<String> {
-    let unavailable = |f: &Fetched| f.failure == Some(Failure::Unavailable);
+    let unavailable = |f: &Fetched| {
+        matches!(f.failure, Some(Failure::Unavailable | Failure::Missing))
+    };
     if let Some(v) = value.filter(|f| unavailable(f)) {
         return Some(v.value.message.clone());
     }

@@ -57,6 +57,20 @@ pub fn render(report: &Report) -> String {
     out
 }
 
+/// The JUnit document of a run that stopped before any report (invalid input, or nothing could
+/// be evaluated): one test case carrying the outcome as an `<error>`, so the CI's test tab says
+/// why instead of showing nothing.
+pub fn stopped(result: Verdict, cause: &str) -> String {
+    let message = format!("{}: {cause}", verdict_word(result));
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"slogate\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\">\n  <testsuite name=\"slogate\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\">\n    <properties>\n      <property name=\"result\" value=\"{}\"/>\n    </properties>\n    <testcase classname=\"slogate\" name=\"total score\">\n      <error message=\"{}\" type=\"{}\">{}</error>\n    </testcase>\n  </testsuite>\n</testsuites>\n",
+        result.as_str(),
+        attr(&message),
+        result.as_str(),
+        text(&message)
+    )
+}
+
 /// What the suite is named after: the service, else the most specific SLO file.
 fn subject(report: &Report) -> String {
     report
@@ -368,6 +382,15 @@ mod tests {
             assert_eq!(errors, objective_errors + total_errors, "{name}");
             assert_eq!(attr("errors"), errors.to_string(), "{name}");
         }
+    }
+
+    #[test]
+    fn a_stopped_run_is_one_error() {
+        let xml = stopped(Verdict::Invalid, "criterion `<=banana` & co");
+        let elements = check_well_formed(&xml).unwrap();
+        assert_eq!(elements.iter().filter(|(n, _)| n == "error").count(), 1);
+        assert_eq!(elements.iter().filter(|(n, _)| n == "failure").count(), 0);
+        assert!(xml.contains("INVALID INPUT: criterion `&lt;=banana` &amp; co"), "{xml}");
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub enum Failure {
     /// The source could not be reached, or kept failing (5xx, 429) past the retries: the
     /// evaluation itself could not be done (exit 3).
     Unavailable,
+    /// The API answered 404: the metric, SLO or entity the SLI names does not exist (Keptn:
+    /// "fail"). A wrong selection is no verdict about the release: could not evaluate.
+    Missing,
 }
 
 /// The value of one indicator and the request behind it.
@@ -73,6 +76,7 @@ fn failed(name: &str, message: String) -> SliValue {
 fn classify(status: Option<u16>) -> Failure {
     match status {
         None | Some(429) | Some(500..=599) => Failure::Unavailable,
+        Some(404) => Failure::Missing,
         Some(_) => Failure::Query,
     }
 }
@@ -359,7 +363,12 @@ async fn fetch_metrics_alone(
     let (first, added_inf) = first_form(m);
     let (outcome, _) = send_metrics(client, &first, window, false).await?;
     // Dynatrace refuses `resolution=Inf` for a few metrics; then follow Keptn's exact sequence.
-    if added_inf && matches!(outcome, MetricsOutcome::Error(_, Failure::Query)) {
+    if added_inf
+        && matches!(
+            outcome,
+            MetricsOutcome::Error(_, Failure::Query | Failure::Missing)
+        )
+    {
         let (outcome, _) = send_metrics(client, m, window, false).await?;
         return finish_metrics(client, slis, idx, m, outcome, window).await;
     }

@@ -2,7 +2,7 @@
 
 use dtsim::{BlockingSim, FailPath, Faults, start_blocking};
 
-use crate::support::{Slogate, examples};
+use crate::support::{Slogate, data_requests, examples};
 
 const TOKEN: &str = "dt0c01.SIMULATOR.TOKEN";
 
@@ -91,7 +91,7 @@ fn a_clean_window_passes_and_a_regression_fails_against_it() {
 fn metric_queries_are_batched_and_sent_once() {
     let sim = sim();
     eval(&sim, BEFORE).run().assert_code(0);
-    let requests = sim.requests();
+    let requests = data_requests(&sim);
     let metrics: Vec<_> = requests
         .iter()
         .filter(|r| r.path.ends_with("/metrics/query"))
@@ -155,15 +155,15 @@ fn a_missing_scope_is_named() {
     let out = eval(&sim, BEFORE)
         .env("DT_API_TOKEN", "dt0c01.METRICSONLY.TOKEN")
         .run();
-    // whichever refused request comes back first names its scope
+    // Every missing scope is named at once, before any data request.
     out.assert_code(3)
-        .assert_stderr_contains("(403)")
-        .assert_stderr_contains("Give the token the scope");
+        .assert_stderr_contains("lacks the scopes slo.read, problems.read, securityProblems.read");
     assert!(
-        ["slo.read", "problems.read", "securityProblems.read"]
+        sim.requests()
             .iter()
-            .any(|s| out.stderr.contains(s)),
-        "{out:?}"
+            .all(|r| r.path.ends_with("/apiTokens/lookup")),
+        "{:?}",
+        sim.requests()
     );
 }
 
@@ -240,7 +240,7 @@ fn server_errors_are_retried_then_exit_3() {
     out.assert_code(3)
         .assert_stderr_contains("could not evaluate");
     // 4 requests, each tried 5 times
-    assert_eq!(sim.requests().len(), 20);
+    assert_eq!(data_requests(&sim).len(), 20);
 }
 
 #[test]

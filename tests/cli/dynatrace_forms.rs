@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use dtsim::{BlockingSim, FailPath, Faults, RecordedRequest, start_blocking};
 use serde_json::Value;
 
-use crate::support::{Output, Slogate, fixtures};
+use crate::support::{Output, Slogate, data_requests, fixtures};
 
 /// 09:00–10:00, well inside the scenario's data.
 const WINDOW: (&str, &str) = ("2026-11-17T09:00:00Z", "2026-11-17T10:00:00Z");
@@ -135,7 +135,7 @@ fn shown(r: &RecordedRequest) -> String {
 }
 
 fn on_path(sim: &BlockingSim, path: &str) -> Vec<RecordedRequest> {
-    sim.requests()
+    data_requests(&sim)
         .into_iter()
         .filter(|r| r.path == path)
         .collect()
@@ -222,7 +222,7 @@ fn metrics_key_value_form_with_and_without_resolution_and_with_mz_selector() {
     assert_close(value_of(&report, "errors_prod"), 0.5);
 
     let reqs = on_path(&sim, METRICS_QUERY);
-    assert_eq!(sim.requests().len(), 2, "{reqs:#?}");
+    assert_eq!(data_requests(&sim).len(), 2, "{reqs:#?}");
     for r in &reqs {
         assert_classic(r);
         assert_window(r);
@@ -283,7 +283,7 @@ fn legacy_scope_form_gets_type_service_and_resolution_inf() {
 
     let sel = "builtin:service.response.time:merge(\"dt.entity.service\"):avg";
     let reqs = with_selector(&sim, sel);
-    assert_eq!(reqs.len(), 1, "{:#?}", sim.requests());
+    assert_eq!(reqs.len(), 1, "{:#?}", data_requests(&sim));
     assert_eq!(
         reqs[0].param("entitySelector").as_deref(),
         Some("tag(keptn_service:checkout),tag(keptn_stage:production),type(SERVICE)")
@@ -293,13 +293,13 @@ fn legacy_scope_form_gets_type_service_and_resolution_inf() {
     // a scope that already names type(SERVICE) does not get it twice
     let sel = "builtin:service.response.time:merge(\"dt.entity.service\"):percentile(95)";
     let reqs = with_selector(&sim, sel);
-    assert_eq!(reqs.len(), 1, "{:#?}", sim.requests());
+    assert_eq!(reqs.len(), 1, "{:#?}", data_requests(&sim));
     assert_eq!(
         reqs[0].param("entitySelector").as_deref(),
         Some(CHECKOUT_PROD)
     );
     assert_eq!(reqs[0].param("resolution").as_deref(), Some("Inf"));
-    assert_eq!(sim.requests().len(), 2);
+    assert_eq!(data_requests(&sim).len(), 2);
 }
 
 #[test]
@@ -348,9 +348,11 @@ fn mv2_scales_the_value_and_to_unit_is_passed_verbatim() {
 fn slo_form_value_error_and_unknown_id() {
     let sim = sim();
     let out = eval(&sim.url(), "slo", WINDOW).run();
-    out.assert_code(1);
+    // The unknown SLO id (404) is a wrong selection: could not evaluate, not a failed release.
+    out.assert_code(3);
     let report = out.json();
-    assert_eq!(report["result"], "fail");
+    assert_eq!(report["result"], "error");
+    assert_eq!(report["evaluationResult"], "fail");
     assert_close(value_of(&report, "availability"), 99.95);
     // 200 with error != NONE: Keptn's failure
     assert_eq!(
@@ -366,7 +368,7 @@ fn slo_form_value_error_and_unknown_id() {
              - URL: {missing}?from={FROM_MS}&timeFrame=GTF&to={TO_MS}"
         )
     );
-    let reqs = sim.requests();
+    let reqs = data_requests(&sim);
     assert_eq!(reqs.len(), 3, "{reqs:#?}");
     for r in &reqs {
         assert!(r.path.starts_with("/api/v2/slo/"), "{r:?}");
@@ -540,7 +542,7 @@ fn dql_with_a_platform_token_answers_synchronously() {
     assert_eq!(value_of(&report, "log_lines"), 1234.0);
     assert_eq!(value_of(&report, "error_logs"), 17.0);
 
-    let reqs = sim.requests();
+    let reqs = data_requests(&sim);
     assert_eq!(reqs.len(), 2, "{reqs:#?}");
     let bearer = format!("Bearer {}", platform_token());
     let mut queries = Vec::new();
@@ -583,7 +585,7 @@ fn dql_running_queries_are_polled_until_they_succeed() {
     assert_eq!(value_of(&report, "error_logs"), 17.0);
 
     let executes = on_path(&sim, DQL_EXECUTE);
-    assert_eq!(executes.len(), 2, "{:#?}", sim.requests());
+    assert_eq!(executes.len(), 2, "{:#?}", data_requests(&sim));
     assert!(executes.iter().all(|r| r.status == 202), "{executes:#?}");
     // two RUNNING answers, then the result: three polls per query
     let polls = on_path(&sim, DQL_POLL);
@@ -615,7 +617,7 @@ fn dql_without_a_platform_token_names_the_variable() {
     assert!(
         on_path(&sim, DQL_EXECUTE).is_empty(),
         "{:#?}",
-        sim.requests()
+        data_requests(&sim)
     );
 }
 
@@ -638,7 +640,7 @@ fn placeholders_reach_the_requests() {
     assert_eq!(value_of(&report, "context_problems"), 0.0);
     assert_eq!(value_of(&report, "by_filter"), 72_000.0);
 
-    let reqs = sim.requests();
+    let reqs = data_requests(&sim);
     assert_eq!(reqs.len(), 4, "{reqs:#?}");
     for r in &reqs {
         assert!(
@@ -690,7 +692,7 @@ fn slo_filter_keys_replace_their_placeholders() {
     // filter: {svc_id: SERVICE-1000000000000001} turns $svc_id into the id
     assert_eq!(value_of(&report, "by_filter"), 72_000.0);
     let reqs = with_selector(&sim, "builtin:service.requestCount.total:sum");
-    assert_eq!(reqs.len(), 1, "{:#?}", sim.requests());
+    assert_eq!(reqs.len(), 1, "{:#?}", data_requests(&sim));
     assert_eq!(
         reqs[0].param("entitySelector").as_deref(),
         Some("entityId(\"SERVICE-1000000000000001\")")
@@ -709,7 +711,7 @@ fn an_unset_env_placeholder_fails_only_that_sli() {
     assert!(msg.contains("SLOGATE_FORMS_UNSET_APP"), "{msg}");
     assert_eq!(indicator(&report, "needs_env")["status"], "fail");
     // the broken query is never sent
-    let reqs = sim.requests();
+    let reqs = data_requests(&sim);
     assert_eq!(reqs.len(), 1, "{reqs:#?}");
     assert!(!reqs[0].query.as_deref().unwrap().contains("ENV"));
     assert!(
@@ -791,7 +793,9 @@ fn without_sli_yaml_keptns_default_queries_are_used() {
 fn default_queries_without_deployment_keep_keptns_empty_tag() {
     let sim = sim();
     let out = eval(&sim.url(), "defaults", WINDOW).run();
-    out.assert_code(1);
+    // Keptn's empty deployment tag matches no entity: no verdict, the selection is wrong.
+    out.assert_code(3);
+    assert_eq!(out.json()["result"], "error");
     let report = out.json();
     let reqs = on_path(&sim, METRICS_QUERY);
     assert_eq!(reqs.len(), 1, "{reqs:#?}");
@@ -856,7 +860,7 @@ fn several_series_are_never_aggregated() {
     );
     assert_eq!(indicator(&report, "rt_two_services")["status"], "fail");
     // no retry for several series: one request, no descriptor
-    let reqs = sim.requests();
+    let reqs = data_requests(&sim);
     assert_eq!(reqs.len(), 1, "{reqs:#?}");
     assert_eq!(query_of(&report, "rt_two_services"), shown(&reqs[0]));
 }
@@ -871,7 +875,6 @@ fn zero_series_is_unsuccessful() {
         ("2026-11-17T11:00:00Z", "2026-11-17T11:10:00Z"),
     )
     .run();
-    out.assert_code(1);
     let report = out.json();
     for name in ["cart_errors", "nobody"] {
         assert_eq!(
@@ -879,10 +882,28 @@ fn zero_series_is_unsuccessful() {
             "could not process metrics query: Metrics API v2 returned zero metric series"
         );
     }
-    assert_eq!(indicator(&report, "cart_errors")["status"], "fail");
-    // an informational objective without a value is not a pass either
-    assert_ne!(report["result"], "pass");
-    assert_eq!(sim.requests().len(), 2, "{:#?}", sim.requests());
+    // cart exists but sent no errors in the window: the objective fails as in Keptn, and says so.
+    let cart = indicator(&report, "cart_errors");
+    assert_eq!(cart["status"], "fail");
+    assert!(cart.get("error").is_none(), "{cart}");
+    assert!(cart["notes"].to_string().contains("the entity exists but sent no data"), "{cart}");
+    // Nobody has the tag: no such service is no verdict about a release.
+    let nobody = indicator(&report, "nobody");
+    assert!(
+        nobody["error"].as_str().is_some_and(|e| e.contains("no entity matches")),
+        "{nobody}"
+    );
+    out.assert_code(3);
+    assert_eq!(report["result"], "error");
+    assert_eq!(data_requests(&sim).len(), 2, "{:#?}", data_requests(&sim));
+    // The entities API was asked about each empty selector once.
+    let asked: Vec<String> = sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/api/v2/entities"))
+        .filter_map(|r| r.param("entitySelector"))
+        .collect();
+    assert!(asked.iter().any(|s| s.contains("nosuchservice")), "{asked:?}");
 }
 
 /// A stand-in for Dynatrace answering every request 200 with `body`: dtsim never returns a
@@ -934,7 +955,13 @@ fn a_null_value_is_unsuccessful_with_the_warnings() {
     );
     assert_eq!(indicator(&report, "rt_null")["status"], "fail");
     // one value, even null, is not "several": no descriptor, no retry
-    let seen = seen.lock().unwrap();
+    let seen: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| !r.starts_with("POST /api/v2/apiTokens/lookup"))
+        .cloned()
+        .collect();
     assert_eq!(seen.len(), 1, "{seen:#?}");
     assert!(
         seen[0].starts_with("GET /api/v2/metrics/query?"),
@@ -968,18 +995,18 @@ fn an_explicit_resolution_with_several_values_is_retried_with_fold() {
     ] {
         // the resolution as given, not Inf
         let first = with_selector(&sim, sel);
-        assert_eq!(first.len(), 1, "{:#?}", sim.requests());
+        assert_eq!(first.len(), 1, "{:#?}", data_requests(&sim));
         assert_eq!(first[0].param("resolution").as_deref(), Some(resolution));
         assert_eq!(first[0].status, 200);
         // the descriptor of the whole selector
         let d = on_path(&sim, descriptor);
-        assert_eq!(d.len(), 1, "{descriptor}: {:#?}", sim.requests());
+        assert_eq!(d.len(), 1, "{descriptor}: {:#?}", data_requests(&sim));
         assert_eq!(d[0].method, "GET");
         assert_eq!(d[0].status, 200);
         assert_classic(&d[0]);
         // the resolution given is kept: `:fold`, not resolution=Inf
         let folded = with_selector(&sim, &format!("({sel}):fold"));
-        assert_eq!(folded.len(), 1, "{:#?}", sim.requests());
+        assert_eq!(folded.len(), 1, "{:#?}", data_requests(&sim));
         assert_eq!(folded[0].param("resolution"), first[0].param("resolution"));
         assert_eq!(
             folded[0].param("entitySelector"),
@@ -993,7 +1020,7 @@ fn an_explicit_resolution_with_several_values_is_retried_with_fold() {
     );
     assert_eq!(query_of(&report, "rt_10m"), shown(&folded[0]));
     assert!(query_of(&report, "rt_10m").contains("%3Afold&resolution=10m"));
-    assert_eq!(sim.requests().len(), 6, "{:#?}", sim.requests());
+    assert_eq!(data_requests(&sim).len(), 6, "{:#?}", data_requests(&sim));
 }
 
 #[test]
@@ -1032,7 +1059,7 @@ fn no_resolution_inf_and_value_aggregation_follow_keptns_retry() {
     assert_eq!(pool.len(), 2, "{pool:#?}");
     assert_eq!(on_path(&sim, "/api/v2/metrics/custom:pool.usage").len(), 1);
     let folded = with_selector(&sim, "(custom:pool.usage):fold");
-    assert_eq!(folded.len(), 1, "{:#?}", sim.requests());
+    assert_eq!(folded.len(), 1, "{:#?}", data_requests(&sim));
     assert_eq!(folded[0].param("resolution"), None);
     assert_eq!(query_of(&report, "pool_usage"), shown(&folded[0]));
 }
@@ -1154,7 +1181,7 @@ fn identical_queries_are_sent_once() {
     assert_close(value_of(&report, "rt_b"), 250_000.0);
     assert_close(value_of(&report, "availability_a"), 99.95);
     assert_close(value_of(&report, "availability_b"), 99.95);
-    let reqs = sim.requests();
+    let reqs = data_requests(&sim);
     assert_eq!(reqs.len(), 2, "{reqs:#?}");
     let metrics = on_path(&sim, METRICS_QUERY);
     assert_eq!(
@@ -1167,14 +1194,17 @@ fn identical_queries_are_sent_once() {
         on_path(&sim, "/api/v2/slo/7d07efde-b714-3e6e-ad95-08490e2540c4").len(),
         1
     );
-    assert_eq!(report["source"]["requests"], 2);
+    // two data requests and the preflight token lookup
+    assert_eq!(report["source"]["requests"], 3);
 }
 
 #[test]
 fn one_unknown_metric_does_not_spoil_its_batch() {
     let sim = sim();
     let out = eval(&sim.url(), "batch-bad-selector", WINDOW).run();
-    out.assert_code(1);
+    // A metric key that does not exist (404) is a wrong selection: could not evaluate.
+    out.assert_code(3);
+    assert_eq!(out.json()["result"], "error");
     let report = out.json();
     assert_close(value_of(&report, "rt"), 250_000.0);
     assert_close(value_of(&report, "errors"), 0.5);
@@ -1235,7 +1265,7 @@ fn malformed_json_is_exit_3() {
         let msg = failure_of(&report, name);
         assert!(msg.contains("the response is not valid JSON"), "{msg}");
     }
-    assert!(sim.requests().iter().all(|r| r.status == 200));
+    assert!(data_requests(&sim).iter().all(|r| r.status == 200));
 }
 
 #[test]
@@ -1256,20 +1286,23 @@ fn timeouts_are_exit_3_within_bounded_time() {
         .assert_stderr_contains("timed out");
     assert!(took < Duration::from_secs(30), "took {took:?}");
     assert_nothing_passes(&out);
-    // a timeout is retried: two requests, five attempts each
-    assert_eq!(sim.requests().len(), 10, "{:#?}", sim.requests());
+    // The preflight's one request is retried five times, then the run ends before any data
+    // request: a hanging Dynatrace is found before a wait, not after it.
+    assert_eq!(sim.requests().len(), 5, "{:#?}", sim.requests());
+    assert!(data_requests(&sim).is_empty());
+    out.assert_stderr_contains("cannot be reached");
 }
 
 #[test]
 fn rate_limits_are_waited_out_then_the_evaluation_recovers() {
     let sim = sim();
-    // the first four requests, whatever their path, get 429 with `Retry-After: 1`
+    // the first four data requests (GET) get 429 with `Retry-After: 1`
     sim.set_faults(Faults {
         fail_paths: vec![FailPath {
             prefix: "/".into(),
             status: 429,
             times: Some(4),
-            method: None,
+            method: Some("GET".into()),
         }],
         retry_after_s: 1,
         ..Faults::default()
@@ -1282,7 +1315,8 @@ fn rate_limits_are_waited_out_then_the_evaluation_recovers() {
     assert_close(value_of(&report, "rt"), 250_000.0);
     assert_close(value_of(&report, "availability"), 99.95);
     assert_eq!(report["source"]["retries"], 4, "{:#}", report["source"]);
-    assert_eq!(report["source"]["requests"], 6, "{:#}", report["source"]);
+    // the preflight token lookup, its retries and the two data requests
+    assert_eq!(report["source"]["requests"], 7, "{:#}", report["source"]);
     // two rounds of Retry-After: 1
     assert!(
         took >= Duration::from_secs(2),
@@ -1310,10 +1344,12 @@ fn every_request_carries_its_token_and_no_output_shows_it() {
         .arg("--output")
         .arg(&file)
         .run();
-    out.assert_code(1);
+    // A metric key or SLO id that does not exist (404) is a wrong selection, not a verdict.
+    out.assert_code(3);
     let report = out.json();
+    assert_eq!(report["result"], "error");
     // every API was used, and errors echo URLs
-    let reqs = sim.requests();
+    let reqs = data_requests(&sim);
     for prefix in [
         "/api/v2/metrics/query",
         "/api/v2/slo/",
@@ -1382,7 +1418,7 @@ fn a_token_placeholder_never_reaches_the_output() {
         assert!(!text.contains(&secret), "{what} shows the token:\n{text}");
     }
     // nor does it travel in a URL
-    for r in sim.requests() {
+    for r in data_requests(&sim) {
         assert!(!shown(&r).contains(&secret), "{r:?}");
     }
 }

@@ -12,5 +12,6 @@ mod dynatrace_forms;
 mod history;
 mod history_gate;
 mod lint;
+mod outcomes;
 mod pipeline;
 mod score;

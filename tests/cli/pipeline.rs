@@ -4,24 +4,24 @@ use dtsim::{BlockingSim, start_blocking};
 
 use crate::support::{Slogate, examples};
 
-const TOKEN: &str = "dt0c01.SIMULATOR.TOKEN";
+pub(crate) const TOKEN: &str = "dt0c01.SIMULATOR.TOKEN";
 
 /// The demo scenario on the real clock; `edit` changes it (no regression, gaps, ...).
-fn sim_with(edit: impl FnOnce(&mut serde_json::Value)) -> BlockingSim {
+pub(crate) fn sim_with(edit: impl FnOnce(&mut serde_json::Value)) -> BlockingSim {
     let text = std::fs::read_to_string(examples().join("demo/scenario.json")).unwrap();
     let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
     edit(&mut v);
     start_blocking(dtsim::scenario_from_json(&v.to_string()).unwrap()).unwrap()
 }
 
-fn slogate(sim: &BlockingSim) -> Slogate {
+pub(crate) fn slogate(sim: &BlockingSim) -> Slogate {
     Slogate::new()
         .current_dir(examples())
         .env("DT_URL", sim.url())
         .env("DT_API_TOKEN", TOKEN)
 }
 
-fn mark(sim: &BlockingSim) {
+pub(crate) fn mark(sim: &BlockingSim) {
     slogate(sim)
         .args([
             "mark",
@@ -52,7 +52,7 @@ fn gate(sim: &BlockingSim, extra: &[&str]) -> crate::support::Output {
         .run()
 }
 
-fn by_metric<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+pub(crate) fn by_metric<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     report["indicatorResults"]
         .as_array()
         .unwrap()

@@ -237,3 +237,12 @@ impl Output {
             .collect()
     }
 }
+
+/// The requests a run sent for its data: without the preflight token lookup and the entity
+/// lookups that explain an empty answer (tests of those look at `sim.requests()` itself).
+pub fn data_requests(sim: &dtsim::BlockingSim) -> Vec<dtsim::RecordedRequest> {
+    sim.requests()
+        .into_iter()
+        .filter(|r| !r.path.ends_with("/apiTokens/lookup") && !r.path.ends_with("/api/v2/entities"))
+        .collect()
+}

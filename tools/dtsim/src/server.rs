@@ -152,6 +152,8 @@ enum Route {
     SecurityGet(String),
     EntitiesList,
     EntityGet(String),
+    /// `POST /api/v2/apiTokens/lookup`: the metadata of the token in the body (any scope).
+    TokenLookup,
     Usql,
     DqlExecute,
     DqlPoll,
@@ -234,6 +236,9 @@ fn route(method: &str, api: Api, path: &str) -> Result<Route, ApiError> {
         ("securityProblems", Some(t)) => expect("GET", Route::SecurityGet(t)),
         ("entities", None) => expect("GET", Route::EntitiesList),
         ("entities", Some(t)) => expect("GET", Route::EntityGet(t)),
+        ("apiTokens", Some(t)) if t == "lookup" && api == Api::Classic => {
+            expect("POST", Route::TokenLookup)
+        }
         _ => Err(not_found()),
     }
 }
@@ -248,7 +253,11 @@ fn area(r: &Route) -> Option<Area> {
         Route::SecurityList | Route::SecurityGet(_) => Area::SecurityProblems,
         Route::EntitiesList | Route::EntityGet(_) => Area::Entities,
         Route::Usql => Area::UserSessions,
-        Route::DqlExecute | Route::DqlPoll | Route::DqlCancel | Route::OAuthToken => return None,
+        Route::DqlExecute
+        | Route::DqlPoll
+        | Route::DqlCancel
+        | Route::OAuthToken
+        | Route::TokenLookup => return None,
     })
 }
 
@@ -306,12 +315,36 @@ async fn dispatch(
         Route::SecurityGet(id) => problems::security_get(sc, &id, now),
         Route::EntitiesList => entities::list(sc, params, now),
         Route::EntityGet(id) => entities::get(sc, &id, now),
+        Route::TokenLookup => token_lookup(sc, body),
         Route::Usql => usql(sc, params),
         Route::DqlExecute => dql_execute(inner, &token, body, now).await,
         Route::DqlPoll => dql_poll(inner, params).await,
         Route::DqlCancel => dql_cancel(inner, params),
         Route::OAuthToken => unreachable!("handled above"),
     }
+}
+
+/// The metadata of a classic token given by its secret; 404 for an unknown one (§1).
+fn token_lookup(sc: &Scenario, body: &[u8]) -> ApiResult {
+    let v = json_body(body)?;
+    let Some(secret) = v.get("token").and_then(Value::as_str) else {
+        return Err(ApiError::violation("token", "must not be null", "PAYLOAD_BODY"));
+    };
+    let Some(t) = sc.tokens.iter().find(|t| t.token == secret && !t.platform) else {
+        return Err(ApiError::not_found("The requested token does not exist."));
+    };
+    // The public part of a classic token is its first two dot-separated pieces.
+    let id: String = secret.splitn(3, '.').take(2).collect::<Vec<_>>().join(".");
+    Ok(Reply::with_status(200, json!({
+        "id": id,
+        "name": "simulated token",
+        "enabled": true,
+        "personalAccessToken": false,
+        "owner": "dtsim",
+        "creationDate": "2026-01-01T00:00:00.000Z",
+        "expirationDate": null,
+        "scopes": t.scopes,
+    })))
 }
 
 fn usql(sc: &Scenario, params: &Params) -> ApiResult {
