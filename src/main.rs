@@ -3,7 +3,26 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = slogate::cli::Cli::parse();
+    let cli = match slogate::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            if e.use_stderr() {
+                // The first line of clap's message is the cause; the rest is usage.
+                let text = e.render().to_string();
+                let cause = text
+                    .lines()
+                    .next()
+                    .unwrap_or("invalid flags")
+                    .trim_start_matches("error: ")
+                    .to_string();
+                let sub = std::env::args()
+                    .skip(1)
+                    .find(|a| a == "gate" || a == "eval");
+                slogate::commands::refused_flags(sub.as_deref(), &cause);
+            }
+            e.exit();
+        }
+    };
     let code = slogate::commands::run(cli);
     ExitCode::from(code as u8)
 }

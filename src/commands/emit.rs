@@ -139,19 +139,25 @@ fn gitlab_dir(output: &OutputArgs) -> PathBuf {
 pub fn stopped(
     result: Verdict,
     cause: &str,
-    output: &OutputArgs,
+    report_dir: Option<&Path>,
     ci: Option<CiKind>,
     env: &BTreeMap<String, String>,
 ) -> Result<(), Problem> {
     let summary = RunSummary::no_verdict(result, cause);
+    let gitlab = report_dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("slogate-report"));
     // The test tab shows why: a JUnit file with one error where the pipeline expects one.
-    let junit_dir = match (&output.report_dir, ci) {
-        (Some(dir), _) => Some(dir.clone()),
-        (None, Some(CiKind::GitLab)) => Some(gitlab_dir(output)),
+    let junit_dir = match (report_dir, ci) {
+        (Some(dir), _) => Some(dir.to_path_buf()),
+        (None, Some(CiKind::GitLab)) => Some(gitlab.clone()),
         _ => None,
     };
     if let Some(dir) = junit_dir {
-        write(&dir.join("junit.xml"), &report::junit::stopped(result, cause))?;
+        write(
+            &dir.join("junit.xml"),
+            &report::junit::stopped(result, cause),
+        )?;
     }
     let mut lines = String::new();
     match ci {
@@ -166,10 +172,7 @@ pub fn stopped(
             }
         }
         Some(CiKind::GitLab) => {
-            write(
-                &gitlab_dir(output).join("slogate.env"),
-                &annotations::dotenv(&summary),
-            )?;
+            write(&gitlab.join("slogate.env"), &annotations::dotenv(&summary))?;
         }
         None => {}
     }

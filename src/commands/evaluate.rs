@@ -188,7 +188,7 @@ fn stop(ui: &Ui, output: &OutputArgs, stop: Stop) -> Exit {
             (Verdict::Error, message, Exit::CouldNotEvaluate)
         }
     };
-    if let Err(p) = emit::stopped(result, &cause, output, ci, &env) {
+    if let Err(p) = emit::stopped(result, &cause, output.report_dir.as_deref(), ci, &env) {
         ui.problems(&[p]);
     }
     exit
@@ -898,15 +898,12 @@ fn fatal_message(f: &Fatal, conn: &plan::Connection) -> String {
 /// Keptn's get-sli message: indicators grouped by error, `a, b: msg1; c: msg2`.
 fn retrieval(fetched: &[Fetched]) -> Retrieval {
     let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
-    for f in fetched
-        .iter()
-        .filter(|f| {
-            matches!(
-                f.failure,
-                Some(Failure::Query | Failure::Unavailable | Failure::Missing)
-            )
-        })
-    {
+    for f in fetched.iter().filter(|f| {
+        matches!(
+            f.failure,
+            Some(Failure::Query | Failure::Unavailable | Failure::Missing)
+        )
+    }) {
         match groups.iter_mut().find(|(m, _)| *m == f.value.message) {
             Some((_, names)) => names.push(&f.value.metric),
             None => groups.push((f.value.message.clone(), vec![&f.value.metric])),
@@ -997,9 +994,9 @@ fn build_report(
                 }
                 r.error = Some(e);
             }
-            Some(Diagnosis::NoData) => r.notes.push(
-                "the entity exists but sent no data in the window (no traffic?)".into(),
-            ),
+            Some(Diagnosis::NoData) => r
+                .notes
+                .push("the entity exists but sent no data in the window (no traffic?)".into()),
             _ => {}
         }
         if r.error.is_none()
@@ -1194,9 +1191,8 @@ fn indicator_error(
     value: Option<&Fetched>,
     base: Option<&Fetched>,
 ) -> Option<String> {
-    let unavailable = |f: &Fetched| {
-        matches!(f.failure, Some(Failure::Unavailable | Failure::Missing))
-    };
+    let unavailable =
+        |f: &Fetched| matches!(f.failure, Some(Failure::Unavailable | Failure::Missing));
     if let Some(v) = value.filter(|f| unavailable(f)) {
         return Some(v.value.message.clone());
     }

@@ -85,6 +85,19 @@ pub fn stdout(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
 }
 
+/// Flags that clap refused, for `gate` and `eval`: the pipeline still learns the outcome
+/// (`invalid`) from its variables and one annotation, as for any other invalid input.
+pub fn refused_flags(subcommand: Option<&str>, cause: &str) {
+    if !matches!(subcommand, Some("gate" | "eval")) {
+        return;
+    }
+    let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    let ci = crate::ci::detect(&env);
+    if ci.is_some() {
+        let _ = emit::stopped(crate::eval::Verdict::Invalid, cause, None, ci, &env);
+    }
+}
+
 pub fn run(cli: Cli) -> Exit {
     let ui = Ui::new(cli.color);
     match cli.command {

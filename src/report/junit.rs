@@ -390,7 +390,10 @@ mod tests {
         let elements = check_well_formed(&xml).unwrap();
         assert_eq!(elements.iter().filter(|(n, _)| n == "error").count(), 1);
         assert_eq!(elements.iter().filter(|(n, _)| n == "failure").count(), 0);
-        assert!(xml.contains("INVALID INPUT: criterion `&lt;=banana` &amp; co"), "{xml}");
+        assert!(
+            xml.contains("INVALID INPUT: criterion `&lt;=banana` &amp; co"),
+            "{xml}"
+        );
     }
 
     #[test]

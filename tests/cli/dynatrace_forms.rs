@@ -135,7 +135,7 @@ fn shown(r: &RecordedRequest) -> String {
 }
 
 fn on_path(sim: &BlockingSim, path: &str) -> Vec<RecordedRequest> {
-    data_requests(&sim)
+    data_requests(sim)
         .into_iter()
         .filter(|r| r.path == path)
         .collect()
@@ -886,11 +886,18 @@ fn zero_series_is_unsuccessful() {
     let cart = indicator(&report, "cart_errors");
     assert_eq!(cart["status"], "fail");
     assert!(cart.get("error").is_none(), "{cart}");
-    assert!(cart["notes"].to_string().contains("the entity exists but sent no data"), "{cart}");
+    assert!(
+        cart["notes"]
+            .to_string()
+            .contains("the entity exists but sent no data"),
+        "{cart}"
+    );
     // Nobody has the tag: no such service is no verdict about a release.
     let nobody = indicator(&report, "nobody");
     assert!(
-        nobody["error"].as_str().is_some_and(|e| e.contains("no entity matches")),
+        nobody["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no entity matches")),
         "{nobody}"
     );
     out.assert_code(3);
@@ -903,7 +910,10 @@ fn zero_series_is_unsuccessful() {
         .filter(|r| r.path.ends_with("/api/v2/entities"))
         .filter_map(|r| r.param("entitySelector"))
         .collect();
-    assert!(asked.iter().any(|s| s.contains("nosuchservice")), "{asked:?}");
+    assert!(
+        asked.iter().any(|s| s.contains("nosuchservice")),
+        "{asked:?}"
+    );
 }
 
 /// A stand-in for Dynatrace answering every request 200 with `body`: dtsim never returns a

@@ -127,7 +127,10 @@ fn dynatrace_down_is_error_never_fail_in_every_ci() {
         match ci {
             Ci::GitLab => {
                 let junit = seen.junit.expect("GitLab gets a JUnit file");
-                assert!(junit.contains("<error") && !junit.contains("<failure"), "{junit}");
+                assert!(
+                    junit.contains("<error") && !junit.contains("<failure"),
+                    "{junit}"
+                );
             }
             _ => {
                 assert_eq!(seen.annotations.len(), 1, "{ci:?}: {:?}", seen.annotations);
@@ -157,17 +160,28 @@ fn dynatrace_answering_5xx_is_error_in_report_junit_and_variables() {
         seen.out.assert_no_panic().assert_code(3);
         let r = report(dir.path());
         assert_eq!(r["result"], "error");
-        assert!(r["error"].as_str().unwrap().contains("503"), "{}", r["error"]);
+        assert!(
+            r["error"].as_str().unwrap().contains("503"),
+            "{}",
+            r["error"]
+        );
         assert_eq!(seen.results, ["error"], "{ci:?}");
         let junit = seen.junit.unwrap();
         assert!(!junit.contains("<failure"), "{junit}");
-        assert!(junit.contains("<error message=\"could not evaluate"), "{junit}");
+        assert!(
+            junit.contains("<error message=\"could not evaluate"),
+            "{junit}"
+        );
         let text = std::fs::read_to_string(dir.path().join("slogate-report/report.txt")).unwrap();
         assert!(text.starts_with("COULD NOT EVALUATE: "), "{text}");
         if !matches!(ci, Ci::GitLab) {
             // One error naming the cause, no "objective failed" for data that was not there.
             assert_eq!(seen.annotations.len(), 1, "{:?}", seen.annotations);
-            assert!(!seen.annotations[0].contains("failed:"), "{:?}", seen.annotations);
+            assert!(
+                !seen.annotations[0].contains("failed:"),
+                "{:?}",
+                seen.annotations
+            );
         }
     }
 }
@@ -307,7 +321,10 @@ fn a_wrong_token_with_a_long_wait_ends_in_seconds() {
         .assert_no_panic()
         .assert_code(3)
         .assert_stderr_contains("refused the token in DT_API_TOKEN (401)");
-    assert!(!seen.out.stderr.contains("WRONG"), "the token is never printed");
+    assert!(
+        !seen.out.stderr.contains("WRONG"),
+        "the token is never printed"
+    );
     assert_eq!(seen.results, ["error"]);
 }
 
@@ -322,4 +339,25 @@ fn a_token_with_a_trailing_line_break_still_works() {
         .assert_code(1)
         .assert_stderr_contains("line break");
     assert_eq!(seen.results, ["fail"]);
+}
+
+#[test]
+fn flags_clap_refuses_still_set_the_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Slogate::new()
+        .current_dir(dir.path())
+        .env("TF_BUILD", "True")
+        .args(["gate", "--no-such-flag"])
+        .run();
+    out.assert_no_panic().assert_code(2);
+    assert!(
+        out.stdout
+            .contains("##vso[task.setvariable variable=SLOGATE_RESULT]invalid"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout
+            .contains("##vso[task.logissue type=error]slogate: INVALID INPUT: unexpected argument"),
+        "{out:?}"
+    );
 }

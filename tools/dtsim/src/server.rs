@@ -328,23 +328,30 @@ async fn dispatch(
 fn token_lookup(sc: &Scenario, body: &[u8]) -> ApiResult {
     let v = json_body(body)?;
     let Some(secret) = v.get("token").and_then(Value::as_str) else {
-        return Err(ApiError::violation("token", "must not be null", "PAYLOAD_BODY"));
+        return Err(ApiError::violation(
+            "token",
+            "must not be null",
+            "PAYLOAD_BODY",
+        ));
     };
     let Some(t) = sc.tokens.iter().find(|t| t.token == secret && !t.platform) else {
         return Err(ApiError::not_found("The requested token does not exist."));
     };
     // The public part of a classic token is its first two dot-separated pieces.
     let id: String = secret.splitn(3, '.').take(2).collect::<Vec<_>>().join(".");
-    Ok(Reply::with_status(200, json!({
-        "id": id,
-        "name": "simulated token",
-        "enabled": true,
-        "personalAccessToken": false,
-        "owner": "dtsim",
-        "creationDate": "2026-01-01T00:00:00.000Z",
-        "expirationDate": null,
-        "scopes": t.scopes,
-    })))
+    Ok(Reply::with_status(
+        200,
+        json!({
+            "id": id,
+            "name": "simulated token",
+            "enabled": true,
+            "personalAccessToken": false,
+            "owner": "dtsim",
+            "creationDate": "2026-01-01T00:00:00.000Z",
+            "expirationDate": null,
+            "scopes": t.scopes,
+        }),
+    ))
 }
 
 fn usql(sc: &Scenario, params: &Params) -> ApiResult {
