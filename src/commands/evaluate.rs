@@ -846,7 +846,8 @@ fn build_report(
 ) -> Report {
     let comparison = plan.slo.effective_comparison();
     let policy = plan::policy(output.on_missing_baseline, &plan.settings);
-    let values: Vec<eval::SliValue> = fetched.values.iter().map(|f| f.value.clone()).collect();
+    let once: Vec<eval::SliValue> = fetched.values.iter().map(|f| f.value.clone()).collect();
+    let values = eval::per_objective(&plan.slo, &once);
     let retrieval = retrieval(&fetched.values);
     let mut evaluation = match (mode, &fetched.baseline, &w.baseline) {
         (BaselineMode::Window, Some(base), Some(bw)) => {
@@ -882,6 +883,7 @@ fn build_report(
             .iter()
             .find(|f| f.value.metric == r.value.metric)
             .and_then(|f| f.query.clone());
+        r.value.query = r.query.clone();
         if let Some(base) = &fetched.baseline
             && let Some(b) = base.iter().find(|f| f.value.metric == r.value.metric)
             && !b.value.success

@@ -1157,6 +1157,42 @@ fn identical_queries_are_sent_once() {
 }
 
 #[test]
+fn every_objective_on_one_sli_gets_the_value_fetched_once() {
+    let sim = sim();
+    let out = eval(&sim.url(), "several-objectives", WINDOW).run();
+    out.assert_code(0);
+    let report = out.json();
+    let results = report["indicatorResults"].as_array().unwrap();
+    let got: Vec<(&str, &str)> = results
+        .iter()
+        .map(|r| {
+            (
+                r["displayName"].as_str().unwrap(),
+                r["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("absolute", "pass"),
+            ("relative", "pass"),
+            ("for the record", "info")
+        ]
+    );
+    let metrics = on_path(&sim, METRICS_QUERY);
+    assert_eq!(metrics.len(), 1, "{metrics:#?}");
+    for r in results {
+        assert_close(r["value"]["value"].as_f64().unwrap(), 250_000.0);
+        assert_eq!(r["value"]["success"], true);
+        // Keptn's SLIResult.query: the request, inside `value` too.
+        assert_eq!(r["value"]["query"], r["query"], "{r:#}");
+        assert_eq!(r["query"].as_str().unwrap(), shown(&metrics[0]));
+    }
+    assert_eq!(report["score"], 100.0);
+}
+
+#[test]
 fn one_unknown_metric_does_not_spoil_its_batch() {
     let sim = sim();
     let out = eval(&sim.url(), "batch-bad-selector", WINDOW).run();
