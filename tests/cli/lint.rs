@@ -209,10 +209,11 @@ fn unknown_keys_with_did_you_mean() {
     ] {
         out.assert_stderr_contains(&format!("did you mean {suggestion}?"));
     }
-    // A key that resembles nothing lists the valid keys instead.
+    // A key that resembles nothing is only a warning (Keptn ignored it) listing the valid keys.
     out.assert_stderr_contains(
         "valid keys here are: sli, displayName, key_sli, weight, pass, warning",
-    );
+    )
+    .assert_stderr_contains("1 file checked: 4 errors, 2 warnings");
 }
 
 #[test]
@@ -311,13 +312,17 @@ fn undefined_sli_without_sli_file_always_says_so() {
 }
 
 #[test]
-fn two_objectives_on_the_same_sli() {
-    let out = lint_error_case(
-        "duplicate_objective",
-        "duplicate-objective/objectives.bad.slo.yaml",
-    );
-    assert_codes(&out, &["slogate::duplicate-objective"]);
-    out.assert_stderr_contains("first objective on this SLI");
+fn several_objectives_on_the_same_sli() {
+    let out = lint("several-objectives/objectives.good.slo.yaml", &[]);
+    out.assert_no_panic().assert_code(0);
+    assert_codes(&out, &[]);
+    // Only objectives that no value can pass together are worth a warning.
+    let out = lint("several-objectives/contradicting.bad.slo.yaml", &[]);
+    out.assert_no_panic().assert_code(0);
+    assert_codes(&out, &["slogate::contradicting-objectives"]);
+    out.assert_stderr_contains("contradicts this one")
+        .assert_stderr_contains("1 file checked: 0 errors, 1 warning");
+    insta::assert_snapshot!("contradicting_objectives", out.stderr);
 }
 
 #[test]
@@ -498,11 +503,11 @@ fn all_problems_of_a_file_in_one_run() {
             "slogate::unknown-key",
             "slogate::wrong-type",
             "slogate::bad-criteria",
-            "slogate::duplicate-objective",
+            "slogate::contradicting-objectives",
             "slogate::warning-above-pass",
         ],
     );
-    out.assert_stderr_contains("2 files checked: 5 errors, 0 warnings");
+    out.assert_stderr_contains("2 files checked: 4 errors, 1 warning");
 }
 
 #[test]
@@ -515,8 +520,8 @@ fn json_format_shape() {
     );
     let doc = out.json();
     assert_eq!(doc["files"], 2);
-    assert_eq!(doc["errors"], 5);
-    assert_eq!(doc["warnings"], 0);
+    assert_eq!(doc["errors"], 4);
+    assert_eq!(doc["warnings"], 1);
     let problems = doc["problems"].as_array().unwrap();
     assert_eq!(problems.len(), 5);
     for p in problems {

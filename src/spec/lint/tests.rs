@@ -75,26 +75,79 @@ fn comparison_values() {
         "comparison: {compare_with: single_result, number_of_comparison_results: 5}\nobjectives: [{sli: a}]\n",
     ));
     assert_eq!(codes(&p), ["slogate::ignored-setting"]);
+    assert!(
+        p[0].message.contains("compares with 1 previous result"),
+        "{}",
+        p[0].message
+    );
+    // A count equal to the one Keptn uses changes nothing and is not worth a warning.
+    for (comparison, warned) in [
+        (
+            "{compare_with: single_result, number_of_comparison_results: 1}",
+            false,
+        ),
+        ("{number_of_comparison_results: 3}", false),
+        ("{number_of_comparison_results: 2}", true),
+        (
+            "{compare_with: several_results, number_of_comparison_results: 7}",
+            false,
+        ),
+    ] {
+        let p = check_slo(&slo(&format!(
+            "comparison: {comparison}\nobjectives: [{{sli: a}}]\n"
+        )));
+        let want: &[&str] = if warned {
+            &["slogate::ignored-setting"]
+        } else {
+            &[]
+        };
+        assert_eq!(codes(&p), want, "{comparison}");
+    }
 }
 
 #[test]
-fn duplicate_objectives_and_key_sli_without_pass() {
+fn several_objectives_on_one_sli_and_key_sli_without_pass() {
+    // The same SLI once absolute, once relative, and an info objective: all fine.
+    let p = check_slo(&slo(
+        "objectives:\n  - sli: a\n    pass: [{criteria: [\"<600\"]}]\n  - sli: a\n    pass: [{criteria: [\"<=+10%\"]}]\n  - sli: a\n",
+    ));
+    assert_eq!(codes(&p), [] as [&str; 0]);
     let p = check_slo(&slo(
         "objectives:\n  - sli: a\n    key_sli: true\n  - sli: a\n    pass: [{criteria: [\"<1\"]}]\n",
     ));
-    assert_eq!(
-        codes(&p),
-        [
-            "slogate::duplicate-objective",
-            "slogate::key-sli-without-pass"
-        ]
-    );
-    let dup = p
-        .iter()
-        .find(|p| p.code == "slogate::duplicate-objective")
-        .unwrap();
-    assert_eq!(dup.line_col(), Some((4, 10)));
-    assert_eq!(dup.notes[0].origin.location(), "slo.yaml:2:10");
+    assert_eq!(codes(&p), ["slogate::key-sli-without-pass"]);
+    // Pass criteria that no single value meets together: a warning on the later objective.
+    let cases: &[(&str, &str, bool)] = &[
+        ("[\"<100\"]", "[\">200\"]", true),
+        ("[\"<100\"]", "[\">=100\"]", true),
+        ("[\"<=100\"]", "[\">=100\"]", false),
+        ("[\"=5\"]", "[\">4\", \"<6\"]", false),
+        ("[\"=5\"]", "[\">5\"]", true),
+        ("[\"<100\"]", "[\">200\", \"<=+10%\"]", true),
+        ("[\"<100\"]", "[\"<=+10%\"]", false),
+        ("[\">0\", \"<10\"]", "[\">20\"]", true),
+    ];
+    for (first, second, contradicts) in cases {
+        let p = check_slo(&slo(&format!(
+            "objectives:\n  - sli: a\n    pass: [{{criteria: {first}}}]\n  - sli: a\n    pass: [{{criteria: {second}}}]\n"
+        )));
+        let want: &[&str] = if *contradicts {
+            &["slogate::contradicting-objectives"]
+        } else {
+            &[]
+        };
+        assert_eq!(codes(&p), want, "{first} / {second}");
+        if let Some(w) = p.first() {
+            assert!(!w.is_error());
+            assert_eq!(w.line_col(), Some((4, 10)));
+            assert_eq!(w.notes[0].origin.location(), "slo.yaml:2:10");
+        }
+    }
+    // Either list of an objective may give the common value (OR).
+    let p = check_slo(&slo(
+        "objectives:\n  - sli: a\n    pass: [{criteria: [\"<1\"]}, {criteria: [\">50\"]}]\n  - sli: a\n    pass: [{criteria: [\">40\", \"<60\"]}]\n",
+    ));
+    assert_eq!(codes(&p), [] as [&str; 0]);
 }
 
 #[test]
