@@ -441,6 +441,90 @@ pub fn check_sli(sli: &Sli, filter_keys: &[String]) -> Vec<Problem> {
     out
 }
 
+/// Checks of the queries of a Dynatrace sli.yaml: each must parse with the parser `eval` uses (an
+/// SLI that cannot be turned into a request never gets a value), and an `MV2;` unit that only
+/// older dynatrace-service versions read gets a word on the modern form.
+pub fn check_queries(sli: &Sli) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for ind in &sli.indicators {
+        let q = &ind.query;
+        match crate::query::parse::parse(&q.value) {
+            Err(reason) => out.push(
+                Problem::error(
+                    "slogate::bad-query",
+                    &q.origin,
+                    format!(
+                        "SLI `{}` cannot be turned into a request: {reason}",
+                        ind.name.value
+                    ),
+                )
+                .label("dynatrace-service and slogate cannot read this query")
+                .help(query_help(&q.value)),
+            ),
+            Ok(crate::query::SliQuery::Mv2 {
+                unit: crate::query::Mv2Unit::Unscaled,
+                ..
+            }) => {
+                let prefix: String = q
+                    .value
+                    .trim()
+                    .splitn(3, ';')
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(";")
+                    + ";";
+                let rest = q.value.trim().splitn(3, ';').nth(2).unwrap_or("");
+                // Point at the prefix when the source spells it the same way.
+                let origin = match q.origin.snippet().find(&prefix) {
+                    Some(at) => {
+                        let start = q.origin.span.start + at;
+                        crate::diag::Origin::new(&q.origin.file, start..start + prefix.len())
+                    }
+                    None => q.origin.clone(),
+                };
+                out.push(
+                    Problem::warning(
+                        "slogate::old-mv2-unit",
+                        &origin,
+                        format!("SLI `{}` uses `{prefix}`, written by older dashboard exports", ind.name.value),
+                    )
+                    .label("read as older dynatrace-service versions did: value unscaled")
+                    .help(format!(
+                        "dynatrace-service 0.27 refused this unit; MV2 only scales MicroSecond and Byte. For the same value write the query without the prefix: `{}`; to convert, add `:toUnit(<from>,<to>)` to the metric selector",
+                        shorten(rest)
+                    )),
+                );
+            }
+            Ok(_) => {}
+        }
+    }
+    out
+}
+
+/// What to write instead of a query the parser refused.
+fn query_help(text: &str) -> String {
+    let t = text.trim();
+    if t.is_empty() {
+        return "write the query, e.g. `metricSelector=builtin:service.response.time:avg&entitySelector=type(SERVICE),tag(keptn_service:$SERVICE)`".into();
+    }
+    if t.to_lowercase().starts_with("select ") {
+        return format!(
+            "a user-session query needs the USQL prefix: `USQL;<SINGLE_VALUE|PIE_CHART|COLUMN_CHART|LINE_CHART|TABLE>;<dimension>;{}`",
+            shorten(t)
+        );
+    }
+    "the query forms are `metricSelector=…[&entitySelector=…]`, `MV2;<MicroSecond|Byte>;…`, `SLO;<id>`, `PV2;…`, `SECPV2;…`, `USQL;<TYPE>;<dimension>;<query>` and `DQL;<query>` (docs/dynatrace.md)".into()
+}
+
+/// A long query cut for a help text.
+fn shorten(text: &str) -> String {
+    const MAX: usize = 80;
+    match text.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
 /// Checks of a merged service view: objectives must name defined SLIs; the SLO must be scorable.
 pub fn check_merged(slo: &Slo, sli: &MergedSli, context: &str) -> Vec<Problem> {
     let mut out = check_scorable(slo, context);

@@ -298,6 +298,8 @@ fn mv2_scales_the_value_and_to_unit_is_passed_verbatim() {
     assert_close(value_of(&report, "rt_ms"), 250.0);
     // the same metrics query without MV2 keeps µs, although both share one selector
     assert_close(value_of(&report, "rt_us"), 250_000.0);
+    // MV2;Count, as older dashboard exports wrote it: the value as is (older dynatrace-service)
+    assert_close(value_of(&report, "rt_count"), 250_000.0);
     // MV2;Byte: bytes / 1024
     assert_close(value_of(&report, "payload_kib"), 3.0);
     // :toUnit converts in Dynatrace; slogate does not scale again
@@ -306,7 +308,7 @@ fn mv2_scales_the_value_and_to_unit_is_passed_verbatim() {
     let reqs = on_path(&sim, METRICS_QUERY);
     assert_eq!(reqs.len(), 1, "{reqs:#?}");
     let sel = reqs[0].param("metricSelector").unwrap();
-    // four SLIs, three distinct selectors
+    // five SLIs, three distinct selectors
     assert_eq!(expressions(&sel).len(), 3, "{sel}");
     assert!(
         sel.contains(
@@ -314,7 +316,7 @@ fn mv2_scales_the_value_and_to_unit_is_passed_verbatim() {
         ),
         "{sel}"
     );
-    // the response-time selector is sent once for rt_ms and rt_us, without any unit change
+    // the response-time selector is sent once for rt_ms, rt_us and rt_count, without any unit change
     assert_eq!(
         sel.matches("builtin:service.response.time:merge(\"dt.entity.service\"):avg")
             .count(),

@@ -326,6 +326,22 @@ fn several_objectives_on_the_same_sli() {
 }
 
 #[test]
+fn every_query_is_read_with_the_parser_eval_uses() {
+    let out = lint_error_case("bad_queries", "bad-queries/queries.bad.sli.yaml");
+    assert_codes(
+        &out,
+        &[
+            "slogate::bad-query",
+            "slogate::bad-query",
+            "slogate::old-mv2-unit",
+        ],
+    );
+    out.assert_stderr_contains("query must include a metric selector")
+        .assert_stderr_contains("USQL;<SINGLE_VALUE")
+        .assert_stderr_contains("1 file checked: 2 errors, 1 warning");
+}
+
+#[test]
 fn key_sli_without_pass_criteria() {
     let out = lint_error_case(
         "key_sli_without_pass",

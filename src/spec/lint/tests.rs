@@ -254,3 +254,55 @@ fn merged_needs_objectives_and_total_score() {
     // informational objectives alone need no threshold (Keptn passes them with 100)
     assert!(check_merged(&slo("objectives:\n  - sli: error_rate\n"), &sli, "").is_empty());
 }
+
+#[test]
+fn every_query_is_checked_with_the_parser_eval_uses() {
+    let text = concat!(
+        "indicators:\n",
+        "  rt: \"metricSelector=builtin:service.response.time:avg&entitySelector=type(SERVICE)\"\n",
+        "  empty: \"\"\n",
+        "  usql_without_prefix: \"select count(*) FROM usersession where city='Linz'\"\n",
+        "  bad_key: \"metricsSelector=builtin:x\"\n",
+        "  cpu: \"MV2;Percent;metricSelector=builtin:host.cpu.usage:avg\"\n",
+        "  typo: \"MV2;MicroSeconds;metricSelector=builtin:x\"\n",
+        "  slo: \"SLO;\"\n",
+    );
+    let l = parse_sli(SourceFile::new("sli.yaml", text), vec![]);
+    let p = check_queries(&l.value);
+    let got: Vec<(&str, bool, (usize, usize))> = p
+        .iter()
+        .map(|p| (p.code, p.is_error(), p.line_col().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("slogate::bad-query", true, (3, 10)),
+            ("slogate::bad-query", true, (4, 24)),
+            ("slogate::bad-query", true, (5, 12)),
+            ("slogate::old-mv2-unit", false, (6, 9)),
+            ("slogate::bad-query", true, (7, 9)),
+            ("slogate::bad-query", true, (8, 8)),
+        ]
+    );
+    // The parser's reason, as explain and eval report it.
+    assert!(
+        p[0].message
+            .ends_with("metrics query must include a metric selector"),
+        "{}",
+        p[0].message
+    );
+    assert!(p[1].help.as_deref().unwrap().contains("USQL;<SINGLE_VALUE"));
+    assert!(p[2].message.ends_with("unknown key: metricsSelector"));
+    assert!(p[4].message.ends_with("invalid unit: MicroSeconds"));
+    assert!(p[5].message.ends_with("SLO ID should not be empty"));
+    // The old unit: pointed at, and the modern form named.
+    assert_eq!(p[3].origin.as_ref().unwrap().snippet(), "MV2;Percent;");
+    assert!(
+        p[3].help
+            .as_deref()
+            .unwrap()
+            .contains("`metricSelector=builtin:host.cpu.usage:avg`"),
+        "{:?}",
+        p[3].help
+    );
+}
