@@ -65,6 +65,16 @@ fn tabs_in_indentation() {
     assert_codes(&out, &["slogate::yaml-syntax"]);
     out.assert_stderr_contains("tab character")
         .assert_stderr_contains("indent with spaces");
+    // The parser notices this tab at the end of the line before; the report points at the tab.
+    let out = lint("tabs/after-spaces.bad.slo.yaml", &["--format", "json"]);
+    out.assert_no_panic().assert_code(2);
+    let p = &out.json()["problems"][0];
+    assert_eq!(p["code"], "slogate::yaml-syntax");
+    assert_eq!(p["label"], "tab character");
+    assert_eq!(
+        (p["line"].as_u64(), p["column"].as_u64()),
+        (Some(4), Some(3))
+    );
 }
 
 #[test]
