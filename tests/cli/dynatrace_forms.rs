@@ -1192,6 +1192,9 @@ fn every_objective_on_one_sli_gets_the_value_fetched_once() {
         assert_eq!(r["query"].as_str().unwrap(), shown(&metrics[0]));
     }
     assert_eq!(report["score"], 100.0);
+    // The key Keptn ignored is named, with its line, and does not stop the evaluation.
+    out.assert_stderr_contains("unknown key `fail` in an objective")
+        .assert_stderr_contains("several-objectives/slo.yaml:15:5");
 }
 
 #[test]
