@@ -443,7 +443,8 @@ pub fn check_sli(sli: &Sli, filter_keys: &[String]) -> Vec<Problem> {
 
 /// Checks of the queries of a Dynatrace sli.yaml: each must parse with the parser `eval` uses (an
 /// SLI that cannot be turned into a request never gets a value), and an `MV2;` unit that only
-/// older dynatrace-service versions read gets a word on the modern form.
+/// older dynatrace-service versions read gets a word on the modern form. Queries are read as
+/// written: placeholders only fill in selector values, they do not change the form.
 pub fn check_queries(sli: &Sli) -> Vec<Problem> {
     let mut out = Vec::new();
     for ind in &sli.indicators {
@@ -465,15 +466,10 @@ pub fn check_queries(sli: &Sli) -> Vec<Problem> {
                 unit: crate::query::Mv2Unit::Unscaled,
                 ..
             }) => {
-                let prefix: String = q
-                    .value
-                    .trim()
-                    .splitn(3, ';')
-                    .take(2)
-                    .collect::<Vec<_>>()
-                    .join(";")
-                    + ";";
-                let rest = q.value.trim().splitn(3, ';').nth(2).unwrap_or("");
+                // The parser accepted `MV2;<unit>;<rest>`: three pieces.
+                let parts: Vec<&str> = q.value.trim().splitn(3, ';').collect();
+                let prefix = format!("{};{};", parts[0], parts.get(1).unwrap_or(&""));
+                let rest = parts.get(2).copied().unwrap_or("");
                 // Point at the prefix when the source spells it the same way.
                 let origin = match q.origin.snippet().find(&prefix) {
                     Some(at) => {
