@@ -8,6 +8,7 @@ use serde::Deserialize;
 use crate::diag::{Origin, Problem, SourceFile};
 use crate::eval::SliValue;
 use crate::eval::previous::{self, PreviousEvaluation};
+use crate::spec::slo::Slo;
 
 /// A value as written in a values file; Keptn's SLIResult fields, nothing else.
 #[derive(Deserialize)]
@@ -58,38 +59,59 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
 
 const VALUES_HELP: &str = "write a list `[{\"metric\": \"rt\", \"value\": 512.3, \"success\": true}]` or an object `{\"rt\": 512.3}`";
 
+/// The two forms of a values file.
+#[derive(Debug, PartialEq)]
+pub enum Values {
+    /// Keptn's SLI results as a provider sent them: each entry feeds one objective (§4.1).
+    Results(Vec<SliValue>),
+    /// `{"name": number}`: one value per SLI, for every objective on that SLI.
+    PerSli(Vec<SliValue>),
+}
+
+impl Values {
+    /// The values to score `slo` with.
+    pub fn for_slo(self, slo: &Slo) -> Vec<SliValue> {
+        match self {
+            Values::Results(v) => v,
+            Values::PerSli(v) => crate::eval::per_objective(slo, &v),
+        }
+    }
+}
+
 /// Reads a values file: a list of Keptn SLI results or an object of name → number (or null).
 /// `success` may be omitted: it then means "the value is present".
-pub fn values(file: &Arc<SourceFile>) -> Result<Vec<SliValue>, Problem> {
+pub fn values(file: &Arc<SourceFile>) -> Result<Values, Problem> {
     let trimmed = file.text.trim_start();
     if trimmed.starts_with('[') {
         let list: Vec<ValueIn> =
             serde_json::from_str(&file.text).map_err(|e| json_problem(file, &e, VALUES_HELP))?;
-        Ok(list
-            .into_iter()
-            .map(|v| SliValue {
-                success: v.success.unwrap_or(v.value.is_some()),
-                metric: v.metric,
-                value: v.value,
-                message: v.message,
-            })
-            .collect())
+        Ok(Values::Results(
+            list.into_iter()
+                .map(|v| SliValue {
+                    success: v.success.unwrap_or(v.value.is_some()),
+                    metric: v.metric,
+                    value: v.value,
+                    message: v.message,
+                })
+                .collect(),
+        ))
     } else if trimmed.starts_with('{') {
         let map: IndexMap<String, Option<f64>> =
             serde_json::from_str(&file.text).map_err(|e| json_problem(file, &e, VALUES_HELP))?;
-        Ok(map
-            .into_iter()
-            .map(|(metric, value)| SliValue {
-                success: value.is_some(),
-                message: if value.is_some() {
-                    String::new()
-                } else {
-                    "no value".into()
-                },
-                metric,
-                value,
-            })
-            .collect())
+        Ok(Values::PerSli(
+            map.into_iter()
+                .map(|(metric, value)| SliValue {
+                    success: value.is_some(),
+                    message: if value.is_some() {
+                        String::new()
+                    } else {
+                        "no value".into()
+                    },
+                    metric,
+                    value,
+                })
+                .collect(),
+        ))
     } else {
         Err(Problem::error(
             "slogate::bad-json",
@@ -160,11 +182,15 @@ mod tests {
             "v.json",
             r#"[{"metric": "rt", "value": 512.3, "success": true, "message": ""}, {"metric": "e", "value": null}]"#,
         );
-        let v = values(&f).unwrap();
+        let Values::Results(v) = values(&f).unwrap() else {
+            panic!("a list is Keptn's SLI results")
+        };
         assert_eq!(v[0].value, Some(512.3));
         assert!(!v[1].success);
         let f = SourceFile::new("v.json", r#"{"rt": 512.3, "err": null}"#);
-        let v = values(&f).unwrap();
+        let Values::PerSli(v) = values(&f).unwrap() else {
+            panic!("an object holds one value per SLI")
+        };
         assert_eq!(
             (v[0].metric.as_str(), v[0].success, v[1].success),
             ("rt", true, false)

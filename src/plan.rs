@@ -94,7 +94,13 @@ pub fn resolve(
     }
     let labels = labels(&select.labels).map_err(|p| vec![p])?;
     let chain = layout::load_chain(&root, stage.as_deref(), service.as_deref(), &mut problems);
-    problems.extend(chain.iter().flat_map(Level::problems).cloned());
+    problems.extend(
+        chain
+            .iter()
+            .flat_map(Level::problems)
+            .cloned()
+            .map(load::keptn_reading),
+    );
     if problems.iter().any(Problem::is_error) {
         return Err(problems);
     }

@@ -47,7 +47,14 @@ pub fn run(args: &ConfigArgs, ui: &Ui) -> Exit {
         service.as_deref(),
         &mut problems,
     );
-    problems.extend(chain.iter().flat_map(Level::problems).cloned());
+    // The merged view is what eval and gate use: keys Keptn ignored are warnings here too.
+    problems.extend(
+        chain
+            .iter()
+            .flat_map(Level::problems)
+            .cloned()
+            .map(crate::spec::load::keptn_reading),
+    );
     if problems.iter().any(Problem::is_error) {
         ui.problems(&problems);
         return Exit::Invalid;

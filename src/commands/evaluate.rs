@@ -942,7 +942,9 @@ fn build_report(
         BaselineMode::History => MissingBaseline::Pass,
     };
     let policy = plan::policy(output.on_missing_baseline, &plan.settings, default_policy);
-    let values: Vec<eval::SliValue> = fetched.values.iter().map(|f| f.value.clone()).collect();
+    // Fetched once, scored by every objective on the SLI (Keptn asked once per objective).
+    let once: Vec<eval::SliValue> = fetched.values.iter().map(|f| f.value.clone()).collect();
+    let values = eval::per_objective(&plan.slo, &once);
     let retrieval = retrieval(&fetched.values);
     let mut evaluation = match (mode, &fetched.baseline, &w.baseline) {
         (BaselineMode::Window, Some(base), Some(bw)) => {
@@ -978,6 +980,7 @@ fn build_report(
             .iter()
             .find(|f| f.value.metric == r.value.metric);
         r.query = value.and_then(|f| f.query.clone());
+        r.value.query = r.query.clone();
         let base = fetched
             .baseline
             .iter()

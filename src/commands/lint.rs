@@ -133,6 +133,7 @@ fn lint_file(path: &Path, problems: &mut Vec<Problem>, files: &mut usize) {
         Some(FileKind::Sli) => {
             let l = load::parse_sli(file, read_problems);
             problems.extend(lint::check_sli(&l.value, &[]));
+            problems.extend(lint::check_queries(&l.value));
             problems.extend(l.problems);
         }
         Some(FileKind::Slo) => {
@@ -205,6 +206,7 @@ fn lint_tree(root: &Path, problems: &mut Vec<Problem>, files: &mut usize) {
         problems.extend(level.problems().cloned());
         for sli in &level.sli {
             problems.extend(lint::check_sli(&sli.value, &filter_keys));
+            problems.extend(lint::check_queries(&sli.value));
         }
         if let Some(slo) = &level.slo {
             problems.extend(lint::check_slo(&slo.value));

@@ -32,7 +32,12 @@ fn read_json_input(path: &Path) -> Result<std::sync::Arc<crate::diag::SourceFile
 /// The SLO to score: one file, or the merge of a config root's levels; with its file names.
 fn load_slo(args: &ScoreArgs) -> Result<(Slo, Vec<String>, Vec<Problem>), Vec<Problem>> {
     if let Some(path) = &args.slo {
-        let loaded = load::slo_file(path).map_err(|p| vec![p])?;
+        let mut loaded = load::slo_file(path).map_err(|p| vec![p])?;
+        loaded.problems = loaded
+            .problems
+            .into_iter()
+            .map(load::keptn_reading)
+            .collect();
         if loaded.has_errors() {
             return Err(loaded.problems);
         }
@@ -60,7 +65,13 @@ fn load_slo(args: &ScoreArgs) -> Result<(Slo, Vec<String>, Vec<Problem>), Vec<Pr
         args.service.as_deref(),
         &mut problems,
     );
-    problems.extend(chain.iter().flat_map(layout::Level::problems).cloned());
+    problems.extend(
+        chain
+            .iter()
+            .flat_map(layout::Level::problems)
+            .cloned()
+            .map(load::keptn_reading),
+    );
     if problems.iter().any(Problem::is_error) {
         return Err(problems);
     }
@@ -96,7 +107,9 @@ fn score(args: &ScoreArgs, ui: &Ui) -> Result<Exit, Vec<Problem>> {
     }
     ui.problems(&findings);
 
-    let values = input::values(&read_json_input(&args.values)?).map_err(|p| vec![p])?;
+    let values = input::values(&read_json_input(&args.values)?)
+        .map_err(|p| vec![p])?
+        .for_slo(&slo);
     let mut all_previous = Vec::new();
     for path in &args.previous {
         all_previous.extend(input::previous(&read_json_input(path)?).map_err(|p| vec![p])?);

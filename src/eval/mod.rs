@@ -138,6 +138,10 @@ pub struct ResultValue {
     pub success: bool,
     #[serde(default)]
     pub message: String,
+    /// The request behind the value, as Keptn's `SLIResult.query` carried it, so scripts written
+    /// for `evaluation.finished` events find it here too; the same as the indicator's `query`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
 }
 
 /// Where the baseline of an objective came from.
@@ -175,6 +179,10 @@ pub struct IndicatorResult {
     pub weight: i64,
     /// The change of the value against the baseline in percent, when both exist and A ≠ 0.
     pub change_percent: Option<f64>,
+    /// The baseline A itself when previous values exist, also where Keptn's `comparedValue`
+    /// stays 0 (objectives that were not evaluated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_value: Option<f64>,
     /// Explanations slogate adds where Keptn's result may surprise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -213,9 +221,36 @@ pub struct Evaluation {
     pub error: Option<String>,
 }
 
+impl IndicatorResult {
+    /// The baseline to show next to the value: A, whether or not Keptn reported it.
+    pub fn baseline_shown(&self) -> f64 {
+        self.baseline_value.unwrap_or(self.value.compared_value)
+    }
+}
+
 /// Previous values of one SLI, already selected per §8.
 pub struct Pool {
     pub values: Vec<f64>,
+}
+
+/// One value per objective, in SLO order, from values that arrived once per SLI (a fetch, or
+/// `score`'s `{"name": value}` form). Keptn's lighthouse asked its SLI provider for one indicator
+/// per objective and every provider answered each, so each objective on a shared SLI got the
+/// value; §4.1's consumption then hands these copies out one by one. Values that no objective
+/// names follow unchanged (they become Keptn's "additional SLIs" message).
+pub fn per_objective(slo: &Slo, values: &[SliValue]) -> Vec<SliValue> {
+    let mut out: Vec<SliValue> = slo
+        .objectives
+        .iter()
+        .filter_map(|o| values.iter().find(|v| v.metric == o.sli.value).cloned())
+        .collect();
+    out.extend(
+        values
+            .iter()
+            .filter(|v| !slo.objectives.iter().any(|o| o.sli.value == v.metric))
+            .cloned(),
+    );
+    out
 }
 
 /// Scores `values` against `slo`. `previous` holds the selected previous evaluations (§8),
@@ -427,6 +462,7 @@ fn objective_result(
             compared_value: base.a,
             success: false,
             message: String::new(),
+            query: None,
         },
         pass_targets: None,
         warning_targets: None,
@@ -439,6 +475,7 @@ fn objective_result(
         baseline_count: base.count,
         weight,
         change_percent: None,
+        baseline_value: base.has_pool.then_some(base.a),
         notes: Vec::new(),
         query: None,
         error: None,
@@ -463,6 +500,12 @@ fn objective_result(
     result.value.value = value.value;
     result.value.success = value.success;
     result.value.message = value.message.clone();
+    // §4.2 / §4.3: an objective that is not evaluated reports the value as received, whose
+    // comparedValue Keptn never filled in (cases 069, 070); its relative targets still show A.
+    let evaluated = !objective.pass.is_empty() && value.success && value.value.is_some();
+    if !evaluated {
+        result.value.compared_value = 0.0;
+    }
     if let (Some(v), true, true) = (value.value, value.success, base.has_pool)
         && base.a != 0.0
     {
@@ -533,29 +576,28 @@ fn objective_result(
         _ => lenient.1,
     });
 
+    // §4.5: warning groups are evaluated and listed whenever they exist, also for an objective
+    // that passed (case 061); a criterion error there means "not a warning" with no targets.
+    let mut warned = false;
+    if !objective.warning.is_empty() {
+        let lenient_w = policy != MissingBaseline::Fail;
+        match groups(&objective.warning, measured, base, lenient_w) {
+            Ok((held, targets)) => {
+                warned = held;
+                result.warning_targets = Some(targets);
+            }
+            Err(_) => result.warning_targets = Some(Vec::new()),
+        }
+    }
     if passed && !downgrade {
         result.status = Status::Pass;
         result.score = weight as f64;
         return Ok((result, None));
     }
-    if downgrade {
+    if downgrade || warned {
         result.status = Status::Warning;
         result.score = 0.5 * weight as f64;
         return Ok((result, None));
-    }
-    // §4.5: warning groups; a criterion error there means "not a warning" with no targets.
-    if !objective.warning.is_empty() {
-        let lenient_w = policy != MissingBaseline::Fail;
-        match groups(&objective.warning, measured, base, lenient_w) {
-            Ok((true, targets)) => {
-                result.warning_targets = Some(targets);
-                result.status = Status::Warning;
-                result.score = 0.5 * weight as f64;
-                return Ok((result, None));
-            }
-            Ok((false, targets)) => result.warning_targets = Some(targets),
-            Err(_) => result.warning_targets = Some(Vec::new()),
-        }
     }
     // §4.6
     result.status = Status::Fail;
@@ -638,7 +680,8 @@ fn total_score(
         .iter()
         .filter(|r| r.pass_targets.as_ref().is_some_and(|t| !t.is_empty()))
         .map(|r| r.score)
-        .sum();
+        // From +0.0 as Keptn's `totalScore := 0.0`: an empty float `sum()` is -0.0, printed "-0".
+        .fold(0.0, |total, s| total + s);
     let score = 100.0 * (achieved / maximum);
     e.score = score;
     let ts = slo.total_score.as_ref();

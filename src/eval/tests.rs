@@ -698,13 +698,31 @@ fn s3_compared_value_is_the_baseline_also_for_absolute_only_objectives() {
             let e = run(&s, &[ok("rt", measured)], previous);
             assert_eq!(single(&e).value.compared_value, *a, "{what}, {measured}");
         }
-        // and for objectives that were not evaluated
-        let e = run(&s, &[], previous);
-        assert_eq!(single(&e).value.compared_value, *a, "{what}, no value");
-        let info = gate(&[obj("rt").warning(&[&["<800"]])]);
-        let e = run(&info, &[ok("rt", 1.0)], previous);
-        assert_eq!(single(&e).value.compared_value, *a, "{what}, info");
     }
+}
+
+#[test]
+fn s4_objectives_that_were_not_evaluated_report_compared_value_0() {
+    // Cases 069 and 070: the value is reported as received, so comparedValue stays 0, while the
+    // relative targets still show the baseline.
+    let previous = history("rt", &[10.0, 20.0]);
+    let s = gate(&[obj("rt").pass(&[&["<600", "<=+10%"]])]);
+    for values in [vec![], vec![unsuccessful("rt", Some(5.0), "boom")]] {
+        let e = run(&s, &values, &previous);
+        let r = single(&e);
+        assert_eq!(r.value.compared_value, 0.0, "{values:?}");
+        assert_eq!(
+            r.pass_targets,
+            Some(vec![
+                target("<600", 600.0, true),
+                target("<=+10%", 15.0, true)
+            ]),
+            "{values:?}"
+        );
+    }
+    let info = gate(&[obj("rt").warning(&[&["<800"]])]);
+    let e = run(&info, &[ok("rt", 1.0)], &previous);
+    assert_eq!(single(&e).value.compared_value, 0.0, "info");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -747,6 +765,37 @@ fn s4_each_value_is_consumed_by_the_first_objective_on_its_sli() {
     assert_eq!(second.value.message, NO_VALUE);
     assert!(!second.value.success);
     assert_eq!(e.score, 50.0);
+}
+
+#[test]
+fn values_fetched_once_per_sli_feed_every_objective_on_it() {
+    let s = gate(&[
+        obj("rt").named("absolute").pass(&[&["<600"]]),
+        obj("err").pass(&[&["<1"]]),
+        obj("rt").named("relative").pass(&[&["<=+10%"]]),
+        obj("rt").named("info"),
+        obj("none").pass(&[&["<1"]]),
+    ]);
+    let once = vec![ok("rt", 100.0), ok("extra", 1.0), ok("err", 0.5)];
+    let values = per_objective(&s, &once);
+    let metrics: Vec<&str> = values.iter().map(|v| v.metric.as_str()).collect();
+    assert_eq!(metrics, ["rt", "err", "rt", "rt", "extra"]);
+    let e = run(&s, &values, &history("rt", &[100.0]));
+    let r = &e.indicator_results;
+    let got: Vec<(Status, Option<f64>)> = r.iter().map(|r| (r.status, r.value.value)).collect();
+    assert_eq!(
+        got,
+        [
+            (Status::Pass, Some(100.0)),
+            (Status::Pass, Some(0.5)),
+            (Status::Pass, Some(100.0)),
+            (Status::Info, Some(100.0)),
+            (Status::Fail, Some(0.0)),
+        ]
+    );
+    assert_eq!(e.score, 75.0);
+    // An empty SLO keeps every value as an extra one.
+    assert_eq!(per_objective(&slo_of(&[], TS), &once), once);
 }
 
 #[test]
@@ -1008,6 +1057,35 @@ fn s4_warning_scores_half_the_weight() {
         assert_eq!(r.warning_targets, Some(vec![target("<=800", 800.0, false)]));
         assert_eq!(e.score, 50.0, "{weight:?}");
     }
+}
+
+#[test]
+fn s4_warning_criteria_are_evaluated_and_listed_also_when_the_objective_passed() {
+    // Case 061: a passed objective still reports how its warning criteria fared.
+    let s = slo_of(
+        &[obj("rt")
+            .pass(&[&["<=15.0"], &["<=+10%"]])
+            .warning(&[&["<=20.0"], &["<=+15%"]])],
+        &format!(
+            "comparison: {{compare_with: several_results, number_of_comparison_results: 2}}\n{TS}"
+        ),
+    );
+    let e = run(&s, &[ok("rt", 10.0)], &history("rt", &[10.0]));
+    let r = single(&e);
+    assert_eq!((r.status, r.score), (Status::Pass, 1.0));
+    assert_eq!(
+        r.warning_targets,
+        Some(vec![
+            target("<=20.0", 20.0, false),
+            target("<=+15%", 11.5, false)
+        ])
+    );
+    // A violated warning criterion is listed too, without changing the status.
+    let s = gate(&[obj("rt").pass(&[&["<600"]]).warning(&[&["<50"]])]);
+    let e = run(&s, &[ok("rt", 100.0)], &[]);
+    let r = single(&e);
+    assert_eq!(r.status, Status::Pass);
+    assert_eq!(r.warning_targets, Some(vec![target("<50", 50.0, true)]));
 }
 
 #[test]
@@ -1500,6 +1578,19 @@ fn s5_only_objectives_with_pass_targets_add_to_the_score() {
     assert_eq!(r.pass_targets, Some(vec![]));
     assert_eq!(e.score, 50.0);
     assert_eq!(e.result, Verdict::Fail);
+}
+
+#[test]
+fn s5_a_score_of_nothing_is_0_not_minus_0() {
+    // A pass entry without criteria has no pass targets, so it adds nothing to the score.
+    let s = slo_of(&[obj("rt").pass(&[&[]])], "total_score: {pass: \"90%\"}\n");
+    let e = run(&s, &[ok("rt", 1.0)], &[]);
+    assert_eq!(single(&e).status, Status::Pass);
+    assert!(e.score == 0.0 && e.score.is_sign_positive(), "{}", e.score);
+    assert_eq!(
+        e.message,
+        "Evaluation failed since the calculated score of 0 is below the target value of 90"
+    );
 }
 
 #[test]

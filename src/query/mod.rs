@@ -46,7 +46,46 @@ pub enum Mv2Unit {
     MicroSecond,
     /// byte → KiB: value / 1024.
     Byte,
+    /// Any other Dynatrace metric unit (`Count`, `Percent`, `MilliSecond`, ...): older
+    /// dynatrace-service dashboard exports wrote the metric's unit here and those versions left
+    /// the value unchanged; 0.27 refused them (`invalid unit`). The value is used as is.
+    Unscaled,
 }
+
+/// Units of Dynatrace metric descriptors that older dashboard exports wrote after `MV2;`; the
+/// value of such an SLI was never scaled. A unit outside this list (a typo such as
+/// `MicroSeconds`) stays an error.
+pub const UNSCALED_MV2_UNITS: &[&str] = &[
+    "Count",
+    "Percent",
+    "Ratio",
+    "Unspecified",
+    "NanoSecond",
+    "MilliSecond",
+    "Second",
+    "Minute",
+    "Hour",
+    "Day",
+    "PerSecond",
+    "PerMinute",
+    "PerHour",
+    "Bit",
+    "BitPerSecond",
+    "BytePerSecond",
+    "BytePerMinute",
+    "KiloByte",
+    "KiloBytePerSecond",
+    "KiloBytePerMinute",
+    "KibiByte",
+    "KibiBytePerSecond",
+    "MegaByte",
+    "MegaBytePerSecond",
+    "MebiByte",
+    "GigaByte",
+    "GibiByte",
+    "Cores",
+    "MilliCores",
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UsqlType {

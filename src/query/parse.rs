@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{MetricsQuery, Mv2Unit, SliQuery, UsqlType};
+use super::{MetricsQuery, Mv2Unit, SliQuery, UNSCALED_MV2_UNITS, UsqlType};
 
 /// Parses one SLI query. Errors are the complete indicator message, e.g.
 /// `error parsing Metrics v2 query: unknown key: metricsSelector`.
@@ -146,7 +146,9 @@ fn legacy(text: &str) -> Result<MetricsQuery, String> {
     })
 }
 
-/// `MV2;<unit>;<metrics query>`. The metrics part is checked before the unit, as in Keptn.
+/// `MV2;<unit>;<metrics query>`. The metrics part is checked before the unit, as in Keptn. Units
+/// other than µs and byte that older dashboard exports wrote are read as those versions did
+/// (value unchanged); `slogate lint` names the modern form.
 fn mv2(text: &str) -> Result<SliQuery, String> {
     let p = pieces(text, 3, "MV2", "MV2")?;
     let unit = p[1];
@@ -157,6 +159,7 @@ fn mv2(text: &str) -> Result<SliQuery, String> {
     let unit = match unit {
         "Byte" | "byte" => Mv2Unit::Byte,
         "MicroSecond" | "Microsecond" | "microSecond" | "microsecond" => Mv2Unit::MicroSecond,
+        other if UNSCALED_MV2_UNITS.contains(&other) => Mv2Unit::Unscaled,
         other => return Err(format!("invalid unit: {other}")),
     };
     Ok(SliQuery::Mv2 { unit, metrics })
@@ -483,10 +486,27 @@ mod tests {
     }
 
     #[test]
+    fn mv2_units_of_older_dashboard_exports_leave_the_value_unscaled() {
+        for u in ["Count", "Percent", "Unspecified", "MilliSecond"] {
+            let q = parse(&format!(
+                "MV2;{u};metricSelector=builtin:x&entitySelector=type(HOST)"
+            ));
+            assert_eq!(
+                q,
+                Ok(SliQuery::Mv2 {
+                    unit: Mv2Unit::Unscaled,
+                    metrics: m("builtin:x", Some("type(HOST)"), None, None)
+                }),
+                "{u}"
+            );
+        }
+    }
+
+    #[test]
     fn mv2_errors() {
         assert_eq!(
-            err("MV2;Percent;metricSelector=builtin:host.cpu.usage:avg"),
-            "error parsing MV2 query: invalid unit: Percent"
+            err("MV2;percent;metricSelector=builtin:host.cpu.usage:avg"),
+            "error parsing MV2 query: invalid unit: percent"
         );
         assert_eq!(
             err("MV2;MicroSeconds;metricSelector=a"),

@@ -172,6 +172,7 @@ pub fn mv2(value: f64, unit: Mv2Unit) -> f64 {
     match unit {
         Mv2Unit::MicroSecond => value / 1000.0,
         Mv2Unit::Byte => value / 1024.0,
+        Mv2Unit::Unscaled => value,
     }
 }
 
@@ -629,6 +630,7 @@ mod tests {
     fn mv2_scaling() {
         assert_eq!(mv2(276845.99, Mv2Unit::MicroSecond), 276.84599);
         assert_eq!(mv2(2048.0, Mv2Unit::Byte), 2.0);
+        assert_eq!(mv2(42.5, Mv2Unit::Unscaled), 42.5);
     }
 
     // --- SLO, totalCount ---

@@ -70,6 +70,7 @@ impl Ind {
 
     fn build(self) -> IndicatorResult {
         let (kind, a, count) = self.baseline;
+        let query = self.query.map(String::from);
         let success = self.value.is_some();
         let change_percent = match (self.value, kind) {
             (Some(v), BaselineKind::History | BaselineKind::Window) if a != 0.0 => {
@@ -93,6 +94,7 @@ impl Ind {
                 compared_value: a,
                 success,
                 message: String::new(),
+                query: query.clone(),
             },
             pass_targets: Some(self.pass),
             warning_targets: Some(self.warning),
@@ -101,8 +103,9 @@ impl Ind {
             baseline_count: count,
             weight: 1,
             change_percent,
+            baseline_value: None,
             notes: Vec::new(),
-            query: self.query.map(String::from),
+            query,
             error: None,
         }
     }

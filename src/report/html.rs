@@ -596,8 +596,8 @@ fn chart(report: &Report, r: &IndicatorResult, series: &Series, index: usize) ->
         (true, Some(v)) if v.is_finite() => Some(v),
         _ => None,
     };
-    let baseline = (r.baseline == BaselineKind::Window && r.value.compared_value.is_finite())
-        .then_some(r.value.compared_value);
+    let baseline = (r.baseline == BaselineKind::Window && r.baseline_shown().is_finite())
+        .then_some(r.baseline_shown());
 
     // Domains.
     let mut times: Vec<i64> = points.iter().map(|p| p.0).collect();

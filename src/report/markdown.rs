@@ -344,11 +344,11 @@ pub(crate) fn baseline_text(r: &IndicatorResult) -> String {
     match r.baseline {
         BaselineKind::History => format!(
             "{} ({} of {})",
-            num(r.value.compared_value),
+            num(r.baseline_shown()),
             r.baseline_aggregate,
             r.baseline_count
         ),
-        BaselineKind::Window => format!("{} (before)", num(r.value.compared_value)),
+        BaselineKind::Window => format!("{} (before)", num(r.baseline_shown())),
         BaselineKind::None => "none".into(),
     }
 }

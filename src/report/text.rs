@@ -194,11 +194,11 @@ fn row(r: &IndicatorResult) -> [String; 8] {
     let baseline = match r.baseline {
         BaselineKind::History => format!(
             "{} ({} of {})",
-            go_v(round(r.value.compared_value)),
+            go_v(round(r.baseline_shown())),
             r.baseline_aggregate,
             r.baseline_count
         ),
-        BaselineKind::Window => format!("{} (before)", go_v(round(r.value.compared_value))),
+        BaselineKind::Window => format!("{} (before)", go_v(round(r.baseline_shown()))),
         BaselineKind::None => "none".into(),
     };
     let change = r

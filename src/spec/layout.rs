@@ -143,8 +143,8 @@ pub fn merge_sli<'a>(files: impl IntoIterator<Item = &'a Sli>) -> MergedSli {
     merged
 }
 
-/// Merges SLO files, least specific first. Objectives are replaced by `sli` name: the first
-/// objective of a more specific level takes the place of the earlier ones with that name.
+/// Merges SLO files, least specific first. Objectives are replaced by `sli` name: the objectives
+/// of a more specific level on an SLI take the place of the earlier ones on it.
 pub fn merge_slo<'a>(files: impl IntoIterator<Item = &'a Slo>) -> Option<Slo> {
     let mut out: Option<Slo> = None;
     for slo in files {
@@ -171,28 +171,27 @@ pub fn merge_slo<'a>(files: impl IntoIterator<Item = &'a Slo>) -> Option<Slo> {
 }
 
 fn merge_objectives(base: &[Objective], over: &[Objective]) -> Vec<Objective> {
-    let mut out: Vec<Option<Objective>> = base.iter().cloned().map(Some).collect();
-    let mut appended = Vec::new();
-    for o in over {
-        let same: Vec<usize> = out
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.as_ref().is_some_and(|b| b.sli.value == o.sli.value))
-            .map(|(i, _)| i)
-            .collect();
-        match same.split_first() {
-            Some((first, rest)) => {
-                out[*first] = Some(o.clone());
-                for i in rest {
-                    out[*i] = None;
-                }
-            }
-            None => appended.push(o.clone()),
+    // A level that names an SLI replaces all earlier objectives on it with all of its own, in
+    // the place of the first earlier one: several objectives on one SLI are legitimate (each is
+    // scored with the SLI's value), so none of them may be lost or matched twice.
+    let mut out = Vec::new();
+    let mut placed: Vec<&str> = Vec::new();
+    for b in base {
+        let name = b.sli.value.as_str();
+        let mut named = over.iter().filter(|o| o.sli.value == name).peekable();
+        if named.peek().is_none() {
+            out.push(b.clone());
+        } else if !placed.contains(&name) {
+            placed.push(name);
+            out.extend(named.cloned());
         }
     }
-    // Objectives replaced at this level must not be matched again by a second objective of the
-    // same level with the same name: that one is appended (and lint reports the duplicate).
-    out.into_iter().flatten().chain(appended).collect()
+    out.extend(
+        over.iter()
+            .filter(|o| !base.iter().any(|b| b.sli.value == o.sli.value))
+            .cloned(),
+    );
+    out
 }
 
 fn pick<T: Clone>(base: Option<&Sourced<T>>, over: Option<&Sourced<T>>) -> Option<Sourced<T>> {
@@ -307,6 +306,34 @@ mod tests {
         assert_eq!(t.pass.unwrap().value, "95%");
         assert_eq!(t.warning.as_ref().unwrap().value, "75%");
         assert_eq!(t.warning.unwrap().origin.file.name, "slo.yaml");
+    }
+
+    #[test]
+    fn several_objectives_on_one_sli_replace_the_earlier_ones_together() {
+        let project = slo(
+            "slo.yaml",
+            "objectives:\n  - sli: rt\n    displayName: p1\n  - sli: err\n  - sli: rt\n    displayName: p2\n  - sli: tp\n",
+        );
+        let stage = slo(
+            "prod/slo.yaml",
+            "objectives:\n  - sli: tp\n    displayName: s-tp\n  - sli: rt\n    displayName: s1\n  - sli: new\n  - sli: rt\n    displayName: s2\n",
+        );
+        let m = merge_slo([&project, &stage]).unwrap();
+        let got: Vec<(&str, &str)> = m
+            .objectives
+            .iter()
+            .map(|o| (o.sli.value.as_str(), o.display_name()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("rt", "s1"),
+                ("rt", "s2"),
+                ("err", ""),
+                ("tp", "s-tp"),
+                ("new", ""),
+            ]
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use crate::diag::{Problem, Sourced};
 use crate::eval::parse_percentage;
-use crate::spec::criteria::{Criterion, Target};
+use crate::spec::criteria::{Criterion, Operator, Target};
 use crate::spec::layout::MergedSli;
 use crate::spec::placeholder;
 use crate::spec::read::did_you_mean;
@@ -29,7 +29,7 @@ const CRITERIA_HELP: &str = "a criterion is an operator (<, <=, =, >=, >) and a 
 /// show them as warnings. Every other error stops scoring (e.g. `bad-weight`: a negative weight
 /// would score 300 %).
 const KEPTN_SCORED: &[&str] = &[
-    "slogate::duplicate-objective",
+    "slogate::bad-query",
     "slogate::no-baseline-possible",
     "slogate::unknown-value",
     "slogate::bad-number",
@@ -60,15 +60,17 @@ pub fn check_slo(slo: &Slo) -> Vec<Problem> {
     check_comparison(slo, &mut out);
     check_total_score(slo, &mut out);
     for (i, o) in slo.objectives.iter().enumerate() {
+        // Several objectives on one SLI are fine (each gets the value, as in Keptn); only flag
+        // pairs that no value can pass together.
         if let Some(first) = slo.objectives[..i]
             .iter()
-            .find(|f| f.sli.value == o.sli.value)
+            .find(|f| f.sli.value == o.sli.value && never_both_pass(f, o))
         {
             out.push(
-                Problem::error("slogate::duplicate-objective", &o.sli.origin, format!("a second objective on SLI `{}`", o.sli.value))
-                    .label("second objective")
-                    .note(&first.sli.origin, "first objective on this SLI")
-                    .help("Keptn gives each SLI value to one objective only, so this one would always fail for lack of a value; merge the two objectives (use several `criteria:` lists for OR)"),
+                Problem::warning("slogate::contradicting-objectives", &o.sli.origin, format!("no value of SLI `{}` can pass both of its objectives", o.sli.value))
+                    .label("this objective")
+                    .note(&first.sli.origin, "contradicts this one")
+                    .help("every objective on an SLI is scored with the same value, so one of the two always misses pass; check the thresholds (use several `criteria:` lists in one objective for OR)"),
             );
         }
         check_objective(o, &mut out);
@@ -97,6 +99,53 @@ pub fn check_slo(slo: &Slo) -> Vec<Problem> {
         }
     }
     out
+}
+
+/// Whether no value can satisfy the pass criteria of both objectives, judged by their absolute
+/// criteria only (a relative criterion may hold for any value, depending on the baseline).
+fn never_both_pass(a: &Objective, b: &Objective) -> bool {
+    fn absolute(g: &Group) -> Option<Vec<(Operator, f64)>> {
+        g.criteria
+            .iter()
+            .filter_map(|raw| match Criterion::parse(&raw.value) {
+                Ok(c) => match c.target {
+                    Target::Absolute(t) => Some(Ok((c.op, t))),
+                    Target::Relative { .. } => None,
+                },
+                Err(e) => Some(Err(e)),
+            })
+            .collect::<Result<_, _>>()
+            .ok()
+    }
+    /// Some value meets every criterion: one of the thresholds, a point between two, or beyond.
+    fn satisfiable(criteria: &[(Operator, f64)]) -> bool {
+        let mut points: Vec<f64> = criteria.iter().map(|c| c.1).collect();
+        points.sort_by(f64::total_cmp);
+        let mut candidates = points.clone();
+        candidates.extend(points.windows(2).map(|w| w[0] / 2.0 + w[1] / 2.0));
+        if let (Some(lo), Some(hi)) = (points.first(), points.last()) {
+            candidates.extend([lo - 1.0, hi + 1.0]);
+        }
+        candidates.is_empty()
+            || candidates
+                .iter()
+                .any(|v| criteria.iter().all(|(op, t)| op.holds(*v, *t)))
+    }
+    if a.pass.is_empty() || b.pass.is_empty() {
+        return false;
+    }
+    let (Some(ga), Some(gb)) = (
+        a.pass.iter().map(absolute).collect::<Option<Vec<_>>>(),
+        b.pass.iter().map(absolute).collect::<Option<Vec<_>>>(),
+    ) else {
+        return false; // a bad criterion is reported on its own
+    };
+    !ga.iter().any(|x| {
+        gb.iter().any(|y| {
+            let both: Vec<(Operator, f64)> = x.iter().chain(y).copied().collect();
+            satisfiable(&both)
+        })
+    })
 }
 
 fn check_comparison(slo: &Slo, out: &mut Vec<Problem>) {
@@ -158,19 +207,32 @@ fn check_comparison(slo: &Slo, out: &mut Vec<Problem>) {
                 .label("negative")
                 .help("write how many previous evaluations to compare with, e.g. 3"),
             );
-        } else if n.value > 0
-            && c.compare_with
-                .as_ref()
-                .is_none_or(|w| w.value != "several_results")
+        } else if let Some(used) = match c.compare_with.as_ref().map(|w| w.value.as_str()) {
+            Some("several_results") => None,
+            Some("single_result") => Some(1),
+            // §8: without `several_results` Keptn compares with 3 (an unknown value is reported
+            // on its own).
+            _ => Some(3),
+        } && n.value > 0
+            && n.value != used
         {
+            // Only a count that differs from the one Keptn uses is worth a word: the tutorial's
+            // `single_result` with 1 changes nothing.
             out.push(
                 Problem::warning(
                     "slogate::ignored-setting",
                     &n.origin,
-                    "number_of_comparison_results only counts with `compare_with: several_results`",
+                    format!(
+                        "number_of_comparison_results: {} is ignored; Keptn compares with {used} previous result{}",
+                        n.value,
+                        if used == 1 { "" } else { "s" }
+                    ),
                 )
                 .label("ignored")
-                .help("add `compare_with: several_results`, or remove this line"),
+                .help(format!(
+                    "to compare with {} results write `compare_with: several_results`; else write {used} or remove this line",
+                    n.value
+                )),
             );
         }
     }
@@ -407,6 +469,86 @@ pub fn check_sli(sli: &Sli, filter_keys: &[String]) -> Vec<Problem> {
         }
     }
     out
+}
+
+/// Checks of the queries of a Dynatrace sli.yaml: each must parse with the parser `eval` uses (an
+/// SLI that cannot be turned into a request never gets a value), and an `MV2;` unit that only
+/// older dynatrace-service versions read gets a word on the modern form. Queries are read as
+/// written: placeholders only fill in selector values, they do not change the form.
+pub fn check_queries(sli: &Sli) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for ind in &sli.indicators {
+        let q = &ind.query;
+        match crate::query::parse::parse(&q.value) {
+            Err(reason) => out.push(
+                Problem::error(
+                    "slogate::bad-query",
+                    &q.origin,
+                    format!(
+                        "SLI `{}` cannot be turned into a request: {reason}",
+                        ind.name.value
+                    ),
+                )
+                .label("dynatrace-service and slogate cannot read this query")
+                .help(query_help(&q.value)),
+            ),
+            Ok(crate::query::SliQuery::Mv2 {
+                unit: crate::query::Mv2Unit::Unscaled,
+                ..
+            }) => {
+                // The parser accepted `MV2;<unit>;<rest>`: three pieces.
+                let parts: Vec<&str> = q.value.trim().splitn(3, ';').collect();
+                let prefix = format!("{};{};", parts[0], parts.get(1).unwrap_or(&""));
+                let rest = parts.get(2).copied().unwrap_or("");
+                // Point at the prefix when the source spells it the same way.
+                let origin = match q.origin.snippet().find(&prefix) {
+                    Some(at) => {
+                        let start = q.origin.span.start + at;
+                        crate::diag::Origin::new(&q.origin.file, start..start + prefix.len())
+                    }
+                    None => q.origin.clone(),
+                };
+                out.push(
+                    Problem::warning(
+                        "slogate::old-mv2-unit",
+                        &origin,
+                        format!("SLI `{}` uses `{prefix}`, written by older dashboard exports", ind.name.value),
+                    )
+                    .label("read as older dynatrace-service versions did: value unscaled")
+                    .help(format!(
+                        "dynatrace-service 0.27 refused this unit; MV2 only scales MicroSecond and Byte. For the same value write the query without the prefix: `{}`; to convert, add `:toUnit(<from>,<to>)` to the metric selector",
+                        shorten(rest)
+                    )),
+                );
+            }
+            Ok(_) => {}
+        }
+    }
+    out
+}
+
+/// What to write instead of a query the parser refused.
+fn query_help(text: &str) -> String {
+    let t = text.trim();
+    if t.is_empty() {
+        return "write the query, e.g. `metricSelector=builtin:service.response.time:avg&entitySelector=type(SERVICE),tag(keptn_service:$SERVICE)`".into();
+    }
+    if t.to_lowercase().starts_with("select ") {
+        return format!(
+            "a user-session query needs the USQL prefix: `USQL;<SINGLE_VALUE|PIE_CHART|COLUMN_CHART|LINE_CHART|TABLE>;<dimension>;{}`",
+            shorten(t)
+        );
+    }
+    "the query forms are `metricSelector=…[&entitySelector=…]`, `MV2;<MicroSecond|Byte>;…`, `SLO;<id>`, `PV2;…`, `SECPV2;…`, `USQL;<TYPE>;<dimension>;<query>` and `DQL;<query>` (docs/dynatrace.md)".into()
+}
+
+/// A long query cut for a help text.
+fn shorten(text: &str) -> String {
+    const MAX: usize = 80;
+    match text.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
 }
 
 /// Checks of a merged service view: objectives must name defined SLIs; the SLO must be scorable.

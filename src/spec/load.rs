@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::diag::{Origin, Problem, SourceFile};
+use crate::diag::{Origin, Problem, Severity, SourceFile};
 use crate::spec::read::Reader;
 use crate::spec::{settings, sli, slo, yaml};
 
@@ -139,12 +139,32 @@ pub fn parse_sli(file: Arc<SourceFile>, problems: Vec<Problem>) -> Loaded<sli::S
 }
 
 pub fn parse_settings(file: Arc<SourceFile>, problems: Vec<Problem>) -> Loaded<settings::Settings> {
-    parse_with(
+    let mut loaded = parse_with(
         file,
         problems,
         settings::read,
         settings::Settings::default(),
-    )
+    );
+    // slogate.yaml is slogate's own file, not one Keptn read: every unknown key is an error.
+    for p in &mut loaded.problems {
+        if p.code == UNKNOWN_KEY {
+            p.severity = Severity::Error;
+        }
+    }
+    loaded
+}
+
+const UNKNOWN_KEY: &str = "slogate::unknown-key";
+
+/// A problem as `score`, `eval` and `gate` see it in Keptn's files (sli.yaml, slo.yaml): an
+/// unknown key, which Keptn ignored, is a warning that does not stop the evaluation, even
+/// where `lint` calls it an error (a near miss of a known key).
+pub fn keptn_reading(mut p: Problem) -> Problem {
+    if p.code == UNKNOWN_KEY {
+        p.severity = Severity::Warning;
+        p = p.label("ignored, as Keptn did");
+    }
+    p
 }
 
 /// Reads and parses an slo.yaml from disk.

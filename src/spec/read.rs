@@ -93,17 +93,19 @@ impl Reader {
                 continue;
             };
             if !known.contains(&name) {
-                let mut p = Problem::error(
-                    "slogate::unknown-key",
-                    &k.origin,
-                    format!("unknown key `{name}` in {what}"),
-                )
-                .label("not a key slogate or Keptn knows");
-                p = match did_you_mean(name, known) {
-                    Some(s) => p.help(format!("did you mean `{s}`?")),
-                    None => p.help(format!("valid keys here are: {}", known.join(", "))),
-                };
-                self.push(p);
+                // Keptn ignored unknown keys, so the file still evaluates without them. A near
+                // miss of a known key is most likely a typo that changes the score (`weigth`):
+                // an error; any other key (`fail:`) is only a warning. `keptn_reading` turns
+                // the errors into warnings where a file must evaluate as Keptn did.
+                let message = format!("unknown key `{name}` in {what}");
+                self.push(match did_you_mean(name, known) {
+                    Some(s) => Problem::error("slogate::unknown-key", &k.origin, message)
+                        .label("not a key slogate or Keptn knows")
+                        .help(format!("did you mean `{s}`?")),
+                    None => Problem::warning("slogate::unknown-key", &k.origin, message)
+                        .label("not a key slogate or Keptn knows")
+                        .help(format!("valid keys here are: {}", known.join(", "))),
+                });
                 continue;
             }
             entries.push((name, k, v));

@@ -516,6 +516,41 @@ mod tests {
     }
 
     #[test]
+    fn unknown_keys_are_ignored_as_keptn_did_errors_only_when_they_look_like_typos() {
+        let text = "objectives:\n  - sli: a\n    weigth: 3\n    fail: [{criteria: [\">1\"]}]\n    pass: [{criteria: [\"<1\"]}]\ntotal_score: {pass: \"90%\", fail: \"50%\"}\n";
+        let l = parse_slo(SourceFile::new("slo.yaml", text), vec![]);
+        let got: Vec<(&str, bool, (usize, usize), &str)> = l
+            .problems
+            .iter()
+            .map(|p| {
+                (
+                    p.code,
+                    p.is_error(),
+                    p.line_col().unwrap(),
+                    p.help.as_deref().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(got.iter().all(|g| g.0 == "slogate::unknown-key"), "{got:?}");
+        assert_eq!((got[0].1, got[0].2), (true, (3, 5)));
+        assert!(got[0].3.contains("did you mean `weight`?"), "{}", got[0].3);
+        assert_eq!((got[1].1, got[1].2), (false, (4, 5)));
+        assert_eq!((got[2].1, got[2].2), (false, (6, 28)));
+        // The objective is read without the ignored keys, as Keptn did.
+        assert_eq!(l.value.objectives[0].effective_weight(), 1);
+        assert_eq!(l.value.objectives[0].pass.len(), 1);
+        // score / eval / gate read the file as Keptn did: nothing stops them.
+        let read: Vec<bool> = l
+            .problems
+            .into_iter()
+            .map(crate::spec::load::keptn_reading)
+            .map(|p| p.is_error())
+            .collect();
+        assert_eq!(read, [false, false, false]);
+    }
+
+    #[test]
     fn keptn_defaults() {
         let l = parse_slo(
             SourceFile::new(

@@ -388,18 +388,30 @@ fn check_duplicate_keys(entries: &[(Node, Node)], problems: &mut Vec<Problem>) {
     }
 }
 
+/// The offset of the first tab in the leading whitespace of up to `lines` lines from `line_start`.
+fn indent_tab(text: &str, line_start: usize, lines: usize) -> Option<usize> {
+    let mut start = line_start;
+    for line in text[line_start..].split_inclusive('\n').take(lines) {
+        let lead = line.len() - line.trim_start_matches([' ', '\t']).len();
+        if let Some(i) = line[..lead].find('\t') {
+            return Some(start + i);
+        }
+        start += line.len();
+    }
+    None
+}
+
 fn syntax_problem(file: &Arc<SourceFile>, span: std::ops::Range<usize>, info: &str) -> Problem {
     let origin = Origin::new(file, span.clone());
     let line_start = file.text[..span.start]
         .rfind('\n')
         .map(|i| i + 1)
         .unwrap_or(0);
-    let indent = &file.text[line_start..];
-    let tab_in_indent = indent
-        .chars()
-        .take_while(|c| *c == ' ' || *c == '\t')
-        .any(|c| c == '\t')
-        || file.text[span.start..].starts_with('\t');
+    // The tab in the indentation of this line or, when the parser stopped at the end of the
+    // previous token ("found a tab"), of one of the next lines.
+    let lines_to_scan = if info.contains("tab") { 3 } else { 1 };
+    let indent_tab = indent_tab(&file.text, line_start, lines_to_scan);
+    let tab_in_indent = indent_tab.is_some() || file.text[span.start..].starts_with('\t');
     let unclosed = unclosed_bracket(&file.text[..span.start]);
     let help = if tab_in_indent {
         "YAML does not allow tab characters for indentation; indent with spaces".to_string()
@@ -417,9 +429,10 @@ fn syntax_problem(file: &Arc<SourceFile>, span: std::ops::Range<usize>, info: &s
         "fix the YAML syntax at this position".to_string()
     };
     // Point at the tab itself rather than where the parser noticed it.
-    let origin = match (tab_in_indent, file.text[line_start..].find('\t')) {
-        (true, Some(i)) => Origin::new(file, line_start + i..line_start + i + 1),
-        _ => origin,
+    let origin = match indent_tab {
+        Some(at) => Origin::new(file, at..at + 1),
+        None if tab_in_indent => Origin::new(file, span.start..span.start + 1),
+        None => origin,
     };
     let p = Problem::error(
         "slogate::yaml-syntax",
@@ -515,6 +528,25 @@ mod tests {
         let p = parse_str("a:\n\t- b\n");
         assert!(p.root.is_none());
         assert!(p.problems[0].help.as_deref().unwrap().contains("tab"));
+    }
+
+    #[test]
+    fn a_tab_in_indentation_is_reported_where_it_is() {
+        for (text, at) in [
+            ("a:\n\t- b\n", (2, 1)),
+            ("a:\n  - b: c\n  \td: e\n", (3, 3)),
+            ("a:\n  - b: c\n    d:\n\t- e\n", (4, 1)),
+            ("a:\n  b: [\n\t\"x\"]\n", (3, 1)),
+        ] {
+            let p = parse_str(text);
+            let tab = p
+                .problems
+                .iter()
+                .find(|p| p.code == "slogate::yaml-syntax")
+                .unwrap_or_else(|| panic!("{text:?}: {:?}", p.problems));
+            assert_eq!(tab.line_col(), Some(at), "{text:?}: {}", tab.message);
+            assert_eq!(tab.label, "tab character", "{text:?}");
+        }
     }
 
     #[test]

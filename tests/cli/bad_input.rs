@@ -32,8 +32,7 @@ const MALFORMED: &[(&str, &str)] = &[
     ("empty-file/empty.bad.slo.yaml", "slogate::empty-file"),
     ("alias-bomb/bomb.bad.slo.yaml", "slogate::yaml-too-large"),
     ("wrong-types/types.bad.slo.yaml", "slogate::wrong-type"),
-    ("unknown-keys/keys.bad.slo.yaml", "slogate::unknown-key"),
-    ("five-problems/slo.yaml", "slogate::unknown-key"),
+    ("five-problems/slo.yaml", "slogate::wrong-type"),
     // Readable, but Keptn aborts: a bad pass criterion, an unparsable threshold, no objectives.
     (
         "bad-criteria/criteria.bad.slo.yaml",
@@ -71,12 +70,15 @@ const SCORED_WITH_FINDINGS: &[(&str, &str, i32)] = &[
         "slogate::warning-above-pass",
         0,
     ),
-    // The second objective on the same SLI gets no value: 50 < 90.
+    // Both objectives get the value; no value passes both: 50 < 90.
     (
-        "duplicate-objective/objectives.bad.slo.yaml",
-        "slogate::duplicate-objective",
+        "several-objectives/contradicting.bad.slo.yaml",
+        "slogate::contradicting-objectives",
         1,
     ),
+    // Keys Keptn ignored, typos of known keys among them: evaluated without them, as Keptn did;
+    // the `pass` entry left without `criteria` has no targets and adds 0 to the score.
+    ("unknown-keys/keys.bad.slo.yaml", "slogate::unknown-key", 1),
     (
         "key-sli-without-pass/key.bad.slo.yaml",
         "slogate::key-sli-without-pass",

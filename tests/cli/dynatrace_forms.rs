@@ -312,6 +312,8 @@ fn mv2_scales_the_value_and_to_unit_is_passed_verbatim() {
     assert_close(value_of(&report, "rt_ms"), 250.0);
     // the same metrics query without MV2 keeps µs, although both share one selector
     assert_close(value_of(&report, "rt_us"), 250_000.0);
+    // MV2;Count, as older dashboard exports wrote it: the value as is (older dynatrace-service)
+    assert_close(value_of(&report, "rt_count"), 250_000.0);
     // MV2;Byte: bytes / 1024
     assert_close(value_of(&report, "payload_kib"), 3.0);
     // :toUnit converts in Dynatrace; slogate does not scale again
@@ -320,7 +322,7 @@ fn mv2_scales_the_value_and_to_unit_is_passed_verbatim() {
     let reqs = on_path(&sim, METRICS_QUERY);
     assert_eq!(reqs.len(), 1, "{reqs:#?}");
     let sel = reqs[0].param("metricSelector").unwrap();
-    // four SLIs, three distinct selectors
+    // five SLIs, three distinct selectors
     assert_eq!(expressions(&sel).len(), 3, "{sel}");
     assert!(
         sel.contains(
@@ -328,7 +330,7 @@ fn mv2_scales_the_value_and_to_unit_is_passed_verbatim() {
         ),
         "{sel}"
     );
-    // the response-time selector is sent once for rt_ms and rt_us, without any unit change
+    // the response-time selector is sent once for rt_ms, rt_us and rt_count, without any unit change
     assert_eq!(
         sel.matches("builtin:service.response.time:merge(\"dt.entity.service\"):avg")
             .count(),
@@ -1206,6 +1208,45 @@ fn identical_queries_are_sent_once() {
     );
     // two data requests and the preflight token lookup
     assert_eq!(report["source"]["requests"], 3);
+}
+
+#[test]
+fn every_objective_on_one_sli_gets_the_value_fetched_once() {
+    let sim = sim();
+    let out = eval(&sim.url(), "several-objectives", WINDOW).run();
+    out.assert_code(0);
+    let report = out.json();
+    let results = report["indicatorResults"].as_array().unwrap();
+    let got: Vec<(&str, &str)> = results
+        .iter()
+        .map(|r| {
+            (
+                r["displayName"].as_str().unwrap(),
+                r["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("absolute", "pass"),
+            ("relative", "pass"),
+            ("for the record", "info")
+        ]
+    );
+    let metrics = on_path(&sim, METRICS_QUERY);
+    assert_eq!(metrics.len(), 1, "{metrics:#?}");
+    for r in results {
+        assert_close(r["value"]["value"].as_f64().unwrap(), 250_000.0);
+        assert_eq!(r["value"]["success"], true);
+        // Keptn's SLIResult.query: the request, inside `value` too.
+        assert_eq!(r["value"]["query"], r["query"], "{r:#}");
+        assert_eq!(r["query"].as_str().unwrap(), shown(&metrics[0]));
+    }
+    assert_eq!(report["score"], 100.0);
+    // The key Keptn ignored is named, with its line, and does not stop the evaluation.
+    out.assert_stderr_contains("unknown key `fail` in an objective")
+        .assert_stderr_contains("several-objectives/slo.yaml:15:5");
 }
 
 #[test]

@@ -239,6 +239,96 @@ fn values_in_object_form() {
     insta::assert_snapshot!("object_values_json", out.stdout);
 }
 
+/// `score` on `tests/fixtures/score/several-objectives` with this values file, as JSON.
+fn several_objectives(values: &str) -> Output {
+    score_case(
+        "several-objectives",
+        &[
+            "--slo",
+            "slo.yaml",
+            "--values",
+            values,
+            "--previous",
+            "previous.json",
+            "--format",
+            "json",
+        ],
+    )
+}
+
+#[test]
+fn every_objective_on_an_sli_gets_its_value() {
+    // The object form carries one value per SLI: it feeds every objective on that SLI.
+    let out = several_objectives("values.json");
+    out.assert_no_panic().assert_code(0);
+    let r = out.json();
+    assert_eq!(
+        statuses(&r),
+        st(&[("pass", 1.0), ("warning", 0.5), ("pass", 1.0)])
+    );
+    for i in [0, 1] {
+        let v = &r["indicatorResults"][i]["value"];
+        assert_eq!(
+            (v["metric"].as_str(), v["value"].as_f64()),
+            (Some("response_time_p95"), Some(512.3))
+        );
+    }
+    assert_eq!(r["indicatorResults"][1]["value"]["comparedValue"], 450.0);
+    assert_eq!(
+        r["message"],
+        "Evaluation returned a warning: the calculated score of 83.33333333333334 is close to the warning target value of 75"
+    );
+}
+
+#[test]
+fn a_list_of_sli_results_is_consumed_as_keptn_did() {
+    // A list is Keptn's SLI results as sent: each entry feeds one objective, so with one entry
+    // for two objectives the second gets no value (reference §4.1).
+    let out = several_objectives("values-list.json");
+    out.assert_no_panic().assert_code(1);
+    let r = out.json();
+    assert_eq!(
+        statuses(&r),
+        st(&[("pass", 1.0), ("fail", 0.0), ("pass", 1.0)])
+    );
+    let second = &r["indicatorResults"][1]["value"];
+    assert_eq!(second["message"], "no value received from SLI provider");
+    assert_eq!(second["comparedValue"], 0.0);
+}
+
+#[test]
+fn keys_keptn_ignored_do_not_stop_scoring_but_are_named() {
+    let out = several_objectives("values.json");
+    out.assert_no_panic().assert_code(0);
+    for (key, line) in [("fail", 8), ("fail", 22)] {
+        out.assert_stderr_contains(&format!("unknown key `{key}`"))
+            .assert_stderr_contains(&format!("slo.yaml:{line}:"));
+    }
+    out.assert_stderr_contains("⚠");
+    // A near miss of a known key is an error for lint, but score still evaluates as Keptn did.
+    let dir = tempfile::tempdir().unwrap();
+    let slo = dir.path().join("slo.yaml");
+    std::fs::write(
+        &slo,
+        "objectives:\n  - sli: rt\n    weigth: 3\n    pass: [{criteria: [\"<600\"]}]\ntotal_score: {pass: \"90%\"}\n",
+    )
+    .unwrap();
+    let values = dir.path().join("values.json");
+    std::fs::write(&values, r#"{"rt": 100}"#).unwrap();
+    let out = Slogate::new()
+        .arg("score")
+        .arg("--slo")
+        .arg(&slo)
+        .arg("--values")
+        .arg(&values)
+        .run();
+    out.assert_no_panic().assert_code(0);
+    out.assert_stderr_contains("did you mean `weight`?");
+    let lint = Slogate::new().arg("lint").arg(&slo).run();
+    lint.assert_no_panic().assert_code(2);
+    lint.assert_stderr_contains("unknown key `weigth`");
+}
+
 #[test]
 fn previous_keptn_event_id_is_a_compared_event() {
     let out = score_case(

@@ -75,26 +75,79 @@ fn comparison_values() {
         "comparison: {compare_with: single_result, number_of_comparison_results: 5}\nobjectives: [{sli: a}]\n",
     ));
     assert_eq!(codes(&p), ["slogate::ignored-setting"]);
+    assert!(
+        p[0].message.contains("compares with 1 previous result"),
+        "{}",
+        p[0].message
+    );
+    // A count equal to the one Keptn uses changes nothing and is not worth a warning.
+    for (comparison, warned) in [
+        (
+            "{compare_with: single_result, number_of_comparison_results: 1}",
+            false,
+        ),
+        ("{number_of_comparison_results: 3}", false),
+        ("{number_of_comparison_results: 2}", true),
+        (
+            "{compare_with: several_results, number_of_comparison_results: 7}",
+            false,
+        ),
+    ] {
+        let p = check_slo(&slo(&format!(
+            "comparison: {comparison}\nobjectives: [{{sli: a}}]\n"
+        )));
+        let want: &[&str] = if warned {
+            &["slogate::ignored-setting"]
+        } else {
+            &[]
+        };
+        assert_eq!(codes(&p), want, "{comparison}");
+    }
 }
 
 #[test]
-fn duplicate_objectives_and_key_sli_without_pass() {
+fn several_objectives_on_one_sli_and_key_sli_without_pass() {
+    // The same SLI once absolute, once relative, and an info objective: all fine.
+    let p = check_slo(&slo(
+        "objectives:\n  - sli: a\n    pass: [{criteria: [\"<600\"]}]\n  - sli: a\n    pass: [{criteria: [\"<=+10%\"]}]\n  - sli: a\n",
+    ));
+    assert_eq!(codes(&p), [] as [&str; 0]);
     let p = check_slo(&slo(
         "objectives:\n  - sli: a\n    key_sli: true\n  - sli: a\n    pass: [{criteria: [\"<1\"]}]\n",
     ));
-    assert_eq!(
-        codes(&p),
-        [
-            "slogate::duplicate-objective",
-            "slogate::key-sli-without-pass"
-        ]
-    );
-    let dup = p
-        .iter()
-        .find(|p| p.code == "slogate::duplicate-objective")
-        .unwrap();
-    assert_eq!(dup.line_col(), Some((4, 10)));
-    assert_eq!(dup.notes[0].origin.location(), "slo.yaml:2:10");
+    assert_eq!(codes(&p), ["slogate::key-sli-without-pass"]);
+    // Pass criteria that no single value meets together: a warning on the later objective.
+    let cases: &[(&str, &str, bool)] = &[
+        ("[\"<100\"]", "[\">200\"]", true),
+        ("[\"<100\"]", "[\">=100\"]", true),
+        ("[\"<=100\"]", "[\">=100\"]", false),
+        ("[\"=5\"]", "[\">4\", \"<6\"]", false),
+        ("[\"=5\"]", "[\">5\"]", true),
+        ("[\"<100\"]", "[\">200\", \"<=+10%\"]", true),
+        ("[\"<100\"]", "[\"<=+10%\"]", false),
+        ("[\">0\", \"<10\"]", "[\">20\"]", true),
+    ];
+    for (first, second, contradicts) in cases {
+        let p = check_slo(&slo(&format!(
+            "objectives:\n  - sli: a\n    pass: [{{criteria: {first}}}]\n  - sli: a\n    pass: [{{criteria: {second}}}]\n"
+        )));
+        let want: &[&str] = if *contradicts {
+            &["slogate::contradicting-objectives"]
+        } else {
+            &[]
+        };
+        assert_eq!(codes(&p), want, "{first} / {second}");
+        if let Some(w) = p.first() {
+            assert!(!w.is_error());
+            assert_eq!(w.line_col(), Some((4, 10)));
+            assert_eq!(w.notes[0].origin.location(), "slo.yaml:2:10");
+        }
+    }
+    // Either list of an objective may give the common value (OR).
+    let p = check_slo(&slo(
+        "objectives:\n  - sli: a\n    pass: [{criteria: [\"<1\"]}, {criteria: [\">50\"]}]\n  - sli: a\n    pass: [{criteria: [\">40\", \"<60\"]}]\n",
+    ));
+    assert_eq!(codes(&p), [] as [&str; 0]);
 }
 
 #[test]
@@ -200,4 +253,56 @@ fn merged_needs_objectives_and_total_score() {
     );
     // informational objectives alone need no threshold (Keptn passes them with 100)
     assert!(check_merged(&slo("objectives:\n  - sli: error_rate\n"), &sli, "").is_empty());
+}
+
+#[test]
+fn every_query_is_checked_with_the_parser_eval_uses() {
+    let text = concat!(
+        "indicators:\n",
+        "  rt: \"metricSelector=builtin:service.response.time:avg&entitySelector=type(SERVICE)\"\n",
+        "  empty: \"\"\n",
+        "  usql_without_prefix: \"select count(*) FROM usersession where city='Linz'\"\n",
+        "  bad_key: \"metricsSelector=builtin:x\"\n",
+        "  cpu: \"MV2;Percent;metricSelector=builtin:host.cpu.usage:avg\"\n",
+        "  typo: \"MV2;MicroSeconds;metricSelector=builtin:x\"\n",
+        "  slo: \"SLO;\"\n",
+    );
+    let l = parse_sli(SourceFile::new("sli.yaml", text), vec![]);
+    let p = check_queries(&l.value);
+    let got: Vec<(&str, bool, (usize, usize))> = p
+        .iter()
+        .map(|p| (p.code, p.is_error(), p.line_col().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("slogate::bad-query", true, (3, 10)),
+            ("slogate::bad-query", true, (4, 24)),
+            ("slogate::bad-query", true, (5, 12)),
+            ("slogate::old-mv2-unit", false, (6, 9)),
+            ("slogate::bad-query", true, (7, 9)),
+            ("slogate::bad-query", true, (8, 8)),
+        ]
+    );
+    // The parser's reason, as explain and eval report it.
+    assert!(
+        p[0].message
+            .ends_with("metrics query must include a metric selector"),
+        "{}",
+        p[0].message
+    );
+    assert!(p[1].help.as_deref().unwrap().contains("USQL;<SINGLE_VALUE"));
+    assert!(p[2].message.ends_with("unknown key: metricsSelector"));
+    assert!(p[4].message.ends_with("invalid unit: MicroSeconds"));
+    assert!(p[5].message.ends_with("SLO ID should not be empty"));
+    // The old unit: pointed at, and the modern form named.
+    assert_eq!(p[3].origin.as_ref().unwrap().snippet(), "MV2;Percent;");
+    assert!(
+        p[3].help
+            .as_deref()
+            .unwrap()
+            .contains("`metricSelector=builtin:host.cpu.usage:avg`"),
+        "{:?}",
+        p[3].help
+    );
 }
