@@ -90,7 +90,8 @@ pub async fn check(
                 "Dynatrace at {url} does not know the token in {token_env}; check that it belongs to this environment (docs/token-scopes.md)"
             )));
         }
-        404 => {
+        // A 404 page that is not Dynatrace's JSON error envelope: the URL points elsewhere.
+        404 if serde_json::from_str::<Value>(&resp.body).is_err() => {
             return Err(Refusal::Url(format!(
                 "{url} answered 404 for the Dynatrace API: the URL is not an environment's address; write https://<env-id>.live.dynatrace.com (SaaS) or https://<host>/e/<env-id> (Managed), without /api/v2"
             )));
