@@ -201,3 +201,51 @@ impl Request {
         }
     }
 }
+
+/// Whether a metric selector's value is a total over the window: its last aggregation is `sum`
+/// or `count` (transformations that keep the aggregation, such as `:toUnit`, may follow).
+pub fn is_total(metric_selector: &str) -> bool {
+    const KEEPS: &[&str] = &[
+        ":toUnit(",
+        ":setUnit(",
+        ":names",
+        ":sort(",
+        ":limit(",
+        ":last",
+        ":fold",
+    ];
+    let mut s = metric_selector.trim();
+    loop {
+        let cut = KEEPS
+            .iter()
+            .filter_map(|k| s.rfind(k))
+            .max()
+            .filter(|&i| !s[i..].contains(":sum") && !s[i..].contains(":count"));
+        match cut {
+            Some(i) if i > 0 => s = &s[..i],
+            _ => break,
+        }
+    }
+    s.ends_with(":sum") || s.ends_with(":count") || s.ends_with(":fold(sum)")
+}
+
+#[cfg(test)]
+mod total_tests {
+    use super::is_total;
+
+    #[test]
+    fn sums_and_counts_are_totals() {
+        assert!(is_total(
+            "builtin:service.requestCount.total:merge(\"dt.entity.service\"):sum"
+        ));
+        assert!(is_total(
+            "builtin:service.requestCount.total:count:toUnit(Count,Count)"
+        ));
+        assert!(is_total("m:sum:names"));
+        assert!(!is_total("builtin:service.response.time:percentile(95)"));
+        assert!(!is_total(
+            "builtin:service.response.time:avg:toUnit(MicroSecond,MilliSecond)"
+        ));
+        assert!(!is_total("builtin:service.requestCount.total"));
+    }
+}

@@ -400,11 +400,13 @@ pub(crate) fn with_series() -> Report {
     report.series = vec![
         Series {
             metric: "response_time_p95".into(),
+            total: false,
             timestamps: timestamps.clone(),
             values: rt,
         },
         Series {
             metric: "error_rate".into(),
+            total: false,
             timestamps,
             values: err,
         },

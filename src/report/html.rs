@@ -488,6 +488,27 @@ fn stats(series: &Series, within: Option<Span>) -> Option<(f64, f64, f64, usize,
 }
 
 /// The text alternative of a chart: min/avg/max before and after.
+/// For a total (`:sum`, `:count`): the running total within each window, starting again at each
+/// window's start, so the last point of a window is that window's value and can be read
+/// against the target. Points outside every window are left out. Timestamps are slot ends.
+fn running_totals(
+    points: &[(i64, Option<f64>)],
+    windows: &[Option<Span>],
+) -> Vec<(i64, Option<f64>)> {
+    let mut out = Vec::new();
+    for (a, b) in windows.iter().flatten() {
+        let mut sum = 0.0;
+        for (t, v) in points.iter().filter(|(t, _)| *t > *a && *t <= *b) {
+            sum += v.unwrap_or(0.0);
+            out.push((*t, Some(sum)));
+        }
+        // A gap after each window: the next one starts again at zero, not from this total.
+        out.push((*b, None));
+    }
+    out.sort_by_key(|p| (p.0, p.1.is_none()));
+    out
+}
+
 fn summary(series: &Series, w: &Windows) -> String {
     let describe = |label: &str, within: Option<Span>| -> String {
         let when = within
@@ -585,12 +606,15 @@ fn f(v: f64) -> String {
 
 fn chart(report: &Report, r: &IndicatorResult, series: &Series, index: usize) -> String {
     let w = windows(report);
-    let points: Vec<(i64, Option<f64>)> = series
+    let mut points: Vec<(i64, Option<f64>)> = series
         .timestamps
         .iter()
         .zip(&series.values)
         .map(|(t, v)| (*t, v.filter(|v| v.is_finite())))
         .collect();
+    if series.total {
+        points = running_totals(&points, &[w.before, w.after]);
+    }
     let rules = rules(r);
     let value = match (r.value.success, r.value.value) {
         (true, Some(v)) if v.is_finite() => Some(v),
@@ -865,6 +889,29 @@ mod tests {
         assert!(html.contains("&amp;from=1763373600000"));
         assert!(!html.contains("<=600"));
         assert!(!html.contains("<5xx>"));
+    }
+
+    #[test]
+    fn totals_are_charted_as_running_totals_per_window() {
+        let m = 60_000;
+        let points: Vec<(i64, Option<f64>)> =
+            (1..=6).map(|i| (i * m, Some(10.0 * i as f64))).collect();
+        let before = Some((0, 3 * m));
+        let after = Some((3 * m, 6 * m));
+        let got = running_totals(&points, &[before, after]);
+        assert_eq!(
+            got,
+            [
+                (m, Some(10.0)),
+                (2 * m, Some(30.0)),
+                (3 * m, Some(60.0)),
+                (3 * m, None),
+                (4 * m, Some(40.0)),
+                (5 * m, Some(90.0)),
+                (6 * m, Some(150.0)),
+                (6 * m, None),
+            ]
+        );
     }
 
     #[test]

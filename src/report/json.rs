@@ -174,6 +174,10 @@ pub struct PipelineInfo {
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Series {
     pub metric: String,
+    /// The SLI's value is a total over its window (`:sum`, `:count`): each point is one slot's
+    /// share, so charts show the running total within each window, comparable to the value.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub total: bool,
     pub timestamps: Vec<i64>,
     pub values: Vec<Option<f64>>,
 }

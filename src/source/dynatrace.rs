@@ -765,14 +765,11 @@ pub async fn fetch_series(
                 continue;
             };
             for &i in idx {
-                let unit = charted[i]
-                    .parsed
-                    .as_ref()
-                    .ok()
-                    .and_then(metrics_of)
-                    .and_then(|(_, u)| u);
+                let metrics = charted[i].parsed.as_ref().ok().and_then(metrics_of);
+                let unit = metrics.and_then(|(_, u)| u);
                 out[i] = Some(crate::report::json::Series {
                     metric: slis[i].name.clone(),
+                    total: metrics.is_some_and(|(m, _)| crate::query::is_total(&m.metric_selector)),
                     timestamps: series.0.clone(),
                     values: series
                         .1
