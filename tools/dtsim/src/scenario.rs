@@ -422,10 +422,30 @@ pub fn scenario_from_json(text: &str) -> Result<Scenario, String> {
         }
         Some(_) => return Err("scenario: now: expected a timestamp".into()),
     };
-    BASE_NOW.with(|c| c.set(Some(now.unwrap_or_else(crate::time::real_now))));
+    let base = now.unwrap_or_else(crate::time::real_now);
+    BASE_NOW.with(|c| c.set(Some(base)));
     let parsed = serde_json::from_value::<Scenario>(raw);
     BASE_NOW.with(|c| c.set(None));
-    let sc = parsed.map_err(|e| format!("scenario: {e}"))?;
+    let mut sc = parsed.map_err(|e| format!("scenario: {e}"))?;
+    // Pre-existing events are in the ingest shape; their times may be `now-…` like every other
+    // time in a scenario. An event the API would refuse is an error here, not silently dropped.
+    for (i, e) in sc.events.iter_mut().enumerate() {
+        if let Some(o) = e.as_object_mut() {
+            for k in ["startTime", "endTime"] {
+                if let Some(Value::String(t)) = o.get(k) {
+                    let ms = crate::time::parse_time(t, base)
+                        .map_err(|m| format!("scenario: events[{i}].{k}: {m}"))?;
+                    o.insert(k.into(), Value::from(ms));
+                }
+            }
+        }
+        crate::events::parse_ingest(e).map_err(|err| {
+            format!(
+                "scenario: events[{i}]: {}",
+                serde_json::to_string(&err.body()).unwrap_or_default()
+            )
+        })?;
+    }
     sc.validate().map_err(|e| format!("scenario: {e}"))?;
     Ok(sc)
 }
@@ -441,6 +461,23 @@ mod tests {
         assert_eq!(sc.now, Some(1_794_916_800_000));
         assert!(!sc.services.is_empty());
         assert!(sc.metrics.contains_key("builtin:service.response.time"));
+    }
+
+    #[test]
+    fn scenario_events_take_relative_times_and_bad_ones_are_errors() {
+        let sc = scenario_from_json(
+            r#"{"now":"2026-11-17T12:00:00Z","events":[{"eventType":"CUSTOM_DEPLOYMENT","title":"d","startTime":"now-30m"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            sc.events[0]["startTime"].as_i64(),
+            Some(crate::time::parse_absolute("2026-11-17T11:30:00Z").unwrap())
+        );
+        let e = scenario_from_json(r#"{"events":[{"eventType":"NOPE","title":"d"}]}"#).unwrap_err();
+        assert!(e.starts_with("scenario: events[0]"), "{e}");
+        let e = scenario_from_json(r#"{"events":[{"eventType":"CUSTOM_INFO","title":"d","startTime":"yesterday"}]}"#)
+            .unwrap_err();
+        assert!(e.contains("events[0].startTime"), "{e}");
     }
 
     #[test]
