@@ -252,6 +252,7 @@ fn one_flaky_error_is_retried_transparently() {
             status: 502,
             times: Some(1),
             method: None,
+            query: None,
         }],
         ..Faults::default()
     });

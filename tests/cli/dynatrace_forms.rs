@@ -921,7 +921,7 @@ fn zero_series_is_unsuccessful() {
 /// A stand-in for Dynatrace answering every request 200 with `body`: dtsim never returns a
 /// series whose only value is `null` (a series without any value is left out). Returns the URL
 /// and the request heads it saw.
-fn canned_server(body: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
+pub(crate) fn canned_server(body: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -1354,6 +1354,7 @@ fn rate_limits_are_waited_out_then_the_evaluation_recovers() {
             status: 429,
             times: Some(4),
             method: Some("GET".into()),
+            query: None,
         }],
         retry_after_s: 1,
         ..Faults::default()

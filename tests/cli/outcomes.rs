@@ -257,6 +257,7 @@ fn a_refused_push_never_hides_a_fail() {
             status: 403,
             times: None,
             method: None,
+            query: None,
         }],
         ..Faults::default()
     });
@@ -360,4 +361,95 @@ fn flags_clap_refuses_still_set_the_outcome() {
             .contains("##vso[task.logissue type=error]slogate: INVALID INPUT: unexpected argument"),
         "{out:?}"
     );
+}
+
+/// The deployment time as the gate gets it, a whole minute 30 minutes ago, and in epoch ms.
+fn deployment_minute() -> (String, i64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let ms = (now - 30 * 60_000) / 60_000 * 60_000;
+    let t = chrono::DateTime::from_timestamp_millis(ms).unwrap();
+    (t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), ms)
+}
+
+#[test]
+fn a_baseline_window_that_answers_503_is_error_not_pass() {
+    // The regression is there, but the window before the deployment cannot be fetched:
+    // Keptn would pass the relative criteria; the outcome must be "could not evaluate".
+    let sim = sim_with(|_| {});
+    let (deployed, ms) = deployment_minute();
+    sim.set_faults(Faults {
+        fail_paths: vec![dtsim::FailPath {
+            prefix: "/api/v2/metrics/query".into(),
+            status: 503,
+            times: None,
+            method: None,
+            query: Some(format!("to={ms}")),
+        }],
+        ..Faults::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let seen = gate_in(
+        Ci::GitHub,
+        dir.path(),
+        &sim.url(),
+        TOKEN,
+        &[
+            "--deployment-time",
+            &deployed,
+            "--timeframe",
+            "25m",
+            "--report-dir",
+            "slogate-report",
+            "--output",
+            "report.json",
+        ],
+    );
+    seen.out.assert_no_panic().assert_code(3);
+    let r = report(dir.path());
+    assert_eq!(r["result"], "error", "{r:#}");
+    assert!(
+        r["error"]
+            .as_str()
+            .unwrap()
+            .contains("the baseline window could not be fetched"),
+        "{}",
+        r["error"]
+    );
+    assert_eq!(seen.results, ["error"]);
+    let read =
+        |f: &str| std::fs::read_to_string(dir.path().join("slogate-report").join(f)).unwrap();
+    assert!(read("report.txt").starts_with("COULD NOT EVALUATE: "));
+    assert!(read("summary.md").starts_with("## slogate: COULD NOT EVALUATE\n"));
+    let junit = read("junit.xml");
+    assert!(
+        junit.contains("<property name=\"result\" value=\"error\"/>"),
+        "{junit}"
+    );
+    assert!(!junit.contains("<failure"), "{junit}");
+}
+
+#[test]
+fn a_deployment_event_without_a_usable_start_time_anchors_nothing() {
+    let (url, _) = crate::dynatrace_forms::canned_server(
+        r#"{"totalCount":2,"pageSize":1000,"nextPageKey":null,"events":[{"eventId":"e1","eventType":"CUSTOM_DEPLOYMENT","title":"no start"},{"eventId":"e2","eventType":"CUSTOM_DEPLOYMENT","title":"text start","startTime":"yesterday"}]}"#,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let seen = gate_in(
+        Ci::GitLab,
+        dir.path(),
+        &url,
+        TOKEN,
+        &["--since-deployment", "--timeframe", "25m"],
+    );
+    seen.out
+        .assert_no_panic()
+        .assert_code(3)
+        .assert_stderr_contains("skipped deployment event e1")
+        .assert_stderr_contains("skipped deployment event e2")
+        .assert_stderr_contains("no deployment found");
+    assert!(!seen.out.stdout.contains("1970"), "{:?}", seen.out);
+    assert_eq!(seen.results, ["error"]);
 }

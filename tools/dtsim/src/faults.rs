@@ -62,6 +62,10 @@ pub struct FailPath {
     /// Only this method (e.g. `POST`); absent: all.
     #[serde(default)]
     pub method: Option<String>,
+    /// Only requests whose raw query string contains this text (e.g. `to=1794909600000`, to
+    /// fail one time window and not another); absent: all.
+    #[serde(default)]
+    pub query: Option<String>,
 }
 
 /// What to do with one request.
@@ -149,6 +153,7 @@ impl FaultState {
         &mut self,
         method: &str,
         raw_path: &str,
+        raw_query: &str,
         api_path: &str,
         platform: bool,
     ) -> Decision {
@@ -165,7 +170,8 @@ impl FaultState {
                 .method
                 .as_deref()
                 .is_none_or(|m| m.eq_ignore_ascii_case(method));
-            if path_ok && method_ok && fp.times.is_none_or(|t| self.hits[i] < t) {
+            let query_ok = fp.query.as_deref().is_none_or(|q| raw_query.contains(q));
+            if path_ok && method_ok && query_ok && fp.times.is_none_or(|t| self.hits[i] < t) {
                 self.hits[i] += 1;
                 d.early = Some(failure(fp.status, f.retry_after_s, platform));
                 return d;
@@ -202,7 +208,7 @@ mod tests {
         });
         let codes: Vec<Option<u16>> = (0..6)
             .map(|_| {
-                s.decide("GET", "/api/v2/slo", "/api/v2/slo", false)
+                s.decide("GET", "/api/v2/slo", "", "/api/v2/slo", false)
                     .early
                     .map(|e| e.status)
             })
@@ -224,11 +230,12 @@ mod tests {
                 status: 500,
                 times: Some(2),
                 method: None,
+                query: None,
             }],
             ..Faults::default()
         });
         let mut d = || {
-            s.decide("GET", "/e/x/api/v2/slo/1", "/api/v2/slo/1", false)
+            s.decide("GET", "/e/x/api/v2/slo/1", "", "/api/v2/slo/1", false)
                 .early
                 .map(|e| e.status)
         };
@@ -247,7 +254,7 @@ mod tests {
         let run = || {
             let mut s = FaultState::new(f.clone());
             (0..1000)
-                .map(|_| s.decide("GET", "/", "/", false).early.is_some())
+                .map(|_| s.decide("GET", "/", "", "/", false).early.is_some())
                 .collect::<Vec<_>>()
         };
         let a = run();

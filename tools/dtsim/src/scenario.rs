@@ -475,8 +475,10 @@ mod tests {
         );
         let e = scenario_from_json(r#"{"events":[{"eventType":"NOPE","title":"d"}]}"#).unwrap_err();
         assert!(e.starts_with("scenario: events[0]"), "{e}");
-        let e = scenario_from_json(r#"{"events":[{"eventType":"CUSTOM_INFO","title":"d","startTime":"yesterday"}]}"#)
-            .unwrap_err();
+        let e = scenario_from_json(
+            r#"{"events":[{"eventType":"CUSTOM_INFO","title":"d","startTime":"yesterday"}]}"#,
+        )
+        .unwrap_err();
         assert!(e.contains("events[0].startTime"), "{e}");
     }
 

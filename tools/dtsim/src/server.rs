@@ -560,6 +560,7 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
     let decision = lock(&inner.faults).decide(
         &method,
         &raw_path,
+        query.as_deref().unwrap_or(""),
         &canon,
         api == Api::Platform && !canon.starts_with("/api/v1"),
     );

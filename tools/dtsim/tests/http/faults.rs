@@ -107,6 +107,7 @@ async fn error_rate_and_malformed_and_fail_paths() {
             status: 500,
             times: Some(2),
             method: None,
+            query: None,
         }],
         ..dtsim::Faults::default()
     });
