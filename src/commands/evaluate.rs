@@ -981,6 +981,12 @@ fn build_report(
             .find(|f| f.value.metric == r.value.metric);
         r.query = value.and_then(|f| f.query.clone());
         r.value.query = r.query.clone();
+        r.unit = plan
+            .slis
+            .iter()
+            .find(|s| s.name == r.value.metric)
+            .and_then(|s| s.parsed.as_ref().ok())
+            .and_then(crate::query::stated_unit);
         let base = fetched
             .baseline
             .iter()

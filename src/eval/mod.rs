@@ -186,6 +186,10 @@ pub struct IndicatorResult {
     /// Explanations slogate adds where Keptn's result may surprise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The unit of the value where the query makes it known (`:toUnit(…,MilliSecond)`, `MV2;`),
+    /// in Dynatrace's spelling; shown next to values in the human reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
     /// Set when this objective could not be evaluated: its value (or its baseline) could not be
     /// fetched. Its `status` is then Keptn's, but it is no verdict about the release.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -478,6 +482,7 @@ fn objective_result(
         baseline_value: base.has_pool.then_some(base.a),
         notes: Vec::new(),
         query: None,
+        unit: None,
         error: None,
     };
 

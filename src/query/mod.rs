@@ -231,7 +231,30 @@ pub fn is_total(metric_selector: &str) -> bool {
 
 #[cfg(test)]
 mod total_tests {
-    use super::is_total;
+    use super::{MetricsQuery, Mv2Unit, SliQuery, is_total, stated_unit, unit_symbol};
+
+    fn metrics(sel: &str) -> MetricsQuery {
+        MetricsQuery {
+            metric_selector: sel.into(),
+            entity_selector: None,
+            resolution: None,
+            mz_selector: None,
+        }
+    }
+
+    #[test]
+    fn units_the_query_states() {
+        let q = SliQuery::Metrics(metrics("m:percentile(95):toUnit(MicroSecond,MilliSecond)"));
+        assert_eq!(stated_unit(&q).as_deref(), Some("MilliSecond"));
+        let q = SliQuery::Mv2 {
+            unit: Mv2Unit::MicroSecond,
+            metrics: metrics("m:avg"),
+        };
+        assert_eq!(stated_unit(&q).as_deref(), Some("MilliSecond"));
+        assert_eq!(stated_unit(&SliQuery::Metrics(metrics("m:avg"))), None);
+        assert_eq!(unit_symbol("MilliSecond"), Some("ms"));
+        assert_eq!(unit_symbol("Count"), None);
+    }
 
     #[test]
     fn sums_and_counts_are_totals() {
@@ -248,4 +271,52 @@ mod total_tests {
         ));
         assert!(!is_total("builtin:service.requestCount.total"));
     }
+}
+
+/// The unit a query's value comes in when the query itself says so: the target of a trailing
+/// `:toUnit(From,To)`, or what an `MV2;` prefix converts to. `None` means "ask the descriptor".
+pub fn stated_unit(q: &SliQuery) -> Option<String> {
+    let (metrics, mv2) = match q {
+        SliQuery::Metrics(m) => (m, None),
+        SliQuery::Mv2 { unit, metrics } => (metrics, Some(*unit)),
+        _ => return None,
+    };
+    if let Some(i) = metrics.metric_selector.rfind(":toUnit(") {
+        let args = &metrics.metric_selector[i + ":toUnit(".len()..];
+        let to = args.split(')').next()?.split(',').nth(1)?.trim();
+        if !to.is_empty() {
+            return Some(to.to_string());
+        }
+    }
+    match mv2? {
+        Mv2Unit::MicroSecond => Some("MilliSecond".into()),
+        Mv2Unit::Byte => Some("KibiByte".into()),
+        Mv2Unit::Unscaled => None,
+    }
+}
+
+/// A unit as people read it next to a number: `ms`, `%`, `KiB`; nothing for counts.
+pub fn unit_symbol(unit: &str) -> Option<&str> {
+    Some(match unit {
+        "NanoSecond" => "ns",
+        "MicroSecond" => "µs",
+        "MilliSecond" => "ms",
+        "Second" => "s",
+        "Minute" => "min",
+        "Hour" => "h",
+        "Day" => "d",
+        "Percent" => "%",
+        "PerMille" => "‰",
+        "Byte" => "B",
+        "KiloByte" => "kB",
+        "MegaByte" => "MB",
+        "KibiByte" => "KiB",
+        "MebiByte" => "MiB",
+        "GibiByte" => "GiB",
+        "BytePerSecond" => "B/s",
+        "PerSecond" => "/s",
+        "PerMinute" => "/min",
+        "Count" | "Unspecified" | "Ratio" | "" => return None,
+        other => other,
+    })
 }

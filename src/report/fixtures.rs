@@ -106,6 +106,7 @@ impl Ind {
             baseline_value: None,
             notes: Vec::new(),
             query,
+            unit: None,
             error: None,
         }
     }
@@ -368,6 +369,8 @@ pub(crate) fn no_value() -> Report {
 /// [`relative_window`] with the SLIs' time series across both windows and the CI run.
 pub(crate) fn with_series() -> Report {
     let mut report = relative_window();
+    // Units where the query states them (`:toUnit(…,MilliSecond)`); the error rate has none.
+    report.evaluation.indicator_results[0].unit = Some("MilliSecond".into());
     report.pipeline = Some(PipelineInfo {
         ci: "azure".into(),
         url: Some(

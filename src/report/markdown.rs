@@ -334,8 +334,17 @@ pub(crate) fn round_for_people(v: f64) -> f64 {
 /// The measured value, or `no value` when the provider delivered none (or an unsuccessful one).
 pub(crate) fn value_text(r: &IndicatorResult) -> String {
     match (r.value.success, r.value.value) {
-        (true, Some(v)) => num(v),
+        (true, Some(v)) => format!("{}{}", num(v), unit_suffix(r)),
         _ => "no value".into(),
+    }
+}
+
+/// ` ms`, `%` (no space before a percent sign), or nothing.
+pub(crate) fn unit_suffix(r: &IndicatorResult) -> String {
+    match r.unit.as_deref().and_then(crate::query::unit_symbol) {
+        Some("%") => "%".into(),
+        Some(u) => format!(" {u}"),
+        None => String::new(),
     }
 }
 
@@ -343,12 +352,13 @@ pub(crate) fn value_text(r: &IndicatorResult) -> String {
 pub(crate) fn baseline_text(r: &IndicatorResult) -> String {
     match r.baseline {
         BaselineKind::History => format!(
-            "{} ({} of {})",
+            "{}{} ({} of {})",
             num(r.baseline_shown()),
+            unit_suffix(r),
             r.baseline_aggregate,
             r.baseline_count
         ),
-        BaselineKind::Window => format!("{} (before)", num(r.baseline_shown())),
+        BaselineKind::Window => format!("{}{} (before)", num(r.baseline_shown()), unit_suffix(r)),
         BaselineKind::None => "none".into(),
     }
 }

@@ -154,7 +154,11 @@ fn violated(r: &IndicatorResult) -> impl Iterator<Item = &TargetResult> {
 
 fn value(r: &IndicatorResult) -> String {
     match (r.value.success, r.value.value) {
-        (true, Some(v)) => go_v(round(v)),
+        (true, Some(v)) => format!(
+            "{}{}",
+            go_v(round(v)),
+            crate::report::markdown::unit_suffix(r)
+        ),
         _ => "no value".into(),
     }
 }
@@ -193,12 +197,17 @@ fn row(r: &IndicatorResult) -> [String; 8] {
     };
     let baseline = match r.baseline {
         BaselineKind::History => format!(
-            "{} ({} of {})",
+            "{}{} ({} of {})",
             go_v(round(r.baseline_shown())),
+            crate::report::markdown::unit_suffix(r),
             r.baseline_aggregate,
             r.baseline_count
         ),
-        BaselineKind::Window => format!("{} (before)", go_v(round(r.baseline_shown()))),
+        BaselineKind::Window => format!(
+            "{}{} (before)",
+            go_v(round(r.baseline_shown())),
+            crate::report::markdown::unit_suffix(r)
+        ),
         BaselineKind::None => "none".into(),
     };
     let change = r
