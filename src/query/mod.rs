@@ -229,49 +229,6 @@ pub fn is_total(metric_selector: &str) -> bool {
     s.ends_with(":sum") || s.ends_with(":count") || s.ends_with(":fold(sum)")
 }
 
-#[cfg(test)]
-mod total_tests {
-    use super::{MetricsQuery, Mv2Unit, SliQuery, is_total, stated_unit, unit_symbol};
-
-    fn metrics(sel: &str) -> MetricsQuery {
-        MetricsQuery {
-            metric_selector: sel.into(),
-            entity_selector: None,
-            resolution: None,
-            mz_selector: None,
-        }
-    }
-
-    #[test]
-    fn units_the_query_states() {
-        let q = SliQuery::Metrics(metrics("m:percentile(95):toUnit(MicroSecond,MilliSecond)"));
-        assert_eq!(stated_unit(&q).as_deref(), Some("MilliSecond"));
-        let q = SliQuery::Mv2 {
-            unit: Mv2Unit::MicroSecond,
-            metrics: metrics("m:avg"),
-        };
-        assert_eq!(stated_unit(&q).as_deref(), Some("MilliSecond"));
-        assert_eq!(stated_unit(&SliQuery::Metrics(metrics("m:avg"))), None);
-        assert_eq!(unit_symbol("MilliSecond"), Some("ms"));
-        assert_eq!(unit_symbol("Count"), None);
-    }
-
-    #[test]
-    fn sums_and_counts_are_totals() {
-        assert!(is_total(
-            "builtin:service.requestCount.total:merge(\"dt.entity.service\"):sum"
-        ));
-        assert!(is_total(
-            "builtin:service.requestCount.total:count:toUnit(Count,Count)"
-        ));
-        assert!(is_total("m:sum:names"));
-        assert!(!is_total("builtin:service.response.time:percentile(95)"));
-        assert!(!is_total(
-            "builtin:service.response.time:avg:toUnit(MicroSecond,MilliSecond)"
-        ));
-        assert!(!is_total("builtin:service.requestCount.total"));
-    }
-}
 
 /// The unit a query's value comes in when the query itself says so: the target of a trailing
 /// `:toUnit(From,To)`, or what an `MV2;` prefix converts to. `None` means "ask the descriptor".
@@ -319,4 +276,48 @@ pub fn unit_symbol(unit: &str) -> Option<&str> {
         "Count" | "Unspecified" | "Ratio" | "" => return None,
         other => other,
     })
+}
+
+#[cfg(test)]
+mod total_tests {
+    use super::{MetricsQuery, Mv2Unit, SliQuery, is_total, stated_unit, unit_symbol};
+
+    fn metrics(sel: &str) -> MetricsQuery {
+        MetricsQuery {
+            metric_selector: sel.into(),
+            entity_selector: None,
+            resolution: None,
+            mz_selector: None,
+        }
+    }
+
+    #[test]
+    fn units_the_query_states() {
+        let q = SliQuery::Metrics(metrics("m:percentile(95):toUnit(MicroSecond,MilliSecond)"));
+        assert_eq!(stated_unit(&q).as_deref(), Some("MilliSecond"));
+        let q = SliQuery::Mv2 {
+            unit: Mv2Unit::MicroSecond,
+            metrics: metrics("m:avg"),
+        };
+        assert_eq!(stated_unit(&q).as_deref(), Some("MilliSecond"));
+        assert_eq!(stated_unit(&SliQuery::Metrics(metrics("m:avg"))), None);
+        assert_eq!(unit_symbol("MilliSecond"), Some("ms"));
+        assert_eq!(unit_symbol("Count"), None);
+    }
+
+    #[test]
+    fn sums_and_counts_are_totals() {
+        assert!(is_total(
+            "builtin:service.requestCount.total:merge(\"dt.entity.service\"):sum"
+        ));
+        assert!(is_total(
+            "builtin:service.requestCount.total:count:toUnit(Count,Count)"
+        ));
+        assert!(is_total("m:sum:names"));
+        assert!(!is_total("builtin:service.response.time:percentile(95)"));
+        assert!(!is_total(
+            "builtin:service.response.time:avg:toUnit(MicroSecond,MilliSecond)"
+        ));
+        assert!(!is_total("builtin:service.requestCount.total"));
+    }
 }
