@@ -475,6 +475,25 @@ fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Stop> {
         })
         .collect();
 
+    // An SLO that Keptn's scoring itself refuses (e.g. a `total_score` that does not parse) gives
+    // no verdict either: stop as for any invalid input, with no report.
+    if let Some(r) = reports
+        .iter()
+        .find(|r| r.evaluation.result == Verdict::Invalid)
+    {
+        return Err(Stop::Invalid(vec![
+            Problem::file(
+                "slogate::not-scorable",
+                &r.slo.files.join(", "),
+                r.evaluation
+                    .invalid_input
+                    .clone()
+                    .unwrap_or_else(|| r.evaluation.message.clone()),
+            )
+            .help("fix the SLO file; `slogate lint` shows where"),
+        ]));
+    }
+
     // Side effects (pushing the verdict, recording it) never change the outcome: a failure is
     // reported on stderr and as a CI warning, and a fail still exits 1.
     let mut side_effects: Vec<String> = Vec::new();

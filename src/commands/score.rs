@@ -123,6 +123,20 @@ fn score(args: &ScoreArgs, ui: &Ui) -> Result<Exit, Vec<Problem>> {
         None => settings_policy(args)?,
     };
     let evaluation = eval::evaluate(&slo, &Retrieval::Ok, &values, &selected, policy);
+    // Keptn's scoring refused the SLO (e.g. a `total_score` that does not parse): no verdict.
+    if evaluation.result == eval::Verdict::Invalid {
+        return Err(vec![
+            Problem::file(
+                "slogate::not-scorable",
+                &files.join(", "),
+                evaluation
+                    .invalid_input
+                    .clone()
+                    .unwrap_or_else(|| evaluation.message.clone()),
+            )
+            .help("fix the SLO file; `slogate lint` shows where"),
+        ]);
+    }
     let report = Report {
         id: None,
         report_version: json::REPORT_VERSION,

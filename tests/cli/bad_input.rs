@@ -333,3 +333,32 @@ fn lint_never_panics_on_fixtures() {
         }
     }
 }
+
+/// A threshold Keptn's scoring cannot read gives no verdict: exit 2, no report.
+#[test]
+fn an_unparsable_total_score_gives_no_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("slo.yaml"),
+        "spec_version: '1.0'\nobjectives:\n  - sli: rt\n    pass:\n      - criteria: ['<100']\ntotal_score:\n  pass: 'abc'\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("values.json"), r#"{"rt": 5}"#).unwrap();
+    let out = Slogate::new()
+        .args([
+            "score",
+            "--slo",
+            "slo.yaml",
+            "--values",
+            "values.json",
+            "--format",
+            "json",
+        ])
+        .current_dir(dir.path())
+        .run();
+    out.assert_no_panic()
+        .assert_code(2)
+        .assert_stderr_contains("slogate::not-scorable")
+        .assert_stderr_contains("could not parse pass target percentage");
+    assert_eq!(out.stdout, "");
+}
