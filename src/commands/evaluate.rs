@@ -333,25 +333,25 @@ fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Stop> {
         HistoryLocation::Dynatrace
     );
     let scopes = needed_scopes(job, &plans, dynatrace_history_planned);
-    let checked = match &conn.token {
-        Some(token) if !scopes.is_empty() => rt
-            .block_on(preflight::check(
-                &client,
-                token,
-                &conn.token_env,
-                &conn.url,
-                &scopes,
-            ))
-            .map_err(|r| Stop::CouldNot(r.message().to_string()))?,
-        _ => preflight::Checked::default(),
+    let preflight = || async {
+        match &conn.token {
+            Some(token) if !scopes.is_empty() => {
+                preflight::check(&client, token, &conn.token_env, &conn.url, &scopes)
+                    .await
+                    .map_err(|r| Stop::CouldNot(r.message().to_string()))
+            }
+            _ => Ok(preflight::Checked::default()),
+        }
     };
-    let pushes = output.push_result || (dynatrace_history_planned && job.record);
-    if pushes && !checked.allows(preflight::EVENTS_INGEST) {
-        stderr(&format!(
-            "warning: the token in {} lacks events.ingest: the verdict will be evaluated but cannot be sent to Dynatrace\n",
-            conn.token_env
-        ));
-    }
+    // A historic window that has settled needs no wait and no lookup before the fetch: the
+    // check then runs beside the fetch (one round trip in all) and still decides first.
+    let nothing_before_fetch = matches!(&job.when, When::Fixed(w) if w.to + settle <= clock.now())
+        && !(dynatrace_history_planned && job.baseline == BaselineMode::History);
+    let checked = if nothing_before_fetch {
+        None
+    } else {
+        Some(rt.block_on(preflight())?)
+    };
 
     let previous_by_plan: Vec<Vec<previous::PreviousEvaluation>> = if !reads_history {
         plans.iter().map(|_| previous_files.clone()).collect()
@@ -430,7 +430,25 @@ fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Stop> {
 
     let charts = emit::wants_charts(output);
     let started = Instant::now();
-    let fetched = match rt.block_on(fetch_all(&client, &plans, &windows, charts)) {
+    let (fetched, checked) = rt.block_on(async {
+        let check = async {
+            match checked {
+                Some(c) => Ok(c),
+                None => preflight().await,
+            }
+        };
+        tokio::join!(fetch_all(&client, &plans, &windows, charts), check)
+    });
+    // The check's verdict on URL and token comes before whatever the data requests met.
+    let checked = checked?;
+    let pushes = output.push_result || (dynatrace_history_planned && job.record);
+    if pushes && !checked.allows(preflight::EVENTS_INGEST) {
+        stderr(&format!(
+            "warning: the token in {} lacks events.ingest: the verdict will be evaluated but cannot be sent to Dynatrace\n",
+            conn.token_env
+        ));
+    }
+    let fetched = match fetched {
         Ok(f) => f,
         Err(fatal @ Fatal::Auth { .. }) => {
             return Err(Stop::CouldNot(fatal_message(&fatal, &conn)));

@@ -155,16 +155,12 @@ fn a_missing_scope_is_named() {
     let out = eval(&sim, BEFORE)
         .env("DT_API_TOKEN", "dt0c01.METRICSONLY.TOKEN")
         .run();
-    // Every missing scope is named at once, before any data request.
+    // Every missing scope is named at once (for a settled historic window the check runs beside
+    // the data requests; its answer still comes first).
     out.assert_code(3)
         .assert_stderr_contains("lacks the scopes slo.read, problems.read, securityProblems.read");
-    assert!(
-        sim.requests()
-            .iter()
-            .all(|r| r.path.ends_with("/apiTokens/lookup")),
-        "{:?}",
-        sim.requests()
-    );
+    assert!(!out.stderr.contains("(403)"), "{out:?}");
+    assert!(out.stdout.is_empty(), "no report: {out:?}");
 }
 
 #[test]
