@@ -29,11 +29,11 @@ pub fn check_slo(slo: &Slo) -> Vec<Problem> {
     let mut out = Vec::new();
     check_comparison(slo, &mut out);
     check_total_score(slo, &mut out);
+    // First objective per SLI in one pass (not a scan of the earlier ones: 33 000 objectives).
+    let mut firsts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (i, o) in slo.objectives.iter().enumerate() {
-        if let Some(first) = slo.objectives[..i]
-            .iter()
-            .find(|f| f.sli.value == o.sli.value)
-        {
+        let first_at = *firsts.entry(o.sli.value.as_str()).or_insert(i);
+        if let Some(first) = (first_at != i).then(|| &slo.objectives[first_at]) {
             out.push(
                 Problem::error("slogate::duplicate-objective", &o.sli.origin, format!("a second objective on SLI `{}`", o.sli.value))
                     .label("second objective")
