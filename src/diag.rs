@@ -437,4 +437,3 @@ mod line_index_tests {
         assert!(f.read_span(&outside, 0, 0).is_err());
     }
 }
-

@@ -677,8 +677,10 @@ mod tests {
         let parts = split_batch(&body, &["a", "b"]).expect("two parts");
         assert_eq!(
             parts[0],
-            Some(json!({"totalCount": 2, "nextPageKey": null, "resolution": "Inf", "warnings": ["top"],
-                "result": [{"metricId": "a", "data": [{"values": [1]}]}]}))
+            Some(
+                json!({"totalCount": 2, "nextPageKey": null, "resolution": "Inf", "warnings": ["top"],
+                "result": [{"metricId": "a", "data": [{"values": [1]}]}]})
+            )
         );
         assert_eq!(
             parts[1].as_ref().map(|p| p["result"].clone()),
@@ -711,10 +713,16 @@ mod tests {
             {"metricId": "builtin:service.response.time:avg", "data": [{"values": [120.0]}]}]});
         let parts = split_batch(
             &body,
-            &["builtin:service.response.time:avg", "builtin:service.errors.total.rate:avg"],
+            &[
+                "builtin:service.response.time:avg",
+                "builtin:service.errors.total.rate:avg",
+            ],
         )
         .expect("parts");
-        let value = |p: &Option<Value>| p.as_ref().map(|p| p["result"][0]["data"][0]["values"][0].clone());
+        let value = |p: &Option<Value>| {
+            p.as_ref()
+                .map(|p| p["result"][0]["data"][0]["values"][0].clone())
+        };
         assert_eq!(value(&parts[0]), Some(json!(120.0)));
         assert_eq!(value(&parts[1]), Some(json!(150.0)));
         // Unknown, missing, duplicated metricIds: no match, never a neighbour's value.
@@ -728,7 +736,14 @@ mod tests {
         assert!(parts[0].is_none() && parts[1].is_some());
         // Whitespace outside quotes is not significant; inside quotes it is.
         let body = json!({"result": [{"metricId": "a:filter(eq(\"k\",\"x y\")):avg", "data": []}]});
-        let parts = split_batch(&body, &["a:filter( eq(\"k\", \"x y\") ):avg", "a:filter(eq(\"k\",\"xy\")):avg"]).expect("parts");
+        let parts = split_batch(
+            &body,
+            &[
+                "a:filter( eq(\"k\", \"x y\") ):avg",
+                "a:filter(eq(\"k\",\"xy\")):avg",
+            ],
+        )
+        .expect("parts");
         assert!(parts[0].is_some() && parts[1].is_none());
     }
 
