@@ -73,7 +73,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let bad = || format!("`{s}` is not a duration; write e.g. 30s, 15m, 2h, 1d or 1h30m");
     let too_long = || {
         format!(
-            "`{s}` is longer than the {} days a duration may be",
+            "`{s}` is longer than the {} {TOO_LONG}",
             MAX_DURATION_SECS / 86_400
         )
     };
@@ -121,17 +121,24 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// `parse_duration` within `[min, max]` seconds, naming the flag and the allowed range.
 pub fn parse_duration_in(s: &str, flag: &str, min: i64, max: i64) -> Result<Duration, String> {
-    let d = parse_duration(s)?;
-    if d.num_seconds() < min || d.num_seconds() > max {
-        return Err(format!(
+    let out_of_range = || {
+        format!(
             "--{flag} {} is out of range: allowed {} to {}",
             s.trim(),
             human(min),
             human(max)
-        ));
+        )
+    };
+    match parse_duration(s) {
+        Ok(d) if (min..=max).contains(&d.num_seconds()) => Ok(d),
+        Ok(_) => Err(out_of_range()),
+        // Longer than any duration: say the flag's own range rather than the global limit.
+        Err(e) if e.contains(TOO_LONG) => Err(out_of_range()),
+        Err(e) => Err(e),
     }
-    Ok(d)
 }
+
+const TOO_LONG: &str = "days a duration may be";
 
 /// Seconds in the largest whole unit: `0s`, `90s`, `1m`, `7d`.
 pub fn human(secs: i64) -> String {
@@ -313,7 +320,9 @@ mod tests {
             );
         }
         let e = parse_duration_in("2147483647w", "settle", 0, 86_400).unwrap_err();
-        assert!(e.contains("3660 days"), "{e}");
+        assert_eq!(e, "--settle 2147483647w is out of range: allowed 0s to 1d");
+        let e = parse_duration_in("30", "settle", 0, 86_400).unwrap_err();
+        assert!(e.contains("no unit"), "{e}");
         let e = parse_duration_in("2d", "settle", 0, 86_400).unwrap_err();
         assert_eq!(e, "--settle 2d is out of range: allowed 0s to 1d");
         assert_eq!(human(90), "90s");
