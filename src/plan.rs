@@ -373,9 +373,18 @@ pub fn check_url(raw: &str) -> Result<String, String> {
     }
     let trimmed = with_scheme.trim_end_matches('/');
     let path = url.path().trim_end_matches('/');
-    for api in ["/api/v2", "/api/v1", "/api"] {
+    for api in [
+        "/platform/classic/environment-api/v2",
+        "/api/v2",
+        "/api/v1",
+        "/api",
+    ] {
         if path.ends_with(api) {
-            let fixed = &trimmed[..trimmed.len() - api.len()];
+            let fixed = trimmed[..trimmed.len() - api.len()]
+                // The platform's classic API lives under a path slogate does not add: give the
+                // environment's classic URL.
+                .replace(".apps.dynatrace.com", ".live.dynatrace.com");
+            let fixed = fixed.as_str();
             return Err(format!(
                 "`{shown}` ends with the API path `{api}`; write {fixed} (slogate adds the API paths itself)"
             ));
@@ -435,6 +444,9 @@ mod tests {
         let e = check_url("x.example/e/env1/api").unwrap_err();
         assert!(e.contains("write https://x.example/e/env1 "), "{e}");
         assert!(check_url("https://x.example/e/env1/").is_ok());
+        let e = check_url("https://abc.apps.dynatrace.com/platform/classic/environment-api/v2")
+            .unwrap_err();
+        assert!(e.contains("write https://abc.live.dynatrace.com "), "{e}");
     }
 
     #[test]
