@@ -344,7 +344,22 @@ pub fn render(problems: &[Problem], color: bool, width: usize) -> String {
     };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(width);
     let mut out = String::new();
+    // Past the first FULL_PER_KIND problems of one kind in one file (a file with 50 000 duplicate
+    // keys), each further one is a single `code: file:line:col: message` line: every problem is
+    // still listed, without megabytes of snippets.
+    const FULL_PER_KIND: usize = 100;
+    let mut seen: std::collections::HashMap<(&str, &str), usize> = std::collections::HashMap::new();
     for p in problems {
+        let n = seen.entry((p.file_name.as_str(), p.code)).or_insert(0);
+        *n += 1;
+        if *n > FULL_PER_KIND {
+            let at = p
+                .origin
+                .as_ref()
+                .map_or_else(|| p.file_name.clone(), Origin::location);
+            out.push_str(&format!("{}: {at}: {}\n", p.code, p.message));
+            continue;
+        }
         let mut one = String::new();
         if handler.render_report(&mut one, p).is_err() {
             one = format!("{}: {}\n", p.file_name, p.message);
@@ -435,5 +450,33 @@ mod line_index_tests {
         }
         let outside = SourceSpan::new((text.len() + 1).into(), 0);
         assert!(f.read_span(&outside, 0, 0).is_err());
+    }
+}
+
+#[cfg(test)]
+mod render_tests {
+    use super::*;
+
+    #[test]
+    fn many_problems_of_one_kind_are_listed_in_one_line_each_after_the_first_hundred() {
+        let text = "k: 1\n".repeat(150);
+        let f = SourceFile::new("d.yaml", text);
+        let problems: Vec<Problem> = (0..150)
+            .map(|i| {
+                Problem::error(
+                    "slogate::duplicate-key",
+                    &Origin::new(&f, i * 5..i * 5 + 1),
+                    "duplicate key `k`",
+                )
+                .label("defined again here")
+            })
+            .collect();
+        let out = render(&problems, false, 80);
+        assert_eq!(out.matches("defined again here").count(), 100);
+        assert!(
+            out.contains("slogate::duplicate-key: d.yaml:150:1: duplicate key `k`\n"),
+            "{out}"
+        );
+        assert_eq!(out.matches("duplicate key `k`").count(), 150);
     }
 }
