@@ -4,6 +4,55 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::window::{MAX_DURATION_SECS, MIN_WINDOW_SECS, parse_duration_in};
+
+// Range checks at parse time (exit 2 with the allowed range), so that no later arithmetic on
+// these values can overflow. The values stay text: the commands parse them again.
+
+fn duration_arg(s: &str, flag: &str, min: i64, max: i64) -> Result<String, String> {
+    parse_duration_in(s, flag, min, max).map(|_| s.to_string())
+}
+
+const DAY: i64 = 86_400;
+
+/// At least one data point (1m), at most ten years.
+fn timeframe_arg(s: &str) -> Result<String, String> {
+    duration_arg(s, "timeframe", MIN_WINDOW_SECS, MAX_DURATION_SECS)
+}
+
+fn settle_arg(s: &str) -> Result<String, String> {
+    duration_arg(s, "settle", 0, DAY)
+}
+
+fn delay_arg(s: &str) -> Result<String, String> {
+    duration_arg(s, "delay", 0, 7 * DAY)
+}
+
+/// Dynatrace keeps events for a year at most.
+fn lookback_arg(s: &str) -> Result<String, String> {
+    duration_arg(s, "lookback", 60, 366 * DAY)
+}
+
+fn wait_arg(s: &str) -> Result<String, String> {
+    duration_arg(s, "wait", 0, DAY)
+}
+
+fn request_timeout_arg(s: &str) -> Result<String, String> {
+    duration_arg(s, "request-timeout", 1, 600)
+}
+
+/// Far beyond any speed-up (Dynatrace rate-limits per token) and it bounds the tasks in flight.
+pub const MAX_CONCURRENCY: usize = 64;
+
+fn concurrency_arg(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_CONCURRENCY).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "--concurrency {s} is out of range: allowed 1 to {MAX_CONCURRENCY}"
+        )),
+    }
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "slogate",
@@ -118,7 +167,7 @@ pub struct MarkArgs {
     pub ci: CiArg,
 
     /// Timeout of one HTTP request.
-    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    #[arg(long, value_parser = request_timeout_arg, value_name = "DURATION", default_value = "30s")]
     pub request_timeout: String,
 }
 
@@ -159,15 +208,15 @@ pub struct SelectArgs {
 #[derive(Args, Debug, Clone)]
 pub struct SourceArgs {
     /// Requests in flight at once per Dynatrace environment.
-    #[arg(long, value_name = "N", default_value_t = 8)]
+    #[arg(long, value_parser = concurrency_arg, value_name = "N", default_value_t = 8)]
     pub concurrency: usize,
 
     /// Timeout of one HTTP request.
-    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    #[arg(long, value_parser = request_timeout_arg, value_name = "DURATION", default_value = "30s")]
     pub request_timeout: String,
 
     /// How old the window's end must be before it is evaluated (Dynatrace data settles).
-    #[arg(long, value_name = "DURATION", default_value = "120s")]
+    #[arg(long, value_parser = settle_arg, value_name = "DURATION", default_value = "120s")]
     pub settle: String,
 }
 
@@ -247,7 +296,7 @@ pub struct EvalArgs {
     pub to: Option<String>,
 
     /// Length of the window, ending at --to (or now), or starting at --from.
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_parser = timeframe_arg, value_name = "DURATION")]
     pub timeframe: Option<String>,
 
     #[command(flatten)]
@@ -271,7 +320,7 @@ pub struct GateArgs {
     pub select: SelectArgs,
 
     /// Length of the evaluation window (and of the baseline window before a deployment).
-    #[arg(long, value_name = "DURATION", default_value = "30m")]
+    #[arg(long, value_parser = timeframe_arg, value_name = "DURATION", default_value = "30m")]
     pub timeframe: String,
 
     /// Anchor on the latest CUSTOM_DEPLOYMENT event of the selected service(s).
@@ -283,15 +332,15 @@ pub struct GateArgs {
     pub deployment_time: Option<String>,
 
     /// Start the evaluation window this long after the deployment.
-    #[arg(long, value_name = "DURATION", default_value = "0s")]
+    #[arg(long, value_parser = delay_arg, value_name = "DURATION", default_value = "0s")]
     pub delay: String,
 
     /// How far back to look for the deployment event.
-    #[arg(long, value_name = "DURATION", default_value = "7d")]
+    #[arg(long, value_parser = lookback_arg, value_name = "DURATION", default_value = "7d")]
     pub lookback: String,
 
     /// Wait until the evaluation window is complete and settled (at most this long).
-    #[arg(long, value_name = "MAX", num_args = 0..=1, default_missing_value = "2h")]
+    #[arg(long, value_parser = wait_arg, value_name = "MAX", num_args = 0..=1, default_missing_value = "2h")]
     pub wait: Option<String>,
 
     /// Where relative criteria get their baseline [default: window when anchored on a deployment, else history].
@@ -317,7 +366,7 @@ pub struct ExplainArgs {
     #[arg(long)]
     pub to: Option<String>,
 
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_parser = timeframe_arg, value_name = "DURATION")]
     pub timeframe: Option<String>,
 
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]

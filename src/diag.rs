@@ -6,7 +6,7 @@
 
 use std::fmt;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use miette::{
     Diagnostic, LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents,
@@ -19,6 +19,9 @@ pub struct SourceFile {
     /// The path as the user gave it (or a synthetic name such as `<stdin>`).
     pub name: String,
     pub text: String,
+    /// Byte offsets where lines start, built on first use: with it, locating one of 50 000
+    /// problems costs a binary search instead of a scan of the file (lint stays linear).
+    lines: OnceLock<Vec<usize>>,
 }
 
 impl SourceFile {
@@ -26,17 +29,31 @@ impl SourceFile {
         Arc::new(SourceFile {
             name: name.into(),
             text: text.into(),
+            lines: OnceLock::new(),
         })
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.lines.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        })
+    }
+
+    /// 0-based index of the line holding byte `offset`.
+    fn line_index(&self, offset: usize) -> usize {
+        let starts = self.line_starts();
+        starts.partition_point(|&s| s <= offset).saturating_sub(1)
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
-        let before = &self.text[..floor_char_boundary(&self.text, offset)];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-        let col = before[line_start..].chars().count() + 1;
-        (line, col)
+        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
+        let line = self.line_index(offset);
+        let line_start = self.line_starts()[line];
+        let col = self.text[line_start..offset].chars().count() + 1;
+        (line + 1, col)
     }
 }
 
@@ -48,22 +65,40 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 }
 
 impl SourceCode for SourceFile {
+    /// miette's reader for `str` scans from the file's start for every snippet; here only the
+    /// lines around the span are handed to it (found with the line index), then its positions
+    /// are shifted back. Same output, linear time over many diagnostics.
     fn read_span<'a>(
         &'a self,
         span: &SourceSpan,
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let inner = self
-            .text
-            .read_span(span, context_lines_before, context_lines_after)?;
+        let len = self.text.len();
+        if span.offset() > len || span.offset() + span.len() > len {
+            return Err(MietteError::OutOfBounds);
+        }
+        let starts = self.line_starts();
+        // One line more on each side than miette shows: its scan looks at the byte before an
+        // empty span and at the newline after the last context line.
+        let first = self
+            .line_index(span.offset())
+            .saturating_sub(context_lines_before + 1);
+        let last = self.line_index(span.offset() + span.len()) + context_lines_after + 2;
+        let from = starts[first];
+        let to = starts.get(last + 1).copied().unwrap_or(len);
+        let window = &self.text[from..to];
+        let local = SourceSpan::new((span.offset() - from).into(), span.len());
+        let inner = window.read_span(&local, context_lines_before, context_lines_after)?;
+        let shifted = SourceSpan::new((inner.span().offset() + from).into(), inner.span().len());
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.clone(),
             inner.data(),
-            *inner.span(),
-            inner.line(),
+            shifted,
+            inner.line() + first,
             inner.column(),
-            inner.line_count(),
+            // miette counts the line breaks it scanned, from the start of the text.
+            inner.line_count() + first,
         )))
     }
 }
@@ -309,7 +344,22 @@ pub fn render(problems: &[Problem], color: bool, width: usize) -> String {
     };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(width);
     let mut out = String::new();
+    // Past the first FULL_PER_KIND problems of one kind in one file (a file with 50 000 duplicate
+    // keys), each further one is a single `code: file:line:col: message` line: every problem is
+    // still listed, without megabytes of snippets.
+    const FULL_PER_KIND: usize = 100;
+    let mut seen: std::collections::HashMap<(&str, &str), usize> = std::collections::HashMap::new();
     for p in problems {
+        let n = seen.entry((p.file_name.as_str(), p.code)).or_insert(0);
+        *n += 1;
+        if *n > FULL_PER_KIND {
+            let at = p
+                .origin
+                .as_ref()
+                .map_or_else(|| p.file_name.clone(), Origin::location);
+            out.push_str(&format!("{}: {at}: {}\n", p.code, p.message));
+            continue;
+        }
         let mut one = String::new();
         if handler.render_report(&mut one, p).is_err() {
             one = format!("{}: {}\n", p.file_name, p.message);
@@ -353,4 +403,80 @@ pub fn sort(problems: &mut [Problem]) {
         );
         ka.cmp(&kb)
     });
+}
+
+#[cfg(test)]
+mod line_index_tests {
+    use super::*;
+
+    #[test]
+    fn line_col_matches_a_scan() {
+        let text = "a: 1\nbé: [x,\n\n  y]\r\nlast";
+        let f = SourceFile::new("t.yaml", text);
+        for offset in 0..=text.len() + 3 {
+            let o = floor_char_boundary(text, offset.min(text.len()));
+            let before = &text[..o];
+            let line = before.matches('\n').count() + 1;
+            let start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+            let col = before[start..].chars().count() + 1;
+            assert_eq!(f.line_col(offset), (line, col), "offset {offset}");
+        }
+    }
+
+    #[test]
+    fn read_span_shows_what_miette_shows_for_the_whole_text() {
+        let text = "one\ntwo: x\n  three: é\n\nfive\r\nsix\nseven: [a,\n  b]\neight\n";
+        let f = SourceFile::new("t.yaml", text);
+        for start in 0..=text.len() {
+            for len in [0, 1, 3, 9] {
+                if !text.is_char_boundary(start)
+                    || start + len > text.len()
+                    || !text.is_char_boundary(start + len)
+                {
+                    continue;
+                }
+                for (before, after) in [(0, 0), (1, 1), (2, 3)] {
+                    let span = SourceSpan::new(start.into(), len);
+                    let want = text.read_span(&span, before, after).expect("whole");
+                    let got = f.read_span(&span, before, after).expect("window");
+                    let at = format!("{start}+{len} ({before},{after})");
+                    assert_eq!(got.data(), want.data(), "{at}");
+                    assert_eq!(got.span(), want.span(), "{at}");
+                    assert_eq!(got.line(), want.line(), "{at}");
+                    assert_eq!(got.column(), want.column(), "{at}");
+                    assert_eq!(got.line_count(), want.line_count(), "{at}");
+                }
+            }
+        }
+        let outside = SourceSpan::new((text.len() + 1).into(), 0);
+        assert!(f.read_span(&outside, 0, 0).is_err());
+    }
+}
+
+#[cfg(test)]
+mod render_tests {
+    use super::*;
+
+    #[test]
+    fn many_problems_of_one_kind_are_listed_in_one_line_each_after_the_first_hundred() {
+        let text = "k: 1\n".repeat(150);
+        let f = SourceFile::new("d.yaml", text);
+        let problems: Vec<Problem> = (0..150)
+            .map(|i| {
+                Problem::error(
+                    "slogate::duplicate-key",
+                    &Origin::new(&f, i * 5..i * 5 + 1),
+                    "duplicate key `k`",
+                )
+                .label("defined again here")
+            })
+            .collect();
+        let out = render(&problems, false, 80);
+        assert_eq!(out.matches("defined again here").count(), 100);
+        assert!(
+            out.contains("slogate::duplicate-key: d.yaml:150:1: duplicate key `k`\n"),
+            "{out}"
+        );
+        assert_eq!(out.matches("duplicate key `k`").count(), 150);
+    }
 }

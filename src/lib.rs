@@ -13,6 +13,8 @@ pub mod commands;
 pub mod diag;
 pub mod eval;
 pub mod event;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod history;
 pub mod input;
 pub mod plan;

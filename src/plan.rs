@@ -135,7 +135,12 @@ pub fn resolve(
             .map(|(k, v)| (k.value.clone(), v.value.clone()))
             .collect(),
     };
-    let slis = slis_for(&slo, &merged.sli, &vars);
+    let withheld: Vec<String> = env
+        .keys()
+        .filter(|k| !vars.env.contains_key(*k))
+        .cloned()
+        .collect();
+    let slis = slis_for(&slo, &merged.sli, &vars, &withheld);
     Ok(Plan {
         root,
         settings,
@@ -151,8 +156,9 @@ pub fn resolve(
     })
 }
 
-/// The environment for `$ENV.` placeholders, without the token variables: a token must never
-/// end up in a query, a report or a log.
+/// The environment for `$ENV.` placeholders, without the token variables and without any other
+/// variable holding a token's value: a token must never end up in a query, a report or a log,
+/// whatever name it is exposed under.
 fn without_tokens(env: &BTreeMap<String, String>, settings: &Settings) -> BTreeMap<String, String> {
     let dt = settings.dynatrace.clone().unwrap_or_default();
     let secret: Vec<String> = [
@@ -166,8 +172,13 @@ fn without_tokens(env: &BTreeMap<String, String>, settings: &Settings) -> BTreeM
         "DT_PLATFORM_TOKEN".into(),
     ]
     .into();
+    let values: Vec<&String> = secret
+        .iter()
+        .filter_map(|k| env.get(k))
+        .filter(|v| v.len() >= 8)
+        .collect();
     env.iter()
-        .filter(|(k, _)| !secret.contains(k))
+        .filter(|(k, v)| !secret.contains(k) && !values.iter().any(|t| v.contains(t.as_str())))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
@@ -191,7 +202,9 @@ fn load_settings(root: &Path, problems: &mut Vec<Problem>) -> Settings {
 
 /// The SLIs the objectives need, in objective order, each once; Keptn's lookup rules: a merged
 /// definition, else (only when no sli.yaml defines anything) a default SLI.
-pub fn slis_for(slo: &Slo, sli: &layout::MergedSli, vars: &Vars) -> Vec<Sli> {
+///
+/// `withheld` are environment variables that exist but hold a token (`$ENV.` never reads them).
+pub fn slis_for(slo: &Slo, sli: &layout::MergedSli, vars: &Vars, withheld: &[String]) -> Vec<Sli> {
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     for o in &slo.objectives {
@@ -211,8 +224,18 @@ pub fn slis_for(slo: &Slo, sli: &layout::MergedSli, vars: &Vars) -> Vec<Sli> {
             Err(msg) => (String::new(), Err(msg)),
             Ok(raw) => {
                 let sub = placeholder::substitute(&raw, vars);
+                let tokens: Vec<&String> = sub
+                    .unresolved_env
+                    .iter()
+                    .filter(|n| withheld.contains(n))
+                    .collect();
                 let parsed = if sub.unresolved_env.is_empty() {
                     parse::parse(&sub.text)
+                } else if !tokens.is_empty() {
+                    Err(format!(
+                        "$ENV.{} holds a Dynatrace token; slogate never puts a token into a query (use a variable with the value the query needs)",
+                        tokens[0]
+                    ))
                 } else {
                     Err(format!(
                         "environment variable{} {} used by the query {} not set",
@@ -306,7 +329,7 @@ pub fn connection(
         .map(|t| t.value)
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| "DT_PLATFORM_TOKEN".into());
-    Ok(Connection {
+    let conn = Connection {
         url,
         token: env
             .get(&token_env)
@@ -318,46 +341,71 @@ pub fn connection(
             .map(Secret::new),
         token_env,
         platform_token_env,
-    })
+    };
+    // From here on every output hides the tokens by value (`secret::redact`).
+    for t in [&conn.token, &conn.platform_token].into_iter().flatten() {
+        crate::source::secret::register(t);
+    }
+    Ok(conn)
 }
 
 /// Normalises an environment URL: adds `https://` to a bare host (Keptn's DT_TENANT form),
-/// strips trailing slashes, and refuses plain http except on loopback addresses.
+/// strips trailing slashes, and refuses plain http except on loopback addresses, a user name or
+/// password in the URL (the token goes in its own variable) and an API path (`/api/v2`: slogate
+/// adds it; the message gives the URL to write instead).
 pub fn check_url(raw: &str) -> Result<String, String> {
     let raw = raw.trim();
+    // Every message shows the URL without its userinfo.
+    let shown = crate::source::secret::userinfo_hidden(raw);
     let with_scheme = if raw.contains("://") {
         raw.to_string()
     } else {
         format!("https://{raw}")
     };
     let url =
-        reqwest::Url::parse(&with_scheme).map_err(|e| format!("`{raw}` is not a URL ({e})"))?;
+        reqwest::Url::parse(&with_scheme).map_err(|e| format!("`{shown}` is not a URL ({e})"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "`{shown}` holds a user name or password; give the environment URL only and the token in its own variable (DT_API_TOKEN)"
+        ));
+    }
     let host = url.host_str().unwrap_or("");
     match url.scheme() {
         "https" => {}
         "http" => {
-            let loopback = host == "localhost"
-                || host
-                    .parse::<std::net::Ipv4Addr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-                || host
-                    .trim_matches(['[', ']'])
-                    .parse::<std::net::Ipv6Addr>()
-                    .is_ok_and(|ip| ip.is_loopback());
-            if !loopback {
+            if !crate::source::http::is_loopback(host) {
                 return Err(format!(
-                    "`{raw}` uses plain http; the token would travel unencrypted"
+                    "`{shown}` uses plain http; the token would travel unencrypted"
                 ));
             }
         }
-        other => return Err(format!("`{raw}` has scheme `{other}`; use https")),
+        other => return Err(format!("`{shown}` has scheme `{other}`; use https")),
     }
-    if url.query().is_some() {
+    if url.query().is_some() || url.fragment().is_some() {
         return Err(format!(
-            "`{raw}` has a query string; give the environment URL only"
+            "`{shown}` has a query string; give the environment URL only"
         ));
     }
-    Ok(with_scheme.trim_end_matches('/').to_string())
+    let trimmed = with_scheme.trim_end_matches('/');
+    let path = url.path().trim_end_matches('/');
+    for api in [
+        "/platform/classic/environment-api/v2",
+        "/api/v2",
+        "/api/v1",
+        "/api",
+    ] {
+        if path.ends_with(api) {
+            let fixed = trimmed[..trimmed.len() - api.len()]
+                // The platform's classic API lives under a path slogate does not add: give the
+                // environment's classic URL.
+                .replace(".apps.dynatrace.com", ".live.dynatrace.com");
+            let fixed = fixed.as_str();
+            return Err(format!(
+                "`{shown}` ends with the API path `{api}`; write {fixed} (slogate adds the API paths itself)"
+            ));
+        }
+    }
+    Ok(trimmed.to_string())
 }
 
 #[cfg(test)]
@@ -387,6 +435,48 @@ mod tests {
         assert!(check_url("http://10.0.0.1").is_err());
         assert!(check_url("ftp://x").is_err());
         assert!(check_url("https://x?api-token=1").is_err());
+    }
+
+    #[test]
+    fn urls_with_userinfo_are_refused_without_echoing_it() {
+        for raw in [
+            "https://user:dt0c01.ABC.SECRET@abc.live.dynatrace.com",
+            "https://dt0c01.ABC.SECRET@abc.live.dynatrace.com",
+            "http://u:dt0c01.ABC.SECRET@10.0.0.1",
+            "ftp://u:dt0c01.ABC.SECRET@x",
+        ] {
+            let e = check_url(raw).unwrap_err();
+            assert!(!e.contains("SECRET"), "{e}");
+        }
+    }
+
+    #[test]
+    fn api_paths_are_refused_with_the_fix() {
+        let e = check_url("https://abc.live.dynatrace.com/api/v2/").unwrap_err();
+        assert!(e.contains("write https://abc.live.dynatrace.com "), "{e}");
+        let e = check_url("https://x.example/e/env1/api/v2").unwrap_err();
+        assert!(e.contains("write https://x.example/e/env1 "), "{e}");
+        let e = check_url("x.example/e/env1/api").unwrap_err();
+        assert!(e.contains("write https://x.example/e/env1 "), "{e}");
+        assert!(check_url("https://x.example/e/env1/").is_ok());
+        let e = check_url("https://abc.apps.dynatrace.com/platform/classic/environment-api/v2")
+            .unwrap_err();
+        assert!(e.contains("write https://abc.live.dynatrace.com "), "{e}");
+    }
+
+    #[test]
+    fn env_values_equal_to_a_token_are_withheld() {
+        let env: BTreeMap<String, String> = [
+            ("DT_API_TOKEN", "dt0c01.ABC.SECRET"),
+            ("OTHER", "dt0c01.ABC.SECRET"),
+            ("WRAPPED", "Api-Token dt0c01.ABC.SECRET"),
+            ("SERVICE_TAG", "checkout"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let kept = without_tokens(&env, &Settings::default());
+        assert_eq!(kept.keys().collect::<Vec<_>>(), vec!["SERVICE_TAG"]);
     }
 
     #[test]

@@ -50,6 +50,7 @@ fn write(path: &Path, text: &str) -> Result<(), Problem> {
     {
         std::fs::create_dir_all(dir).map_err(|e| io_problem(dir, &e))?;
     }
+    let text = crate::source::secret::redact(text);
     std::fs::write(path, text).map_err(|e| io_problem(path, &e))
 }
 
@@ -59,7 +60,7 @@ fn append(path: &Path, text: &str) -> Result<(), Problem> {
         .append(true)
         .open(path)
         .map_err(|e| io_problem(path, &e))?;
-    f.write_all(text.as_bytes())
+    f.write_all(crate::source::secret::redact(text).as_bytes())
         .map_err(|e| io_problem(path, &e))
 }
 

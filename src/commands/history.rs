@@ -362,14 +362,36 @@ fn read_documents(files: &[PathBuf]) -> Result<Vec<(String, Value)>, Failure> {
     let mut out = Vec::new();
     for path in files {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            invalid(
-                "slogate::io",
+        // Read through a limit: /dev/zero or a runaway pipe must not fill the memory. A Keptn
+        // export of 10 000 evaluations is about 50 MiB.
+        const MAX_IMPORT_BYTES: u64 = 256 * 1024 * 1024;
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .and_then(|f| {
+                std::io::Read::read_to_string(
+                    &mut std::io::Read::take(f, MAX_IMPORT_BYTES + 1),
+                    &mut text,
+                )
+            })
+            .map_err(|e| {
+                invalid(
+                    "slogate::io",
+                    "import",
+                    format!("cannot read {name}: {e}"),
+                    "give slogate JSON reports, `slogate history export` output, or Keptn events",
+                )
+            })?;
+        if text.len() as u64 > MAX_IMPORT_BYTES {
+            return Err(invalid(
+                "slogate::file-too-large",
                 "import",
-                format!("cannot read {name}: {e}"),
-                "give slogate JSON reports, `slogate history export` output, or Keptn events",
-            )
-        })?;
+                format!(
+                    "{name} is larger than {} MiB",
+                    MAX_IMPORT_BYTES / (1024 * 1024)
+                ),
+                "split the export into several files",
+            ));
+        }
         let docs = history::documents(&text).map_err(|reason| {
             invalid(
                 "slogate::bad-history-input",

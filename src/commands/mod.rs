@@ -73,14 +73,17 @@ impl Ui {
     }
 }
 
-/// Writes to stderr; a closed pipe is ignored as on stdout.
+/// Writes to stderr; a closed pipe is ignored as on stdout. Tokens are hidden
+/// (`secret::redact`), whatever path they took into the text.
 pub fn stderr(text: &str) {
+    let text = crate::source::secret::redact(text);
     let mut err = std::io::stderr().lock();
     let _ = err.write_all(text.as_bytes()).and_then(|_| err.flush());
 }
 
-/// Writes to stdout; a closed pipe (`slogate ... | head`) is not an error.
+/// Writes to stdout; a closed pipe (`slogate ... | head`) is not an error. Tokens are hidden.
 pub fn stdout(text: &str) {
+    let text = crate::source::secret::redact(text);
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
 }

@@ -249,28 +249,69 @@ pub fn build_batch(ms: &[&MetricsQuery], w: Window) -> Request {
     }
 }
 
-/// Splits the response to `build_batch` into `n` bodies as if each query had been sent alone:
-/// the same top-level fields with `result: [entry_i]`. `None` unless `result` has exactly `n`
-/// entries (then the caller should send the queries one by one).
-pub fn split_batch(body: &Value, n: usize) -> Option<Vec<Value>> {
+/// Splits the response to `build_batch` into one body per selector, as if each query had been
+/// sent alone: the same top-level fields with `result: [entry]`, where `entry` is the result whose
+/// `metricId` is that selector (Dynatrace echoes the expression as sent). Matching by `metricId`
+/// rather than by position means a reordered answer can never put one SLI's value on another.
+/// A selector with no matching entry, or with several, gets `None` (the caller then asks for it
+/// alone); the whole answer is `None` when it has no `result` list.
+pub fn split_batch(body: &Value, selectors: &[&str]) -> Option<Vec<Option<Value>>> {
     let obj = body.as_object()?;
     let entries = obj.get("result")?.as_array()?;
-    if entries.len() != n {
-        return None;
-    }
     let mut rest = obj.clone();
-    // Emptied first so that the n copies do not each clone the whole list.
+    // Emptied first so that the copies do not each clone the whole list.
     rest.insert("result".to_string(), Value::Array(Vec::new()));
+    let id_of = |e: &Value| e.get("metricId").and_then(Value::as_str).map(squash);
+    let ids: Vec<Option<String>> = entries.iter().map(id_of).collect();
     Some(
-        entries
+        selectors
             .iter()
-            .map(|entry| {
-                let mut one = rest.clone();
-                one.insert("result".to_string(), Value::Array(vec![entry.clone()]));
-                Value::Object(one)
+            .map(|sel| {
+                let want = squash(sel);
+                let mut found = ids
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, id)| id.as_deref() == Some(want.as_str()));
+                match (found.next(), found.next()) {
+                    (Some((i, _)), None) => {
+                        let mut one = rest.clone();
+                        one.insert("result".to_string(), Value::Array(vec![entries[i].clone()]));
+                        Some(Value::Object(one))
+                    }
+                    _ => None,
+                }
             })
             .collect(),
     )
+}
+
+/// A selector without whitespace: Dynatrace may echo `a:avg, b` without the blank it was sent
+/// with, and whitespace never changes what a selector means outside quotes.
+fn squash(selector: &str) -> String {
+    let mut out = String::with_capacity(selector.len());
+    let mut quoted = false;
+    let mut escaped = false;
+    for c in selector.chars() {
+        if quoted {
+            match c {
+                _ if escaped => escaped = false,
+                '~' => escaped = true,
+                '"' => quoted = false,
+                _ => {}
+            }
+            out.push(c);
+            continue;
+        }
+        match c {
+            '"' => {
+                quoted = true;
+                out.push(c);
+            }
+            c if c.is_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// `2022-09-28T00:00:00.000Z` for epoch milliseconds, computed without a clock or time zone
@@ -633,17 +674,23 @@ mod tests {
     fn split_batch_gives_single_expression_bodies() {
         let body = json!({"totalCount": 2, "nextPageKey": null, "resolution": "Inf", "warnings": ["top"],
             "result": [{"metricId": "a", "data": [{"values": [1]}]}, {"metricId": "b", "data": []}]});
-        let parts = split_batch(&body, 2).expect("two parts");
+        let parts = split_batch(&body, &["a", "b"]).expect("two parts");
         assert_eq!(
             parts[0],
-            json!({"totalCount": 2, "nextPageKey": null, "resolution": "Inf", "warnings": ["top"],
+            Some(
+                json!({"totalCount": 2, "nextPageKey": null, "resolution": "Inf", "warnings": ["top"],
                 "result": [{"metricId": "a", "data": [{"values": [1]}]}]})
+            )
         );
-        assert_eq!(parts[1]["result"], json!([{"metricId": "b", "data": []}]));
+        assert_eq!(
+            parts[1].as_ref().map(|p| p["result"].clone()),
+            Some(json!([{"metricId": "b", "data": []}]))
+        );
         // Field order is kept.
         assert_eq!(
             parts[1]
-                .as_object()
+                .as_ref()
+                .and_then(Value::as_object)
                 .map(|o| o.keys().cloned().collect::<Vec<_>>()),
             Some(vec![
                 "totalCount".into(),
@@ -653,10 +700,51 @@ mod tests {
                 "result".into()
             ])
         );
-        assert_eq!(split_batch(&body, 3), None);
-        assert_eq!(split_batch(&json!({"result": null}), 0), None);
-        assert_eq!(split_batch(&json!([]), 0), None);
-        assert_eq!(split_batch(&json!({"result": []}), 0), Some(vec![]));
+        assert_eq!(split_batch(&json!({"result": null}), &[]), None);
+        assert_eq!(split_batch(&json!([]), &[]), None);
+        assert_eq!(split_batch(&json!({"result": []}), &[]), Some(vec![]));
+    }
+
+    #[test]
+    fn split_batch_matches_by_metric_id_never_by_position() {
+        // Results in another order: each still goes to its own selector.
+        let body = json!({"result": [
+            {"metricId": "builtin:service.errors.total.rate:avg", "data": [{"values": [150.0]}]},
+            {"metricId": "builtin:service.response.time:avg", "data": [{"values": [120.0]}]}]});
+        let parts = split_batch(
+            &body,
+            &[
+                "builtin:service.response.time:avg",
+                "builtin:service.errors.total.rate:avg",
+            ],
+        )
+        .expect("parts");
+        let value = |p: &Option<Value>| {
+            p.as_ref()
+                .map(|p| p["result"][0]["data"][0]["values"][0].clone())
+        };
+        assert_eq!(value(&parts[0]), Some(json!(120.0)));
+        assert_eq!(value(&parts[1]), Some(json!(150.0)));
+        // Unknown, missing, duplicated metricIds: no match, never a neighbour's value.
+        let body = json!({"result": [
+            {"metricId": "x", "data": []}, {"data": []},
+            {"metricId": "b", "data": []}, {"metricId": "b", "data": []}]});
+        assert_eq!(split_batch(&body, &["a", "b"]), Some(vec![None, None]));
+        // Fewer results than selectors: the ones present still match.
+        let body = json!({"result": [{"metricId": "b", "data": []}]});
+        let parts = split_batch(&body, &["a", "b"]).expect("parts");
+        assert!(parts[0].is_none() && parts[1].is_some());
+        // Whitespace outside quotes is not significant; inside quotes it is.
+        let body = json!({"result": [{"metricId": "a:filter(eq(\"k\",\"x y\")):avg", "data": []}]});
+        let parts = split_batch(
+            &body,
+            &[
+                "a:filter( eq(\"k\", \"x y\") ):avg",
+                "a:filter(eq(\"k\",\"xy\")):avg",
+            ],
+        )
+        .expect("parts");
+        assert!(parts[0].is_some() && parts[1].is_none());
     }
 
     #[test]

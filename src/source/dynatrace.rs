@@ -281,7 +281,7 @@ async fn fetch_batch(
         .is_success()
         .then(|| serde_json::from_str::<Value>(&resp.body).ok())
         .flatten()
-        .and_then(|body| request::split_batch(&body, users.len()));
+        .and_then(|body| request::split_batch(&body, &selectors_of(&firsts)));
     if resp.status == 429 || resp.status >= 500 {
         // The environment is unavailable: asking one by one would only multiply the load.
         let msg = reduce::api_error(METRICS_API, resp.status, &resp.body, &resp.url);
@@ -316,11 +316,29 @@ async fn fetch_batch(
         return Ok(out);
     };
     let mut out = Vec::new();
+    let mut unmatched = Vec::new();
     for ((idx, body), first) in users.iter().zip(bodies).zip(&firsts) {
-        let outcome = interpret_metrics(&body, &resp, false);
-        out.extend(finish_metrics(client, slis, idx, first, outcome, window).await?);
+        match body {
+            Some(body) => {
+                let outcome = interpret_metrics(&body, &resp, false);
+                out.extend(finish_metrics(client, slis, idx, first, outcome, window).await?);
+            }
+            // No result carries this selector's metricId: ask for it alone, where the answer
+            // can only be its own (never take a neighbour's result by position).
+            None => unmatched.push(idx),
+        }
+    }
+    let jobs = unmatched
+        .into_iter()
+        .map(|idx| fetch_metrics_alone(client, slis, idx, window));
+    for r in join_all(jobs).await {
+        out.extend(r?);
     }
     Ok(out)
+}
+
+fn selectors_of(ms: &[MetricsQuery]) -> Vec<&str> {
+    ms.iter().map(|m| m.metric_selector.as_str()).collect()
 }
 
 /// What a metrics response says, before Keptn's multi-value retry.
@@ -746,7 +764,14 @@ pub async fn fetch_series(
             let bodies = match client.send(&req).await {
                 Ok(resp) if resp.is_success() => serde_json::from_str::<Value>(&resp.body)
                     .ok()
-                    .and_then(|b| request::split_batch(&b, users.len())),
+                    .and_then(|b| {
+                        if refs.len() == 1 {
+                            // Sent alone: the one result is this selector's.
+                            Some(vec![Some(b)])
+                        } else {
+                            request::split_batch(&b, &selectors_of(&ms))
+                        }
+                    }),
                 Ok(_) => None,
                 Err(e) => match fatal(&e) {
                     Some(f) => return Err(f),
@@ -761,7 +786,7 @@ pub async fn fetch_series(
         let (users, bodies) = done?;
         let Some(bodies) = bodies else { continue };
         for (idx, body) in users.iter().zip(bodies) {
-            let Some(series) = one_series(&body) else {
+            let Some(series) = body.as_ref().and_then(one_series) else {
                 continue;
             };
             for &i in idx {

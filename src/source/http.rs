@@ -71,12 +71,162 @@ pub struct Client {
     pub stats: Arc<Stats>,
 }
 
+/// Larger answers are refused unread. The largest answers slogate asks for are a page of
+/// problems (at most 500, about 1 MiB) and a chart's metrics batch (10 series of ~60 points, tens
+/// of KiB); a value needs a single series. 32 MiB leaves a wide margin for verbose answers while
+/// a runaway or hostile server can no longer fill the memory.
+pub const MAX_BODY: usize = 32 * 1024 * 1024;
+
+/// Same-origin redirects followed at most (a load balancer adding a slash, a path moved once).
+pub const MAX_REDIRECTS: usize = 3;
+
+/// Why a redirect was not followed; found again in the error's source chain by `describe`.
+#[derive(Debug)]
+struct RedirectRefused(String);
+
+impl std::fmt::Display for RedirectRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RedirectRefused {}
+
+/// Scheme, host and port: what a redirect must keep for the token to go on.
+fn origin(url: &reqwest::Url) -> (String, Option<String>, Option<u16>) {
+    (
+        url.scheme().to_string(),
+        url.host_str().map(str::to_ascii_lowercase),
+        url.port_or_known_default(),
+    )
+}
+
+/// The redirect rule: never to another scheme, host or port (the token and the data would come
+/// from somewhere else than the configured environment), and at most `MAX_REDIRECTS` hops.
+fn redirect_policy(base: &str) -> reqwest::redirect::Policy {
+    let home = reqwest::Url::parse(base).ok().map(|u| origin(&u));
+    reqwest::redirect::Policy::custom(move |attempt| {
+        let to = crate::source::secret::userinfo_hidden(attempt.url().as_str());
+        if home.as_ref() != Some(&origin(attempt.url())) {
+            let reason = format!(
+                "the server redirected to {to}, another origin than the configured environment; slogate follows redirects only within the same scheme, host and port (set DT_URL to the environment the redirect names if it is right)"
+            );
+            attempt.error(RedirectRefused(reason))
+        } else if attempt.previous().len() > MAX_REDIRECTS {
+            let reason =
+                format!("the server redirected more than {MAX_REDIRECTS} times (last to {to})");
+            attempt.error(RedirectRefused(reason))
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// The proxy for requests to `base`: none for loopback addresses (a local simulator or tunnel
+/// is never behind the corporate proxy) or for hosts `NO_PROXY` lists, else `https_proxy` /
+/// `http_proxy` by the scheme, then `all_proxy` (lower case first, as curl).
+pub fn proxy_for(base: &str, env: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    let url = reqwest::Url::parse(base).ok()?;
+    let host = url
+        .host_str()?
+        .trim_matches(['[', ']'])
+        .to_ascii_lowercase();
+    if is_loopback(&host) {
+        return None;
+    }
+    let get = |name: &str| {
+        env.get(&name.to_ascii_lowercase())
+            .or_else(|| env.get(&name.to_ascii_uppercase()))
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    };
+    if let Some(list) = get("no_proxy")
+        && list
+            .split(',')
+            .any(|entry| no_proxy_matches(entry.trim(), &host, url.port_or_known_default()))
+    {
+        return None;
+    }
+    let by_scheme = if url.scheme() == "https" {
+        get("https_proxy")
+    } else {
+        get("http_proxy")
+    };
+    by_scheme.or_else(|| get("all_proxy")).map(str::to_string)
+}
+
+pub fn is_loopback(host: &str) -> bool {
+    let host = host.trim_matches(['[', ']']);
+    host.eq_ignore_ascii_case("localhost")
+        || host.to_ascii_lowercase().ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// One `NO_PROXY` entry: `*`, a domain (matching its subdomains, with or without a leading
+/// dot), an IP address or IPv4 network (`10.0.0.0/8`), each optionally with `:port`.
+fn no_proxy_matches(entry: &str, host: &str, port: Option<u16>) -> bool {
+    let entry = entry.to_ascii_lowercase();
+    if entry.is_empty() {
+        return false;
+    }
+    if entry == "*" {
+        return true;
+    }
+    // `host:port` (an IPv6 entry needs brackets for a port).
+    let (name, want_port) = match entry.rsplit_once(':') {
+        Some((n, p)) if !n.contains(':') || n.ends_with(']') => match p.parse::<u16>() {
+            Ok(p) => (n.to_string(), Some(p)),
+            Err(_) => (entry.clone(), None),
+        },
+        _ => (entry.clone(), None),
+    };
+    if want_port.is_some_and(|p| Some(p) != port) {
+        return false;
+    }
+    let name = name.trim_matches(['[', ']']);
+    if let Some((net, bits)) = name.split_once('/') {
+        let (Ok(net), Ok(bits), Ok(ip)) = (
+            net.parse::<std::net::Ipv4Addr>(),
+            bits.parse::<u32>(),
+            host.parse::<std::net::Ipv4Addr>(),
+        ) else {
+            return false;
+        };
+        if bits > 32 {
+            return false;
+        }
+        let mask = if bits == 0 {
+            0
+        } else {
+            u32::MAX << (32 - bits)
+        };
+        return u32::from(net) & mask == u32::from(ip) & mask;
+    }
+    let name = name.trim_start_matches("*.").trim_start_matches('.');
+    !name.is_empty() && (host == name || host.ends_with(&format!(".{name}")))
+}
+
 impl Client {
     pub fn new(config: ClientConfig) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
+        let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+        // System proxies off: the one proxy (or none) is chosen by `proxy_for`.
+        let mut builder = reqwest::Client::builder()
             .timeout(config.request_timeout)
             .connect_timeout(config.request_timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("slogate/", env!("CARGO_PKG_VERSION")))
+            .redirect(redirect_policy(&config.base_url))
+            .no_proxy();
+        if let Some(proxy) = proxy_for(&config.base_url, &env) {
+            let p = reqwest::Proxy::all(&proxy).map_err(|e| {
+                crate::source::secret::userinfo_hidden(&format!(
+                    "the proxy `{proxy}` is not a URL ({e}); fix HTTPS_PROXY / HTTP_PROXY / ALL_PROXY"
+                ))
+            })?;
+            builder = builder.proxy(p);
+        }
+        let http = builder
             .build()
             .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
         Ok(Client {
@@ -136,6 +286,7 @@ impl Client {
                 builder = builder.json(body);
             }
             let result = builder.send().await;
+            let host = host_of(&self.config.base_url);
             let outcome = match result {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
@@ -144,12 +295,12 @@ impl Client {
                         .get("retry-after")
                         .and_then(|v| v.to_str().ok())
                         .and_then(parse_retry_after);
-                    match resp.text().await {
+                    match read_body(resp, MAX_BODY).await {
                         Ok(body) => Ok((status, retry_after, body)),
-                        Err(e) => Err(describe(&e)),
+                        Err(e) => Err(e),
                     }
                 }
-                Err(e) => Err(describe(&e)),
+                Err(e) => Err(describe(&e, &host)),
             };
             drop(permit);
             let attempt_kind = match &outcome {
@@ -159,11 +310,16 @@ impl Client {
                 },
                 Err(_) => Attempt::Transport,
             };
-            match self
-                .config
-                .retry
-                .decide(attempt, &attempt_kind, start.elapsed(), fastrand::f64())
-            {
+            // A refused redirect, a certificate or an oversized answer stays so on retry.
+            let permanent = matches!(&outcome, Err(t) if !t.retryable);
+            let action = if permanent {
+                Action::Stop
+            } else {
+                self.config
+                    .retry
+                    .decide(attempt, &attempt_kind, start.elapsed(), fastrand::f64())
+            };
+            match action {
                 Action::RetryAfter(delay) => {
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tokio::time::sleep(delay).await;
@@ -174,17 +330,23 @@ impl Client {
             return match outcome {
                 Ok((status @ (401 | 403), _, body)) => Err(SendError::Auth {
                     status,
-                    message: scrub(&error_message(&body), &[token]),
+                    // Scrubbed whole, then cut: a cut first can leave part of
+                    // the token, which then no longer matches.
+                    message: error_message(&scrub(&body, &[token])),
                 }),
                 Ok((status, _, body)) => Ok(Response {
                     status,
                     body: scrub(&body, &[token]),
                     url: url_text,
                 }),
-                Err(message) => Err(SendError::Transport {
-                    message: format!(
-                        "{message} (after {attempt} attempt{})",
-                        if attempt == 1 { "" } else { "s" }
+                Err(t) => Err(SendError::Transport {
+                    message: scrub(
+                        &format!(
+                            "{} (after {attempt} attempt{})",
+                            t.message,
+                            if attempt == 1 { "" } else { "s" }
+                        ),
+                        &[token],
                     ),
                     url: url_text,
                 }),
@@ -193,16 +355,169 @@ impl Client {
     }
 }
 
-/// A transport error in words, without the URL (which the caller adds).
-fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "the request timed out".into()
-    } else if e.is_connect() {
-        "could not connect".into()
-    } else if e.is_body() || e.is_decode() {
-        "the response body could not be read".into()
+/// A failed attempt in words (without the URL, which the caller adds), and whether another
+/// attempt could end differently.
+#[derive(Clone, Debug, PartialEq)]
+struct TransportError {
+    message: String,
+    retryable: bool,
+}
+
+fn transient(message: String) -> TransportError {
+    TransportError {
+        message,
+        retryable: true,
+    }
+}
+
+fn permanent(message: String) -> TransportError {
+    TransportError {
+        message,
+        retryable: false,
+    }
+}
+
+/// `host[:port]` of the environment URL, for messages (never its userinfo).
+fn host_of(base: &str) -> String {
+    reqwest::Url::parse(base)
+        .ok()
+        .and_then(|u| {
+            u.host_str().map(|h| match u.port() {
+                Some(p) => format!("{h}:{p}"),
+                None => h.to_string(),
+            })
+        })
+        .unwrap_or_else(|| "the Dynatrace environment".into())
+}
+
+/// Reads the body up to `limit` bytes; a longer one is refused without reading the rest.
+async fn read_body(mut resp: reqwest::Response, limit: usize) -> Result<String, TransportError> {
+    let too_large = || {
+        permanent(format!(
+            "response larger than {} MiB; slogate reads at most that much from one answer",
+            limit / (1024 * 1024)
+        ))
+    };
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut bytes: Vec<u8> = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if bytes.len() + chunk.len() > limit {
+                    return Err(too_large());
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => return Err(describe(&e, "the server")),
+        }
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Says which transport problem it was: refused connection, unknown name, TLS (with the
+/// certificate problem), timeout, a refused redirect. reqwest's own text is generic, so the
+/// error's source chain (hyper, rustls, io) is read.
+fn describe(e: &reqwest::Error, host: &str) -> TransportError {
+    let mut chain: Vec<String> = Vec::new();
+    let mut io_kind = None;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(r) = s.downcast_ref::<RedirectRefused>() {
+            return permanent(r.0.clone());
+        }
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            io_kind.get_or_insert(io.kind());
+        }
+        chain.push(s.to_string());
+        source = s.source();
+    }
+    classify(
+        &chain,
+        io_kind,
+        e.is_timeout(),
+        e.is_connect(),
+        e.is_body() || e.is_decode(),
+        host,
+    )
+}
+
+/// The pure part of `describe`: the texts of the source chain (outermost first) and what reqwest
+/// and io say about the error.
+fn classify(
+    chain: &[String],
+    io_kind: Option<std::io::ErrorKind>,
+    timeout: bool,
+    connect: bool,
+    body: bool,
+    host: &str,
+) -> TransportError {
+    use std::io::ErrorKind;
+    let all = chain.join(": ").to_ascii_lowercase();
+    let innermost = chain.last().cloned().unwrap_or_default();
+    if timeout || io_kind == Some(ErrorKind::TimedOut) {
+        let what = if connect {
+            "connecting to"
+        } else {
+            "waiting for"
+        };
+        return transient(format!("timed out {what} {host} (see --request-timeout)"));
+    }
+    if all.contains("dns error")
+        || all.contains("failed to lookup address")
+        || all.contains("name or service not known")
+        || all.contains("no address associated")
+        || all.contains("nodename nor servname")
+    {
+        return transient(format!(
+            "name not resolved: {host} (check the host name in DT_URL and the DNS)"
+        ));
+    }
+    let certificate = all.contains("certificate") || all.contains("unknownissuer");
+    if certificate {
+        return permanent(format!(
+            "TLS: the certificate of {host} was not accepted ({innermost}); check DT_URL's host name and that the certificate is issued by a trusted CA"
+        ));
+    }
+    if all.contains("tls")
+        || all.contains("handshake")
+        || all.contains("invalidcontenttype")
+        || all.contains("corrupt message")
+    {
+        // A server that does not speak TLS (or not our versions) will not start within seconds.
+        return permanent(format!(
+            "TLS: the secure connection to {host} failed ({innermost})"
+        ));
+    }
+    match io_kind {
+        Some(ErrorKind::ConnectionRefused) => {
+            return transient(format!(
+                "connection refused by {host} (nothing listens there: check DT_URL's host and port)"
+            ));
+        }
+        Some(ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe) => {
+            return transient(format!("the connection to {host} was closed unexpectedly"));
+        }
+        Some(ErrorKind::NetworkUnreachable | ErrorKind::HostUnreachable) => {
+            return transient(format!("{host} is unreachable from here (network)"));
+        }
+        _ => {}
+    }
+    if all.contains("connection refused") {
+        return transient(format!(
+            "connection refused by {host} (nothing listens there: check DT_URL's host and port)"
+        ));
+    }
+    if connect {
+        transient(format!("could not connect to {host} ({innermost})"))
+    } else if body {
+        transient(format!("the response body from {host} could not be read"))
+    } else if innermost.is_empty() {
+        transient(format!("the request to {host} failed"))
     } else {
-        "the request failed".into()
+        transient(format!("the request to {host} failed ({innermost})"))
     }
 }
 
@@ -216,4 +531,163 @@ pub fn error_message(body: &str) -> String {
                 .map(str::to_string)
         })
         .unwrap_or_else(|| body.chars().take(300).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::io::ErrorKind;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn loopback_never_goes_through_a_proxy() {
+        let e = env(&[
+            ("HTTP_PROXY", "http://proxy:3128"),
+            ("HTTPS_PROXY", "http://proxy:3128"),
+            ("ALL_PROXY", "http://proxy:3128"),
+        ]);
+        for base in [
+            "http://127.0.0.1:8080",
+            "http://127.1.2.3:1",
+            "http://localhost:9",
+            "http://[::1]:9",
+            "https://localhost",
+        ] {
+            assert_eq!(proxy_for(base, &e), None, "{base}");
+        }
+        assert_eq!(
+            proxy_for("https://abc.live.dynatrace.com", &e).as_deref(),
+            Some("http://proxy:3128")
+        );
+    }
+
+    #[test]
+    fn no_proxy_is_honoured() {
+        let proxy = "http://proxy:3128";
+        for (no_proxy, base, direct) in [
+            ("dynatrace.com", "https://abc.live.dynatrace.com", true),
+            (".dynatrace.com", "https://abc.live.dynatrace.com", true),
+            ("*.dynatrace.com", "https://abc.live.dynatrace.com", true),
+            ("*", "https://abc.live.dynatrace.com", true),
+            (
+                "other.com, ABC.live.dynatrace.com ",
+                "https://abc.live.dynatrace.com",
+                true,
+            ),
+            ("10.0.0.0/8", "https://10.1.2.3", true),
+            ("10.0.0.0/8", "https://11.1.2.3", false),
+            ("dt.example:443", "https://dt.example", true),
+            ("dt.example:8443", "https://dt.example", false),
+            ("namatrace.com", "https://abc.live.dynatrace.com", false),
+            ("", "https://abc.live.dynatrace.com", false),
+            ("10.0.0.0/99", "https://10.1.2.3", false),
+        ] {
+            let e = env(&[("https_proxy", proxy), ("no_proxy", no_proxy)]);
+            assert_eq!(
+                proxy_for(base, &e).is_none(),
+                direct,
+                "NO_PROXY={no_proxy} {base}"
+            );
+        }
+        // Scheme-specific variables, lower case first, ALL_PROXY last.
+        let e = env(&[("http_proxy", "http://a:1"), ("HTTP_PROXY", "http://b:1")]);
+        assert_eq!(
+            proxy_for("http://dt.example", &e).as_deref(),
+            Some("http://a:1")
+        );
+        assert_eq!(proxy_for("https://dt.example", &e), None);
+        let e = env(&[("ALL_PROXY", "socks5://c:1")]);
+        assert_eq!(
+            proxy_for("https://dt.example", &e).as_deref(),
+            Some("socks5://c:1")
+        );
+    }
+
+    #[test]
+    fn origins_compare_scheme_host_and_port() {
+        let o = |u: &str| origin(&reqwest::Url::parse(u).unwrap());
+        assert_eq!(o("https://a.example/x"), o("https://A.example:443/y"));
+        assert_ne!(o("https://a.example"), o("http://a.example"));
+        assert_ne!(o("https://a.example"), o("https://b.example"));
+        assert_ne!(o("http://127.0.0.1:1"), o("http://127.0.0.1:2"));
+    }
+
+    fn kinds(chain: &[&str], io: Option<ErrorKind>, timeout: bool, connect: bool) -> String {
+        let chain: Vec<String> = chain.iter().map(|s| s.to_string()).collect();
+        classify(&chain, io, timeout, connect, false, "dt.example:443").message
+    }
+
+    #[test]
+    fn transport_errors_say_which() {
+        let refused = kinds(
+            &[
+                "client error (Connect)",
+                "tcp connect error",
+                "Connection refused (os error 111)",
+            ],
+            Some(ErrorKind::ConnectionRefused),
+            false,
+            true,
+        );
+        assert!(
+            refused.starts_with("connection refused by dt.example:443"),
+            "{refused}"
+        );
+        let dns = kinds(
+            &[
+                "client error (Connect)",
+                "dns error",
+                "failed to lookup address information: Name or service not known",
+            ],
+            None,
+            false,
+            true,
+        );
+        assert!(
+            dns.starts_with("name not resolved: dt.example:443"),
+            "{dns}"
+        );
+        let cert = kinds(
+            &[
+                "client error (Connect)",
+                "invalid peer certificate: UnknownIssuer",
+            ],
+            Some(ErrorKind::InvalidData),
+            false,
+            true,
+        );
+        assert!(
+            cert.starts_with("TLS: the certificate of dt.example:443"),
+            "{cert}"
+        );
+        assert!(cert.contains("UnknownIssuer"), "{cert}");
+        let tls = kinds(
+            &[
+                "client error (Connect)",
+                "received corrupt message of type InvalidContentType",
+            ],
+            Some(ErrorKind::InvalidData),
+            false,
+            true,
+        );
+        assert!(tls.starts_with("TLS: the secure connection"), "{tls}");
+        let slow = kinds(&["operation timed out"], None, true, false);
+        assert!(
+            slow.starts_with("timed out waiting for dt.example:443"),
+            "{slow}"
+        );
+        let slow = kinds(&[], Some(ErrorKind::TimedOut), false, true);
+        assert!(slow.starts_with("timed out connecting to"), "{slow}");
+        assert_eq!(
+            kinds(&[], None, false, false),
+            "the request to dt.example:443 failed"
+        );
+    }
 }

@@ -65,14 +65,20 @@ impl RetryPolicy {
             return Action::GiveUp;
         }
         let delay = match outcome {
-            // The server said when; a little jitter still avoids a thundering herd.
+            // The server said when; a little jitter still avoids a thundering herd. A wait past
+            // the deadline is cut to it (then given up below): a hostile `Retry-After` of
+            // 2^64-1 seconds must neither overflow nor hang.
             Attempt::Status {
                 status: 429 | 503,
                 retry_after: Some(ra),
-            } => (*ra + self.base.mul_f64(jitter)).min(self.cap.max(*ra)),
+            } => {
+                let ra = (*ra).min(self.deadline.saturating_add(Duration::from_secs(1)));
+                ra.saturating_add(self.base.mul_f64(jitter.clamp(0.0, 1.0)))
+                    .min(self.cap.max(ra))
+            }
             _ => self.backoff(attempt, jitter),
         };
-        if elapsed + delay > self.deadline {
+        if elapsed.saturating_add(delay) > self.deadline {
             return Action::GiveUp;
         }
         Action::RetryAfter(delay)
@@ -165,6 +171,25 @@ mod tests {
             retry_after: Some(Duration::from_secs(120)),
         };
         assert_eq!(p.decide(1, &long, Duration::ZERO, 0.0), Action::GiveUp);
+    }
+
+    #[test]
+    fn a_huge_retry_after_gives_up_without_overflow() {
+        let p = RetryPolicy::default();
+        let huge = Attempt::Status {
+            status: 429,
+            retry_after: parse_retry_after("18446744073709551615"),
+        };
+        // A second after the first attempt, as observed; also at the very start and the end.
+        for elapsed in [Duration::ZERO, Duration::from_secs(1), Duration::MAX] {
+            for jitter in [0.0, 0.99] {
+                assert_eq!(p.decide(1, &huge, elapsed, jitter), Action::GiveUp);
+            }
+        }
+        assert_eq!(
+            p.decide(1, &status(503), Duration::MAX, 0.5),
+            Action::GiveUp
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //!
 //! This is the only part of `spec` that touches the file system.
 
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -25,19 +26,26 @@ pub fn read_text(path: &Path) -> Result<(Arc<SourceFile>, Vec<Problem>), Problem
         )
         .help("pass a file, or the directory as --config"));
     }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(Problem::file(
+    let too_large = |what: String| {
+        Problem::file(
             "slogate::file-too-large",
             &name,
-            format!(
-                "file is {} bytes, more than the limit of {} bytes",
-                meta.len(),
-                MAX_FILE_BYTES
-            ),
+            format!("{what}, more than the limit of {MAX_FILE_BYTES} bytes"),
         )
-        .help("SLO files are small; check that this is the right file"));
+        .help("SLO files are small; check that this is the right file")
+    };
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_large(format!("file is {} bytes", meta.len())));
     }
-    let bytes = std::fs::read(path).map_err(|e| io_problem(&name, &e))?;
+    // The length on disk is not trusted: /dev/zero, a pipe or a growing file report another one.
+    // At most one byte more than the limit is read.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| io_problem(&name, &e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large("the file holds more".into()));
+    }
     Ok(text_from_bytes(&name, bytes))
 }
 

@@ -278,7 +278,7 @@ fn an_unreachable_environment_is_exit_3() {
         .env("DT_API_TOKEN", TOKEN)
         .run();
     out.assert_code(3)
-        .assert_stderr_contains("could not connect");
+        .assert_stderr_contains(&format!("connection refused by 127.0.0.1:{port}"));
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod dynatrace;
 mod dynatrace_forms;
 mod history;
 mod history_gate;
+mod hostile;
 mod lint;
 mod outcomes;
 mod pipeline;

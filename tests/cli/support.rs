@@ -108,6 +108,14 @@ impl Slogate {
             "GITLAB_CI",
             "GITHUB_STEP_SUMMARY",
             "GITHUB_OUTPUT",
+            "HTTP_PROXY",
+            "http_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+            "NO_PROXY",
+            "no_proxy",
         ] {
             cmd.env_remove(var);
         }

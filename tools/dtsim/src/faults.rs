@@ -29,6 +29,12 @@ pub struct Faults {
     pub dql_async_every: u64,
     /// How many polls of such a query answer RUNNING before it succeeds.
     pub dql_running_polls: u32,
+    /// Metrics queries list `result` in reverse order (each entry keeps its `metricId`): a
+    /// client must match results by `metricId`, not by position.
+    pub reverse_results: bool,
+    /// Metrics queries answer with this `metricId` on every result: a client must not take
+    /// any of them for a selector it did not send.
+    pub rename_metric_ids: Option<String>,
 }
 
 impl Default for Faults {
@@ -46,6 +52,8 @@ impl Default for Faults {
             fail_paths: Vec::new(),
             dql_async_every: 0,
             dql_running_polls: 0,
+            reverse_results: false,
+            rename_metric_ids: None,
         }
     }
 }

@@ -574,6 +574,20 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
             .await
             .unwrap_or_else(Reply::from),
     };
+    let mut reply = reply;
+    if canon == "/api/v2/metrics/query" {
+        let faults = lock(&inner.faults).faults.clone();
+        if let Some(Value::Array(results)) = reply.body.as_mut().and_then(|b| b.get_mut("result")) {
+            if faults.reverse_results {
+                results.reverse();
+            }
+            if let Some(id) = &faults.rename_metric_ids {
+                for r in results.iter_mut() {
+                    r["metricId"] = Value::String(id.clone());
+                }
+            }
+        }
+    }
     let mut status = reply.status;
     let mut text = reply
         .body
