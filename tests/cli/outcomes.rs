@@ -453,3 +453,28 @@ fn a_deployment_event_without_a_usable_start_time_anchors_nothing() {
     assert!(!seen.out.stdout.contains("1970"), "{:?}", seen.out);
     assert_eq!(seen.results, ["error"]);
 }
+#[test]
+fn a_bare_number_is_no_duration_and_a_sub_minute_window_is_refused() {
+    for (flag, value, says) in [
+        ("--timeframe", "30", "30m"),
+        ("--timeframe", "30s", "allowed 1m"),
+    ] {
+        let out = Slogate::new()
+            .current_dir(examples())
+            .env("DT_URL", "http://127.0.0.1:9")
+            .env("DT_API_TOKEN", TOKEN)
+            .args([
+                "gate",
+                "--config",
+                "demo",
+                "--deployment-time",
+                "now-30m",
+                flag,
+                value,
+            ])
+            .run();
+        out.assert_no_panic()
+            .assert_code(2)
+            .assert_stderr_contains(says);
+    }
+}
