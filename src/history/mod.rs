@@ -916,7 +916,8 @@ fn insert(tx: &Transaction, row: &document::Row) -> rusqlite::Result<bool> {
             row.result,
             row.score,
             row.tool,
-            row.document.to_string(),
+            // Tokens never reach the history, whatever path brought them into the report.
+            crate::source::secret::redact(&row.document.to_string()),
             row.recorded_at,
             inv_at,
             inv_reason,

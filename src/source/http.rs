@@ -295,7 +295,7 @@ impl Client {
                         .get("retry-after")
                         .and_then(|v| v.to_str().ok())
                         .and_then(parse_retry_after);
-                    match read_body(resp, MAX_BODY).await {
+                    match read_body(resp, MAX_BODY, &host).await {
                         Ok(body) => Ok((status, retry_after, body)),
                         Err(e) => Err(e),
                     }
@@ -391,7 +391,11 @@ fn host_of(base: &str) -> String {
 }
 
 /// Reads the body up to `limit` bytes; a longer one is refused without reading the rest.
-async fn read_body(mut resp: reqwest::Response, limit: usize) -> Result<String, TransportError> {
+async fn read_body(
+    mut resp: reqwest::Response,
+    limit: usize,
+    host: &str,
+) -> Result<String, TransportError> {
     let too_large = || {
         permanent(format!(
             "response larger than {} MiB; slogate reads at most that much from one answer",
@@ -411,7 +415,7 @@ async fn read_body(mut resp: reqwest::Response, limit: usize) -> Result<String, 
                 bytes.extend_from_slice(&chunk);
             }
             Ok(None) => break,
-            Err(e) => return Err(describe(&e, "the server")),
+            Err(e) => return Err(describe(&e, host)),
         }
     }
     Ok(String::from_utf8_lossy(&bytes).into_owned())

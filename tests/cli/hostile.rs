@@ -216,6 +216,41 @@ fn same_origin_redirects_are_followed_a_few_hops_only() {
 }
 
 #[test]
+fn a_same_origin_redirect_is_followed_with_the_token() {
+    let server = Script::start(40, |_, head| {
+        let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+        if path.starts_with("/moved") {
+            response(
+                "401 Unauthorized",
+                &[("content-type", "application/json")],
+                r#"{"error":{"code":401,"message":"Token Authentication failed"}}"#,
+            )
+        } else {
+            response(
+                "307 Temporary Redirect",
+                &[("location", &format!("/moved{path}"))],
+                "",
+            )
+        }
+    });
+    let out = eval_json(&server.url()).run();
+    out.assert_code(3)
+        .assert_stderr_contains("Token Authentication failed");
+    let moved: Vec<String> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("GET /moved/api/v2/"))
+        .collect();
+    assert!(!moved.is_empty(), "{:?}", server.requests());
+    assert!(
+        moved
+            .iter()
+            .all(|r| r.to_ascii_lowercase().contains("authorization: api-token")),
+        "{moved:?}"
+    );
+}
+
+#[test]
 fn a_loopback_environment_never_goes_through_the_proxy() {
     let sim = sim();
     let proxy = Script::start(40, |_, _| response("502 Bad Gateway", &[], "proxy"));
