@@ -437,8 +437,26 @@ fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Stop> {
                 None => preflight().await,
             }
         };
-        tokio::join!(fetch_all(&client, &plans, &windows, charts), check)
+        // Units where the query does not state them, from the descriptors: asked along with the
+        // chart series (a report folder or HTML), so a plain gate sends no extra request.
+        let units = async {
+            if conn.token.is_none() || !charts {
+                return BTreeMap::new();
+            }
+            let selectors: Vec<String> = plans
+                .iter()
+                .flat_map(|p| &p.slis)
+                .filter_map(|s| s.parsed.as_ref().ok())
+                .filter(|q| crate::query::stated_unit(q).is_none())
+                .filter_map(metric_selector_of)
+                .collect();
+            dynatrace::units(&client, &selectors).await
+        };
+        let (fetched, checked, units) =
+            tokio::join!(fetch_all(&client, &plans, &windows, charts), check, units);
+        ((fetched, units), checked)
     });
+    let (fetched, units) = fetched;
     // The check's verdict on URL and token comes before whatever the data requests met.
     let checked = checked?;
     let pushes = output.push_result || (dynatrace_history_planned && job.record);
@@ -481,6 +499,7 @@ fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Stop> {
                 waited,
                 f,
                 diagnosis,
+                &units,
                 prev,
                 output,
                 job.baseline,
@@ -966,6 +985,7 @@ fn build_report(
     waited: Duration,
     fetched: &Fetch,
     diagnosis: &BTreeMap<String, Diagnosis>,
+    units: &BTreeMap<String, String>,
     previous_evaluations: &[previous::PreviousEvaluation],
     output: &OutputArgs,
     mode: BaselineMode,
@@ -1018,12 +1038,15 @@ fn build_report(
             .find(|f| f.value.metric == r.value.metric);
         r.query = value.and_then(|f| f.query.clone());
         r.value.query = r.query.clone();
-        r.unit = plan
+        let parsed = plan
             .slis
             .iter()
             .find(|s| s.name == r.value.metric)
-            .and_then(|s| s.parsed.as_ref().ok())
-            .and_then(crate::query::stated_unit);
+            .and_then(|s| s.parsed.as_ref().ok());
+        r.unit = parsed.and_then(|q| {
+            crate::query::stated_unit(q)
+                .or_else(|| metric_selector_of(q).and_then(|m| units.get(&m).cloned()))
+        });
         let base = fetched
             .baseline
             .iter()
@@ -1163,6 +1186,15 @@ fn needed_scopes(job: &Job, plans: &[Plan], dynatrace_history: bool) -> Vec<&'st
     // Pushing the verdict is a side effect: a token without events.ingest is warned about
     // (see `evaluate`), never a reason to withhold the verdict.
     out
+}
+
+/// The metric selector of a metrics query (the plain, MV2 and legacy forms).
+fn metric_selector_of(q: &crate::query::SliQuery) -> Option<String> {
+    use crate::query::SliQuery;
+    match q {
+        SliQuery::Metrics(m) | SliQuery::Mv2 { metrics: m, .. } => Some(m.metric_selector.clone()),
+        _ => None,
+    }
 }
 
 /// What the entities API said about an SLI whose query returned no series.

@@ -839,3 +839,25 @@ pub fn chart_resolution(window: Window) -> String {
     let minutes = ((window.to_ms - window.from_ms) / 60_000).max(1);
     format!("{}m", ((minutes + 59) / 60).max(1))
 }
+
+/// The unit of each metric selector, from its descriptor (`GET /api/v2/metrics/{selector}` with
+/// `fields=unit`; transformations such as `:count` change it). One request per distinct
+/// selector, concurrently; a selector whose descriptor cannot be read is left out.
+pub async fn units(
+    client: &Client,
+    selectors: &[String],
+) -> std::collections::BTreeMap<String, String> {
+    let mut distinct: Vec<&String> = selectors.iter().collect();
+    distinct.sort();
+    distinct.dedup();
+    let answers = join_all(distinct.iter().map(|sel| async move {
+        let mut req = request::descriptor(sel);
+        req.query.push(("fields".into(), "unit".into()));
+        let resp = client.send(&req).await.ok().filter(|r| r.is_success())?;
+        let v: Value = serde_json::from_str(&resp.body).ok()?;
+        let unit = v.get("unit")?.as_str()?.to_string();
+        Some(((*sel).clone(), unit))
+    }))
+    .await;
+    answers.into_iter().flatten().collect()
+}

@@ -478,3 +478,31 @@ fn a_bare_number_is_no_duration_and_a_sub_minute_window_is_refused() {
             .assert_stderr_contains(says);
     }
 }
+
+#[test]
+fn reports_show_units_from_the_query_or_the_descriptor() {
+    let sim = deployed_sim();
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = WINDOW.to_vec();
+    args.extend(["--report-dir", "slogate-report", "--output", "report.json"]);
+    let seen = gate_in(Ci::GitLab, dir.path(), &sim.url(), TOKEN, &args);
+    seen.out.assert_no_panic().assert_code(1);
+    let r = report(dir.path());
+    let unit = |m: &str| {
+        r["indicatorResults"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["value"]["metric"] == m)
+            .map(|i| i["unit"].clone())
+            .unwrap()
+    };
+    // `:toUnit(MicroSecond,MilliSecond)` and `MV2;MicroSecond` state it; the error rate's
+    // descriptor says Percent.
+    assert_eq!(unit("response_time_p95"), "MilliSecond");
+    assert_eq!(unit("response_time_avg"), "MilliSecond");
+    assert_eq!(unit("error_rate"), "Percent");
+    let md = std::fs::read_to_string(dir.path().join("slogate-report/summary.md")).unwrap();
+    assert!(md.contains(" ms | "), "{md}");
+    assert!(md.contains("% | "), "{md}");
+}

@@ -251,6 +251,13 @@ impl Output {
 pub fn data_requests(sim: &dtsim::BlockingSim) -> Vec<dtsim::RecordedRequest> {
     sim.requests()
         .into_iter()
-        .filter(|r| !r.path.ends_with("/apiTokens/lookup") && !r.path.ends_with("/api/v2/entities"))
+        .filter(|r| {
+            !r.path.ends_with("/apiTokens/lookup")
+                && !r.path.ends_with("/api/v2/entities")
+                && !r
+                    .query
+                    .as_deref()
+                    .is_some_and(|q| q.contains("fields=unit"))
+        })
         .collect()
 }
