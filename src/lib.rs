@@ -20,6 +20,7 @@ pub mod input;
 pub mod plan;
 pub mod query;
 pub mod report;
+pub mod shell;
 pub mod source;
 pub mod spec;
 pub mod window;

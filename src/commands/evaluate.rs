@@ -13,7 +13,6 @@ use crate::ci::{self, CiKind};
 use crate::cli::{BaselineArg, EvalArgs, GateArgs, OutputArgs, SelectArgs, SourceArgs};
 use crate::clock::{Clock, SystemClock};
 use crate::commands::emit;
-use crate::commands::mark::{ci_kind, client_for, runtime, selectors};
 use crate::commands::{Exit, Ui, stderr};
 use crate::diag::Problem;
 use crate::eval::{self, BaselineKind, MissingBaseline, Retrieval, Verdict, previous};
@@ -23,6 +22,7 @@ use crate::input;
 use crate::plan::{self, Plan};
 use crate::report::json::{DeploymentInfo, Series, WindowInfo};
 use crate::report::{Report, json};
+use crate::shell::{ci_kind, client_for, environment, runtime, selectors};
 use crate::source::dynatrace::{self, Failure, Fatal, Fetched};
 use crate::source::events::{self, EventError};
 use crate::source::http::{Client, SendError};
@@ -196,11 +196,6 @@ fn stop(ui: &Ui, output: &OutputArgs, stop: Stop) -> Exit {
 
 fn usage(message: impl Into<String>, help: &str) -> Vec<Problem> {
     vec![Problem::file("slogate::usage", "command line", message).help(help.to_string())]
-}
-
-/// The process environment, read once here at the edge.
-pub fn environment() -> BTreeMap<String, String> {
-    std::env::vars().collect()
 }
 
 fn run(job: Job, ui: &Ui, clock: &dyn Clock) -> Exit {

@@ -2,10 +2,10 @@
 
 use crate::cli::{ExplainArgs, ReportFormat};
 use crate::clock::{Clock, SystemClock};
-use crate::commands::evaluate::environment;
 use crate::commands::{Exit, Ui, stdout};
 use crate::diag::Problem;
 use crate::plan;
+use crate::shell::environment;
 use crate::source::dynatrace;
 use crate::window;
 

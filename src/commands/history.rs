@@ -119,7 +119,7 @@ pub struct ImportArgs {
 pub fn run(args: &HistoryArgs, ui: &Ui) -> Exit {
     let env: BTreeMap<String, String> = std::env::vars().collect();
     // slogate.yaml's `history:`; a broken slogate.yaml is reported by the commands that need it.
-    let setting = crate::commands::mark::settings_of(&args.config)
+    let setting = crate::shell::settings_of(&args.config)
         .ok()
         .and_then(|s| s.history.map(|h| h.value));
     match execute(args, &env, setting.as_deref(), &SystemClock) {

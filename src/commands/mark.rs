@@ -1,25 +1,20 @@
 //! `slogate mark`: deployment, configuration and info events for the services of a release.
 
-use std::collections::BTreeMap;
 use std::time::Duration as StdDuration;
 
 use futures_util::future::join_all;
 use serde_json::Value;
 
-use crate::ci::{self, CiKind};
-use crate::cli::{CiArg, EventTypeArg, MarkArgs, ReportFormat};
+use crate::ci;
+use crate::cli::{EventTypeArg, MarkArgs, ReportFormat};
 use crate::clock::{Clock, SystemClock};
-use crate::commands::evaluate::environment;
 use crate::commands::{Exit, Ui, stderr, stdout};
 use crate::diag::Problem;
-use crate::event::{self, EventKind, Mark, Target};
+use crate::event::{self, EventKind, Mark};
 use crate::plan;
+use crate::shell::{ci_kind, client_for, environment, runtime, selectors, settings_of};
 use crate::source::events::{self, EventError, IngestResult};
-use crate::source::http::{Client, ClientConfig, Credentials, SendError};
-use crate::source::retry::RetryPolicy;
-use crate::spec::layout;
-use crate::spec::load;
-use crate::spec::settings::Settings;
+use crate::source::http::SendError;
 use crate::window;
 
 fn usage(message: impl Into<String>, help: &str) -> Vec<Problem> {
@@ -35,67 +30,6 @@ fn pairs(raw: &[String], what: &str) -> Result<Vec<(String, String)>, Vec<Proble
                 format!("`--{what} {p}` is not NAME=VALUE"),
                 &format!("write it as --{what} name=value"),
             )),
-        })
-        .collect()
-}
-
-/// Settings of the config root, if it has a slogate.yaml (mark works without one too).
-pub fn settings_of(root: &std::path::Path) -> Result<Settings, Vec<Problem>> {
-    let path = root.join(layout::SETTINGS_FILE);
-    if !path.is_file() {
-        return Ok(Settings::default());
-    }
-    let l = load::settings_file(&path).map_err(|p| vec![p])?;
-    if l.has_errors() {
-        return Err(l.problems);
-    }
-    Ok(l.value)
-}
-
-/// The CI in effect: forced by `--ci`, else detected.
-pub fn ci_kind(arg: CiArg, env: &BTreeMap<String, String>) -> Option<CiKind> {
-    match arg {
-        CiArg::Auto => ci::detect(env),
-        CiArg::Azure => Some(CiKind::Azure),
-        CiArg::Github => Some(CiKind::GitHub),
-        CiArg::Gitlab => Some(CiKind::GitLab),
-        CiArg::None => None,
-    }
-}
-
-/// The entity selectors to mark: the one given, or one per service from the template.
-pub fn selectors(
-    settings: &Settings,
-    explicit: Option<&str>,
-    project: Option<&str>,
-    stage: Option<&str>,
-    services: &[Option<String>],
-) -> Result<Vec<(Option<String>, String)>, Vec<Problem>> {
-    if let Some(sel) = explicit {
-        return Ok(vec![(None, sel.to_string())]);
-    }
-    let template = settings
-        .dynatrace
-        .as_ref()
-        .and_then(|d| d.entity_selector.as_ref())
-        .map(|t| t.value.clone())
-        .unwrap_or_else(|| event::DEFAULT_SELECTOR_TEMPLATE.to_string());
-    services
-        .iter()
-        .map(|service| {
-            let target = Target {
-                project: project.map(str::to_string),
-                stage: stage.map(str::to_string),
-                service: service.clone(),
-            };
-            event::selector(&template, &target)
-                .map(|s| (service.clone(), s))
-                .map_err(|m| {
-                    usage(
-                        m,
-                        "pass --service (and --stage, --project), or --entity-selector",
-                    )
-                })
         })
         .collect()
 }
@@ -285,35 +219,4 @@ fn describe(
             (s, bad.is_empty())
         }
     }
-}
-
-pub fn client_for(
-    conn: &plan::Connection,
-    timeout: StdDuration,
-    concurrency: usize,
-) -> Result<Client, String> {
-    Client::new(ClientConfig {
-        base_url: conn.url.clone(),
-        credentials: Credentials {
-            api_token: conn.token.clone(),
-            api_token_env: conn.token_env.clone(),
-            platform_token: conn.platform_token.clone(),
-            platform_token_env: conn.platform_token_env.clone(),
-        },
-        request_timeout: timeout,
-        retry: RetryPolicy::default(),
-        concurrency,
-    })
-}
-
-pub fn runtime() -> Result<tokio::runtime::Runtime, Vec<Problem>> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            usage(
-                format!("cannot start the async runtime: {e}"),
-                "check the system's thread and file limits",
-            )
-        })
 }

@@ -1,0 +1,116 @@
+//! The IO shell's shared edges, used by several commands: the process environment, the CI in
+//! effect, the HTTP client for a connection, the async runtime and the entity selectors of a
+//! service. Commands import these from here, never from each other.
+
+use std::collections::BTreeMap;
+use std::time::Duration as StdDuration;
+
+use crate::ci::{self, CiKind};
+use crate::cli::CiArg;
+use crate::diag::Problem;
+use crate::event::{self, Target};
+use crate::plan;
+use crate::source::http::{Client, ClientConfig, Credentials};
+use crate::source::retry::RetryPolicy;
+use crate::spec::settings::Settings;
+
+/// Settings of the config root, if it has a slogate.yaml (`mark` and `history` work without one).
+pub fn settings_of(root: &std::path::Path) -> Result<Settings, Vec<Problem>> {
+    let path = root.join(crate::spec::layout::SETTINGS_FILE);
+    if !path.is_file() {
+        return Ok(Settings::default());
+    }
+    let l = crate::spec::load::settings_file(&path).map_err(|p| vec![p])?;
+    if l.has_errors() {
+        return Err(l.problems);
+    }
+    Ok(l.value)
+}
+
+fn usage(message: impl Into<String>, help: &str) -> Vec<Problem> {
+    vec![Problem::file("slogate::usage", "command line", message).help(help.to_string())]
+}
+
+/// The process environment, read once here at the edge.
+pub fn environment() -> BTreeMap<String, String> {
+    std::env::vars().collect()
+}
+
+/// The CI in effect: forced by `--ci`, else detected.
+pub fn ci_kind(arg: CiArg, env: &BTreeMap<String, String>) -> Option<CiKind> {
+    match arg {
+        CiArg::Auto => ci::detect(env),
+        CiArg::Azure => Some(CiKind::Azure),
+        CiArg::Github => Some(CiKind::GitHub),
+        CiArg::Gitlab => Some(CiKind::GitLab),
+        CiArg::None => None,
+    }
+}
+
+/// The entity selectors to mark: the one given, or one per service from the template.
+pub fn selectors(
+    settings: &Settings,
+    explicit: Option<&str>,
+    project: Option<&str>,
+    stage: Option<&str>,
+    services: &[Option<String>],
+) -> Result<Vec<(Option<String>, String)>, Vec<Problem>> {
+    if let Some(sel) = explicit {
+        return Ok(vec![(None, sel.to_string())]);
+    }
+    let template = settings
+        .dynatrace
+        .as_ref()
+        .and_then(|d| d.entity_selector.as_ref())
+        .map(|t| t.value.clone())
+        .unwrap_or_else(|| event::DEFAULT_SELECTOR_TEMPLATE.to_string());
+    services
+        .iter()
+        .map(|service| {
+            let target = Target {
+                project: project.map(str::to_string),
+                stage: stage.map(str::to_string),
+                service: service.clone(),
+            };
+            event::selector(&template, &target)
+                .map(|s| (service.clone(), s))
+                .map_err(|m| {
+                    usage(
+                        m,
+                        "pass --service (and --stage, --project), or --entity-selector",
+                    )
+                })
+        })
+        .collect()
+}
+
+pub fn client_for(
+    conn: &plan::Connection,
+    timeout: StdDuration,
+    concurrency: usize,
+) -> Result<Client, String> {
+    Client::new(ClientConfig {
+        base_url: conn.url.clone(),
+        credentials: Credentials {
+            api_token: conn.token.clone(),
+            api_token_env: conn.token_env.clone(),
+            platform_token: conn.platform_token.clone(),
+            platform_token_env: conn.platform_token_env.clone(),
+        },
+        request_timeout: timeout,
+        retry: RetryPolicy::default(),
+        concurrency,
+    })
+}
+
+pub fn runtime() -> Result<tokio::runtime::Runtime, Vec<Problem>> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            usage(
+                format!("cannot start the async runtime: {e}"),
+                "check the system's thread and file limits",
+            )
+        })
+}
