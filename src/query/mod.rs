@@ -229,7 +229,6 @@ pub fn is_total(metric_selector: &str) -> bool {
     s.ends_with(":sum") || s.ends_with(":count") || s.ends_with(":fold(sum)")
 }
 
-
 /// The unit a query's value comes in when the query itself says so: the target of a trailing
 /// `:toUnit(From,To)`, or what an `MV2;` prefix converts to. `None` means "ask the descriptor".
 pub fn stated_unit(q: &SliQuery) -> Option<String> {
