@@ -46,7 +46,7 @@ echo "== actionlint on ${#files[@]} file(s)"
 echo "== bash -n on the action's scripts"
 for f in "$root"/dist/github-action/*.sh; do bash -n "$f"; done
 if command -v shellcheck >/dev/null 2>&1; then
-  shellcheck "$root"/dist/github-action/*.sh "$root"/dist/*.sh
+  shellcheck "$root"/dist/github-action/*.sh "$root"/dist/*.sh "$root"/dist/azure-devops/*.sh
 else
   echo "(shellcheck not installed: skipped)"
 fi

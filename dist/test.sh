@@ -11,7 +11,7 @@
 # any check fails; says which.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
+cd "$root" || exit 2
 
 failed=()
 step() { # step NAME COMMAND...

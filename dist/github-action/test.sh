@@ -78,7 +78,7 @@ check "wait on mark is invalid" "2 result=invalid;score=;failed_objectives=;exit
 check "slogate did not run" "" "$argv"
 run_action INPUT_COMMAND=deploy
 check "unknown command is invalid" 2 "$rc"
-grep -q "::error title=slogate::input command must be gate, eval or mark" "$work/log" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL no annotation for a bad command"; }
+check "annotation for a bad command" 1 "$(grep -c "::error title=slogate::input command must be gate, eval or mark" "$work/log")"
 run_action INPUT_SINCE_DEPLOYMENT=yes
 check "since-deployment must be a boolean" 2 "$rc"
 
@@ -123,7 +123,7 @@ echo tampered >>"$rel/download/v1.2.3/slogate-x86_64-unknown-linux-musl"
 rm -rf "$work/tmp"
 install SLOGATE_VERSION=1.2.3 RUNNER_OS=Linux RUNNER_ARCH=X64
 check "checksum mismatch refused" "1 " "$rc $bin"
-grep -q "SHA-256 of slogate-x86_64-unknown-linux-musl is" "$work/log" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL no checksum message"; cat "$work/log"; }
+check "says the checksums differ" 1 "$(grep -c "SHA-256 of slogate-x86_64-unknown-linux-musl is" "$work/log")"
 
 # slogate on PATH and no version: used as it is, nothing downloaded
 install RUNNER_OS=Linux RUNNER_ARCH=X64 PATH="$work/bin:/usr/bin:/bin"
