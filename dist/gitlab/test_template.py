@@ -154,6 +154,15 @@ def main():
         else:
             print(f"(download test skipped: {machine}, curl/wget)")
 
+    # The job's script is POSIX sh (alpine's busybox); shellcheck it when shellcheck is there.
+    if shutil.which("shellcheck"):
+        job = list(yaml.safe_load(render(text.split("\n---\n", 1)[1], spec, {})).values())[0]
+        proc = subprocess.run(["shellcheck", "-s", "sh", "-"], input="\n".join(job["script"]),
+                              capture_output=True, text=True)
+        check("shellcheck -s sh on the job script", "", proc.stdout)
+    else:
+        print("(shellcheck not installed: job script not checked)")
+
     print(f"gitlab template: {passed} passed, {failed} failed")
     return 1 if failed else 0
 
