@@ -129,6 +129,14 @@ test("slogate killed before its variables: SLOGATE_RESULT=error, failed", async 
   assert.match(tr.stdout, /##vso\[task\.setvariable variable=SLOGATE_RESULT;[^\]]*\]error/);
 });
 
+test("warning with failOn warning: failed, and says so", async () => {
+  const inputs = Object.assign({}, gateInputs, { services: "checkout", arguments: "", reportDir: "", failOn: "warning" });
+  const line = `${BIN} gate --config slo --stage production --service checkout --timeframe 30m --since-deployment --wait 45m --fail-on warning`;
+  const tr = await runTask({ inputs, exec: { [line]: { code: 1, stdout: AZURE_OUT("warning", "80") } } });
+  completed(tr, "Failed");
+  assert.match(tr.stdout, /slogate: warning, score 80 \(failing on warnings\)/);
+});
+
 test("eval: timeframe and report folder, no gate flags", async () => {
   const inputs = { command: "eval", configPath: "config/slo", services: "checkout,cart", timeframe: "1h", wait: "45m", sinceDeployment: "true", reportDir: "out", publishTestResults: "false", arguments: "--from 2026-01-01T00:00:00Z" };
   const line = `${BIN} eval --config config/slo --service checkout --service cart --timeframe 1h --report-dir out --from 2026-01-01T00:00:00Z`;

@@ -176,7 +176,11 @@ async function run() {
       }
       break;
     case 1:
-      tl.setResult(tl.TaskResult.Failed, `slogate: ${result || "fail"}${scoreText} (the release is worse)`);
+      if (result === "warning") {
+        tl.setResult(tl.TaskResult.Failed, `slogate: warning${scoreText} (failing on warnings)`);
+      } else {
+        tl.setResult(tl.TaskResult.Failed, `slogate: fail${scoreText} (the release is worse)`);
+      }
       break;
     case 2:
       tl.setResult(tl.TaskResult.Failed, "slogate: invalid input, no verdict (see the error above)");
