@@ -7,7 +7,8 @@
 #   3. dist/azure-devops/test.sh  the Azure task's mock-run tests and the .vsix pack
 #
 # Needs bash, node and npm (packages install into local folders: target/dist-tools and
-# dist/azure-devops/**/node_modules), python3 with PyYAML, curl, sha256sum. Exits non-zero when
+# dist/azure-devops/**/node_modules), python3 with PyYAML, curl, sha256sum; shellcheck and busybox
+# are used when installed (apt-get install shellcheck busybox). Exits non-zero when
 # any check fails; says which.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

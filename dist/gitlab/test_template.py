@@ -9,13 +9,16 @@
 usage: python3 dist/gitlab/test_template.py   (exit 1 on a failure)
 """
 
+import functools
 import hashlib
+import http.server
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 
 import yaml
 
@@ -31,6 +34,11 @@ exit "${STUB_RC:-0}"
 
 passed = 0
 failed = 0
+
+
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
 
 
 def check(name, expected, actual):
@@ -153,6 +161,45 @@ def main():
             check("no slogate and no releases-url", (2, True), (proc.returncode, "releases-url" in proc.stdout))
         else:
             print(f"(download test skipped: {machine}, curl/wget)")
+
+        # The default image is alpine: busybox sh, wget, grep and sha256sum, over HTTP.
+        if target and shutil.which("busybox"):
+            busy = os.path.join(tmp, "busybox")
+            os.makedirs(busy)
+            for applet in ["sh", "wget", "grep", "sha256sum", "uname", "mkdir", "mv", "chmod", "cat", "sed", "printf", "echo", "env"]:
+                os.symlink(shutil.which("busybox"), os.path.join(busy, applet))
+            rel = os.path.join(tmp, "http", "download", "v2.0.0")
+            os.makedirs(rel)
+            asset = os.path.join(rel, f"slogate-{target}")
+            shutil.copy(stub, asset)
+            digest = hashlib.sha256(open(asset, "rb").read()).hexdigest()
+            with open(os.path.join(rel, "SHA256SUMS"), "w") as f:
+                f.write(f"{digest}  slogate-{target}\n{'1' * 64}  slogate-{target}.exe\n")
+            server = http.server.ThreadingHTTPServer(
+                ("127.0.0.1", 0),
+                functools.partial(Quiet, directory=os.path.join(tmp, "http")))
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            given = {"version": "v2.0.0", "releases-url": f"http://127.0.0.1:{server.server_address[1]}",
+                     "services": "checkout"}
+            _, job, _, _ = run_job(text, spec, given, {})
+            script = "\n".join(job["script"])
+            env = {k: str(v) for k, v in job["variables"].items()}
+            with tempfile.TemporaryDirectory() as w:
+                argv = os.path.join(w, "argv")
+                env.update({"PATH": busy, "STUB_ARGV": argv, "CI_PROJECT_DIR": w, "HOME": w})
+                # The stub slogate is #!/bin/sh: give it a shell the busybox PATH can start.
+                proc = subprocess.run([os.path.join(busy, "sh"), "-c", script], env=env, cwd=w,
+                                      capture_output=True, text=True)
+                args = open(argv).read().split("\n")[:-1] if os.path.exists(argv) else None
+            server.shutdown()
+            check("busybox: downloaded over HTTP, checked, ran",
+                  (0, ["gate", "--config", "slo", "--service", "checkout", "--report-dir", "slogate-report",
+                       "--since-deployment"]),
+                  (proc.returncode, args))
+            if proc.returncode != 0:
+                print(proc.stdout + proc.stderr)
+        else:
+            print("(busybox not installed: the alpine download path not checked)")
 
     # The job's script is POSIX sh (alpine's busybox); shellcheck it when shellcheck is there.
     if shutil.which("shellcheck"):
