@@ -28,6 +28,11 @@ step() { # step NAME COMMAND...
   fi
 }
 
+if ! python3 -c "import yaml" 2>/dev/null; then
+  echo "== installing PyYAML (pip, user site)"
+  python3 -m pip install --quiet --user "PyYAML>=6" || python3 -m pip install --quiet "PyYAML>=6"
+fi
+
 step "GitHub workflows and action (actionlint)" bash dist/lint-workflows.sh
 step "GitLab CI/CD component" python3 dist/gitlab/test_template.py
 step "Azure DevOps task and .vsix" bash dist/azure-devops/test.sh
