@@ -4,17 +4,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// What `--version` prints after the name: the crate version, the commit it was built from and
-/// the build date (both set by `build.rs`; `unknown` outside a git checkout).
-pub const VERSION: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
-    " (commit ",
-    env!("SLOGATE_COMMIT"),
-    ", built ",
-    env!("SLOGATE_BUILD_DATE"),
-    ")"
-);
-
 #[derive(Parser, Debug)]
 #[command(
     name = "slogate",
@@ -463,3 +452,14 @@ pub struct ConfigArgs {
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
 }
+
+/// What `--version` prints after the name: the crate version, the commit it was built from and
+/// the build date (both set by `build.rs`; `unknown` outside a git checkout).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SLOGATE_COMMIT"),
+    ", built ",
+    env!("SLOGATE_BUILD_DATE"),
+    ")"
+);
