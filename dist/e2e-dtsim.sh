@@ -12,11 +12,12 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 cargo build --quiet -p slogate -p dtsim
-slogate="$root/target/debug/slogate"
+bin_dir="${CARGO_TARGET_DIR:-$root/target}/debug"
+slogate="$bin_dir/slogate"
 work=$(mktemp -d)
 [ -z "${KEEP:-}" ] || echo "work folder $work"
 log="$work/dtsim.log"
-target/debug/dtsim --scenario slo-examples/demo/scenario.json --port 0 --max-seconds 300 >"$log" 2>&1 &
+"$bin_dir/dtsim" --scenario slo-examples/demo/scenario.json --port 0 --max-seconds 300 >"$log" 2>&1 &
 sim=$!
 trap 'kill "$sim" 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do grep -q listening "$log" && break; sleep 0.05; done
