@@ -56,7 +56,7 @@ fn concurrency_arg(s: &str) -> Result<usize, String> {
 #[derive(Parser, Debug)]
 #[command(
     name = "slogate",
-    version,
+    version = VERSION,
     about = "Decide with numbers whether a release made a service worse (Keptn-compatible SLO gates)",
     after_help = "Exit codes: 0 pass (or warning), 1 fail, 2 invalid input, 3 could not evaluate."
 )]
@@ -88,6 +88,30 @@ pub enum Command {
     Mark(MarkArgs),
     /// Earlier verdicts kept for relative criteria: list, show, invalidate, export, import.
     History(crate::commands::history::HistoryArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout, or write one page per command into a folder.
+    Man(ManArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:
+  slogate completions bash > ~/.local/share/bash-completion/completions/slogate
+  slogate completions zsh > \"${fpath[1]}/_slogate\"
+  slogate completions fish > ~/.config/fish/completions/slogate.fish
+  slogate completions powershell | Out-String | Invoke-Expression")]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Write slogate.1 and one slogate-<command>.1 per subcommand into this folder instead of
+    /// printing slogate.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -477,3 +501,14 @@ pub struct ConfigArgs {
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
 }
+
+/// What `--version` prints after the name: the crate version, the commit it was built from and
+/// the build date (both set by `build.rs`; `unknown` outside a git checkout).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SLOGATE_COMMIT"),
+    ", built ",
+    env!("SLOGATE_BUILD_DATE"),
+    ")"
+);
