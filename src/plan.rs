@@ -394,8 +394,14 @@ pub fn check_url(raw: &str) -> Result<String, String> {
         "/api/v1",
         "/api",
     ] {
-        if path.ends_with(api) {
-            let fixed = trimmed[..trimmed.len() - api.len()]
+        if let Some(base) = path.strip_suffix(api) {
+            // Built from the parsed URL, not the raw text: the parser normalises the path
+            // (`..`, percent-encoding), so the raw text need not end with `api` at all.
+            let mut u = url.clone();
+            u.set_path(base);
+            let fixed = u
+                .as_str()
+                .trim_end_matches('/')
                 // The platform's classic API lives under a path slogate does not add: give the
                 // environment's classic URL.
                 .replace(".apps.dynatrace.com", ".live.dynatrace.com");
@@ -411,6 +417,13 @@ pub fn check_url(raw: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_api_path_reached_through_dots_and_non_ascii_text_does_not_panic() {
+        // Found by the `times` fuzz target: the parsed path ends with /api, the raw text not.
+        let e = check_url("n./_x/api/v\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}/..").unwrap_err();
+        assert!(e.contains("write https://n./_x"), "{e}");
+    }
 
     #[test]
     fn urls() {
