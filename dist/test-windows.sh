@@ -75,7 +75,7 @@ echo "   $out"
 rc=0
 win lint 'slo-examples\web-service' >"$work/lint.log" 2>&1 || rc=$?
 check "wine: lint slo-examples\\web-service exit" 0 "$rc"
-zroot="Z:$(echo "$root" | tr / '\\')"
+zroot="Z:${root//\//\\}"
 rc=0
 win score --slo "$zroot\\slo-examples\\web-service\\slo.yaml" --values "$zroot\\slo-examples\\web-service\\values.json" \
   --previous 'slo-examples\web-service\previous.json' --format json >"$work/score.json" 2>"$work/score.err" || rc=$?
