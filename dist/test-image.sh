@@ -17,6 +17,7 @@ if ! command -v buildah >/dev/null; then
 fi
 
 work=$(mktemp -d)
+chroot=$(command -v chroot)
 ctr=""
 b() { buildah --root "$work/storage" --runroot "$work/run" --storage-driver vfs "$@"; }
 cleanup() {
@@ -31,9 +32,9 @@ cp "$bin" "$ctx/slogate"
 cp /etc/ssl/certs/ca-certificates.crt "$ctx/"
 b bud --isolation chroot -f "$root/dist/container/Dockerfile" -t localhost/slogate:test "$ctx"
 b images
-config=$(b inspect --type image --format '{{json .OCIv1.Config}}' localhost/slogate:test)
+config=$(b inspect --type image --format 'entrypoint={{.OCIv1.Config.Entrypoint}} user={{.OCIv1.Config.User}} workdir={{.OCIv1.Config.WorkingDir}}' localhost/slogate:test)
 echo "image config: $config"
-grep -q '"Entrypoint":\["/slogate"\]' <<<"$config"
+[ "$config" = "entrypoint=[/slogate] user=65534:65534 workdir=/work" ]
 
 ctr=$(b from localhost/slogate:test)
 mnt=$(b mount "$ctr")
@@ -42,10 +43,10 @@ echo "== the image's files:"
 [ "$(cd "$mnt" && find . -type f | sort | tr '\n' ' ')" = "./etc/ssl/certs/ca-certificates.crt ./slogate " ]
 mkdir -p "$mnt/work"
 cp -r slo-examples/web-service "$mnt/work/"
-env -i PATH=/ chroot --userspec=65534:65534 "$mnt" /slogate --version
-env -i PATH=/ chroot --userspec=65534:65534 "$mnt" /slogate lint /work/web-service
+env -i PATH=/ "$chroot" --userspec=65534:65534 "$mnt" /slogate --version
+env -i PATH=/ "$chroot" --userspec=65534:65534 "$mnt" /slogate lint /work/web-service
 rc=0
-env -i PATH=/ chroot --userspec=65534:65534 "$mnt" /slogate score --slo /work/web-service/slo.yaml \
+env -i PATH=/ "$chroot" --userspec=65534:65534 "$mnt" /slogate score --slo /work/web-service/slo.yaml \
   --values /work/web-service/values.json --previous /work/web-service/previous.json || rc=$?
 [ "$rc" -le 1 ]
 echo "image: ok"

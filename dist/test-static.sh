@@ -41,6 +41,7 @@ fi
 
 cargo build --quiet --locked -p dtsim
 work=$(mktemp -d)
+chroot=$(command -v chroot)
 sim=""
 cleanup() {
   [ -z "$sim" ] || kill "$sim" 2>/dev/null || true
@@ -56,7 +57,7 @@ cp /etc/ssl/certs/ca-certificates.crt "$r/etc/ssl/certs/"
 cp -r slo-examples/web-service slo-examples/demo "$r/work/"
 echo "== the root holds $(find "$r" -type f | wc -l) files:"
 (cd "$r" && find . -type f -not -path './work/*' | sort)
-in_root() { env -i PATH=/ chroot "$r" /slogate "$@"; }
+in_root() { env -i PATH=/ "$chroot" "$r" /slogate "$@"; }
 
 rc=0
 out=$(in_root --version) || rc=$?
@@ -80,7 +81,7 @@ dt_url=$(sed -n 's/^listening on //p' "$work/dtsim.log" | head -n 1)
 check "dtsim listening" yes "$([ -n "$dt_url" ] && echo yes)"
 echo "   $dt_url"
 dt() { env -i PATH=/ DT_URL="$dt_url" DT_API_TOKEN=dt0c01.SIMULATOR.TOKEN SLOGATE_HISTORY=/tmp/history.sqlite \
-  chroot "$r" /slogate "$@"; }
+  "$chroot" "$r" /slogate "$@"; }
 rc=0
 dt mark --config /work/demo --version 2.0.0 --time now-30m >"$work/mark.log" 2>&1 || rc=$?
 check "root: mark exit" 0 "$rc"
