@@ -132,7 +132,7 @@ win gate --config 'slo-examples\demo' --since-deployment --timeframe 25m --repor
 check "wine: gate exit (the demo fails: 40 % slower)" 1 "$rc"
 check "wine: gate wrote junit.xml" yes "$([ -f "$work/report/junit.xml" ] && echo yes)"
 rc=0
-win eval --config 'slo-examples\demo' --from now-25m --to now --format json >"$work/eval.json" 2>"$work/eval.err" || rc=$?
+win eval --config 'slo-examples\demo' --from now-30m --to now-5m --format json >"$work/eval.json" 2>"$work/eval.err" || rc=$?
 check "wine: eval ran (exit 0 or 1)" yes "$([ "$rc" -le 1 ] && echo yes)"
 check "wine: eval result" yes "$(grep -Eq '"result": *"(pass|warning|fail)"' "$work/eval.json" && echo yes)"
 check "wine: history written" yes "$([ -s "$work/history.sqlite" ] && echo yes)"
