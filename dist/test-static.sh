@@ -74,6 +74,7 @@ check "root: score runs (exit 0 or 1)" yes "$([ "$rc" -le 1 ] && echo yes)"
 check "root: score result" yes "$(grep -Eq '"result": *"(pass|warning|fail)"' "$work/score.json" && echo yes)"
 
 echo "== the simulator outside the root, on loopback"
+: >"$work/dtsim.log"
 "$target_dir/debug/dtsim" --scenario slo-examples/demo/scenario.json --port 0 --max-seconds 120 >"$work/dtsim.log" 2>&1 &
 sim=$!
 for _ in $(seq 1 100); do grep -q '^listening on ' "$work/dtsim.log" && break; sleep 0.05; done

@@ -117,6 +117,7 @@ check "wine: no carriage return inside a diagnostic line" 0 \
 
 echo "== the simulator (Linux) on loopback"
 cargo build --quiet --locked -p dtsim
+: >"$work/dtsim.log"
 "$target_dir/debug/dtsim" --scenario slo-examples/demo/scenario.json --port 0 --max-seconds 120 >"$work/dtsim.log" 2>&1 &
 sim=$!
 for _ in $(seq 1 100); do grep -q '^listening on ' "$work/dtsim.log" && break; sleep 0.05; done
