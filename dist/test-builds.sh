@@ -61,7 +61,7 @@ exe=""
 build_windows() { exe=$(bash dist/build-windows.sh | tail -n 1) && [ -f "$exe" ] && ls -l "$exe"; }
 step "build: Windows (x86_64-pc-windows-gnu)" build_windows
 if [ -n "$exe" ]; then
-  step "test: Windows .exe under Wine, gate against dtsim" bash dist/test-windows.sh "$exe"
+  step "test: Windows .exe under Wine, gate against dtsim" env SLOGATE_LINUX="$static_bin" bash dist/test-windows.sh "$exe"
 fi
 
 echo

@@ -7,7 +7,8 @@
 #   2. a broken SLO file with CRLF endings: the diagnostics name the file as given, and no
 #      carriage return leaks into the output;
 #   3. mark, gate and eval against the Dynatrace simulator (tools/dtsim, a Linux process) on
-#      127.0.0.1 (DT_URL=http://127.0.0.1:PORT).
+#      127.0.0.1 (DT_URL=http://127.0.0.1:PORT); Ctrl-C (SIGINT, which Wine delivers as
+#      CTRL_C_EVENT) during eval's wait ends it with exit 130; no colour codes in piped output.
 #
 # bcryptprimitives.dll: Rust's std imports ProcessPrng from it; Debian's Wine 8 lacks it, and the
 # .exe then exits 53 before main. A stand-in built from dist/windows-shim/ (mingw, on
@@ -81,9 +82,10 @@ win score --slo "$zroot\\slo-examples\\web-service\\slo.yaml" --values "$zroot\\
   --previous 'slo-examples\web-service\previous.json' --format json >"$work/score.json" 2>"$work/score.err" || rc=$?
 check "wine: score exit (the example: 0 or 1)" yes "$([ "$rc" -le 1 ] && echo yes)"
 check "wine: score result" yes "$(grep -Eq '"result": *"(pass|warning|fail)"' "$work/score.json" && echo yes)"
-# The same verdict as the Linux build's, when one is at hand.
-if [ -x "$target_dir/debug/slogate" ]; then
-  "$target_dir/debug/slogate" score --slo slo-examples/web-service/slo.yaml --values slo-examples/web-service/values.json \
+# The same verdict as the Linux build's, when one is at hand (SLOGATE_LINUX, else the debug build).
+linux=${SLOGATE_LINUX:-$target_dir/debug/slogate}
+if [ -x "$linux" ]; then
+  "$linux" score --slo slo-examples/web-service/slo.yaml --values slo-examples/web-service/values.json \
     --previous slo-examples/web-service/previous.json --format json >"$work/score-linux.json" 2>/dev/null || true
   check "wine: score result and score equal the Linux build's" \
     "$(grep -E '"(result|score)":' "$work/score-linux.json" | head -n 2)" "$(tr -d '\r' <"$work/score.json" | grep -E '"(result|score)":' | head -n 2)"
@@ -137,6 +139,17 @@ win eval --config 'slo-examples\demo' --from now-30m --to now-5m --format json >
 check "wine: eval ran (exit 0 or 1)" yes "$([ "$rc" -le 1 ] && echo yes)"
 check "wine: eval result" yes "$(grep -Eq '"result": *"(pass|warning|fail)"' "$work/eval.json" && echo yes)"
 check "wine: history written" yes "$([ -s "$work/history.sqlite" ] && echo yes)"
+# Ctrl-C: Wine turns SIGINT into a CTRL_C_EVENT. A window that ends now makes eval wait for the
+# data to settle; interrupted there, slogate must exit 130 and say so (the default handler
+# exited 0 under Wine: an interrupted gate would have passed).
+win eval --config 'slo-examples\demo' --from now-10m --to now >"$work/interrupt.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do grep -q 'waiting' "$work/interrupt.log" && break; sleep 0.05; done
+kill -INT "$pid"
+rc=0
+wait "$pid" || rc=$?
+check "wine: Ctrl-C while waiting: exit 130" 130 "$rc"
+check "wine: Ctrl-C says interrupted" yes "$(grep -q 'interrupted; no verdict' "$work/interrupt.log" && echo yes)"
 check "wine: no ANSI colour in piped output" 0 "$(cat "$work"/*.log | grep -c $'\e\\[' || true)"
 
 if [ "$failed" -ne 0 ] || [ -n "${VERBOSE:-}" ]; then
