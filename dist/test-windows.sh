@@ -142,8 +142,13 @@ check "wine: history written" yes "$([ -s "$work/history.sqlite" ] && echo yes)"
 # Ctrl-C: Wine turns SIGINT into a CTRL_C_EVENT. A window that ends now makes eval wait for the
 # data to settle; interrupted there, slogate must exit 130 and say so (the default handler
 # exited 0 under Wine: an interrupted gate would have passed).
-win eval --config 'slo-examples\demo' --from now-10m --to now >"$work/interrupt.log" 2>&1 &
+: >"$work/interrupt.log"
+# Job control on: a non-interactive shell starts background jobs with SIGINT ignored.
+set -m
+wine "$work/bin/slogate.exe" eval --config 'slo-examples\demo' --from now-10m --to now --settle 30s \
+  >"$work/interrupt.log" 2>&1 &
 pid=$!
+set +m
 for _ in $(seq 1 200); do grep -q 'waiting' "$work/interrupt.log" && break; sleep 0.05; done
 kill -INT "$pid"
 rc=0
