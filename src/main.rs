@@ -23,6 +23,7 @@ fn main() -> ExitCode {
             e.exit();
         }
     };
+    slogate::shell::exit_130_on_interrupt();
     let code = slogate::commands::run(cli);
     ExitCode::from(code as u8)
 }

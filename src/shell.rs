@@ -114,3 +114,47 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Vec<Problem>> {
             )
         })
 }
+
+/// The exit code of a run stopped by Ctrl-C (or a cancelled pipeline job): 128 + SIGINT, what a
+/// Unix shell reports for a process that SIGINT ended. No verdict, no reports.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// Makes Ctrl-C and Ctrl-Break end the process with [`EXIT_INTERRUPTED`] and a line on stderr,
+/// on Windows as on Unix. Unix needs nothing: the default SIGINT action ends the process, and the
+/// shell and CI agents report 130. On Windows the default handler exits with
+/// `STATUS_CONTROL_C_EXIT` (0xC000013A), and under Wine with 0 -- an interrupted gate would pass.
+pub fn exit_130_on_interrupt() {
+    #[cfg(windows)]
+    windows_console::install();
+}
+
+#[cfg(windows)]
+mod windows_console {
+    use windows_sys::Win32::System::Console::{
+        CTRL_BREAK_EVENT, CTRL_C_EVENT, SetConsoleCtrlHandler,
+    };
+    use windows_sys::core::BOOL;
+
+    /// Runs on a thread of its own that Windows starts for the event.
+    unsafe extern "system" fn on_ctrl(kind: u32) -> BOOL {
+        if kind == CTRL_C_EVENT || kind == CTRL_BREAK_EVENT {
+            use std::io::Write;
+            // Waits for a write of the main thread in progress, if any; never panics.
+            let _ = writeln!(
+                std::io::stderr(),
+                "slogate: interrupted; no verdict (exit {})",
+                super::EXIT_INTERRUPTED
+            );
+            std::process::exit(super::EXIT_INTERRUPTED);
+        }
+        0 // not handled: the next handler (the default one) decides
+    }
+
+    pub(super) fn install() {
+        // SAFETY: registers a handler with the signature the API requires; it shares no state
+        // with the main thread but stderr, whose lock it takes.
+        unsafe {
+            SetConsoleCtrlHandler(Some(on_ctrl), 1);
+        }
+    }
+}
