@@ -110,22 +110,28 @@ const SCORED_WITH_FINDINGS: &[(&str, &str, i32)] = &[
 /// failing objective into a score of 300 % and a pass.
 #[test]
 fn a_negative_weight_stops_scoring() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("slo.yaml"),
+    let out = score_text(
         "spec_version: '1.0'\nobjectives:\n  - sli: rt\n    pass:\n      - criteria: ['<100']\n    weight: -2\n  - sli: err\n    pass:\n      - criteria: ['<1']\ntotal_score:\n  pass: '90%'\n",
-    )
-    .unwrap();
-    std::fs::write(dir.path().join("values.json"), r#"{"rt": 500, "err": 0}"#).unwrap();
-    let out = Slogate::new()
-        .args(["score", "--slo", "slo.yaml", "--values", "values.json"])
-        .current_dir(dir.path())
-        .run();
+        r#"{"rt": 500, "err": 0}"#,
+        &[],
+    );
     out.assert_no_panic()
         .assert_code(2)
         .assert_stderr_contains("slogate::bad-weight")
         .assert_stderr_contains("slo.yaml:6:13");
     assert_eq!(out.stdout, "", "no verdict from a file with an error");
+}
+
+/// `score` of an SLO and values given as text, in a fresh folder.
+fn score_text(slo: &str, values: &str, extra: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("slo.yaml"), slo).unwrap();
+    std::fs::write(dir.path().join("values.json"), values).unwrap();
+    Slogate::new()
+        .args(["score", "--slo", "slo.yaml", "--values", "values.json"])
+        .args(extra)
+        .current_dir(dir.path())
+        .run()
 }
 
 #[test]
@@ -337,25 +343,11 @@ fn lint_never_panics_on_fixtures() {
 /// A threshold Keptn's scoring cannot read gives no verdict: exit 2, no report.
 #[test]
 fn an_unparsable_total_score_gives_no_verdict() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("slo.yaml"),
+    let out = score_text(
         "spec_version: '1.0'\nobjectives:\n  - sli: rt\n    pass:\n      - criteria: ['<100']\ntotal_score:\n  pass: 'abc'\n",
-    )
-    .unwrap();
-    std::fs::write(dir.path().join("values.json"), r#"{"rt": 5}"#).unwrap();
-    let out = Slogate::new()
-        .args([
-            "score",
-            "--slo",
-            "slo.yaml",
-            "--values",
-            "values.json",
-            "--format",
-            "json",
-        ])
-        .current_dir(dir.path())
-        .run();
+        r#"{"rt": 5}"#,
+        &["--format", "json"],
+    );
     out.assert_no_panic()
         .assert_code(2)
         .assert_stderr_contains("slogate::not-scorable")
