@@ -201,28 +201,39 @@ pub fn batch_key(m: &MetricsQuery) -> (Option<String>, Option<String>, Option<St
 /// outside parentheses and quotes), or the response entries would not line up with the queries.
 pub fn batchable(m: &MetricsQuery) -> bool {
     let mut depth: i64 = 0;
+    let mut top_level_comma = false;
+    let open_quote = scan_quotes(&m.metric_selector, |c, outside| match c {
+        '(' if outside => depth += 1,
+        ')' if outside => depth -= 1,
+        ',' if outside && depth <= 0 => top_level_comma = true,
+        _ => {}
+    });
+    !m.metric_selector.trim().is_empty() && depth == 0 && !open_quote && !top_level_comma
+}
+
+/// Calls `f` with each character of a selector and whether it stands outside double quotes
+/// (quote marks themselves count as inside; Dynatrace escapes a quote inside quotes with `~`).
+/// Returns whether a quote is left open.
+fn scan_quotes(selector: &str, mut f: impl FnMut(char, bool)) -> bool {
     let mut quoted = false;
     let mut escaped = false;
-    for c in m.metric_selector.chars() {
+    for c in selector.chars() {
         if quoted {
-            // Dynatrace escapes a quote inside quotes with `~`.
             match c {
                 _ if escaped => escaped = false,
                 '~' => escaped = true,
                 '"' => quoted = false,
                 _ => {}
             }
-            continue;
-        }
-        match c {
-            '"' => quoted = true,
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            ',' if depth <= 0 => return false,
-            _ => {}
+            f(c, false);
+        } else if c == '"' {
+            quoted = true;
+            f(c, false);
+        } else {
+            f(c, true);
         }
     }
-    !m.metric_selector.trim().is_empty() && depth == 0 && !quoted
+    quoted
 }
 
 /// One request for several metrics queries, their selectors joined with `,`. The caller
@@ -289,28 +300,11 @@ pub fn split_batch(body: &Value, selectors: &[&str]) -> Option<Vec<Option<Value>
 /// with, and whitespace never changes what a selector means outside quotes.
 fn squash(selector: &str) -> String {
     let mut out = String::with_capacity(selector.len());
-    let mut quoted = false;
-    let mut escaped = false;
-    for c in selector.chars() {
-        if quoted {
-            match c {
-                _ if escaped => escaped = false,
-                '~' => escaped = true,
-                '"' => quoted = false,
-                _ => {}
-            }
+    scan_quotes(selector, |c, outside| {
+        if !(outside && c.is_whitespace()) {
             out.push(c);
-            continue;
         }
-        match c {
-            '"' => {
-                quoted = true;
-                out.push(c);
-            }
-            c if c.is_whitespace() => {}
-            c => out.push(c),
-        }
-    }
+    });
     out
 }
 
