@@ -17,6 +17,7 @@ pub mod event;
 pub mod fuzzing;
 pub mod history;
 pub mod input;
+pub mod judge;
 pub mod plan;
 pub mod query;
 pub mod report;
