@@ -29,6 +29,7 @@ pub mod selector;
 pub mod server;
 pub mod slo;
 pub mod time;
+pub mod traffic;
 
 pub use faults::{FailPath, Faults};
 pub use scenario::{Scenario, scenario_from_json};

@@ -799,6 +799,8 @@ struct Gen {
     round: bool,
     percent: bool,
     reduce: Reduce,
+    /// Served from simulated requests instead (key, statistic, generator).
+    traffic: Option<(String, Stat, crate::traffic::TrafficGen)>,
 }
 
 impl Gen {
@@ -834,6 +836,56 @@ impl Gen {
                 || (def.unit == "Count" && matches!(stat, Stat::Sum | Stat::Value)),
             percent: def.unit == "Percent",
             reduce: slot_reduce(stat),
+            traffic: traffic_for(sc, key, svc, stat),
+        }
+    }
+
+    /// A slot's value over the simulated requests of its minutes.
+    fn traffic_slot(&self, start: i64, end: i64) -> Option<f64> {
+        use crate::traffic::{ERROR_RATE, ERRORS, REQUESTS, RESPONSE_TIME};
+        let (key, stat, g) = self.traffic.as_ref()?;
+        let first = start.div_euclid(MINUTE) * MINUTE;
+        let last = end.min(self.now);
+        let mut lat = Vec::new();
+        let (mut n, mut errors, mut minutes) = (0u64, 0u64, 0u64);
+        for m in (first..last).step_by(MINUTE as usize) {
+            if m + MINUTE > self.now || self.gaps.iter().any(|(f, t)| m >= *f && m < *t) {
+                continue;
+            }
+            let x = g.minute(m);
+            minutes += 1;
+            n += x.latencies.len() as u64;
+            errors += x.errors;
+            if key == RESPONSE_TIME {
+                lat.extend(x.latencies);
+            }
+        }
+        if minutes == 0 {
+            return None;
+        }
+        match key.as_str() {
+            RESPONSE_TIME => {
+                let how = match stat {
+                    Stat::Count => return Some(n as f64),
+                    Stat::Sum => Reduce::Sum,
+                    Stat::Min => Reduce::Min,
+                    Stat::Max => Reduce::Max,
+                    Stat::Median => Reduce::Median,
+                    Stat::Percentile(p) => Reduce::Pct(*p),
+                    _ => Reduce::Mean,
+                };
+                reduce(lat.into_iter().map(Some), how)
+            }
+            REQUESTS => Some(match stat {
+                Stat::Avg => n as f64 / minutes as f64,
+                _ => n as f64,
+            }),
+            ERRORS => Some(match stat {
+                Stat::Avg => errors as f64 / minutes as f64,
+                _ => errors as f64,
+            }),
+            ERROR_RATE => (n > 0).then(|| errors as f64 / n as f64 * 100.0),
+            _ => None,
         }
     }
 
@@ -862,6 +914,9 @@ impl Gen {
     }
 
     fn slot(&self, start: i64, end: i64) -> Option<f64> {
+        if self.traffic.is_some() {
+            return self.traffic_slot(start, end);
+        }
         let first = start.div_euclid(MINUTE) * MINUTE;
         let last = end.min(self.now);
         let mins = (first..last)
@@ -869,6 +924,40 @@ impl Gen {
             .map(|m| self.minute(m));
         reduce(mins, self.reduce)
     }
+}
+
+/// The traffic generator behind (service, metric), when the scenario simulates its requests.
+fn traffic_for(
+    sc: &Scenario,
+    key: &str,
+    svc: &ServiceDef,
+    stat: &Stat,
+) -> Option<(String, Stat, crate::traffic::TrafficGen)> {
+    use crate::traffic::{ERRORS, RESPONSE_TIME, TrafficGen, serves};
+    if !serves(key) {
+        return None;
+    }
+    let def = sc.traffic.iter().find(|t| {
+        t.service
+            .as_ref()
+            .is_none_or(|s| *s == svc.id || *s == svc.name)
+    })?;
+    let svc_match = |s: &Option<String>| s.as_ref().is_none_or(|s| *s == svc.id || *s == svc.name);
+    let regs = sc
+        .regressions
+        .iter()
+        .filter(|r| svc_match(&r.service))
+        .filter_map(|r| match r.metric.as_deref() {
+            Some(RESPONSE_TIME) => Some((r.from, r.to, r.factor, 1.0)),
+            Some(ERRORS) => Some((r.from, r.to, 1.0, r.factor)),
+            _ => None,
+        })
+        .collect();
+    Some((
+        key.to_string(),
+        stat.clone(),
+        TrafficGen::new(def, sc.seed, &svc.id, regs),
+    ))
 }
 
 #[derive(Debug, Clone)]

@@ -86,6 +86,8 @@ pub struct Scenario {
     pub dql: Vec<DqlCanned>,
     pub usql: Vec<UsqlCanned>,
     pub faults: Faults,
+    /// Request-level traffic behind the built-in service metrics (see `traffic.rs`).
+    pub traffic: Vec<crate::traffic::TrafficDef>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -344,6 +346,14 @@ impl Scenario {
             }
         }
         let svc_ok = |k: &str| self.services.iter().any(|s| s.id == k || s.name == k);
+        for (i, t) in self.traffic.iter().enumerate() {
+            t.validate(i)?;
+            if let Some(s) = &t.service
+                && !svc_ok(s)
+            {
+                return Err(format!("traffic[{i}]: unknown service '{s}'"));
+            }
+        }
         for t in &self.tokens {
             if t.token.is_empty() {
                 return Err("tokens[]: empty token".into());
