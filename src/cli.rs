@@ -331,6 +331,15 @@ pub struct EvalArgs {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum JudgeArg {
+    /// Keptn's comparison of two point values.
+    Keptn,
+    /// Point values plus an interval from the per-minute series: a change whose interval
+    /// reaches back inside the margin is a warning, not a failure (docs/judge.md).
+    Statistical,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum BaselineArg {
     /// The same SLIs over the window right before the deployment.
     Window,
@@ -370,6 +379,10 @@ pub struct GateArgs {
     /// Where relative criteria get their baseline [default: window when anchored on a deployment, else history].
     #[arg(long, value_enum)]
     pub baseline: Option<BaselineArg>,
+
+    /// Who decides relative criteria against a window baseline [default: slogate.yaml's `judge.mode`, else keptn].
+    #[arg(long, value_enum, value_name = "JUDGE")]
+    pub judge: Option<JudgeArg>,
 
     #[command(flatten)]
     pub source: SourceArgs,

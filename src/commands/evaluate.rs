@@ -33,6 +33,7 @@ pub fn run_eval(args: &EvalArgs, ui: &Ui) -> Exit {
         when,
         wait: None,
         baseline: BaselineMode::History,
+        judge: None,
     };
     run(job, ui, &clock)
 }
@@ -100,6 +101,10 @@ pub fn run_gate(args: &GateArgs, ui: &Ui) -> Exit {
         when,
         wait,
         baseline,
+        judge: args.judge.map(|j| match j {
+            crate::cli::JudgeArg::Keptn => crate::judge::JudgeMode::Keptn,
+            crate::cli::JudgeArg::Statistical => crate::judge::JudgeMode::Statistical,
+        }),
     };
     run(job, ui, &clock)
 }

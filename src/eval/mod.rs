@@ -197,6 +197,10 @@ pub struct IndicatorResult {
     /// The exact API request behind the value (`GET /api/v2/...`), when it was fetched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
+    /// The statistical judge's view (`--judge statistical`): the change with its interval and
+    /// the decision per relative criterion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge: Option<crate::judge::Comparison>,
 }
 
 /// One scored evaluation: Keptn's `evaluation.finished` data, minus the event envelope.
@@ -286,6 +290,24 @@ pub fn evaluate_with(
     policy: MissingBaseline,
     source: BaselineKind,
 ) -> Evaluation {
+    evaluate_judged(slo, retrieval, values, previous, policy, source, None)
+}
+
+/// The statistical judge's hook: for an objective, its baseline A and its measured value, the
+/// interval of the change (`None`: no per-minute data, Keptn decides alone).
+pub type JudgeFn<'a> = &'a dyn Fn(&Objective, f64, f64) -> Option<crate::judge::Comparison>;
+
+/// [`evaluate_with`] with the statistical judge deciding relative criteria against a window
+/// baseline (see [`crate::judge`]); `None` is exactly Keptn.
+pub fn evaluate_judged(
+    slo: &Slo,
+    retrieval: &Retrieval,
+    values: &[SliValue],
+    previous: &[&previous::PreviousEvaluation],
+    policy: MissingBaseline,
+    source: BaselineKind,
+    judge: Option<JudgeFn>,
+) -> Evaluation {
     let compared_events: Vec<String> = previous.iter().map(|p| p.id.clone()).collect();
     let comparison = slo.effective_comparison();
     let aborted = |message: String, status: &str, evaluation_result: Verdict| Evaluation {
@@ -365,7 +387,7 @@ pub fn evaluate_with(
             source,
         };
 
-        match objective_result(objective, weight, value, &base, policy) {
+        match objective_result(objective, weight, value, &base, policy, judge) {
             Ok((result, key_msg)) => {
                 if let Some(m) = key_msg
                     && key_failure.is_none()
@@ -454,6 +476,7 @@ fn objective_result(
     value: Option<SliValue>,
     base: &Base,
     policy: MissingBaseline,
+    judge: Option<JudgeFn>,
 ) -> Result<(IndicatorResult, Option<String>), CriteriaError> {
     let mut result = IndicatorResult {
         score: 0.0,
@@ -484,6 +507,7 @@ fn objective_result(
         query: None,
         unit: None,
         error: None,
+        judge: None,
     };
 
     let value = match value {
@@ -594,12 +618,55 @@ fn objective_result(
             Err(_) => result.warning_targets = Some(Vec::new()),
         }
     }
+    // The statistical judge, against a window baseline only: a criterion Keptn holds violated
+    // stays so only when the whole interval lies beyond it; otherwise it is inconclusive and
+    // the objective a warning. Keptn's passes are never touched.
+    let mut inconclusive = false;
+    if let Some(j) = judge
+        && base.has_pool
+        && base.source == BaselineKind::Window
+        && let Some(mut cmp) = j(objective, base.a, measured)
+    {
+        let (pass_d, mut listed) = judged(&objective.pass, measured, base.a, &cmp)?;
+        let (warn_d, warn_listed) = judged(&objective.warning, measured, base.a, &cmp)
+            .unwrap_or((crate::judge::Decision::Violated, Vec::new()));
+        let passed_keptn = passed && !downgrade;
+        inconclusive = !passed_keptn
+            && !warned
+            && (pass_d == crate::judge::Decision::Inconclusive
+                || (!objective.warning.is_empty()
+                    && warn_d == crate::judge::Decision::Inconclusive));
+        let relative: Vec<_> = listed.iter().map(|(c, _, d)| (*c, *d)).collect();
+        crate::judge::describe(&mut cmp, objective.display_name(), &relative);
+        cmp.decision = Some(pass_d);
+        listed.extend(warn_listed);
+        cmp.criteria = listed
+            .into_iter()
+            .map(|(_, raw, d)| crate::judge::JudgedCriterion {
+                criteria: raw,
+                decision: d,
+            })
+            .collect();
+        if inconclusive {
+            result.notes.push(format!(
+                "{}; a warning, not a failure (--judge statistical)",
+                cmp.summary
+            ));
+        }
+        if let (Some(c), Some(_)) = (relative.first(), cmp.resolvable_percent)
+            && let Some(note) =
+                crate::judge::resolution_note(&cmp, &crate::judge::margin_text(&c.0))
+        {
+            result.notes.push(note);
+        }
+        result.judge = Some(cmp);
+    }
     if passed && !downgrade {
         result.status = Status::Pass;
         result.score = weight as f64;
         return Ok((result, None));
     }
-    if downgrade || warned {
+    if downgrade || warned || inconclusive {
         result.status = Status::Warning;
         result.score = 0.5 * weight as f64;
         return Ok((result, None));
@@ -643,6 +710,53 @@ fn groups(
         any |= all;
     }
     Ok((any, targets))
+}
+
+/// The judge's decision over groups (OR over groups, AND within one): the best group's worst
+/// criterion. Also lists every relative criterion with its decision.
+#[allow(clippy::type_complexity)]
+fn judged(
+    groups: &[Group],
+    measured: f64,
+    a: f64,
+    cmp: &crate::judge::Comparison,
+) -> Result<
+    (
+        crate::judge::Decision,
+        Vec<(Criterion, String, crate::judge::Decision)>,
+    ),
+    CriteriaError,
+> {
+    use crate::judge::Decision;
+    let rank = |d: Decision| match d {
+        Decision::Satisfied => 0,
+        Decision::Inconclusive => 1,
+        Decision::Violated => 2,
+    };
+    let mut best = Decision::Violated;
+    let mut listed = Vec::new();
+    for group in groups {
+        let mut worst = Decision::Satisfied;
+        for raw in &group.criteria {
+            let c = Criterion::parse(&raw.value)?;
+            let d = if c.is_relative() {
+                let d = crate::judge::decide(&c, a, measured, cmp);
+                listed.push((c, raw.value.clone(), d));
+                d
+            } else if c.op.holds(measured, c.target_value(a)) {
+                Decision::Satisfied
+            } else {
+                Decision::Violated
+            };
+            if rank(d) > rank(worst) {
+                worst = d;
+            }
+        }
+        if rank(worst) < rank(best) {
+            best = worst;
+        }
+    }
+    Ok((best, listed))
 }
 
 /// Targets of an objective that was not evaluated: each parseable criterion, violated, with the

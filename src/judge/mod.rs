@@ -166,6 +166,17 @@ pub struct Comparison {
     /// below it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolvable_percent: Option<f64>,
+    /// Each relative criterion (pass, then warning) with the judge's decision.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub criteria: Vec<JudgedCriterion>,
+}
+
+/// A relative criterion and what the judge decided about it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct JudgedCriterion {
+    pub criteria: String,
+    pub decision: Decision,
 }
 
 /// The interval of the change between two windows. `before` and `after` are the windows'
@@ -239,6 +250,7 @@ pub fn compare(
         decision: None,
         summary: String::new(),
         resolvable_percent: None,
+        criteria: Vec::new(),
     }
 }
 

@@ -277,6 +277,7 @@ fn summary_and_resolution_note() {
         decision: None,
         summary: String::new(),
         resolvable_percent: None,
+        criteria: Vec::new(),
     };
     let mut c = c0.clone();
     let crit = Criterion::parse("<=+10%").unwrap();

@@ -22,6 +22,8 @@ pub(crate) struct Fetch {
     pub(crate) values: Vec<Fetched>,
     pub(crate) baseline: Option<Vec<Fetched>>,
     pub(crate) series: Vec<Series>,
+    /// Per-minute data for the statistical judge (empty unless it judges this service).
+    pub(crate) minutes: super::minutes::Judged,
 }
 
 /// Values, baseline values and chart series of every service, all at once.
@@ -30,40 +32,55 @@ pub(crate) async fn fetch_all(
     plans: &[Plan],
     windows: &[Windows],
     charts: bool,
+    judged: &[bool],
 ) -> Result<Vec<Fetch>, Fatal> {
-    let jobs = plans.iter().zip(windows).map(|(plan, w)| async move {
-        let values = source::fetch(sources, &plan.slis, w.eval.as_query_window());
-        let baseline = async {
-            match &w.baseline {
-                Some(b) => source::fetch(sources, &plan.slis, b.as_query_window())
-                    .await
-                    .map(Some),
-                None => Ok(None),
-            }
-        };
-        let series = async {
-            if !charts {
-                return Ok(Vec::new());
-            }
-            let from = w.baseline.map(|b| b.from).unwrap_or(w.eval.from);
-            let span = TimeWindow {
-                from,
-                to: w.eval.to,
-            }
-            .as_query_window();
-            Ok(source::fetch_series(sources, &plan.slis, span)
-                .await?
-                .into_iter()
-                .flatten()
-                .collect())
-        };
-        let (values, baseline, series) = tokio::join!(values, baseline, series);
-        Ok::<Fetch, Fatal>(Fetch {
-            values: values?,
-            baseline: baseline?,
-            series: series?,
-        })
-    });
+    let jobs = plans
+        .iter()
+        .zip(windows)
+        .zip(judged)
+        .map(|((plan, w), judged)| async move {
+            let values = source::fetch(sources, &plan.slis, w.eval.as_query_window());
+            let baseline = async {
+                match &w.baseline {
+                    Some(b) => source::fetch(sources, &plan.slis, b.as_query_window())
+                        .await
+                        .map(Some),
+                    None => Ok(None),
+                }
+            };
+            let series = async {
+                if !charts {
+                    return Ok(Vec::new());
+                }
+                let from = w.baseline.map(|b| b.from).unwrap_or(w.eval.from);
+                let span = TimeWindow {
+                    from,
+                    to: w.eval.to,
+                }
+                .as_query_window();
+                Ok(source::fetch_series(sources, &plan.slis, span)
+                    .await?
+                    .into_iter()
+                    .flatten()
+                    .collect())
+            };
+            let minutes = async {
+                match (&w.baseline, judged) {
+                    (Some(b), true) => {
+                        super::minutes::fetch(sources.dynatrace, plan, b, &w.eval).await
+                    }
+                    _ => Ok(Default::default()),
+                }
+            };
+            let (values, baseline, series, minutes) =
+                tokio::join!(values, baseline, series, minutes);
+            Ok::<Fetch, Fatal>(Fetch {
+                values: values?,
+                baseline: baseline?,
+                series: series?,
+                minutes: minutes?,
+            })
+        });
     join_all(jobs).await.into_iter().collect()
 }
 
@@ -188,7 +205,15 @@ pub(crate) fn everything(
                 .collect();
             dynatrace::units(client, &selectors).await
         };
-        tokio::join!(fetch_all(&sources, plans, windows, charts), units, check)
+        let judged: Vec<bool> = plans
+            .iter()
+            .map(|p| job.judge_of(p) == crate::judge::JudgeMode::Statistical)
+            .collect();
+        tokio::join!(
+            fetch_all(&sources, plans, windows, charts, &judged),
+            units,
+            check
+        )
     });
     let checked = checked?;
     if pushes && !checked.allows(preflight::EVENTS_INGEST) {

@@ -6,6 +6,7 @@ mod earlier;
 pub mod emit;
 mod fetch;
 mod inputs;
+mod minutes;
 mod publish;
 mod score;
 mod windows;
@@ -50,6 +51,23 @@ pub(crate) struct Job<'a> {
     /// `--wait`: the longest slogate may wait for the window to complete.
     pub(crate) wait: Option<Duration>,
     pub(crate) baseline: BaselineMode,
+    /// `--judge`; `None`: slogate.yaml's `judge.mode`, else Keptn.
+    pub(crate) judge: Option<crate::judge::JudgeMode>,
+}
+
+impl Job<'_> {
+    /// The judge of a plan: the flag, else its slogate.yaml, else Keptn.
+    pub(crate) fn judge_of(&self, plan: &crate::plan::Plan) -> crate::judge::JudgeMode {
+        self.judge
+            .or_else(|| {
+                plan.settings
+                    .judge
+                    .mode
+                    .as_ref()
+                    .and_then(|m| crate::judge::JudgeMode::parse(&m.value))
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// A run that ends before any report: the diagnostics or the cause on stderr, and the outcome

@@ -60,6 +60,7 @@ pub(crate) fn build_report(
     client: &Client,
     url: &str,
     fetch_millis: u64,
+    judge: crate::judge::JudgeMode,
 ) -> Report {
     let comparison = plan.slo.effective_comparison();
     let default_policy = match mode {
@@ -85,13 +86,23 @@ pub(crate) fn build_report(
                 indicators: base.iter().map(|f| f.value.clone()).collect(),
                 invalidated: false,
             };
-            eval::evaluate_with(
+            let settings = plan.settings.judge.settings();
+            let hook = |o: &crate::spec::slo::Objective, a: f64, measured: f64| {
+                let (stat, before, after) = fetched.minutes.get(&o.sli.value)?;
+                Some(crate::judge::compare(
+                    *stat, before, after, a, measured, &settings,
+                ))
+            };
+            let judged: Option<eval::JudgeFn> =
+                (judge == crate::judge::JudgeMode::Statistical).then_some(&hook);
+            eval::evaluate_judged(
                 &plan.slo,
                 &retrieval,
                 &values,
                 &[&pseudo],
                 policy,
                 BaselineKind::Window,
+                judged,
             )
         }
         _ => {
@@ -277,6 +288,7 @@ pub(crate) fn reports(
                 &inputs.client,
                 &inputs.conn.url,
                 fetched.millis,
+                job.judge_of(plan),
             );
             r.pipeline = pipeline.clone();
             r

@@ -12,7 +12,9 @@ pub const SETTINGS_KEYS: &[&str] = &[
     "prometheus",
     "defaults",
     "history",
+    "judge",
 ];
+pub const JUDGE_KEYS: &[&str] = &["mode", "confidence", "min_events", "min_minutes"];
 pub const DYNATRACE_KEYS: &[&str] = &["url", "token_env", "platform_token_env", "entity_selector"];
 pub const PROMETHEUS_KEYS: &[&str] = &["url"];
 pub const DEFAULTS_KEYS: &[&str] = &["project", "stage", "service", "on_missing_baseline"];
@@ -30,6 +32,31 @@ pub struct Settings {
     pub on_missing_baseline: Option<Sourced<String>>,
     /// An SQLite path relative to the config root, or `dynatrace`.
     pub history: Option<Sourced<String>>,
+    /// `judge:` — who decides relative criteria against a window baseline, and its knobs.
+    pub judge: Judge,
+}
+
+/// `judge: {mode: statistical, confidence: 0.95, min_events: 10, min_minutes: 10}`.
+#[derive(Clone, Debug, Default)]
+pub struct Judge {
+    pub mode: Option<Sourced<String>>,
+    pub confidence: Option<f64>,
+    pub min_events: Option<i64>,
+    pub min_minutes: Option<i64>,
+}
+
+impl Judge {
+    /// The judge's settings, defaults where unset.
+    pub fn settings(&self) -> crate::judge::Settings {
+        let d = crate::judge::Settings::default();
+        crate::judge::Settings {
+            confidence: self.confidence.unwrap_or(d.confidence),
+            min_events: self.min_events.map_or(d.min_events, |v| v as f64),
+            min_minutes: self
+                .min_minutes
+                .map_or(d.min_minutes, |v| v.max(0) as usize),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -120,6 +147,9 @@ pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Set
             .get("url")
             .and_then(|v| r.string(v, "url", "`url: http://127.0.0.1:9090`"));
     }
+    if let Some(n) = f.get("judge") {
+        s.judge = read_judge(n, r);
+    }
     if let Some(n) = f.get("defaults")
         && let Some(d) = r.fields(
             n,
@@ -155,6 +185,71 @@ pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Set
         }
     }
     s
+}
+
+fn read_judge(n: &Node, r: &mut Reader) -> Judge {
+    let mut j = Judge::default();
+    let example = "`judge: {mode: statistical, confidence: 0.95, min_events: 10, min_minutes: 10}`";
+    let Some(f) = r.fields(n, "judge", JUDGE_KEYS, example) else {
+        return j;
+    };
+    j.mode = f
+        .get("mode")
+        .and_then(|v| r.string(v, "mode", "`mode: statistical`"));
+    if let Some(m) = &j.mode
+        && crate::judge::JudgeMode::parse(&m.value).is_none()
+    {
+        r.push(
+            Problem::error(
+                "slogate::bad-judge",
+                &m.origin,
+                format!("unknown judge `{}`", m.value),
+            )
+            .label("not a judge")
+            .help("write one of: keptn (the default), statistical"),
+        );
+    }
+    if let Some(c) = f
+        .get("confidence")
+        .and_then(|v| r.string(v, "confidence", "`confidence: 0.95`"))
+    {
+        match c.value.parse::<f64>() {
+            Ok(v) if v > 0.5 && v < 1.0 => j.confidence = Some(v),
+            _ => r.push(
+                Problem::error(
+                    "slogate::bad-judge",
+                    &c.origin,
+                    format!("confidence `{}` is not between 0.5 and 1", c.value),
+                )
+                .label("not a confidence")
+                .help("write e.g. `confidence: 0.95` (a two-sided 95 % interval)"),
+            ),
+        }
+    }
+    for (key, slot) in [
+        ("min_events", &mut j.min_events),
+        ("min_minutes", &mut j.min_minutes),
+    ] {
+        if let Some(v) = f
+            .get(key)
+            .and_then(|v| r.integer(v, key, &format!("`{key}: 10`")))
+        {
+            if v.value < 0 {
+                r.push(
+                    Problem::error(
+                        "slogate::bad-judge",
+                        &v.origin,
+                        format!("{key} must not be negative"),
+                    )
+                    .label("negative")
+                    .help(format!("write e.g. `{key}: 10`")),
+                );
+            } else {
+                *slot = Some(v.value);
+            }
+        }
+    }
+    j
 }
 
 /// Dynatrace tokens look like `dt0c01.<public>.<secret>` (also `dt0s..`); anything long with

@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Verdict quality of `slogate gate`: Keptn's comparison vs `--judge statistical`.
+
+Simulated releases with ground truth, served by dtsim's request-level traffic model
+(heavy-tailed latencies, a traffic ramp, 0.5 % errors, optionally a drifting latency level):
+for every noise x traffic x regression size, RELEASES services whose latency is multiplied by
+(1 + size) from the deployment on. Each release is gated twice through the real binary
+(`--deployment-time T --timeframe 30m`, window baseline), once per judge, and the outcomes
+are tallied. Prints a Markdown table and writes JSON figures.
+
+Usage: benches/judge.py [--quick] [--releases N] [--jobs N] [--out FILE]
+       (benches/judge.sh builds the release binaries and runs this.)
+"""
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SIZES = [0, 3, 5, 10, 20, 50]
+NOISE = {
+    # A steady level: only request sampling noise.
+    "steady": {"drift_sd": 0.0, "drift_rho": 0.9},
+    # A level drifting slowly from minute to minute: between-window p95 noise about 5 %.
+    "drifting": {"drift_sd": 0.06, "drift_rho": 0.95},
+}
+TRAFFIC = {"low": [60.0, 150.0], "high": [300.0, 600.0]}
+DEPLOYMENT = "2026-01-05T10:00:00Z"
+TOKEN = "dt0c01.BENCH.JUDGE"
+
+RT = 'builtin:service.response.time:merge("dt.entity.service")'
+ER = 'builtin:service.errors.total.rate:merge("dt.entity.service")'
+SLIS = {
+    "response_time_p95": f"{RT}:percentile(95)",
+    "response_time_avg": f"{RT}:avg",
+    "error_rate": f"{ER}:avg",
+}
+SLO = """spec_version: "1.0"
+comparison:
+  compare_with: single_result
+  aggregate_function: avg
+objectives:
+  - sli: response_time_p95
+    pass:
+      - criteria: ["<=+10%"]
+    warning:
+      - criteria: ["<=+20%"]
+  - sli: response_time_avg
+    pass:
+      - criteria: ["<=+10%"]
+  - sli: error_rate
+    pass:
+      - criteria: ["<=+50%"]
+total_score:
+  pass: "90%"
+  warning: "75%"
+"""
+
+
+def services(releases):
+    out = []
+    n = 0
+    for noise in NOISE:
+        for traffic in TRAFFIC:
+            for size in SIZES:
+                for i in range(releases):
+                    n += 1
+                    name = f"{noise}-{traffic}-{size}-{i}"
+                    out.append({"id": f"SERVICE-{n:016X}", "name": name, "noise": noise,
+                                "traffic": traffic, "size": size})
+    return out
+
+
+def scenario(svcs):
+    metric = lambda unit, baseline: {"unit": unit, "baseline": baseline}
+    return {
+        "seed": 14,
+        "tokens": [{"token": TOKEN, "scopes": ["metrics.read", "entities.read"]}],
+        "services": [{"id": s["id"], "name": s["name"],
+                      "tags": ["keptn_project:bench", "keptn_stage:production",
+                               f"keptn_service:{s['name']}"]} for s in svcs],
+        "metrics": {
+            "builtin:service.response.time": metric("MicroSecond", {"avg": 100000}),
+            "builtin:service.requestCount.total": metric("Count", {"sum": 300}),
+            "builtin:service.errors.total.count": metric("Count", {"sum": 1}),
+            "builtin:service.errors.total.rate": metric("Percent", {"avg": 0.5}),
+        },
+        "traffic": [dict(service=s["id"], requests_per_minute=TRAFFIC[s["traffic"]],
+                         ramp_minutes=120, median_us=100000, sigma=0.5, tail_share=0.02,
+                         tail_alpha=2.5, error_rate=0.005, **NOISE[s["noise"]]) for s in svcs],
+        "regressions": [{"service": s["id"], "metric": "builtin:service.response.time",
+                         "from": DEPLOYMENT, "factor": 1 + s["size"] / 100}
+                        for s in svcs if s["size"]],
+    }
+
+
+def config(root, url):
+    os.makedirs(root, exist_ok=True)
+    sel = "type(SERVICE),tag(keptn_project:$PROJECT),tag(keptn_stage:$STAGE),tag(keptn_service:$SERVICE)"
+    with open(os.path.join(root, "sli.yaml"), "w") as f:
+        f.write('spec_version: "1.0"\nindicators:\n')
+        for name, metric in SLIS.items():
+            f.write(f"  {name}: {json.dumps(f'metricSelector={metric}&entitySelector={sel}')}\n")
+    with open(os.path.join(root, "slo.yaml"), "w") as f:
+        f.write(SLO)
+    with open(os.path.join(root, "slogate.yaml"), "w") as f:
+        f.write(f"dynatrace:\n  url: {url}\n  token_env: BENCH_DT_TOKEN\n"
+                "defaults:\n  project: bench\n  stage: production\n")
+
+
+def gate(slogate, root, svc, judge, history):
+    cmd = [slogate, "gate", "--config", root, "--service", svc["name"],
+           "--deployment-time", DEPLOYMENT, "--timeframe", "30m", "--format", "json",
+           "--history", history, "--settle", "0s"]
+    if judge:
+        cmd += ["--judge", "statistical"]
+    env = dict(os.environ, BENCH_DT_TOKEN=TOKEN, NO_COLOR="1")
+    for k in [k for k in env if k.startswith(("GITHUB_", "GITLAB_", "CI", "TF_BUILD", "BUILDKITE"))]:
+        del env[k]
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    ms = (time.perf_counter() - t0) * 1000
+    try:
+        report = json.loads(p.stdout)
+    except json.JSONDecodeError:
+        sys.exit(f"slogate gave no JSON (exit {p.returncode}): {p.stderr[:2000]}")
+    result = report["evaluation"]["result"]
+    if result not in ("pass", "warning", "fail"):
+        sys.exit(f"{svc['name']}: {result}: {report['evaluation'].get('error')}")
+    ind = {i["displayName"]: i for i in report["evaluation"]["indicatorResults"]}
+    p95 = ind["response_time_p95"].get("changePercent")
+    return {"result": result, "ms": ms, "p95_change": p95,
+            "inconclusive": sum(1 for i in ind.values()
+                                if (i.get("judge") or {}).get("decision") == "inconclusive")}
+
+
+def start_sim(dtsim, path, workdir):
+    out = open(os.path.join(workdir, "sim.out"), "w+")
+    p = subprocess.Popen([dtsim, "--scenario", path, "--port", "0", "--max-seconds", "1800"],
+                         stdout=out, stderr=subprocess.STDOUT)
+    for _ in range(400):
+        out.seek(0)
+        line = out.readline()
+        if line.startswith("listening on "):
+            return p, line.split()[-1]
+        if p.poll() is not None:
+            break
+        time.sleep(0.05)
+    p.kill()
+    out.seek(0)
+    sys.exit(f"dtsim did not start: {out.read()[:2000]}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="25 releases a cell instead of 100")
+    ap.add_argument("--releases", type=int)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--slogate", default=os.path.join(ROOT, "target/release/slogate"))
+    ap.add_argument("--dtsim", default=os.path.join(ROOT, "target/release/dtsim"))
+    ap.add_argument("--out", help="write the figures as JSON here")
+    a = ap.parse_args()
+    releases = a.releases or (25 if a.quick else 100)
+    svcs = services(releases)
+    work = tempfile.mkdtemp(prefix="judge-bench-")
+    sim = None
+    try:
+        path = os.path.join(work, "scenario.json")
+        with open(path, "w") as f:
+            json.dump(scenario(svcs), f)
+        sim, url = start_sim(a.dtsim, path, work)
+        root = os.path.join(work, "config")
+        config(root, url)
+        tasks = [(s, judge) for s in svcs for judge in (False, True)]
+
+        def run(i_task):
+            i, (s, judge) = i_task
+            history = os.path.join(work, f"history-{i % a.jobs}-{int(judge)}.sqlite")
+            return s, judge, gate(a.slogate, root, s, judge, history)
+
+        started = time.time()
+        with ThreadPoolExecutor(a.jobs) as ex:
+            results = list(ex.map(run, enumerate(tasks)))
+        elapsed = time.time() - started
+    finally:
+        if sim:
+            sim.kill()
+            sim.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+    cells = {}
+    for s, judge, r in results:
+        key = (s["noise"], s["traffic"], s["size"])
+        c = cells.setdefault(key, {"keptn": [], "judge": [], "p95": []})
+        c["judge" if judge else "keptn"].append(r)
+        if not judge and r["p95_change"] is not None:
+            c["p95"].append(r["p95_change"])
+
+    def rates(rs):
+        n = len(rs)
+        return {k: 100.0 * sum(r["result"] == k for r in rs) / n for k in ("fail", "warning", "pass")}
+
+    rows = []
+    print(f"# slogate gate verdicts: Keptn vs --judge statistical ({releases} releases a cell)\n")
+    print("| noise | traffic | regression | between-window p95 sd | Keptn fail / warn / pass | judge fail / warn / pass | judge inconclusive objectives |")
+    print("|---|---|---|---|---|---|---|")
+    for (noise, traffic, size), c in sorted(cells.items(), key=lambda kv: (list(NOISE).index(kv[0][0]), list(TRAFFIC).index(kv[0][1]), kv[0][2])):
+        k, j = rates(c["keptn"]), rates(c["judge"])
+        logs = [math.log1p(p / 100) for p in c["p95"]]
+        m = sum(logs) / len(logs) if logs else 0
+        sd = 100 * math.sqrt(sum((x - m) ** 2 for x in logs) / max(1, len(logs) - 1)) if logs else float("nan")
+        inc = sum(r["inconclusive"] for r in c["judge"]) / len(c["judge"])
+        size_s = "none" if size == 0 else f"+{size} %"
+        print(f"| {noise} | {traffic} | {size_s} | {sd:.1f} % | "
+              f"{k['fail']:.0f} / {k['warning']:.0f} / {k['pass']:.0f} | "
+              f"{j['fail']:.0f} / {j['warning']:.0f} / {j['pass']:.0f} | {inc:.2f} |")
+        rows.append({"noise": noise, "traffic": traffic, "regression_percent": size,
+                     "between_window_p95_sd_percent": sd, "keptn": k, "judge": j,
+                     "judge_inconclusive_per_gate": inc})
+    km = [r["ms"] for _, judge, r in results if not judge]
+    jm = [r["ms"] for _, judge, r in results if judge]
+    med = lambda v: sorted(v)[len(v) // 2]
+    mean = lambda v: sum(v) / len(v)
+    print(f"\nper gate: Keptn median {med(km):.1f} ms (mean {mean(km):.1f}), "
+          f"judge median {med(jm):.1f} ms (mean {mean(jm):.1f}); "
+          f"added by the judge: median {med(jm) - med(km):+.1f} ms, mean {mean(jm) - mean(km):+.1f} ms")
+    print(f"{len(results)} gates in {elapsed:.0f} s with {a.jobs} workers")
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump({"releases_per_cell": releases, "rows": rows,
+                       "ms": {"keptn_median": med(km), "judge_median": med(jm),
+                              "keptn_mean": mean(km), "judge_mean": mean(jm)}}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
