@@ -29,6 +29,8 @@ NOISE = {
     "steady": {"drift_sd": 0.0, "drift_rho": 0.9},
     # A level drifting slowly from minute to minute: between-window p95 noise about 5 %.
     "drifting": {"drift_sd": 0.06, "drift_rho": 0.95},
+    # Stronger drift: between-window p95 noise about 10 %.
+    "strong drift": {"drift_sd": 0.12, "drift_rho": 0.95},
 }
 TRAFFIC = {"low": [60.0, 150.0], "high": [300.0, 600.0]}
 DEPLOYMENT = "2026-01-05T10:00:00Z"
@@ -71,7 +73,7 @@ def services(releases):
             for size in SIZES:
                 for i in range(releases):
                     n += 1
-                    name = f"{noise}-{traffic}-{size}-{i}"
+                    name = f"{noise.replace(' ', '_')}-{traffic}-{size}-{i}"
                     out.append({"id": f"SERVICE-{n:016X}", "name": name, "noise": noise,
                                 "traffic": traffic, "size": size})
     return out
@@ -130,10 +132,10 @@ def gate(slogate, root, svc, judge, history):
         report = json.loads(p.stdout)
     except json.JSONDecodeError:
         sys.exit(f"slogate gave no JSON (exit {p.returncode}): {p.stderr[:2000]}")
-    result = report["evaluation"]["result"]
+    result = report["result"]
     if result not in ("pass", "warning", "fail"):
-        sys.exit(f"{svc['name']}: {result}: {report['evaluation'].get('error')}")
-    ind = {i["displayName"]: i for i in report["evaluation"]["indicatorResults"]}
+        sys.exit(f"{svc['name']}: {result}: {report.get('error')}")
+    ind = {i["value"]["metric"]: i for i in report["indicatorResults"]}
     p95 = ind["response_time_p95"].get("changePercent")
     return {"result": result, "ms": ms, "p95_change": p95,
             "inconclusive": sum(1 for i in ind.values()

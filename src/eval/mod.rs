@@ -637,7 +637,7 @@ fn objective_result(
                 || (!objective.warning.is_empty()
                     && warn_d == crate::judge::Decision::Inconclusive));
         let relative: Vec<_> = listed.iter().map(|(c, _, d)| (*c, *d)).collect();
-        crate::judge::describe(&mut cmp, objective.display_name(), &relative);
+        crate::judge::describe(&mut cmp, objective.label(), &relative);
         cmp.decision = Some(pass_d);
         listed.extend(warn_listed);
         cmp.criteria = listed

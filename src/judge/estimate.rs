@@ -172,6 +172,58 @@ pub fn window_spread(
     }
 }
 
+/// The variance of the log change between two adjacent windows of `len` minutes when nothing
+/// changed, measured on a longer stretch before the deployment: the overlapping-batch-means
+/// idea (Meketon & Schmeiser 1984) applied to window pairs. Every start minute s gives one
+/// pair, [s, s+len) against [s+len, s+2·len); the mean squared log change over all pairs is the
+/// estimate. It sees what no single window can: a level drifting more slowly than a window is
+/// long. `y`/`x` per minute as in [`terms`] (`None` = no data); a block needs half its minutes.
+/// Returns the variance and the number of pairs, `None` without a full pair.
+pub fn between_windows(
+    shape: Shape,
+    y: &[Option<f64>],
+    x: &[Option<f64>],
+    len: usize,
+) -> Option<(f64, usize)> {
+    if len == 0 || y.len() < 2 * len + 1 {
+        return None;
+    }
+    // Prefix sums of what a block's statistic needs.
+    let n = y.len();
+    let (mut sy, mut sx, mut cnt) = (vec![0.0; n + 1], vec![0.0; n + 1], vec![0usize; n + 1]);
+    for i in 0..n {
+        let (a, b, c) = match (shape, y[i], x.get(i).copied().flatten()) {
+            (Shape::Level, Some(v), _) if v > 0.0 => (v.ln(), 1.0, 1),
+            (Shape::RatioOfSums, Some(v), Some(w)) if w > 0.0 => (v, w, 1),
+            _ => (0.0, 0.0, 0),
+        };
+        sy[i + 1] = sy[i] + a;
+        sx[i + 1] = sx[i] + b;
+        cnt[i + 1] = cnt[i] + c;
+    }
+    let stat = |from: usize, to: usize| -> Option<f64> {
+        let c = cnt[to] - cnt[from];
+        if c * 2 < len {
+            return None;
+        }
+        let (a, b) = (sy[to] - sy[from], sx[to] - sx[from]);
+        match shape {
+            Shape::Level => Some(a / b),
+            // Half an event of continuity keeps a block without errors finite.
+            Shape::RatioOfSums => (b > 0.0).then(|| ((a + 0.5) / b).ln()),
+        }
+    };
+    let mut sum = 0.0;
+    let mut pairs = 0;
+    for s in 0..=(n - 2 * len) {
+        if let (Some(a), Some(b)) = (stat(s, s + len), stat(s + len, s + 2 * len)) {
+            sum += (b - a) * (b - a);
+            pairs += 1;
+        }
+    }
+    (pairs > 0).then(|| (sum / pairs as f64, pairs))
+}
+
 /// The standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9).
 pub fn normal_quantile(p: f64) -> f64 {
     const A: [f64; 6] = [
@@ -311,6 +363,26 @@ pub(crate) mod tests {
         let u1 = rng.f64().max(1e-300);
         let u2 = rng.f64();
         (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+
+    #[test]
+    fn between_windows_of_a_known_process() {
+        // Independent minutes with sd 0.1: the difference of two 10-minute means has variance
+        // 2·0.01/10 = 0.002.
+        let mut rng = fastrand::Rng::with_seed(4);
+        let y: Vec<Option<f64>> = (0..4000)
+            .map(|_| Some((0.1 * gauss(&mut rng)).exp()))
+            .collect();
+        let (v, pairs) = between_windows(Shape::Level, &y, &[], 10).unwrap();
+        assert_eq!(pairs, 4000 - 20 + 1);
+        assert!((v / 0.002 - 1.0).abs() < 0.15, "{v}");
+        // A step inside the stretch shows up; too short a stretch gives nothing.
+        assert_eq!(between_windows(Shape::Level, &y[..20], &[], 10), None);
+        // A constant rate of 1 in 100: the pairs differ by nothing.
+        let e = vec![Some(1.0); 60];
+        let r = vec![Some(100.0); 60];
+        let (v, _) = between_windows(Shape::RatioOfSums, &e, &r, 10).unwrap();
+        assert!(v < 1e-12);
     }
 
     #[test]

@@ -145,6 +145,10 @@ pub struct Comparison {
     pub effective_minutes_after: f64,
     /// The lag-1 autocorrelation of the minutes the correction used.
     pub autocorrelation: f64,
+    /// How much a window's statistic moved against the next before the deployment (sd of the
+    /// log change, in percent), when the minutes before the baseline window were there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub between_windows_percent: Option<f64>,
     /// The events behind the statistic per window (errors, requests), when counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events_before: Option<f64>,
@@ -182,10 +186,15 @@ pub struct JudgedCriterion {
 /// The interval of the change between two windows. `before` and `after` are the windows'
 /// point values as fetched (Keptn's A and value): the interval is centred on them, its width
 /// comes from the minutes.
+///
+/// `history`: the minutes before the deployment, ending with the baseline window, longer than
+/// two windows: how much one window's statistic moves against the next when nothing changed.
+/// The interval is the wider of that and the within-window estimate.
 pub fn compare(
     statistic: Statistic,
     before_minutes: &Minutes,
     after_minutes: &Minutes,
+    history: Option<&Minutes>,
     before: f64,
     after: f64,
     settings: &Settings,
@@ -201,7 +210,13 @@ pub fn compare(
     // The normal quantile: with a handful of effective minutes a t quantile on n_eff − 1
     // degrees of freedom made +50 % regressions look uncertain (docs/decisions.md).
     let q = estimate::normal_quantile(0.5 + settings.confidence / 2.0);
-    let se = (sb.log_var + sa.log_var).sqrt();
+    let within = sb.log_var + sa.log_var;
+    let len = before_minutes.values.len().max(after_minutes.values.len());
+    let between = history.and_then(|h| {
+        let (y, x) = per_minute(statistic, h);
+        estimate::between_windows(shape, &y, &x, len)
+    });
+    let se = between.map_or(within, |(v, _)| within.max(v)).sqrt();
 
     let change_percent = (before > 0.0 && after >= 0.0 && se.is_finite()).then(|| {
         let ratio = after / before;
@@ -232,9 +247,16 @@ pub fn compare(
     });
 
     let too_little = shortfall(statistic, &prepared, [&sb, &sa], settings);
+    let mut method = prepared[0].method.clone();
+    if let Some((_, pairs)) = between {
+        method.push_str(&format!(
+            "; at least the spread of {pairs} overlapping window pairs before the deployment"
+        ));
+    }
     Comparison {
         statistic,
-        method: prepared[0].method.clone(),
+        method,
+        between_windows_percent: between.map(|(v, _)| v.sqrt() * 100.0),
         confidence: settings.confidence,
         change_percent,
         difference,
@@ -252,6 +274,27 @@ pub fn compare(
         resolvable_percent: None,
         criteria: Vec::new(),
     }
+}
+
+/// Per-minute (y, x) of a stretch for [`estimate::between_windows`], `None` where missing.
+#[allow(clippy::type_complexity)]
+fn per_minute(statistic: Statistic, m: &Minutes) -> (Vec<Option<f64>>, Vec<Option<f64>>) {
+    let at = |s: &Option<Vec<Option<f64>>>, i: usize| {
+        s.as_ref().and_then(|v| v.get(i).copied().flatten())
+    };
+    let counted = m.requests.is_some();
+    (0..m.values.len())
+        .map(|i| match statistic {
+            Statistic::Rate if counted && m.events.is_some() => {
+                (at(&m.events, i), at(&m.requests, i))
+            }
+            Statistic::Average if counted => (
+                m.values[i].zip(at(&m.requests, i)).map(|(v, r)| v * r),
+                at(&m.requests, i),
+            ),
+            _ => (m.values[i], m.values[i].map(|_| 1.0)),
+        })
+        .unzip()
 }
 
 /// One window's series in the form its estimator takes.

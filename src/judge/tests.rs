@@ -28,7 +28,7 @@ fn ratio_of_two_poisson_rates_is_the_textbook_interval() {
     let b = rate_window(30, 100.0, 9);
     let a = rate_window(30, 100.0, 14);
     let (vb, va) = (9.0 / 3000.0 * 100.0, 14.0 / 3000.0 * 100.0);
-    let c = compare(Statistic::Rate, &b, &a, vb, va, &s);
+    let c = compare(Statistic::Rate, &b, &a, None, vb, va, &s);
     let i = c.change_percent.unwrap();
     let l = (14.0f64 / 9.0).ln();
     let se = (1.0 / 9.0 + 1.0 / 14.0f64).sqrt();
@@ -54,7 +54,7 @@ fn too_few_errors_is_inconclusive_with_the_reason() {
     let b = rate_window(30, 60.0, 9);
     let a = rate_window(30, 60.0, 14);
     let (vb, va) = (9.0 / 1800.0 * 100.0, 14.0 / 1800.0 * 100.0);
-    let mut c = compare(Statistic::Rate, &b, &a, vb, va, &Settings::default());
+    let mut c = compare(Statistic::Rate, &b, &a, None, vb, va, &Settings::default());
     assert_eq!(
         c.too_little.as_deref(),
         Some("9 errors before, 14 after: too few to judge (at least 10 a window)")
@@ -81,7 +81,7 @@ fn many_errors_make_a_doubling_a_violation() {
     let b = rate_window(30, 600.0, 90);
     let a = rate_window(30, 600.0, 200);
     let (vb, va) = (90.0 / 18000.0 * 100.0, 200.0 / 18000.0 * 100.0);
-    let c = compare(Statistic::Rate, &b, &a, vb, va, &Settings::default());
+    let c = compare(Statistic::Rate, &b, &a, None, vb, va, &Settings::default());
     assert_eq!(c.too_little, None);
     let crit = Criterion::parse("<=+50%").unwrap();
     assert_eq!(decide(&crit, vb, va, &c), Decision::Violated);
@@ -93,7 +93,15 @@ fn many_errors_make_a_doubling_a_violation() {
 fn a_baseline_of_zero_is_never_a_violation() {
     let b = rate_window(30, 600.0, 0);
     let a = rate_window(30, 600.0, 20);
-    let c = compare(Statistic::Rate, &b, &a, 0.0, 0.1, &Settings::default());
+    let c = compare(
+        Statistic::Rate,
+        &b,
+        &a,
+        None,
+        0.0,
+        0.1,
+        &Settings::default(),
+    );
     let crit = Criterion::parse("<=+50%").unwrap();
     assert_eq!(decide(&crit, 0.0, 0.1, &c), Decision::Inconclusive);
     assert!(c.too_little.is_some());
@@ -102,7 +110,15 @@ fn a_baseline_of_zero_is_never_a_violation() {
 #[test]
 fn absolute_criteria_are_never_judged() {
     let b = rate_window(30, 600.0, 90);
-    let c = compare(Statistic::Rate, &b, &b, 0.5, 0.5, &Settings::default());
+    let c = compare(
+        Statistic::Rate,
+        &b,
+        &b,
+        None,
+        0.5,
+        0.5,
+        &Settings::default(),
+    );
     let crit = Criterion::parse("<0.4").unwrap();
     assert_eq!(decide(&crit, 0.5, 0.5, &c), Decision::Violated);
 }
@@ -139,7 +155,7 @@ fn coverage(rho: f64, sd: f64, runs: usize, seed: u64) -> (f64, f64) {
     for _ in 0..runs {
         let (b, a) = latency_pair(&mut rng, rho, sd, 1.0);
         let (vb, va) = (geo_mean(&b), geo_mean(&a));
-        let c = compare(Statistic::Percentile(95.0), &b, &a, vb, va, &s);
+        let c = compare(Statistic::Percentile(95.0), &b, &a, None, vb, va, &s);
         let i = c.change_percent.unwrap();
         if i.low <= 0.0 && 0.0 <= i.high {
             covered += 1;
@@ -196,6 +212,7 @@ fn a_clear_regression_is_violated_and_a_small_one_is_not() {
             Statistic::Percentile(95.0),
             &b,
             &a,
+            None,
             geo_mean(&b),
             geo_mean(&a),
             &Settings::default(),
@@ -208,6 +225,7 @@ fn a_clear_regression_is_violated_and_a_small_one_is_not() {
             Statistic::Percentile(95.0),
             &b,
             &a,
+            None,
             geo_mean(&b),
             geo_mean(&a),
             &Settings::default(),
@@ -225,8 +243,8 @@ fn same_input_same_interval() {
     let mut rng = fastrand::Rng::with_seed(9);
     let (b, a) = latency_pair(&mut rng, 0.5, 0.03, 1.1);
     let s = Settings::default();
-    let c1 = compare(Statistic::Average, &b, &a, 1.0, 1.1, &s);
-    let c2 = compare(Statistic::Average, &b, &a, 1.0, 1.1, &s);
+    let c1 = compare(Statistic::Average, &b, &a, None, 1.0, 1.1, &s);
+    let c2 = compare(Statistic::Average, &b, &a, None, 1.0, 1.1, &s);
     assert_eq!(c1, c2);
 }
 
@@ -239,6 +257,7 @@ fn difference_criteria_use_the_difference_interval() {
         Statistic::Level,
         &b,
         &a,
+        None,
         vb,
         va + 30.0,
         &Settings::default(),
@@ -270,6 +289,7 @@ fn summary_and_resolution_note() {
         effective_minutes_before: 10.0,
         effective_minutes_after: 10.0,
         autocorrelation: 0.5,
+        between_windows_percent: None,
         events_before: None,
         events_after: None,
         events_name: None,
@@ -304,6 +324,58 @@ fn summary_and_resolution_note() {
         resolution_note(&c, "+10 %").unwrap(),
         "the margin +10 % cannot be resolved on this service's noise: the interval is ±15 % wide; a margin of about +15 % could be judged"
     );
+}
+
+#[test]
+fn slow_drift_is_seen_in_the_history_before_the_baseline() {
+    // A level drifting more slowly than a window is long (ρ = 0.97 a minute): the two windows
+    // alone miss much of it; 90 minutes before the baseline window show it.
+    let runs = 400;
+    let mut rng = fastrand::Rng::with_seed(21);
+    let crit = Criterion::parse("<=+10%").unwrap();
+    let (mut cov_alone, mut cov_hist, mut fail_alone, mut fail_hist) = (0, 0, 0, 0);
+    for _ in 0..runs {
+        let level = estimate_tests::ar1(&mut rng, 150, 0.97, 0.03, 300);
+        let mut mk = |r: std::ops::Range<usize>| Minutes {
+            values: r
+                .map(|i| Some(200.0 * (level[i] + 0.03 * estimate_tests::gauss(&mut rng)).exp()))
+                .collect(),
+            requests: None,
+            events: None,
+        };
+        let history = mk(0..120);
+        let before = Minutes {
+            values: history.values[90..].to_vec(),
+            ..Minutes::default()
+        };
+        let after = mk(120..150);
+        let (vb, va) = (geo_mean(&before), geo_mean(&after));
+        let s = Settings::default();
+        for (h, cov, fail) in [
+            (None, &mut cov_alone, &mut fail_alone),
+            (Some(&history), &mut cov_hist, &mut fail_hist),
+        ] {
+            let c = compare(Statistic::Level, &before, &after, h, vb, va, &s);
+            let i = c.change_percent.unwrap();
+            // The truth: no change.
+            if i.low <= 0.0 && 0.0 <= i.high {
+                *cov += 1;
+            }
+            if decide(&crit, vb, va, &c) == Decision::Violated {
+                *fail += 1;
+            }
+        }
+    }
+    let pct = |v: i32| v as f64 / runs as f64;
+    assert!(pct(cov_hist) >= 0.9, "with history {}", pct(cov_hist));
+    assert!(
+        pct(cov_hist) > pct(cov_alone) + 0.05,
+        "{} vs {}",
+        pct(cov_hist),
+        pct(cov_alone)
+    );
+    assert!(pct(fail_hist) <= 0.01, "{}", pct(fail_hist));
+    assert!(fail_hist <= fail_alone);
 }
 
 use super::estimate::tests as estimate_tests;

@@ -1,7 +1,8 @@
 //! The statistical judge's data: per-minute series of both windows for every metric SLI with a
 //! relative criterion, plus the request and error counts behind built-in service metrics, in
-//! one batched round of `resolution=1m` requests over the span from the baseline window's start
-//! to the evaluation window's end.
+//! one batched round of `resolution=1m` requests over the span from three window lengths before
+//! the baseline window (how windows move against each other when nothing changed) to the
+//! evaluation window's end.
 
 use std::collections::BTreeMap;
 
@@ -14,8 +15,20 @@ use crate::source::{Fatal, Sli, SourceKind, dynatrace};
 use crate::spec::criteria::Criterion;
 use crate::window::TimeWindow;
 
-/// Per SLI name: its statistic and the minutes of the baseline and the evaluation window.
-pub(crate) type Judged = BTreeMap<String, (Statistic, Minutes, Minutes)>;
+/// What the judge gets for one SLI.
+pub(crate) struct SliMinutes {
+    pub(crate) statistic: Statistic,
+    pub(crate) before: Minutes,
+    pub(crate) after: Minutes,
+    /// The stretch before the deployment, ending with the baseline window.
+    pub(crate) history: Minutes,
+}
+
+/// Per SLI name.
+pub(crate) type Judged = BTreeMap<String, SliMinutes>;
+
+/// Window lengths of history before the baseline window.
+const HISTORY_WINDOWS: i32 = 3;
 
 const REQUESTS: &str = "\u{1f}requests";
 const EVENTS: &str = "\u{1f}events";
@@ -86,7 +99,7 @@ pub(crate) async fn fetch(
         return Ok(Judged::new());
     }
     let span = TimeWindow {
-        from: baseline.from,
+        from: history_start(baseline),
         to: eval.to,
     };
     let series =
@@ -97,6 +110,10 @@ pub(crate) async fn fetch(
         .filter_map(|(s, x)| x.as_ref().map(|x| (s.name.as_str(), x)))
         .collect();
     Ok(assemble(plan, &by_name, baseline, eval))
+}
+
+fn history_start(baseline: &TimeWindow) -> chrono::DateTime<chrono::Utc> {
+    baseline.from - (baseline.to - baseline.from) * HISTORY_WINDOWS
 }
 
 /// Splits fetched series into the two windows (a point stamped t covers the minute before t).
@@ -118,13 +135,18 @@ fn assemble(
             requests: req.map(|s| split(s, w)),
             events: ev.map(|s| split(s, w)),
         };
+        let history = TimeWindow {
+            from: history_start(baseline),
+            to: baseline.to,
+        };
         out.insert(
             sli.name.clone(),
-            (
-                companion::statistic(&m.metric_selector),
-                window(baseline),
-                window(eval),
-            ),
+            SliMinutes {
+                statistic: companion::statistic(&m.metric_selector),
+                before: window(baseline),
+                after: window(eval),
+                history: window(&history),
+            },
         );
     }
     out

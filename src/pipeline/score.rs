@@ -88,9 +88,15 @@ pub(crate) fn build_report(
             };
             let settings = plan.settings.judge.settings();
             let hook = |o: &crate::spec::slo::Objective, a: f64, measured: f64| {
-                let (stat, before, after) = fetched.minutes.get(&o.sli.value)?;
+                let m = fetched.minutes.get(&o.sli.value)?;
                 Some(crate::judge::compare(
-                    *stat, before, after, a, measured, &settings,
+                    m.statistic,
+                    &m.before,
+                    &m.after,
+                    Some(&m.history),
+                    a,
+                    measured,
+                    &settings,
                 ))
             };
             let judged: Option<eval::JudgeFn> =
