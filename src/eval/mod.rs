@@ -230,6 +230,13 @@ pub struct Evaluation {
 }
 
 impl IndicatorResult {
+    /// The statistical judge held this objective inconclusive: a warning, not a failure.
+    pub fn is_inconclusive(&self) -> bool {
+        self.status == Status::Warning
+            && self.judge.as_ref().and_then(|j| j.decision)
+                == Some(crate::judge::Decision::Inconclusive)
+    }
+
     /// The baseline to show next to the value: A, whether or not Keptn reported it.
     pub fn baseline_shown(&self) -> f64 {
         self.baseline_value.unwrap_or(self.value.compared_value)
@@ -452,6 +459,24 @@ pub fn evaluate_judged(
             error: None,
         };
     }
+    // The judge: a pass reached with inconclusive objectives is a warning that says so.
+    let open = evaluation
+        .indicator_results
+        .iter()
+        .filter(|r| r.is_inconclusive())
+        .count();
+    if judge.is_some() && open > 0 && evaluation.result == Verdict::Pass {
+        evaluation.result = Verdict::Warning;
+        evaluation.evaluation_result = Verdict::Warning;
+        evaluation.message = format!(
+            "Evaluation returned a warning: {} inconclusive (--judge statistical): beyond the margin, but the interval reaches back inside it",
+            if open == 1 {
+                "1 objective is".to_string()
+            } else {
+                format!("{open} objectives are")
+            }
+        );
+    }
     // §6 row 7: the provider said `fail`; the verdict fails, Keptn's evaluation.result stays.
     if let Retrieval::Failed(msg) = retrieval {
         evaluation.result = Verdict::Fail;
@@ -621,24 +646,33 @@ fn objective_result(
     // The statistical judge, against a window baseline only: a criterion Keptn holds violated
     // stays so only when the whole interval lies beyond it; otherwise it is inconclusive and
     // the objective a warning. Keptn's passes are never touched.
-    let mut inconclusive = false;
+    // `Some(full)`: inconclusive, and whether the objective keeps its full score (its pass
+    // criteria were not shown to be missed) or a warning's half (they were, its warning
+    // criteria are uncertain).
+    let mut inconclusive: Option<bool> = None;
     if let Some(j) = judge
         && base.has_pool
         && base.source == BaselineKind::Window
         && let Some(mut cmp) = j(objective, base.a, measured)
     {
+        use crate::judge::Decision;
         let (pass_d, mut listed) = judged(&objective.pass, measured, base.a, &cmp)?;
         let (warn_d, warn_listed) = judged(&objective.warning, measured, base.a, &cmp)
-            .unwrap_or((crate::judge::Decision::Violated, Vec::new()));
+            .unwrap_or((Decision::Violated, Vec::new()));
         let passed_keptn = passed && !downgrade;
-        inconclusive = !passed_keptn
-            && !warned
-            && (pass_d == crate::judge::Decision::Inconclusive
-                || (!objective.warning.is_empty()
-                    && warn_d == crate::judge::Decision::Inconclusive));
+        if !passed_keptn {
+            if pass_d == Decision::Inconclusive {
+                inconclusive = Some(true);
+            } else if !warned && !objective.warning.is_empty() && warn_d == Decision::Inconclusive {
+                inconclusive = Some(false);
+            }
+        }
         let relative: Vec<_> = listed.iter().map(|(c, _, d)| (*c, *d)).collect();
         crate::judge::describe(&mut cmp, objective.label(), &relative);
-        cmp.decision = Some(pass_d);
+        cmp.decision = Some(match inconclusive {
+            Some(_) => Decision::Inconclusive,
+            None => pass_d,
+        });
         listed.extend(warn_listed);
         cmp.criteria = listed
             .into_iter()
@@ -647,7 +681,7 @@ fn objective_result(
                 decision: d,
             })
             .collect();
-        if inconclusive {
+        if inconclusive.is_some() {
             result.notes.push(format!(
                 "{}; a warning, not a failure (--judge statistical)",
                 cmp.summary
@@ -666,7 +700,14 @@ fn objective_result(
         result.score = weight as f64;
         return Ok((result, None));
     }
-    if downgrade || warned || inconclusive {
+    if let Some(full) = inconclusive {
+        // Not shown to be worse: a warning that keeps the score it has not been shown to lose,
+        // so inconclusive objectives alone never fail the total (docs/judge.md).
+        result.status = Status::Warning;
+        result.score = if full { 1.0 } else { 0.5 } * weight as f64;
+        return Ok((result, None));
+    }
+    if downgrade || warned {
         result.status = Status::Warning;
         result.score = 0.5 * weight as f64;
         return Ok((result, None));

@@ -58,6 +58,8 @@ figure.chart figcaption { font-weight: 600; margin-bottom: 8px; }
 svg { width: 100%; height: auto; display: block; font-size: 11px;
   font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
 svg .win-before { fill: #eef1f5; } svg .win-after { fill: #fff4e0; }
+svg .ci { fill: #1f6feb; fill-opacity: 0.18; stroke: #1f6feb; stroke-opacity: 0.5; stroke-dasharray: 3 2; }
+p.judge { margin: .25rem 0 0; font-size: .9rem; }
 svg .win-label { fill: var(--muted); font-size: 12px; font-weight: 600; }
 svg .grid { stroke: #e6eaef; stroke-width: 1; } svg .axis { stroke: #8c959f; stroke-width: 1; }
 svg .tick { fill: var(--muted); }
@@ -123,6 +125,12 @@ pub fn render(report: &Report) -> String {
             "<p class=\"score\">score <strong>{}</strong> / 100",
             num(e.score)
         ));
+        if let Some(h) = crate::report::inconclusive_headline(&e.indicator_results) {
+            out.push_str(&format!(
+                " · <strong class=\"inconclusive\">{}</strong>",
+                esc(&h)
+            ));
+        }
         let t = thresholds(report);
         if !t.is_empty() {
             out.push_str(&format!(
@@ -637,6 +645,7 @@ fn chart(report: &Report, r: &IndicatorResult, series: &Series, index: usize) ->
     }
     let mut vals: Vec<f64> = points.iter().filter_map(|p| p.1).collect();
     vals.extend(rules.iter().map(|r| r.value));
+    vals.extend(interval(r).into_iter().flat_map(|(lo, hi, _)| [lo, hi]));
     vals.extend(value);
     vals.extend(baseline.filter(|_| w.before.is_some()));
     let lo = vals.iter().copied().fold(f64::INFINITY, f64::min);
@@ -748,6 +757,22 @@ fn chart(report: &Report, r: &IndicatorResult, series: &Series, index: usize) ->
         ));
     }
 
+    // The judge's interval for the value, shaded over the evaluation window.
+    if let Some((lo, hi, label)) = interval(r)
+        && let Some((a, b)) = w.after
+    {
+        let (xa, xb) = (x(a).max(LEFT), x(b).min(RIGHT));
+        let (ya, yb) = (y(hi.min(v1)).max(TOP), y(lo.max(v0)).min(BOTTOM));
+        svg.push_str(&format!(
+            "<rect class=\"ci\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"><title>{}</title></rect>\n",
+            f(xa),
+            f(ya),
+            f((xb - xa).max(0.0)),
+            f((yb - ya).max(0.0)),
+            esc(&label)
+        ));
+    }
+
     // Targets, labels pushed apart so none overlaps the one above it.
     let mut placed: Vec<(f64, &Rule)> = rules.iter().map(|r| (y(r.value), r)).collect();
     placed.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.label.cmp(&b.1.label)));
@@ -825,13 +850,40 @@ fn chart(report: &Report, r: &IndicatorResult, series: &Series, index: usize) ->
     }
     svg.push_str("</svg>\n");
 
+    let judged = r
+        .judge
+        .as_ref()
+        .filter(|j| !j.summary.is_empty())
+        .map(|j| format!("<p class=\"judge\">{}</p>\n", esc(&j.summary)))
+        .unwrap_or_default();
     format!(
-        "<figure class=\"chart\" id=\"{id}\">\n<figcaption>{} <code>{}</code> {}</figcaption>\n{svg}<p class=\"summary\">{}</p>\n</figure>\n",
+        "<figure class=\"chart\" id=\"{id}\">\n<figcaption>{} <code>{}</code> {}</figcaption>\n{svg}<p class=\"summary\">{}</p>\n{judged}</figure>\n",
         esc(name),
         esc(&series.metric),
         badge(r),
         esc(&text)
     )
+}
+
+/// The judge's interval for the measured value (the change's interval applied to the baseline),
+/// with its label, when the objective was judged.
+fn interval(r: &IndicatorResult) -> Option<(f64, f64, String)> {
+    let j = r.judge.as_ref()?;
+    let a = r.baseline_value?;
+    let i = j.change_percent?;
+    let (lo, hi) = (a * (1.0 + i.low / 100.0), a * (1.0 + i.high / 100.0));
+    (lo.is_finite() && hi.is_finite()).then(|| {
+        (
+            lo,
+            hi,
+            format!(
+                "{} % interval of the value: {} … {}",
+                crate::eval::gofmt::go_v(j.confidence * 100.0),
+                num(lo),
+                num(hi)
+            ),
+        )
+    })
 }
 
 /// [`esc`], with line breaks kept as `<br>`.

@@ -122,6 +122,13 @@ fn suite_properties(report: &Report) -> Vec<(&'static str, String)> {
         p.push(("baseline_start", w.time_start.clone()));
         p.push(("baseline_end", w.time_end.clone()));
     }
+    if crate::report::judge_heading(&e.indicator_results).is_some() {
+        p.push(("judge", "statistical".into()));
+        p.push((
+            "inconclusive",
+            crate::report::inconclusive(&e.indicator_results).to_string(),
+        ));
+    }
     p.push(("slo", report.slo.files.join(", ")));
     p.push(("slo_hash", report.slo.hash.clone()));
     p
@@ -143,6 +150,9 @@ fn details(r: &IndicatorResult, with_reasons: bool) -> Vec<String> {
     lines.push(format!("baseline: {}", baseline_text(r)));
     if let Some(c) = change_text(r) {
         lines.push(format!("change: {c}"));
+    }
+    if let Some(j) = r.judge.as_ref().filter(|j| !j.summary.is_empty()) {
+        lines.push(format!("judge: {}", j.summary));
     }
     if with_reasons {
         lines.extend(reasons(r).iter().map(|x| x.plain(r)));

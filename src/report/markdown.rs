@@ -19,9 +19,12 @@ pub fn render(report: &Report) -> String {
         // No verdict: the cause comes first, a score would suggest one.
         Verdict::Error | Verdict::Invalid => format!("## slogate: {}\n\n", verdict_word(e.result)),
         _ => format!(
-            "## slogate: {} — score {} / 100\n\n",
+            "## slogate: {} — score {} / 100{}\n\n",
             verdict_word(e.result),
-            num(e.score)
+            num(e.score),
+            crate::report::inconclusive_headline(&e.indicator_results)
+                .map(|h| format!(" — {h}"))
+                .unwrap_or_default()
         ),
     };
     if let Some(cause) = &e.error {
@@ -136,6 +139,17 @@ pub fn render(report: &Report) -> String {
             if let Some(q) = &r.query {
                 out.push_str(&format!("  - query: {}\n", code(q)));
             }
+        }
+        out.push('\n');
+    }
+    if let Some(h) = crate::report::judge_heading(&e.indicator_results) {
+        let mut h = h;
+        if let Some(first) = h.get(0..1) {
+            h = first.to_uppercase() + &h[1..];
+        }
+        out.push_str(&format!("### {h}\n\n"));
+        for l in crate::report::judge_lines(&e.indicator_results) {
+            out.push_str(&format!("- {}\n", text(l)));
         }
         out.push('\n');
     }

@@ -26,3 +26,37 @@ pub(crate) fn noted(
         })
         .collect()
 }
+
+/// Objectives the statistical judge held inconclusive: beyond their margin, but the interval
+/// reaches back inside it (or too little data), so a warning rather than a failure.
+pub(crate) fn inconclusive(results: &[crate::eval::IndicatorResult]) -> usize {
+    results.iter().filter(|r| r.is_inconclusive()).count()
+}
+
+/// "1 objective inconclusive", for headlines; `None` when the judge held none so.
+pub(crate) fn inconclusive_headline(results: &[crate::eval::IndicatorResult]) -> Option<String> {
+    match inconclusive(results) {
+        0 => None,
+        1 => Some("1 objective inconclusive".into()),
+        n => Some(format!("{n} objectives inconclusive")),
+    }
+}
+
+/// The statistical judge's line per judged objective, in SLO order.
+pub(crate) fn judge_lines(results: &[crate::eval::IndicatorResult]) -> Vec<&str> {
+    results
+        .iter()
+        .filter_map(|r| r.judge.as_ref())
+        .filter(|j| !j.summary.is_empty())
+        .map(|j| j.summary.as_str())
+        .collect()
+}
+
+/// "statistical judge, 95 % intervals" when any objective was judged.
+pub(crate) fn judge_heading(results: &[crate::eval::IndicatorResult]) -> Option<String> {
+    let j = results.iter().find_map(|r| r.judge.as_ref())?;
+    Some(format!(
+        "statistical judge, {} % intervals",
+        crate::eval::gofmt::go_v(j.confidence * 100.0)
+    ))
+}

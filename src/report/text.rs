@@ -30,6 +30,9 @@ pub fn render(report: &Report) -> String {
             if !thresholds.is_empty() {
                 out.push_str(&format!("  ({})", thresholds.join(", ")));
             }
+            if let Some(h) = crate::report::inconclusive_headline(&e.indicator_results) {
+                out.push_str(&format!("  {h}"));
+            }
         }
     }
     out.push('\n');
@@ -85,6 +88,12 @@ pub fn render(report: &Report) -> String {
     out.push_str(&line(&header.map(String::from)));
     for r in &rows {
         out.push_str(&line(r));
+    }
+    if let Some(h) = crate::report::judge_heading(&e.indicator_results) {
+        out.push_str(&format!("\n{h}:\n"));
+        for l in crate::report::judge_lines(&e.indicator_results) {
+            out.push_str(&format!("  {l}\n"));
+        }
     }
     let failing: Vec<&IndicatorResult> = e
         .indicator_results
