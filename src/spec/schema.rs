@@ -37,6 +37,7 @@ const OBJECTS: &[(&str, &str, &[&str])] = &[
         settings::PROMETHEUS_KEYS,
     ),
     ("slogate", "/properties/defaults", settings::DEFAULTS_KEYS),
+    ("slogate", "/properties/judge", settings::JUDGE_KEYS),
 ];
 
 /// Each enum of each schema and the values its reader (or lint) accepts.
@@ -60,6 +61,11 @@ const ENUMS: &[(&str, &str, &[&str])] = &[
         "slogate",
         "/properties/defaults/properties/on_missing_baseline",
         settings::MISSING_BASELINE_POLICIES,
+    ),
+    (
+        "slogate",
+        "/properties/judge/properties/mode",
+        settings::JUDGE_MODES,
     ),
 ];
 

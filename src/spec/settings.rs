@@ -15,6 +15,7 @@ pub const SETTINGS_KEYS: &[&str] = &[
     "judge",
 ];
 pub const JUDGE_KEYS: &[&str] = &["mode", "confidence", "min_events", "min_minutes"];
+pub const JUDGE_MODES: &[&str] = &["keptn", "statistical"];
 pub const DYNATRACE_KEYS: &[&str] = &["url", "token_env", "platform_token_env", "entity_selector"];
 pub const PROMETHEUS_KEYS: &[&str] = &["url"];
 pub const DEFAULTS_KEYS: &[&str] = &["project", "stage", "service", "on_missing_baseline"];

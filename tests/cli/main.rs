@@ -13,6 +13,7 @@ mod dynatrace_forms;
 mod history;
 mod history_gate;
 mod hostile;
+mod judge;
 mod lint;
 mod outcomes;
 mod pipeline;

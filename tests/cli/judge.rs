@@ -1,0 +1,204 @@
+//! `gate --judge statistical` against dtsim's request-level traffic: inconclusive changes become
+//! warnings with their interval, clear regressions still fail, and without the flag nothing of
+//! the judge appears.
+
+use crate::support::Slogate;
+use serde_json::{Value, json};
+use std::path::Path;
+
+const TOKEN: &str = "dt0c01.JUDGE.TEST";
+const DEPLOYED: &str = "2026-01-05T10:00:00Z";
+
+/// One service per (name, requests a minute, latency factor, error factor) after `DEPLOYED`.
+fn sim(services: &[(&str, f64, f64, f64)]) -> dtsim::BlockingSim {
+    let metric = |unit: &str, agg: &str| json!({"unit": unit, "baseline": {agg: 1}});
+    let mut regressions = Vec::new();
+    for (name, _, lat, err) in services {
+        regressions.push(json!({"service": name, "metric": "builtin:service.response.time", "from": DEPLOYED, "factor": lat}));
+        regressions.push(json!({"service": name, "metric": "builtin:service.errors.total.count", "from": DEPLOYED, "factor": err}));
+    }
+    let scenario = json!({
+        "seed": 3,
+        "tokens": [{"token": TOKEN, "scopes": ["metrics.read", "entities.read"]}],
+        "services": services.iter().enumerate().map(|(i, (name, ..))| json!({
+            "id": format!("SERVICE-{i:016}"), "name": name,
+            "tags": ["keptn_project:shop", "keptn_stage:prod", format!("keptn_service:{name}")]
+        })).collect::<Vec<_>>(),
+        "metrics": {
+            "builtin:service.response.time": metric("MicroSecond", "avg"),
+            "builtin:service.requestCount.total": metric("Count", "sum"),
+            "builtin:service.errors.total.count": metric("Count", "sum"),
+            "builtin:service.errors.total.rate": metric("Percent", "avg"),
+        },
+        "traffic": services.iter().map(|(name, rpm, ..)| json!({
+            "service": name, "requests_per_minute": [rpm, rpm], "drift_sd": 0.03, "drift_rho": 0.9
+        })).collect::<Vec<_>>(),
+        "regressions": regressions,
+    });
+    dtsim::start_blocking(dtsim::scenario_from_json(&scenario.to_string()).unwrap()).unwrap()
+}
+
+fn config(dir: &Path, url: &str, judge_yaml: &str) {
+    let sel = "type(SERVICE),tag(keptn_project:$PROJECT),tag(keptn_stage:$STAGE),tag(keptn_service:$SERVICE)";
+    let rt = "builtin:service.response.time:merge(\\\"dt.entity.service\\\")";
+    let er = "builtin:service.errors.total.rate:merge(\\\"dt.entity.service\\\")";
+    std::fs::write(
+        dir.join("sli.yaml"),
+        format!(
+            "spec_version: \"1.0\"\nindicators:\n  response_time_p95: \"metricSelector={rt}:percentile(95)&entitySelector={sel}\"\n  error_rate: \"metricSelector={er}:avg&entitySelector={sel}\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("slo.yaml"),
+        "spec_version: \"1.0\"\nobjectives:\n  - sli: response_time_p95\n    pass:\n      - criteria: [\"<=+10%\"]\n  - sli: error_rate\n    pass:\n      - criteria: [\"<=+50%\"]\ntotal_score:\n  pass: \"90%\"\n  warning: \"75%\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("slogate.yaml"),
+        format!(
+            "dynatrace:\n  url: {url}\n  token_env: JUDGE_TOKEN\ndefaults:\n  project: shop\n  stage: prod\n{judge_yaml}"
+        ),
+    )
+    .unwrap();
+}
+
+fn gate(dir: &Path, service: &str, extra: &[&str]) -> crate::support::Output {
+    Slogate::new()
+        .current_dir(dir)
+        .env("JUDGE_TOKEN", TOKEN)
+        .args([
+            "gate",
+            "--service",
+            service,
+            "--deployment-time",
+            DEPLOYED,
+            "--timeframe",
+            "30m",
+            "--settle",
+            "0s",
+            "--format",
+            "json",
+        ])
+        .args(extra)
+        .run()
+}
+
+fn indicator<'a>(report: &'a Value, sli: &str) -> &'a Value {
+    report["indicatorResults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["value"]["metric"] == sli)
+        .unwrap()
+}
+
+#[test]
+fn too_few_errors_warn_where_keptn_fails() {
+    // 40 requests a minute, errors up 80 %: about 6 errors before and 11 after.
+    let sim = sim(&[("quiet", 40.0, 1.0, 1.8)]);
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path(), &sim.url(), "");
+
+    let keptn = gate(dir.path(), "quiet", &[]);
+    keptn.assert_no_panic().assert_code(1);
+    let k = keptn.json();
+    assert_eq!(k["result"], "fail");
+    assert!(indicator(&k, "error_rate").get("judge").is_none());
+    assert!(
+        k.to_string().find("\"judge\"").is_none(),
+        "no judge without --judge"
+    );
+
+    let judged = gate(dir.path(), "quiet", &["--judge", "statistical"]);
+    judged.assert_no_panic().assert_code(0);
+    let j = judged.json();
+    assert_eq!(j["result"], "warning");
+    let er = indicator(&j, "error_rate");
+    assert_eq!(er["status"], "warning");
+    assert_eq!(er["judge"]["decision"], "inconclusive");
+    let summary = er["judge"]["summary"].as_str().unwrap();
+    assert!(summary.contains("too few to judge"), "{summary}");
+    assert!(summary.contains("errors before"), "{summary}");
+    assert!(
+        j["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 objective is inconclusive")
+    );
+    // The per-minute data came in one more batched request over both windows and the stretch
+    // before them (the values and the baseline took one each).
+    let minute = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.param("resolution").as_deref() == Some("1m"))
+        .count();
+    assert_eq!(minute, 1);
+}
+
+#[test]
+fn a_clear_regression_still_fails_with_its_interval() {
+    let sim = sim(&[("busy", 400.0, 1.5, 1.0)]);
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path(), &sim.url(), "judge:\n  mode: statistical\n");
+    let out = gate(dir.path(), "busy", &[]);
+    out.assert_no_panic().assert_code(1);
+    let r = out.json();
+    assert_eq!(r["result"], "fail");
+    let p95 = indicator(&r, "response_time_p95");
+    assert_eq!(p95["status"], "fail");
+    assert_eq!(p95["judge"]["decision"], "violated");
+    let ci = &p95["judge"]["changePercent"];
+    assert!(ci["low"].as_f64().unwrap() > 10.0, "{ci}");
+    let summary = p95["judge"]["summary"].as_str().unwrap();
+    assert!(summary.starts_with("response_time_p95 +"), "{summary}");
+    assert!(summary.contains("(95 % CI "), "{summary}");
+    assert!(
+        summary.ends_with("beyond +10 % with 95 % confidence"),
+        "{summary}"
+    );
+    // --judge keptn overrides slogate.yaml
+    let k = gate(dir.path(), "busy", &["--judge", "keptn"]).json();
+    assert!(indicator(&k, "response_time_p95").get("judge").is_none());
+}
+
+#[test]
+fn the_text_report_says_it_in_plain_words() {
+    let sim = sim(&[("steady", 300.0, 1.0, 1.0)]);
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path(), &sim.url(), "");
+    let out = Slogate::new()
+        .current_dir(dir.path())
+        .env("JUDGE_TOKEN", TOKEN)
+        .args([
+            "gate",
+            "--service",
+            "steady",
+            "--deployment-time",
+            DEPLOYED,
+            "--timeframe",
+            "30m",
+            "--settle",
+            "0s",
+            "--judge",
+            "statistical",
+        ])
+        .run();
+    out.assert_no_panic();
+    out.assert_stdout_contains("statistical judge, 95 % intervals:");
+    out.assert_stdout_contains("  response_time_p95 ");
+    out.assert_stdout_contains("(95 % CI ");
+}
+
+#[test]
+fn a_bad_judge_in_slogate_yaml_is_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    config(
+        dir.path(),
+        "http://127.0.0.1:9",
+        "judge:\n  mode: bayesian\n",
+    );
+    let out = gate(dir.path(), "x", &[]);
+    out.assert_no_panic().assert_code(2);
+    out.assert_stderr_contains("unknown judge `bayesian`");
+}
