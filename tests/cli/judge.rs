@@ -69,6 +69,8 @@ fn gate(dir: &Path, service: &str, extra: &[&str]) -> crate::support::Output {
         .env("JUDGE_TOKEN", TOKEN)
         .args([
             "gate",
+            "--config",
+            ".",
             "--service",
             service,
             "--deployment-time",
@@ -172,6 +174,8 @@ fn the_text_report_says_it_in_plain_words() {
         .env("JUDGE_TOKEN", TOKEN)
         .args([
             "gate",
+            "--config",
+            ".",
             "--service",
             "steady",
             "--deployment-time",
