@@ -857,7 +857,7 @@ impl Gen {
             n += x.latencies.len() as u64;
             errors += x.errors;
             if key == RESPONSE_TIME {
-                lat.extend(x.latencies);
+                lat.extend_from_slice(&x.latencies);
             }
         }
         if minutes == 0 {

@@ -83,6 +83,7 @@ impl TrafficDef {
 }
 
 /// The requests of one minute: latencies (µs) and how many failed.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Minute {
     pub latencies: Vec<f64>,
     pub errors: u64,
@@ -134,6 +135,27 @@ impl TrafficGen {
         }
     }
 
+    /// What the cache keys on besides the minute: seed, service and every parameter.
+    fn identity(&self) -> u64 {
+        let d = &self.def;
+        [
+            d.requests_per_minute[0],
+            d.requests_per_minute[1],
+            d.median_us,
+            d.sigma,
+            d.tail_share,
+            d.tail_alpha,
+            d.error_rate,
+            d.drift_sd,
+            d.drift_rho,
+        ]
+        .iter()
+        .fold(self.hash.num(d.ramp_minutes as u64), |h, v| {
+            h.num(v.to_bits())
+        })
+        .value()
+    }
+
     /// The log latency level at minute index `m`: an exponentially weighted sum of past shocks,
     /// i.e. a stationary AR(1) with the given ρ and sd, computable for any minute on its own.
     fn level(&self, m: i64) -> f64 {
@@ -164,8 +186,47 @@ impl TrafficGen {
         lo + (hi - lo) * up as f64 / r as f64
     }
 
-    /// The requests of the minute starting at `start` (epoch ms).
-    pub fn minute(&self, start: i64) -> Minute {
+    /// The requests of the minute starting at `start` (epoch ms), from a small process-wide
+    /// cache: a gate asks for the same minutes in several series and requests.
+    pub fn minute(&self, start: i64) -> std::sync::Arc<Minute> {
+        use std::collections::HashMap;
+        use std::sync::{Arc, Mutex, OnceLock};
+        type Cache = Mutex<HashMap<(u64, i64, u64), Arc<Minute>>>;
+        static CACHE: OnceLock<Cache> = OnceLock::new();
+        let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+        let (lf, ef) = self.factors(start);
+        let key = (
+            self.identity(),
+            start,
+            lf.to_bits() ^ ef.to_bits().rotate_left(1),
+        );
+        if let Some(m) = cache.lock().map(|c| c.get(&key).cloned()).ok().flatten() {
+            return m;
+        }
+        let m = Arc::new(self.generate(start));
+        if let Ok(mut c) = cache.lock() {
+            // Bounded: a few gates' worth of minutes, then start over.
+            if c.len() >= 4096 {
+                c.clear();
+            }
+            c.insert(key, m.clone());
+        }
+        m
+    }
+
+    /// Latency and error factors of the regressions in force at `start`.
+    fn factors(&self, start: i64) -> (f64, f64) {
+        let (mut lat_f, mut err_f) = (1.0, 1.0);
+        for (from, to, lf, ef) in &self.regs {
+            if start >= *from && to.is_none_or(|t| start < t) {
+                lat_f *= lf;
+                err_f *= ef;
+            }
+        }
+        (lat_f, err_f)
+    }
+
+    fn generate(&self, start: i64) -> Minute {
         let m = start.div_euclid(MINUTE);
         let mut rng = Rng(self.hash.num(m as u64).value());
         let lambda = self.rate(m);
@@ -182,13 +243,7 @@ impl TrafficGen {
                 k += 1;
             }
         };
-        let (mut lat_f, mut err_f) = (1.0, 1.0);
-        for (from, to, lf, ef) in &self.regs {
-            if start >= *from && to.is_none_or(|t| start < t) {
-                lat_f *= lf;
-                err_f *= ef;
-            }
-        }
+        let (lat_f, err_f) = self.factors(start);
         let level = self.def.median_us * self.level(m).exp() * lat_f;
         let p_err = (self.def.error_rate * err_f).min(1.0);
         let mut latencies = Vec::with_capacity(n);
