@@ -2,11 +2,11 @@
 
 use crate::cli::{ExplainArgs, ReportFormat};
 use crate::clock::{Clock, SystemClock};
-use crate::ui::{Exit, Ui, stdout};
 use crate::diag::Problem;
 use crate::plan;
 use crate::shell::environment;
 use crate::source::dynatrace;
+use crate::ui::{Exit, Ui, stdout};
 use crate::window;
 
 pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {

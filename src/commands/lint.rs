@@ -4,11 +4,11 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{LintArgs, LintFormat};
-use crate::ui::{Exit, Ui, stderr, stdout};
 use crate::diag::{self, Problem, Severity};
 use crate::spec::layout::{self, Level, LevelKind};
 use crate::spec::load;
 use crate::spec::{lint, slo::Slo};
+use crate::ui::{Exit, Ui, stderr, stdout};
 
 pub fn run(args: &LintArgs, ui: &Ui) -> Exit {
     let paths = if args.paths.is_empty() {

@@ -197,6 +197,9 @@ pub struct IndicatorResult {
     /// The exact API request behind the value (`GET /api/v2/...`), when it was fetched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
+    /// The data source the value came from (`dynatrace`, `prometheus`), when it was fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// One scored evaluation: Keptn's `evaluation.finished` data, minus the event envelope.
@@ -226,6 +229,14 @@ pub struct Evaluation {
 }
 
 impl IndicatorResult {
+    /// `query`, or `query (prometheus)` when the source is known: a gate may mix sources.
+    pub fn query_label(&self) -> String {
+        match &self.source {
+            Some(s) => format!("query ({s})"),
+            None => "query".into(),
+        }
+    }
+
     /// The baseline to show next to the value: A, whether or not Keptn reported it.
     pub fn baseline_shown(&self) -> f64 {
         self.baseline_value.unwrap_or(self.value.compared_value)
@@ -484,6 +495,7 @@ fn objective_result(
         query: None,
         unit: None,
         error: None,
+        source: None,
     };
 
     let value = match value {
