@@ -5,7 +5,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::diag::Problem;
 use crate::plan;
 use crate::shell::environment;
-use crate::source::dynatrace;
+use crate::source;
 use crate::ui::{Exit, Ui, stdout};
 use crate::window;
 
@@ -51,8 +51,9 @@ pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {
         }
     };
     let base = plan::connection(&plan.settings, &env).map(|c| c.url).ok();
-    let rows = dynatrace::plan(&plan.slis, window.as_query_window());
-    let requests = dynatrace::group(&plan.slis, window.as_query_window()).requests();
+    let (rows, requests) = source::explain(&plan.slis, window.as_query_window());
+    // Which source each SLI goes to is worth a word only when a plan mixes them.
+    let mixed = plan.slis.iter().any(|s| s.source != plan.slis[0].source);
     let failed = rows.iter().any(|(_, r)| r.is_err());
     match args.format {
         ReportFormat::Json => {
@@ -64,6 +65,7 @@ pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {
                 "indicators": rows.iter().zip(&plan.slis).map(|((name, r), sli)| serde_json::json!({
                     "name": name,
                     "sli": sli.text,
+                    "source": sli.source.as_str(),
                     "query": r.as_ref().ok(),
                     "error": r.as_ref().err(),
                 })).collect::<Vec<_>>(),
@@ -87,6 +89,9 @@ pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {
             }
             for ((name, r), sli) in rows.iter().zip(&plan.slis) {
                 out.push_str(&format!("\n{name}\n  sli:   {}\n", sli.text));
+                if mixed {
+                    out.push_str(&format!("  from:  {}\n", sli.source));
+                }
                 match r {
                     Ok(q) => out.push_str(&format!("  query: {q}\n")),
                     Err(e) => out.push_str(&format!("  error: {e}\n")),

@@ -201,6 +201,9 @@ pub struct IndicatorResult {
     /// the decision per relative criterion.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub judge: Option<crate::judge::Comparison>,
+    /// The data source the value came from (`dynatrace`, `prometheus`), when it was fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// One scored evaluation: Keptn's `evaluation.finished` data, minus the event envelope.
@@ -235,6 +238,14 @@ impl IndicatorResult {
         self.status == Status::Warning
             && self.judge.as_ref().and_then(|j| j.decision)
                 == Some(crate::judge::Decision::Inconclusive)
+    }
+
+    /// `query`, or `query (prometheus)` when the source is known: a gate may mix sources.
+    pub fn query_label(&self) -> String {
+        match &self.source {
+            Some(s) => format!("query ({s})"),
+            None => "query".into(),
+        }
     }
 
     /// The baseline to show next to the value: A, whether or not Keptn reported it.
@@ -533,6 +544,7 @@ fn objective_result(
         unit: None,
         error: None,
         judge: None,
+        source: None,
     };
 
     let value = match value {

@@ -109,6 +109,7 @@ impl Ind {
             unit: None,
             error: None,
             judge: None,
+            source: None,
         }
     }
 }
