@@ -27,6 +27,7 @@ pub(crate) fn all() -> Vec<(&'static str, Report)> {
         ("with_series", with_series()),
         ("errored", errored()),
         ("unavailable", unavailable()),
+        ("judged", judged()),
     ]
 }
 
@@ -486,5 +487,87 @@ pub(crate) fn unavailable() -> Report {
          Service Unavailable (5 attempts)"
             .into(),
     );
+    report
+}
+
+/// `with_series` under `--judge statistical`: the p95 within its margin, the error rate beyond
+/// its margin but inconclusive (too few errors): a warning that says so.
+pub(crate) fn judged() -> Report {
+    use crate::judge::{Comparison, Decision, Interval, JudgedCriterion, Statistic, describe};
+    use crate::spec::criteria::Criterion;
+    let mut report = with_series();
+    let judge = |statistic,
+                 change: (f64, f64, f64),
+                 events: Option<(f64, f64)>,
+                 too_little: Option<&str>| Comparison {
+        statistic,
+        method: "mean of log per-minute values, AR(1)-corrected".into(),
+        confidence: 0.95,
+        change_percent: Some(Interval {
+            point: change.0,
+            low: change.1,
+            high: change.2,
+        }),
+        difference: None,
+        minutes_before: 30,
+        minutes_after: 30,
+        effective_minutes_before: 9.5,
+        effective_minutes_after: 9.5,
+        autocorrelation: 0.4,
+        between_windows_percent: Some(3.2),
+        events_before: events.map(|e| e.0),
+        events_after: events.map(|e| e.1),
+        events_name: events.map(|_| "errors".to_string()),
+        too_little: too_little.map(str::to_string),
+        decision: None,
+        summary: String::new(),
+        resolvable_percent: None,
+        criteria: Vec::new(),
+    };
+    let mut rt = judge(Statistic::Percentile(95.0), (6.0, -2.1, 14.8), None, None);
+    describe(
+        &mut rt,
+        "Response time p95",
+        &[(Criterion::parse("<=+10%").unwrap(), Decision::Satisfied)],
+    );
+    rt.criteria = vec![JudgedCriterion {
+        criteria: "<=+10%".into(),
+        decision: Decision::Satisfied,
+    }];
+    let mut err = judge(
+        Statistic::Rate,
+        (75.0, -12.4, 249.6),
+        Some((8.0, 14.0)),
+        Some("8 errors before, 14 after: too few to judge (at least 10 a window)"),
+    );
+    describe(
+        &mut err,
+        "Error rate",
+        &[(Criterion::parse("<=+25%").unwrap(), Decision::Inconclusive)],
+    );
+    err.criteria = vec![
+        JudgedCriterion {
+            criteria: "<=+25%".into(),
+            decision: Decision::Inconclusive,
+        },
+        JudgedCriterion {
+            criteria: "<=+50%".into(),
+            decision: Decision::Inconclusive,
+        },
+    ];
+    let e = &mut report.evaluation;
+    e.indicator_results[0].judge = Some(rt);
+    let r = &mut e.indicator_results[1];
+    r.notes.push(format!(
+        "{}; a warning, not a failure (--judge statistical)",
+        err.summary
+    ));
+    r.judge = Some(err);
+    r.status = Status::Warning;
+    r.score = 1.0;
+    e.score = 100.0;
+    e.result = Verdict::Warning;
+    e.evaluation_result = Verdict::Warning;
+    e.message = "Evaluation returned a warning: 1 objective is inconclusive (--judge statistical): beyond the margin, but the interval reaches back inside it".into();
     report
 }
