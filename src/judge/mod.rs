@@ -83,7 +83,7 @@ pub enum Statistic {
 impl Statistic {
     pub fn name(self) -> String {
         match self {
-            Statistic::Percentile(p) if p == 50.0 => "median".into(),
+            Statistic::Percentile(50.0) => "median".into(),
             Statistic::Percentile(p) => format!("p{}", crate::eval::gofmt::go_v(p)),
             Statistic::Average => "average".into(),
             Statistic::Rate => "rate".into(),
