@@ -877,7 +877,7 @@ fn chart(report: &Report, r: &IndicatorResult, series: &Series, index: usize) ->
 /// with its label, when the objective was judged.
 fn interval(r: &IndicatorResult) -> Option<(f64, f64, String)> {
     let j = r.judge.as_ref()?;
-    let a = r.baseline_value?;
+    let a = (r.baseline == BaselineKind::Window).then(|| r.baseline_shown())?;
     let i = j.change_percent?;
     let (lo, hi) = (a * (1.0 + i.low / 100.0), a * (1.0 + i.high / 100.0));
     (lo.is_finite() && hi.is_finite()).then(|| {
