@@ -59,6 +59,7 @@ svg { width: 100%; height: auto; display: block; font-size: 11px;
   font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
 svg .win-before { fill: #eef1f5; } svg .win-after { fill: #fff4e0; }
 svg .ci { fill: #1f6feb; fill-opacity: 0.18; stroke: #1f6feb; stroke-opacity: 0.5; stroke-dasharray: 3 2; }
+svg .ci-label { fill: #1f6feb; font-size: 11px; }
 p.judge { margin: .25rem 0 0; font-size: .9rem; }
 svg .win-label { fill: var(--muted); font-size: 12px; font-weight: 600; }
 svg .grid { stroke: #e6eaef; stroke-width: 1; } svg .axis { stroke: #8c959f; stroke-width: 1; }
@@ -778,6 +779,15 @@ fn chart(report: &Report, r: &IndicatorResult, series: &Series, index: usize) ->
             f((xb - xa).max(0.0)),
             f((yb - ya).max(0.0)),
             esc(&label)
+        ));
+        svg.push_str(&format!(
+            "<text class=\"ci-label\" x=\"{}\" y=\"{}\">{} % interval</text>\n",
+            f(xa + 4.0),
+            f((ya + 12.0).min(BOTTOM - 4.0)),
+            r.judge
+                .as_ref()
+                .map(|j| crate::eval::gofmt::go_v(j.confidence * 100.0))
+                .unwrap_or_default()
         ));
     }
 
