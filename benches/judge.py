@@ -103,7 +103,7 @@ def scenario(svcs):
     }
 
 
-def config(root, url):
+def config(root, url, min_events=None):
     os.makedirs(root, exist_ok=True)
     sel = "type(SERVICE),tag(keptn_project:$PROJECT),tag(keptn_stage:$STAGE),tag(keptn_service:$SERVICE)"
     with open(os.path.join(root, "sli.yaml"), "w") as f:
@@ -114,7 +114,8 @@ def config(root, url):
         f.write(SLO)
     with open(os.path.join(root, "slogate.yaml"), "w") as f:
         f.write(f"dynatrace:\n  url: {url}\n  token_env: BENCH_DT_TOKEN\n"
-                "defaults:\n  project: bench\n  stage: production\n")
+                "defaults:\n  project: bench\n  stage: production\n"
+                + (f"judge:\n  min_events: {min_events}\n" if min_events is not None else ""))
 
 
 def gate(slogate, root, svc, judge, history):
@@ -168,6 +169,7 @@ def main():
     ap.add_argument("--slogate", default=os.path.join(ROOT, "target/release/slogate"))
     ap.add_argument("--dtsim", default=os.path.join(ROOT, "target/release/dtsim"))
     ap.add_argument("--out", help="write the figures as JSON here")
+    ap.add_argument("--min-events", type=int, help="the judge's min_events (default: slogate's)")
     a = ap.parse_args()
     releases = a.releases or (25 if a.quick else 100)
     svcs = services(releases)
@@ -179,7 +181,7 @@ def main():
             json.dump(scenario(svcs), f)
         sim, url = start_sim(a.dtsim, path, work)
         root = os.path.join(work, "config")
-        config(root, url)
+        config(root, url, a.min_events)
         tasks = [(s, judge) for s in svcs for judge in (False, True)]
 
         def run(i_task):
