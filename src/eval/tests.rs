@@ -2322,3 +2322,179 @@ fn policy_missing_baseline_and_key_slis() {
         assert_eq!(e.message, message, "{policy:?}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// slogate's statistical judge (`--judge statistical`): how its decisions enter the scoring
+// ---------------------------------------------------------------------------------------------
+
+/// A comparison whose change interval is `low … high` percent around the values' own change.
+fn interval(low: f64, high: f64) -> crate::judge::Comparison {
+    use crate::judge::{Comparison, Interval, Statistic};
+    Comparison {
+        statistic: Statistic::Percentile(95.0),
+        method: String::new(),
+        confidence: 0.95,
+        change_percent: Some(Interval {
+            point: (low + high) / 2.0,
+            low,
+            high,
+        }),
+        difference: None,
+        minutes_before: 30,
+        minutes_after: 30,
+        effective_minutes_before: 10.0,
+        effective_minutes_after: 10.0,
+        autocorrelation: 0.5,
+        between_windows_percent: None,
+        events_before: None,
+        events_after: None,
+        events_name: None,
+        too_little: None,
+        decision: None,
+        summary: String::new(),
+        resolvable_percent: None,
+        criteria: Vec::new(),
+    }
+}
+
+fn judged_run(
+    slo: &Slo,
+    values: &[SliValue],
+    baseline: Vec<SliValue>,
+    by_sli: &[(&str, (f64, f64))],
+) -> Evaluation {
+    let pseudo = prev("baseline window", "pass", baseline);
+    let hook = |o: &crate::spec::slo::Objective, _a: f64, _v: f64| {
+        by_sli
+            .iter()
+            .find(|(s, _)| *s == o.sli.value)
+            .map(|(_, (l, h))| interval(*l, *h))
+    };
+    evaluate_judged(
+        slo,
+        &Retrieval::Ok,
+        values,
+        &[&pseudo],
+        MissingBaseline::Warn,
+        BaselineKind::Window,
+        Some(&hook),
+    )
+}
+
+#[test]
+fn judge_inconclusive_objectives_keep_their_score_and_warn() {
+    // Two objectives 15 % and 30 % over their +10 % margin, both intervals reaching back inside:
+    // Keptn fails the gate (2 failures of 3), the judge warns with full scores.
+    let s = gate(&[
+        obj("p95").pass(&[&["<=+10%"]]),
+        obj("avg").pass(&[&["<=+10%"]]),
+        obj("errors").pass(&[&["<=+50%"]]),
+    ]);
+    let values = [ok("p95", 115.0), ok("avg", 130.0), ok("errors", 1.0)];
+    let base = vec![ok("p95", 100.0), ok("avg", 100.0), ok("errors", 1.0)];
+    let keptn = evaluate_with(
+        &s,
+        &Retrieval::Ok,
+        &values,
+        &[&prev("b", "pass", base.clone())],
+        MissingBaseline::Warn,
+        BaselineKind::Window,
+    );
+    assert_eq!(keptn.result, Verdict::Fail);
+    let e = judged_run(
+        &s,
+        &values,
+        base.clone(),
+        &[
+            ("p95", (-2.0, 32.0)),
+            ("avg", (5.0, 55.0)),
+            ("errors", (-30.0, 40.0)),
+        ],
+    );
+    assert_eq!(e.result, Verdict::Warning, "{e:#?}");
+    assert_eq!(e.score, 100.0);
+    assert!(
+        e.message.contains("2 objectives are inconclusive"),
+        "{}",
+        e.message
+    );
+    let st: Vec<Status> = e.indicator_results.iter().map(|r| r.status).collect();
+    assert_eq!(st, [Status::Warning, Status::Warning, Status::Pass]);
+    assert!(e.indicator_results[0].is_inconclusive());
+    // Keptn's targets stay as Keptn reports them.
+    assert!(e.indicator_results[0].pass_targets.as_ref().unwrap()[0].violated);
+    // An interval wholly beyond the margin is a violation: Keptn's failure stands.
+    let e = judged_run(
+        &s,
+        &values,
+        base,
+        &[
+            ("p95", (-2.0, 32.0)),
+            ("avg", (15.0, 45.0)),
+            ("errors", (-30.0, 40.0)),
+        ],
+    );
+    assert_eq!(e.result, Verdict::Fail);
+    assert_eq!(e.indicator_results[1].status, Status::Fail);
+    assert_eq!(
+        e.indicator_results[1].judge.as_ref().unwrap().decision,
+        Some(crate::judge::Decision::Violated)
+    );
+}
+
+#[test]
+fn judge_uncertain_warning_criterion_scores_half() {
+    // +25 %: the pass criterion is clearly missed (interval +12 … +38 %), the warning one
+    // (<=+20 %) is uncertain: a warning at half score, as Keptn scores warnings.
+    let s = gate(&[obj("p95").pass(&[&["<=+10%"]]).warning(&[&["<=+20%"]])]);
+    let e = judged_run(
+        &s,
+        &[ok("p95", 125.0)],
+        vec![ok("p95", 100.0)],
+        &[("p95", (12.0, 38.0))],
+    );
+    let r = single(&e);
+    assert_eq!(r.status, Status::Warning);
+    assert_eq!(r.score, 0.5);
+    assert!(r.is_inconclusive());
+}
+
+#[test]
+fn judge_leaves_passes_absolute_criteria_and_history_alone() {
+    let s = gate(&[obj("p95").pass(&[&["<=+10%", "<600"]])]);
+    // Within the margin: Keptn's pass, with the judge's line for the report.
+    let e = judged_run(
+        &s,
+        &[ok("p95", 105.0)],
+        vec![ok("p95", 100.0)],
+        &[("p95", (-5.0, 15.0))],
+    );
+    assert_eq!(e.result, Verdict::Pass);
+    assert_eq!(
+        single(&e).judge.as_ref().unwrap().decision,
+        Some(crate::judge::Decision::Satisfied)
+    );
+    // An absolute criterion missed is missed, whatever the interval.
+    let e = judged_run(
+        &s,
+        &[ok("p95", 700.0)],
+        vec![ok("p95", 680.0)],
+        &[("p95", (-5.0, 15.0))],
+    );
+    assert_eq!(e.result, Verdict::Fail);
+    // A history baseline is never judged.
+    let hook = |_: &crate::spec::slo::Objective, _: f64, _: f64| Some(interval(-50.0, 90.0));
+    let h = history("p95", &[100.0]);
+    let refs: Vec<&PreviousEvaluation> = h.iter().collect();
+    let e = evaluate_judged(
+        &s,
+        &Retrieval::Ok,
+        &[ok("p95", 130.0)],
+        &refs,
+        MissingBaseline::Pass,
+        BaselineKind::History,
+        Some(&hook),
+    );
+    assert_eq!(e.result, Verdict::Fail);
+    assert!(single(&e).judge.is_none());
+}
