@@ -5,5 +5,6 @@ pub mod entities;
 pub mod events;
 pub mod http;
 pub mod preflight;
+pub mod prometheus;
 pub mod retry;
 pub mod secret;
