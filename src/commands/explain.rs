@@ -2,11 +2,11 @@
 
 use crate::cli::{ExplainArgs, ReportFormat};
 use crate::clock::{Clock, SystemClock};
-use crate::ui::{Exit, Ui, stdout};
 use crate::diag::Problem;
 use crate::plan;
 use crate::shell::environment;
-use crate::source::dynatrace;
+use crate::source::{SourceKind, dynatrace, prometheus};
+use crate::ui::{Exit, Ui, stdout};
 use crate::window;
 
 pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {
@@ -51,7 +51,29 @@ pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {
         }
     };
     let base = plan::connection(&plan.settings, &env).map(|c| c.url).ok();
-    let rows = dynatrace::plan(&plan.slis, window.as_query_window());
+    let prometheus_url = prometheus::connection::connection(&plan.settings, &env)
+        .ok()
+        .flatten()
+        .map(|c| c.url);
+    // Dynatrace in whole seconds, Prometheus to the millisecond, as each source is asked.
+    let mut rows = dynatrace::plan(&plan.slis, window.as_query_window());
+    for (row, sli) in rows.iter_mut().zip(&plan.slis) {
+        if sli.source == SourceKind::Prometheus {
+            row.1 = prometheus::plan(
+                &[prometheus::PromSli {
+                    name: sli.name.clone(),
+                    query: sli
+                        .parsed
+                        .as_ref()
+                        .map(|_| sli.text.clone())
+                        .map_err(Clone::clone),
+                }],
+                window.as_precise_window(),
+            )
+            .remove(0)
+            .1;
+        }
+    }
     let requests = dynatrace::group(&plan.slis, window.as_query_window()).requests();
     let failed = rows.iter().any(|(_, r)| r.is_err());
     match args.format {
@@ -60,9 +82,11 @@ pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {
                 "timeStart": window::rfc3339(window.from),
                 "timeEnd": window::rfc3339(window.to),
                 "url": base,
+                "prometheusUrl": prometheus_url,
                 "requests": requests,
                 "indicators": rows.iter().zip(&plan.slis).map(|((name, r), sli)| serde_json::json!({
                     "name": name,
+                    "source": sli.source.as_str(),
                     "sli": sli.text,
                     "query": r.as_ref().ok(),
                     "error": r.as_ref().err(),
@@ -85,8 +109,14 @@ pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {
             if let Some(b) = &base {
                 out.push_str(&format!("# environment {b}\n"));
             }
+            if let Some(p) = &prometheus_url {
+                out.push_str(&format!("# prometheus {p}\n"));
+            }
             for ((name, r), sli) in rows.iter().zip(&plan.slis) {
-                out.push_str(&format!("\n{name}\n  sli:   {}\n", sli.text));
+                out.push_str(&format!(
+                    "\n{name} ({})\n  sli:   {}\n",
+                    sli.source, sli.text
+                ));
                 match r {
                     Ok(q) => out.push_str(&format!("  query: {q}\n")),
                     Err(e) => out.push_str(&format!("  error: {e}\n")),

@@ -197,6 +197,9 @@ pub struct IndicatorResult {
     /// The exact API request behind the value (`GET /api/v2/...`), when it was fetched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
+    /// The data source the value came from (`dynatrace`, `prometheus`), when it was fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// One scored evaluation: Keptn's `evaluation.finished` data, minus the event envelope.
@@ -480,6 +483,7 @@ fn objective_result(
         weight,
         change_percent: None,
         baseline_value: base.has_pool.then_some(base.a),
+        source: None,
         notes: Vec::new(),
         query: None,
         unit: None,

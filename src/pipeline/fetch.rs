@@ -32,12 +32,10 @@ pub(crate) async fn fetch_all(
     charts: bool,
 ) -> Result<Vec<Fetch>, Fatal> {
     let jobs = plans.iter().zip(windows).map(|(plan, w)| async move {
-        let values = source::fetch(sources, &plan.slis, w.eval.as_query_window());
+        let values = source::fetch(sources, &plan.slis, w.eval);
         let baseline = async {
             match &w.baseline {
-                Some(b) => source::fetch(sources, &plan.slis, b.as_query_window())
-                    .await
-                    .map(Some),
+                Some(b) => source::fetch(sources, &plan.slis, *b).await.map(Some),
                 None => Ok(None),
             }
         };
@@ -49,9 +47,8 @@ pub(crate) async fn fetch_all(
             let span = TimeWindow {
                 from,
                 to: w.eval.to,
-            }
-            .as_query_window();
-            Ok(source::fetch_series(sources, &plan.slis, span)
+            };
+            Ok(source::fetch_series(sources, &plan.slis, span, w.eval)
                 .await?
                 .into_iter()
                 .flatten()
@@ -164,7 +161,10 @@ pub(crate) fn everything(
 ) -> Result<Gathered, Stop> {
     let (plans, client, conn) = (&inputs.plans, &inputs.client, &inputs.conn);
     let charts = emit::wants_charts(job.output);
-    let sources = Sources { dynatrace: client };
+    let sources = Sources {
+        dynatrace: client,
+        prometheus: inputs.prometheus.as_ref().map(|(_, c)| c),
+    };
     let started = Instant::now();
     let (fetched, units, checked) = rt.block_on(async {
         let check = async {

@@ -104,6 +104,7 @@ impl Ind {
             weight: 1,
             change_percent,
             baseline_value: None,
+            source: None,
             notes: Vec::new(),
             query,
             unit: None,

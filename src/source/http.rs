@@ -300,7 +300,10 @@ impl Client {
             Credentials::Basic { user, password } => {
                 use base64_lite::encode;
                 let pair = format!("{user}:{}", password.expose());
-                return Ok((Some(format!("Basic {}", encode(pair.as_bytes()))), Some(password)));
+                return Ok((
+                    Some(format!("Basic {}", encode(pair.as_bytes()))),
+                    Some(password),
+                ));
             }
             Credentials::Dynatrace(t) => t,
         };
@@ -438,8 +441,7 @@ enum Body<'a> {
 
 /// Standard base64 with padding, for the basic-auth header (RFC 7617).
 mod base64_lite {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
     pub fn encode(bytes: &[u8]) -> String {
         let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
@@ -749,7 +751,16 @@ mod tests {
 
     fn kinds(chain: &[&str], io: Option<ErrorKind>, timeout: bool, connect: bool) -> String {
         let chain: Vec<String> = chain.iter().map(|s| s.to_string()).collect();
-        classify(&chain, io, timeout, connect, false, "dt.example:443", "DT_URL").message
+        classify(
+            &chain,
+            io,
+            timeout,
+            connect,
+            false,
+            "dt.example:443",
+            "DT_URL",
+        )
+        .message
     }
 
     #[test]

@@ -136,7 +136,10 @@ fn data_of(status: u16, body: &str) -> Result<Value, Answer> {
             "bad_data" | "execution" => Failure::Query,
             _ => Failure::Unavailable,
         };
-        return Err(failed(format!("{API}: {kind}: {}", field("error")), failure));
+        return Err(failed(
+            format!("{API}: {kind}: {}", field("error")),
+            failure,
+        ));
     }
     if api_error {
         return Err(failed(
@@ -210,7 +213,11 @@ fn metric_text(m: &Value) -> String {
 
 fn pair_text(p: &Value) -> String {
     let ts = p.get(0).map(go_time).unwrap_or_default();
-    let v = p.get(1).and_then(sample_value).map(go_float).unwrap_or_default();
+    let v = p
+        .get(1)
+        .and_then(sample_value)
+        .map(go_float)
+        .unwrap_or_default();
     format!("{v} @[{ts}]")
 }
 
@@ -355,9 +362,7 @@ mod tests {
     }
 
     fn vector(samples: &str) -> String {
-        format!(
-            r#"{{"status":"success","data":{{"resultType":"vector","result":[{samples}]}}}}"#
-        )
+        format!(r#"{{"status":"success","data":{{"resultType":"vector","result":[{samples}]}}}}"#)
     }
 
     #[test]
@@ -378,23 +383,30 @@ mod tests {
             msg(reduce(200, &vector(""))),
             ("query did not return any values".into(), Failure::NoData)
         );
-        let two = vector(
-            r#"{"metric":{"a":"1"},"value":[1,"1"]},{"metric":{"a":"2"},"value":[1,"2"]}"#,
-        );
+        let two =
+            vector(r#"{"metric":{"a":"1"},"value":[1,"1"]},{"metric":{"a":"2"},"value":[1,"2"]}"#);
         assert_eq!(msg(reduce(200, &two)).0, "query did return multiple values");
         let nan = vector(r#"{"metric":{},"value":[1,"NaN"]}"#);
-        assert_eq!(msg(reduce(200, &nan)).0, "query did not return valid values");
+        assert_eq!(
+            msg(reduce(200, &nan)).0,
+            "query did not return valid values"
+        );
         let inf = vector(r#"{"metric":{},"value":[1,"+Inf"]}"#);
         let (m, f) = msg(reduce(200, &inf));
         assert!(m.starts_with("query returned +Inf"), "{m}");
         assert_eq!(f, Failure::NoData);
         let minus = vector(r#"{"metric":{},"value":[1,"-Inf"]}"#);
-        assert!(msg(reduce(200, &minus)).0.starts_with("query returned -Inf"));
+        assert!(
+            msg(reduce(200, &minus))
+                .0
+                .starts_with("query returned -Inf")
+        );
     }
 
     #[test]
     fn other_result_types_fail_with_upstreams_text() {
-        let scalar = r#"{"status":"success","data":{"resultType":"scalar","result":[1664361000,"10"]}}"#;
+        let scalar =
+            r#"{"status":"success","data":{"resultType":"scalar","result":[1664361000,"10"]}}"#;
         assert_eq!(
             reduce(200, scalar),
             failed(
@@ -410,7 +422,8 @@ mod tests {
             ),
             a => panic!("{a:?}"),
         }
-        let string = r#"{"status":"success","data":{"resultType":"string","result":[1664361000,"abc"]}}"#;
+        let string =
+            r#"{"status":"success","data":{"resultType":"string","result":[1664361000,"abc"]}}"#;
         assert!(matches!(
             reduce(200, string),
             Answer::Failed {
@@ -473,7 +486,10 @@ mod tests {
         let matrix = r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1664360940,"1.5"],[1664361000,"NaN"]]}]}}"#;
         assert_eq!(
             series(200, matrix),
-            Some((vec![1_664_360_940_000, 1_664_361_000_000], vec![Some(1.5), None]))
+            Some((
+                vec![1_664_360_940_000, 1_664_361_000_000],
+                vec![Some(1.5), None]
+            ))
         );
         assert_eq!(series(200, &vector("")), None);
     }

@@ -62,9 +62,10 @@ pub fn parse(file: Arc<SourceFile>, mut problems: Vec<Problem>) -> Loaded<PromSl
         .and_then(|root| root.get("indicators"))
         .map(|n| n.origin.span.clone());
     for mut p in parsed.problems {
-        let in_indicators = inside.as_ref().zip(p.origin.as_ref()).is_some_and(|(s, o)| {
-            s.start <= o.span.start && o.span.end <= s.end
-        });
+        let in_indicators = inside
+            .as_ref()
+            .zip(p.origin.as_ref())
+            .is_some_and(|(s, o)| s.start <= o.span.start && o.span.end <= s.end);
         if p.code == "slogate::duplicate-key" && in_indicators {
             p.severity = Severity::Warning;
             p = p
@@ -166,7 +167,11 @@ mod tests {
             "prometheus/sli.yaml",
             "spec_version: '1.0'\nother: ignored\nindicators:\n  a: sum(up)\n  n: 42\n  e:\n  a: max(up)\n",
         );
-        assert!(!f.problems.iter().any(Problem::is_error), "{:?}", f.problems);
+        assert!(
+            !f.problems.iter().any(Problem::is_error),
+            "{:?}",
+            f.problems
+        );
         assert!(
             f.problems
                 .iter()
@@ -179,7 +184,10 @@ mod tests {
     #[test]
     fn levels_merge_key_by_key() {
         let p = file("prometheus/sli.yaml", "indicators:\n  a: p-a\n  b: p-b\n");
-        let s = file("st/prometheus/sli.yaml", "indicators:\n  b: s-b\n  c: s-c\n");
+        let s = file(
+            "st/prometheus/sli.yaml",
+            "indicators:\n  b: s-b\n  c: s-c\n",
+        );
         let v = file("st/sv/prometheus/sli.yaml", "spec_version: '1.0'\n");
         let m = merge([&p, &s, &v]).unwrap();
         assert_eq!(queries(&m), [("a", "p-a"), ("b", "s-b"), ("c", "s-c")]);
@@ -199,6 +207,9 @@ mod tests {
     fn a_list_of_indicators_is_an_error_with_its_line() {
         let f = file("prometheus/sli.yaml", "indicators:\n  - a: sum(up)\n");
         let e = f.problems.iter().find(|p| p.is_error()).expect("an error");
-        assert_eq!(e.origin.as_ref().unwrap().location(), "prometheus/sli.yaml:2:3");
+        assert_eq!(
+            e.origin.as_ref().unwrap().location(),
+            "prometheus/sli.yaml:2:3"
+        );
     }
 }

@@ -8,6 +8,7 @@
 //! the before/after comparison treat both alike.
 
 pub mod api;
+pub mod connection;
 pub mod files;
 pub mod promql;
 pub mod queries;
@@ -52,7 +53,10 @@ pub fn plan(slis: &[PromSli], window: Window) -> Vec<(String, Result<String, Str
         .map(|s| {
             (
                 s.name.clone(),
-                s.query.as_ref().map(|q| request_text(q, window)).map_err(Clone::clone),
+                s.query
+                    .as_ref()
+                    .map(|q| request_text(q, window))
+                    .map_err(Clone::clone),
             )
         })
         .collect()
