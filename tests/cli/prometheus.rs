@@ -265,3 +265,72 @@ fn explain_shows_the_prometheus_request() {
         "POST /api/v1/query?query=sum%28rate%28http_requests_total%7Bjob%3D%27checkout-shop-production-canary%27%7D%5B1801s%5D%29%29&time=1794913200.75"
     );
 }
+
+#[test]
+fn dynatrace_and_prometheus_slis_in_one_evaluation() {
+    let Some(server) = PromServer::start() else {
+        return;
+    };
+    let scenario = std::fs::read_to_string(examples().join("dynatrace/scenario.json")).unwrap();
+    let sim = dtsim::start_blocking(dtsim::scenario_from_json(&scenario).unwrap()).unwrap();
+    let root = server.dir().join("mixed");
+    std::fs::create_dir_all(root.join("dynatrace")).unwrap();
+    std::fs::create_dir_all(root.join("prometheus")).unwrap();
+    std::fs::write(
+        root.join("slogate.yaml"),
+        "defaults: {project: shop, stage: production, service: checkout}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("dynatrace/sli.yaml"),
+        "indicators:\n  dt_throughput: \"metricSelector=builtin:service.requestCount.total:merge(\\\"dt.entity.service\\\"):sum&entitySelector=type(SERVICE),tag(keptn_service:$SERVICE)\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("prometheus/sli.yaml"),
+        "indicators:\n  prom_p95: histogram_quantile(0.95, sum by (le) (rate(http_response_time_milliseconds_bucket{job=\"$SERVICE-$PROJECT-$STAGE-canary\"}[$DURATION_SECONDS])))\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("slo.yaml"),
+        "objectives:\n  - sli: dt_throughput\n  - sli: prom_p95\n    pass: [{criteria: [\"<600\"]}]\ntotal_score: {pass: \"90%\"}\n",
+    )
+    .unwrap();
+    let out = Slogate::new()
+        .env("DT_URL", sim.url())
+        .env("DT_API_TOKEN", "dt0c01.SIMULATOR.TOKEN")
+        .env("PROMETHEUS_URL", server.url.clone())
+        .args(["eval", "--config"])
+        .arg(&root)
+        .args([
+            "--from",
+            &rfc3339(REGRESSION - 1800),
+            "--to",
+            &rfc3339(REGRESSION),
+        ])
+        .args(["--format", "json"])
+        .run();
+    out.assert_code(0);
+    let report = out.json();
+    let results = report["indicatorResults"].as_array().unwrap();
+    let by = |n: &str| results.iter().find(|r| r["value"]["metric"] == n).unwrap();
+    assert_eq!(by("dt_throughput")["source"], "dynatrace");
+    assert_eq!(by("dt_throughput")["value"]["success"], true, "{out:?}");
+    assert!(
+        by("dt_throughput")["query"]
+            .as_str()
+            .unwrap()
+            .starts_with("GET /api/v2/metrics/query?")
+    );
+    assert_eq!(by("prom_p95")["source"], "prometheus");
+    assert!(close(
+        by("prom_p95")["value"]["value"].as_f64().unwrap(),
+        387.49999999999983
+    ));
+    assert_eq!(report["source"]["kind"], "dynatrace, prometheus");
+    // lint names both sources
+    let lint = Slogate::new().arg("lint").arg(&root).run();
+    lint.assert_code(0)
+        .assert_stderr_contains("dt_throughput: dynatrace (")
+        .assert_stderr_contains("prom_p95: prometheus (");
+}
