@@ -276,10 +276,12 @@ pub fn resolve(
         ));
     }
     let w = TimeWindow::new(from, to)?;
-    if w.length() < Duration::seconds(MIN_WINDOW_SECS) {
+    // In whole seconds, as Dynatrace is asked (sub-second parts dropped).
+    let whole = w.to.timestamp() - w.from.timestamp();
+    if whole < MIN_WINDOW_SECS {
         return Err(format!(
             "the window is {} long, shorter than the 1-minute resolution of Dynatrace metrics: it holds no data point; evaluate at least 1m",
-            human(w.length().num_seconds())
+            human(whole)
         ));
     }
     Ok(w)
@@ -428,7 +430,8 @@ mod tests {
         assert!(resolve(Some("now-1h"), Some("now"), Some("1h"), now).is_err());
         assert!(resolve(Some("now"), Some("now-1h"), None, now).is_err());
         assert!(resolve(None, Some("now+5m"), Some("1h"), now).is_err());
-        // sub-second parts are dropped, as Keptn sends whole seconds
+        // sub-second parts are dropped for Dynatrace, as Keptn sent whole seconds; Prometheus
+        // gets them
         let w = resolve(
             Some("2026-11-17T10:00:00.900Z"),
             Some("2026-11-17T10:01:00.100Z"),
