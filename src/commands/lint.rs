@@ -68,12 +68,16 @@ pub fn run(args: &LintArgs, ui: &Ui) -> Exit {
         }
         LintFormat::Text => {
             ui.problems(&problems);
-            // Where SLIs come from is news only once a project uses Prometheus.
-            if origins
+            // Where SLIs come from is news only when they come from several sources (a clean
+            // single-source run stays one line; JSON always lists them).
+            let mut kinds: Vec<SourceKind> = origins
                 .iter()
                 .flat_map(|o| &o.slis)
-                .any(|(_, k, _)| *k == SourceKind::Prometheus)
-            {
+                .map(|(_, k, _)| *k)
+                .collect();
+            kinds.sort();
+            kinds.dedup();
+            if kinds.len() > 1 {
                 let mut text = String::new();
                 for o in &origins {
                     text.push_str(&format!("SLI sources{}:\n", o.context));

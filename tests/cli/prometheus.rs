@@ -231,9 +231,20 @@ fn the_example_lints_clean_and_says_where_each_sli_comes_from() {
         .args(["lint", "prometheus"])
         .run();
     out.assert_code(0)
-        .assert_stderr_contains("0 errors, 0 warnings")
-        .assert_stderr_contains("throughput: prometheus (built-in)")
-        .assert_stderr_contains("error_rate: prometheus (prometheus/prometheus/sli.yaml:");
+        .assert_stderr_contains("0 errors, 0 warnings");
+    let json = Slogate::new()
+        .current_dir(examples())
+        .args(["lint", "prometheus", "--format", "json"])
+        .run();
+    let slis = &json.json()["sources"][0]["slis"];
+    assert_eq!(
+        slis[1],
+        serde_json::json!({"name": "error_rate", "source": "prometheus", "from": "prometheus/prometheus/sli.yaml:5:15"})
+    );
+    assert_eq!(
+        slis[2],
+        serde_json::json!({"name": "throughput", "source": "prometheus", "from": "built-in"})
+    );
 }
 
 #[test]
