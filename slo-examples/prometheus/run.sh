@@ -33,6 +33,8 @@ for _ in $(seq 1 200); do
   sleep 0.05
 done
 export PROMETHEUS_URL="http://127.0.0.1:$PORT"
+# Verdicts of this run only: a second run starts from the same state.
+export SLOGATE_HISTORY="$W/history.sqlite"
 echo "   Prometheus at $PROMETHEUS_URL"
 
 echo

@@ -217,6 +217,11 @@ pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
     let mut conn = match plan::connection(&plans[0].settings, &env) {
         Ok(c) => c,
         Err(_) if !needs_dynatrace => plan::Connection::unconfigured(),
+        Err(p) if !dynatrace_slis && finds_deployment => {
+            return Err(Stop::Invalid(vec![p.help(
+                "--since-deployment looks the deployment event up in Dynatrace; with Prometheus SLIs only, give the time instead: --deployment-time 2026-11-17T11:00:00Z",
+            )]));
+        }
         Err(p) => return Err(Stop::Invalid(vec![p])),
     };
     if let Some(t) = &conn.token {

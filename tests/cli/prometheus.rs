@@ -345,3 +345,29 @@ fn dynatrace_and_prometheus_slis_in_one_evaluation() {
         .assert_stderr_contains("dt_throughput: dynatrace (")
         .assert_stderr_contains("prom_p95: prometheus (");
 }
+
+#[test]
+fn since_deployment_without_dynatrace_points_at_deployment_time() {
+    let out = Slogate::new()
+        .current_dir(examples())
+        .env("PROMETHEUS_URL", "http://127.0.0.1:9")
+        .args(["gate", "--config", "prometheus", "--since-deployment"])
+        .run();
+    out.assert_code(2)
+        .assert_stderr_contains("no Dynatrace environment configured")
+        .assert_stderr_contains("--deployment-time");
+}
+
+#[test]
+fn config_shows_the_prometheus_slis_with_their_origin() {
+    let out = Slogate::new()
+        .current_dir(examples())
+        .args(["config", "--config", "prometheus", "--format", "json"])
+        .run();
+    out.assert_code(0);
+    let doc = out.json();
+    assert_eq!(
+        doc["prometheus"]["indicators"]["error_rate"]["from"],
+        "prometheus/prometheus/sli.yaml:5:15"
+    );
+}
