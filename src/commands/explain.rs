@@ -5,7 +5,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::diag::Problem;
 use crate::plan;
 use crate::shell::environment;
-use crate::source::{SourceKind, dynatrace, prometheus};
+use crate::source;
 use crate::ui::{Exit, Ui, stdout};
 use crate::window;
 
@@ -51,30 +51,13 @@ pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {
         }
     };
     let base = plan::connection(&plan.settings, &env).map(|c| c.url).ok();
-    let prometheus_url = prometheus::connection::connection(&plan.settings, &env)
+    let prometheus_url = source::prometheus::connection::connection(&plan.settings, &env)
         .ok()
         .flatten()
         .map(|c| c.url);
-    // Dynatrace in whole seconds, Prometheus to the millisecond, as each source is asked.
-    let mut rows = dynatrace::plan(&plan.slis, window.as_query_window());
-    for (row, sli) in rows.iter_mut().zip(&plan.slis) {
-        if sli.source == SourceKind::Prometheus {
-            row.1 = prometheus::plan(
-                &[prometheus::PromSli {
-                    name: sli.name.clone(),
-                    query: sli
-                        .parsed
-                        .as_ref()
-                        .map(|_| sli.text.clone())
-                        .map_err(Clone::clone),
-                }],
-                window.as_precise_window(),
-            )
-            .remove(0)
-            .1;
-        }
-    }
-    let requests = dynatrace::group(&plan.slis, window.as_query_window()).requests();
+    let (rows, requests) = source::explain(&plan.slis, window);
+    // Which source each SLI goes to is worth a word only when a plan mixes them.
+    let mixed = plan.slis.iter().any(|s| s.source != plan.slis[0].source);
     let failed = rows.iter().any(|(_, r)| r.is_err());
     match args.format {
         ReportFormat::Json => {
@@ -86,8 +69,8 @@ pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {
                 "requests": requests,
                 "indicators": rows.iter().zip(&plan.slis).map(|((name, r), sli)| serde_json::json!({
                     "name": name,
-                    "source": sli.source.as_str(),
                     "sli": sli.text,
+                    "source": sli.source.as_str(),
                     "query": r.as_ref().ok(),
                     "error": r.as_ref().err(),
                 })).collect::<Vec<_>>(),
@@ -98,13 +81,22 @@ pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {
             ));
         }
         ReportFormat::Text => {
+            let dynatrace = plan
+                .slis
+                .iter()
+                .any(|s| s.source == source::SourceKind::Dynatrace);
             let mut out = format!(
-                "# {} SLIs, window {} to {}, {} request{} after batching (values are fetched with resolution=Inf unless the SLI sets one)\n",
+                "# {} SLIs, window {} to {}, {} request{} after batching{}\n",
                 rows.len(),
                 window::rfc3339(window.from),
                 window::rfc3339(window.to),
                 requests,
-                if requests == 1 { "" } else { "s" }
+                if requests == 1 { "" } else { "s" },
+                if dynatrace {
+                    " (values are fetched with resolution=Inf unless the SLI sets one)"
+                } else {
+                    ""
+                }
             );
             if let Some(b) = &base {
                 out.push_str(&format!("# environment {b}\n"));
@@ -113,10 +105,10 @@ pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {
                 out.push_str(&format!("# prometheus {p}\n"));
             }
             for ((name, r), sli) in rows.iter().zip(&plan.slis) {
-                out.push_str(&format!(
-                    "\n{name} ({})\n  sli:   {}\n",
-                    sli.source, sli.text
-                ));
+                out.push_str(&format!("\n{name}\n  sli:   {}\n", sli.text));
+                if mixed {
+                    out.push_str(&format!("  from:  {}\n", sli.source));
+                }
                 match r {
                     Ok(q) => out.push_str(&format!("  query: {q}\n")),
                     Err(e) => out.push_str(&format!("  error: {e}\n")),

@@ -229,6 +229,14 @@ pub struct Evaluation {
 }
 
 impl IndicatorResult {
+    /// `query`, or `query (prometheus)` when the source is known: a gate may mix sources.
+    pub fn query_label(&self) -> String {
+        match &self.source {
+            Some(s) => format!("query ({s})"),
+            None => "query".into(),
+        }
+    }
+
     /// The baseline to show next to the value: A, whether or not Keptn reported it.
     pub fn baseline_shown(&self) -> f64 {
         self.baseline_value.unwrap_or(self.value.compared_value)

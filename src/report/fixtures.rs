@@ -104,11 +104,11 @@ impl Ind {
             weight: 1,
             change_percent,
             baseline_value: None,
-            source: None,
             notes: Vec::new(),
             query,
             unit: None,
             error: None,
+            source: None,
         }
     }
 }

@@ -237,6 +237,39 @@ pub async fn fetch_series(
     Ok(in_plan_order(slis.len(), parts, None))
 }
 
+/// An SLI's name and the request it sends (or why it cannot be sent).
+pub type Explained = (String, Result<String, String>);
+
+/// The request each SLI would send for `window`, without sending anything (`Err` where the
+/// SLI cannot be sent), and how many requests they make after batching.
+///
+/// Dynatrace in whole seconds, Prometheus to the millisecond, as each is asked.
+pub fn explain(slis: &[Sli], window: TimeWindow) -> (Vec<Explained>, usize) {
+    let mut requests = 0;
+    let mut parts = Vec::new();
+    for (kind, idx, own) in by_source(slis) {
+        let rows = match kind {
+            SourceKind::Dynatrace => {
+                let window = window.as_query_window();
+                requests += dynatrace::group(&own, window).requests();
+                dynatrace::plan(&own, window)
+            }
+            SourceKind::Prometheus => {
+                let rows = prometheus::plan(&promql(&own), window.as_precise_window());
+                let mut distinct: Vec<&String> =
+                    rows.iter().filter_map(|(_, r)| r.as_ref().ok()).collect();
+                distinct.sort();
+                distinct.dedup();
+                requests += distinct.len();
+                rows
+            }
+        };
+        parts.push((idx, rows));
+    }
+    let rows = in_plan_order(slis.len(), parts, (String::new(), Err(String::new())));
+    (rows, requests)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
