@@ -371,3 +371,54 @@ fn config_shows_the_prometheus_slis_with_their_origin() {
         "prometheus/prometheus/sli.yaml:5:15"
     );
 }
+
+#[test]
+fn deployment_labels_and_filters_fill_the_placeholders() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("prod/cart/prometheus")).unwrap();
+    std::fs::write(
+        root.join("prod/cart/prometheus/sli.yaml"),
+        "indicators:\n  custom: sum(up{job=\"$SERVICE-$DEPLOYMENT\",ns=\"$LABEL.namespace\",h=\"$handler\"}[$DURATION_SECONDS])\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("prod/cart/slo.yaml"),
+        "filter:\n  handler: \"'ItemsController'\"\n  method: \"!=\\\"GET\\\"\"\nobjectives:\n  - sli: custom\n  - sli: throughput\ntotal_score: {pass: \"90%\"}\n",
+    )
+    .unwrap();
+    let explain = |extra: &[&str]| {
+        let out = Slogate::new()
+            .env("PROMETHEUS_URL", "http://127.0.0.1:9")
+            .args(["explain", "--config"])
+            .arg(root)
+            .args(["--project", "shop", "--stage", "prod", "--service", "cart"])
+            .args([
+                "--from",
+                "2026-11-17T10:00:00Z",
+                "--to",
+                "2026-11-17T10:30:00Z",
+            ])
+            .args(["--format", "json"])
+            .args(extra)
+            .run();
+        out.assert_code(0);
+        let doc = out.json();
+        let sli = |i: usize| doc["indicators"][i]["sli"].as_str().unwrap().to_string();
+        (sli(0), sli(1))
+    };
+    let (custom, throughput) = explain(&["--label", "namespace=shop-prod"]);
+    assert_eq!(
+        custom,
+        "sum(up{job=\"cart-primary\",ns=\"shop-prod\",h=\"ItemsController\"}[$DURATION_SECONDS])"
+    );
+    // The built-in query: the job matcher, then the filters in file order.
+    assert_eq!(
+        throughput,
+        "sum(rate(http_requests_total{job='cart-shop-prod-canary',handler='ItemsController',method!='GET'}[$DURATION_SECONDS]))"
+    );
+    let (custom, _) = explain(&["--deployment", "canary"]);
+    assert!(custom.starts_with("sum(up{job=\"cart-canary\""), "{custom}");
+    let (custom, _) = explain(&["--deployment", "canary", "--label", "deployment=blue"]);
+    assert!(custom.starts_with("sum(up{job=\"cart-blue\""), "{custom}");
+}
