@@ -422,3 +422,170 @@ fn deployment_labels_and_filters_fill_the_placeholders() {
     let (custom, _) = explain(&["--deployment", "canary", "--label", "deployment=blue"]);
     assert!(custom.starts_with("sum(up{job=\"cart-blue\""), "{custom}");
 }
+
+/// A canned HTTP server on 127.0.0.1: answers each request with the next of `answers` (the last
+/// one repeats), records method, target, the Authorization header and the body, and stops after
+/// 20 requests or 20 s.
+struct Canned {
+    url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(String, String, Option<String>, String)>>>,
+}
+
+fn canned(answers: Vec<(u16, &'static str)>) -> Canned {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut n = 0usize;
+        while n < 20 && std::time::Instant::now() < deadline {
+            let Ok((stream, _)) = listener.accept() else {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                continue;
+            };
+            stream.set_nonblocking(false).unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            let mut parts = line.split_whitespace();
+            let (method, target) = (
+                parts.next().unwrap_or("").to_string(),
+                parts.next().unwrap_or("").to_string(),
+            );
+            let (mut auth, mut len) = (None, 0usize);
+            loop {
+                let mut h = String::new();
+                reader.read_line(&mut h).unwrap();
+                let h = h.trim_end();
+                if h.is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = h.split_once(':') {
+                    match k.to_ascii_lowercase().as_str() {
+                        "authorization" => auth = Some(v.trim().to_string()),
+                        "content-length" => len = v.trim().parse().unwrap_or(0),
+                        _ => {}
+                    }
+                }
+            }
+            let mut body = vec![0u8; len];
+            reader.read_exact(&mut body).unwrap();
+            log.lock().unwrap().push((
+                method,
+                target,
+                auth,
+                String::from_utf8_lossy(&body).into_owned(),
+            ));
+            let (status, text) = answers[n.min(answers.len() - 1)];
+            let mut stream = stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                text.len()
+            );
+            n += 1;
+        }
+    });
+    Canned { url, seen }
+}
+
+const ONE: &str = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1794913200,"6"]}]}}"#;
+
+fn eval_custom(url: &str) -> Slogate {
+    Slogate::new()
+        .current_dir(examples())
+        .env("PROMETHEUS_URL", url)
+        .args(["eval", "--config", "prometheus", "--format", "json"])
+        .args([
+            "--from",
+            &rfc3339(REGRESSION - 1800),
+            "--to",
+            &rfc3339(REGRESSION),
+        ])
+}
+
+#[test]
+fn a_password_with_a_space_is_sent_exactly() {
+    let server = canned(vec![(200, ONE)]);
+    let out = eval_custom(&server.url)
+        .env("PROMETHEUS_USER", "keptn")
+        .env("PROMETHEUS_PASSWORD", "pa ss")
+        .run();
+    out.assert_no_panic();
+    let seen = server.seen.lock().unwrap();
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    for (method, target, auth, body) in seen.iter() {
+        assert_eq!(
+            (method.as_str(), target.as_str()),
+            ("POST", "/api/v1/query")
+        );
+        // base64("keptn:pa ss"): upstream sent `pa+ss`.
+        assert_eq!(auth.as_deref(), Some("Basic a2VwdG46cGEgc3M="));
+        assert!(body.ends_with("&time=1794913200"), "{body}");
+    }
+}
+
+#[test]
+fn a_server_refusing_post_is_asked_with_get() {
+    let server = canned(vec![(405, "Method Not Allowed"), (200, ONE)]);
+    let out = eval_custom(&server.url).run();
+    out.assert_no_panic();
+    let seen = server.seen.lock().unwrap();
+    // The first request (a POST) was refused; its query came again as GET, in the URL.
+    assert_eq!(seen[0].0, "POST");
+    let gets: Vec<_> = seen.iter().filter(|s| s.0 == "GET").collect();
+    assert_eq!(gets.len(), 1, "{seen:?}");
+    assert!(gets[0].1.starts_with("/api/v1/query?query="), "{seen:?}");
+    assert!(gets[0].1.ends_with("&time=1794913200"), "{seen:?}");
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    let report = out.json();
+    let shown: Vec<&str> = report["indicatorResults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["query"].as_str())
+        .filter(|q| q.starts_with("GET /api/v1/query?"))
+        .collect();
+    assert_eq!(shown.len(), 1, "{out:?}");
+    assert!(
+        report["indicatorResults"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["value"]["success"] == true),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn refused_credentials_are_could_not_evaluate() {
+    let server = canned(vec![(401, "")]);
+    let out = eval_custom(&server.url)
+        .env("PROMETHEUS_USER", "keptn")
+        .env("PROMETHEUS_PASSWORD", "wrong-password")
+        .run();
+    out.assert_code(3)
+        .assert_stderr_contains("PROMETHEUS_USER and PROMETHEUS_PASSWORD");
+    assert!(!out.stdout.contains("wrong-password") && !out.stderr.contains("wrong-password"));
+}
+
+#[test]
+fn infinity_fails_the_sli_with_a_message() {
+    let inf = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1794913200,"+Inf"]}]}}"#;
+    let server = canned(vec![(200, inf)]);
+    let out = eval_custom(&server.url).run();
+    out.assert_code(1);
+    let report = out.json();
+    let first = &report["indicatorResults"][0]["value"];
+    assert_eq!(first["success"], false);
+    assert!(
+        first["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("query returned +Inf"),
+        "{out:?}"
+    );
+}
