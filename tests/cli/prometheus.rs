@@ -428,8 +428,11 @@ fn deployment_labels_and_filters_fill_the_placeholders() {
 /// 20 requests or 20 s.
 struct Canned {
     url: String,
-    seen: std::sync::Arc<std::sync::Mutex<Vec<(String, String, Option<String>, String)>>>,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Seen>>>,
 }
+
+/// Method, target, Authorization header, body.
+type Seen = (String, String, Option<String>, String);
 
 fn canned(answers: Vec<(u16, &'static str)>) -> Canned {
     use std::io::{BufRead, BufReader, Read, Write};
