@@ -592,3 +592,19 @@ fn infinity_fails_the_sli_with_a_message() {
         "{out:?}"
     );
 }
+
+#[test]
+fn the_examples_generator_writes_the_test_data() {
+    let Ok(out) = std::process::Command::new("python3")
+        .arg(examples().join("prometheus/openmetrics.py"))
+        .output()
+    else {
+        eprintln!("SKIPPED: python3 is needed to run slo-examples/prometheus/openmetrics.py");
+        return;
+    };
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout) == crate::prom_server::openmetrics(),
+        "slo-examples/prometheus/openmetrics.py and tests/cli/prom_server.rs must write the same data"
+    );
+}
