@@ -539,12 +539,12 @@ fn objective_result(
         weight,
         change_percent: None,
         baseline_value: base.has_pool.then_some(base.a),
+        source: None,
         notes: Vec::new(),
         query: None,
         unit: None,
         error: None,
         judge: None,
-        source: None,
     };
 
     let value = match value {

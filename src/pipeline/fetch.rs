@@ -39,12 +39,10 @@ pub(crate) async fn fetch_all(
         .zip(windows)
         .zip(judged)
         .map(|((plan, w), judged)| async move {
-            let values = source::fetch(sources, &plan.slis, w.eval.as_query_window());
+            let values = source::fetch(sources, &plan.slis, w.eval);
             let baseline = async {
                 match &w.baseline {
-                    Some(b) => source::fetch(sources, &plan.slis, b.as_query_window())
-                        .await
-                        .map(Some),
+                    Some(b) => source::fetch(sources, &plan.slis, *b).await.map(Some),
                     None => Ok(None),
                 }
             };
@@ -56,9 +54,8 @@ pub(crate) async fn fetch_all(
                 let span = TimeWindow {
                     from,
                     to: w.eval.to,
-                }
-                .as_query_window();
-                Ok(source::fetch_series(sources, &plan.slis, span)
+                };
+                Ok(source::fetch_series(sources, &plan.slis, span, w.eval)
                     .await?
                     .into_iter()
                     .flatten()
@@ -181,7 +178,10 @@ pub(crate) fn everything(
 ) -> Result<Gathered, Stop> {
     let (plans, client, conn) = (&inputs.plans, &inputs.client, &inputs.conn);
     let charts = emit::wants_charts(job.output);
-    let sources = Sources { dynatrace: client };
+    let sources = Sources {
+        dynatrace: client,
+        prometheus: inputs.prometheus.as_ref().map(|(_, c)| c),
+    };
     let started = Instant::now();
     let (fetched, units, checked) = rt.block_on(async {
         let check = async {
@@ -205,6 +205,7 @@ pub(crate) fn everything(
                 .collect();
             dynatrace::units(client, &selectors).await
         };
+        // The statistical judge's per-minute data, for the services it judges.
         let judged: Vec<bool> = plans
             .iter()
             .map(|p| job.judge_of(p) == crate::judge::JudgeMode::Statistical)

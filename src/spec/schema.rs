@@ -67,6 +67,7 @@ const ENUMS: &[(&str, &str, &[&str])] = &[
         "/properties/judge/properties/mode",
         settings::JUDGE_MODES,
     ),
+    ("slogate", "/properties/source", settings::SOURCES),
 ];
 
 /// The patterns of the schemas, each checked here by the Rust code it stands for (no regex crate).
