@@ -9,8 +9,8 @@ use crate::cli::{OnMissingBaseline, SelectArgs};
 use crate::diag::Problem;
 use crate::eval::MissingBaseline;
 use crate::query::{Vars, defaults, parse, placeholder};
-use crate::source::dynatrace::Sli;
 use crate::source::secret::Secret;
+use crate::source::{Sli, SourceKind};
 use crate::spec::layout::{self, Level};
 use crate::spec::settings::Settings;
 use crate::spec::slo::Slo;
@@ -258,6 +258,7 @@ pub fn slis_for(slo: &Slo, sli: &layout::MergedSli, vars: &Vars, withheld: &[Str
         out.push(Sli {
             name: name.clone(),
             text,
+            source: SourceKind::Dynatrace,
             parsed,
         });
     }

@@ -1,7 +1,7 @@
 //! `slogate config`: the merged configuration of one service, each value with its origin.
 
 use crate::cli::{ConfigArgs, ReportFormat};
-use crate::commands::{Exit, Ui, stdout};
+use crate::ui::{Exit, Ui, stdout};
 use crate::diag::Problem;
 use crate::spec::layout::{self, Level};
 use crate::spec::load;

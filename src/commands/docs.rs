@@ -4,7 +4,7 @@
 use clap::CommandFactory;
 
 use crate::cli::{Cli, CompletionsArgs, ManArgs};
-use crate::commands::{Exit, Ui, stdout};
+use crate::ui::{Exit, Ui, stdout};
 use crate::diag::Problem;
 
 /// Prints the completion script for one shell.

@@ -2,7 +2,7 @@
 
 use crate::cli::{ExplainArgs, ReportFormat};
 use crate::clock::{Clock, SystemClock};
-use crate::commands::{Exit, Ui, stdout};
+use crate::ui::{Exit, Ui, stdout};
 use crate::diag::Problem;
 use crate::plan;
 use crate::shell::environment;

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::Value;
 
 use crate::clock::{Clock, SystemClock};
-use crate::commands::{Exit, Ui, stdout};
+use crate::ui::{Exit, Ui, stdout};
 use crate::diag::Problem;
 use crate::history::{
     self, HistoryError, HistoryLocation, ImportSummary, Imported, ListFilter, Lookup, Store,

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{LintArgs, LintFormat};
-use crate::commands::{Exit, Ui, stderr, stdout};
+use crate::ui::{Exit, Ui, stderr, stdout};
 use crate::diag::{self, Problem, Severity};
 use crate::spec::layout::{self, Level, LevelKind};
 use crate::spec::load;

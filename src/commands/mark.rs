@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::ci;
 use crate::cli::{EventTypeArg, MarkArgs, ReportFormat};
 use crate::clock::{Clock, SystemClock};
-use crate::commands::{Exit, Ui, stderr, stdout};
+use crate::ui::{Exit, Ui, stderr, stdout};
 use crate::diag::Problem;
 use crate::event::{self, EventKind, Mark};
 use crate::plan;

@@ -2,7 +2,6 @@
 
 pub mod config;
 pub mod docs;
-pub mod emit;
 pub mod evaluate;
 pub mod explain;
 pub mod history;
@@ -10,84 +9,8 @@ pub mod lint;
 pub mod mark;
 pub mod score;
 
-use std::io::{IsTerminal, Write};
-
-use crate::cli::{Cli, Color, Command};
-use crate::diag::{self, Problem};
-
-/// Process exit codes, shared by every command.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Exit {
-    /// Pass (and warning unless told otherwise).
-    Pass = 0,
-    /// The objectives say the release is worse.
-    Fail = 1,
-    /// Usage, config or SLO files are wrong; nothing was fetched.
-    Invalid = 2,
-    /// A data source could not be reached or refused.
-    CouldNotEvaluate = 3,
-}
-
-impl Exit {
-    /// The exit code of an outcome: 0 pass (and warning, unless `--fail-on warning`), 1 fail,
-    /// 2 invalid, 3 error (could not evaluate).
-    pub fn of(result: crate::eval::Verdict, fail_on: crate::cli::FailOn) -> Exit {
-        use crate::eval::Verdict;
-        match result {
-            Verdict::Pass => Exit::Pass,
-            Verdict::Warning if fail_on == crate::cli::FailOn::Warning => Exit::Fail,
-            Verdict::Warning => Exit::Pass,
-            Verdict::Fail => Exit::Fail,
-            Verdict::Error => Exit::CouldNotEvaluate,
-            Verdict::Invalid => Exit::Invalid,
-        }
-    }
-}
-
-/// Output settings shared by commands.
-pub struct Ui {
-    pub color: bool,
-    pub width: usize,
-}
-
-impl Ui {
-    fn new(color: Color) -> Self {
-        let color = match color {
-            Color::Always => true,
-            Color::Never => false,
-            Color::Auto => {
-                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-            }
-        };
-        Ui { color, width: 100 }
-    }
-
-    /// Prints diagnostics on stderr.
-    pub fn problems(&self, problems: &[Problem]) {
-        if problems.is_empty() {
-            return;
-        }
-        let mut sorted = problems.to_vec();
-        diag::sort(&mut sorted);
-        stderr(&diag::render(&sorted, self.color, self.width));
-    }
-}
-
-/// Writes to stderr; a closed pipe is ignored as on stdout. Tokens are hidden
-/// (`secret::redact`), whatever path they took into the text.
-pub fn stderr(text: &str) {
-    let text = crate::source::secret::redact(text);
-    let mut err = std::io::stderr().lock();
-    let _ = err.write_all(text.as_bytes()).and_then(|_| err.flush());
-}
-
-/// Writes to stdout; a closed pipe (`slogate ... | head`) is not an error. Tokens are hidden.
-pub fn stdout(text: &str) {
-    let text = crate::source::secret::redact(text);
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
-}
+use crate::cli::{Cli, Command};
+pub use crate::ui::{Exit, Ui, stderr, stdout};
 
 /// Flags that clap refused, for `gate` and `eval`: the pipeline still learns the outcome
 /// (`invalid`) from its variables and one annotation, as for any other invalid input.
@@ -98,7 +21,8 @@ pub fn refused_flags(subcommand: Option<&str>, cause: &str) {
     let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
     let ci = crate::ci::detect(&env);
     if ci.is_some() {
-        let _ = emit::stopped(crate::eval::Verdict::Invalid, cause, None, ci, &env);
+        let _ =
+            crate::pipeline::emit::stopped(crate::eval::Verdict::Invalid, cause, None, ci, &env);
     }
 }
 

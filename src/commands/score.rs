@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::cli::{FailOn, OnMissingBaseline, ReportFormat, ScoreArgs};
-use crate::commands::{Exit, Ui, stdout};
+use crate::ui::{Exit, Ui, stdout};
 use crate::diag::Problem;
 use crate::eval::{self, MissingBaseline, Retrieval, previous};
 use crate::input;

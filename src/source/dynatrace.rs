@@ -12,45 +12,7 @@ use crate::eval::SliValue;
 use crate::query::{self, MetricsQuery, SliQuery, Window, reduce, request};
 use crate::source::http::{Client, Response, SendError};
 
-/// One indicator to fetch: its name, the query after placeholder substitution, and its parse.
-#[derive(Clone, Debug)]
-pub struct Sli {
-    pub name: String,
-    pub text: String,
-    pub parsed: Result<SliQuery, String>,
-}
-
-/// Why an indicator has no value, in Keptn's two classes plus the one slogate adds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Failure {
-    /// The API answered, but not with exactly one value (Keptn: a "warning" result).
-    NoData,
-    /// The SLI is wrong: it does not parse, or the API rejected it (4xx) (Keptn: "fail").
-    Query,
-    /// The source could not be reached, or kept failing (5xx, 429) past the retries: the
-    /// evaluation itself could not be done (exit 3).
-    Unavailable,
-    /// The API answered 404: the metric, SLO or entity the SLI names does not exist (Keptn:
-    /// "fail"). A wrong selection is no verdict about the release: could not evaluate.
-    Missing,
-}
-
-/// The value of one indicator and the request behind it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Fetched {
-    pub value: SliValue,
-    pub failure: Option<Failure>,
-    /// `GET /api/v2/...?...`: the final request on success, the first one on failure; `None`
-    /// when the SLI could not even be parsed.
-    pub query: Option<String>,
-}
-
-/// Problems that stop the whole evaluation (exit 3): the token was refused or is missing.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Fatal {
-    Auth { status: u16, message: String },
-    MissingToken(String),
-}
+pub use super::{Failure, Fatal, Fetched, Sli};
 
 const METRICS_API: &str = "Metrics API v2";
 
@@ -724,6 +686,7 @@ pub async fn fetch_series(
         .map(|s| Sli {
             name: s.name.clone(),
             text: s.text.clone(),
+            source: s.source,
             parsed: match &s.parsed {
                 Ok(SliQuery::Metrics(m)) => Ok(SliQuery::Metrics(MetricsQuery {
                     resolution: Some(resolution.to_string()),

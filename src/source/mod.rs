@@ -1,4 +1,7 @@
-//! Data sources: the HTTP layer shared by all, and the Dynatrace source.
+//! Data sources behind one seam: each SLI names its [`SourceKind`], and [`fetch`] sends every SLI
+//! of a window to its source and hands the values back in the plan's order, in one result type
+//! ([`Fetched`]) whatever the source. The HTTP layer (retries, timeouts, concurrency, secrets) is
+//! shared. Why an enum and not a trait: docs/decisions.md, "Source seam".
 
 pub mod dynatrace;
 pub mod entities;
@@ -7,3 +10,172 @@ pub mod http;
 pub mod preflight;
 pub mod retry;
 pub mod secret;
+
+use futures_util::future::join_all;
+
+use crate::eval::SliValue;
+use crate::query::{SliQuery, Window};
+use crate::report::json::Series;
+use http::Client;
+
+/// The data source an SLI's query is sent to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SourceKind {
+    #[default]
+    Dynatrace,
+}
+
+impl SourceKind {
+    pub const ALL: [SourceKind; 1] = [SourceKind::Dynatrace];
+
+    /// The name used in reports, `slogate.yaml` and lint output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Dynatrace => "dynatrace",
+        }
+    }
+}
+
+impl std::fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The connected sources of one run.
+pub struct Sources<'a> {
+    pub dynatrace: &'a Client,
+}
+
+/// One indicator to fetch: its name, the query after placeholder substitution, and its parse.
+#[derive(Clone, Debug)]
+pub struct Sli {
+    pub name: String,
+    pub text: String,
+    /// Where the query goes; its text and parse are in that source's language.
+    pub source: SourceKind,
+    pub parsed: Result<SliQuery, String>,
+}
+
+/// Why an indicator has no value, in Keptn's two classes plus the one slogate adds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The API answered, but not with exactly one value (Keptn: a "warning" result).
+    NoData,
+    /// The SLI is wrong: it does not parse, or the API rejected it (4xx) (Keptn: "fail").
+    Query,
+    /// The source could not be reached, or kept failing (5xx, 429) past the retries: the
+    /// evaluation itself could not be done (exit 3).
+    Unavailable,
+    /// The API answered 404: the metric, SLO or entity the SLI names does not exist (Keptn:
+    /// "fail"). A wrong selection is no verdict about the release: could not evaluate.
+    Missing,
+}
+
+/// The value of one indicator and the request behind it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fetched {
+    pub value: SliValue,
+    pub failure: Option<Failure>,
+    /// `GET /api/v2/...?...`: the final request on success, the first one on failure; `None`
+    /// when the SLI could not even be parsed.
+    pub query: Option<String>,
+}
+
+/// Problems that stop the whole evaluation (exit 3): the token was refused or is missing.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fatal {
+    Auth { status: u16, message: String },
+    MissingToken(String),
+}
+
+/// The SLIs of each source, with their positions in `slis`.
+fn by_source(slis: &[Sli]) -> Vec<(SourceKind, Vec<usize>, Vec<Sli>)> {
+    SourceKind::ALL
+        .iter()
+        .filter_map(|&kind| {
+            let idx: Vec<usize> = (0..slis.len())
+                .filter(|&i| slis[i].source == kind)
+                .collect();
+            let own: Vec<Sli> = idx.iter().map(|&i| slis[i].clone()).collect();
+            (!idx.is_empty()).then_some((kind, idx, own))
+        })
+        .collect()
+}
+
+/// Puts each source's answers back at their SLIs' positions.
+fn in_plan_order<T: Clone>(len: usize, parts: Vec<(Vec<usize>, Vec<T>)>, empty: T) -> Vec<T> {
+    let mut out = vec![empty; len];
+    for (idx, values) in parts {
+        for (i, v) in idx.into_iter().zip(values) {
+            out[i] = v;
+        }
+    }
+    out
+}
+
+/// The value of every SLI for one window, each from its own source (concurrently), in the
+/// order of `slis`.
+pub async fn fetch(
+    sources: &Sources<'_>,
+    slis: &[Sli],
+    window: Window,
+) -> Result<Vec<Fetched>, Fatal> {
+    let groups = by_source(slis);
+    let answers = join_all(groups.iter().map(|(kind, _, own)| async move {
+        match kind {
+            SourceKind::Dynatrace => dynatrace::fetch(sources.dynatrace, own, window).await,
+        }
+    }))
+    .await;
+    let mut parts = Vec::new();
+    for ((_, idx, _), a) in groups.into_iter().zip(answers) {
+        parts.push((idx, a?));
+    }
+    let empty = Fetched {
+        value: SliValue {
+            metric: String::new(),
+            value: None,
+            success: false,
+            message: String::new(),
+        },
+        failure: None,
+        query: None,
+    };
+    Ok(in_plan_order(slis.len(), parts, empty))
+}
+
+/// Chart series of every SLI over `window`, each from its own source; `None` where a source
+/// has no series for it. Failures only leave a chart out.
+pub async fn fetch_series(
+    sources: &Sources<'_>,
+    slis: &[Sli],
+    window: Window,
+) -> Result<Vec<Option<Series>>, Fatal> {
+    let groups = by_source(slis);
+    let answers = join_all(groups.iter().map(|(kind, _, own)| async move {
+        match kind {
+            SourceKind::Dynatrace => {
+                let resolution = dynatrace::chart_resolution(window);
+                dynatrace::fetch_series(sources.dynatrace, own, window, &resolution).await
+            }
+        }
+    }))
+    .await;
+    let mut parts = Vec::new();
+    for ((_, idx, _), a) in groups.into_iter().zip(answers) {
+        parts.push((idx, a?));
+    }
+    Ok(in_plan_order(slis.len(), parts, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_come_back_in_plan_order() {
+        let parts = vec![(vec![2, 0], vec!["c", "a"]), (vec![1], vec!["b"])];
+        assert_eq!(in_plan_order(3, parts, "-"), vec!["a", "b", "c"]);
+    }
+}

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 
 use crate::ci::CiKind;
 use crate::cli::{FailOn, OutputArgs, OutputFormat};
-use crate::commands::stdout;
 use crate::diag::Problem;
 use crate::eval::Verdict;
 use crate::report::annotations::{self, Ci, RunSummary};
 use crate::report::{self, Report};
+use crate::ui::stdout;
 
 /// Formats that need one report: with several services they go to `--report-dir` instead.
 pub fn check_format(output: &OutputArgs, services: usize) -> Result<(), Vec<Problem>> {

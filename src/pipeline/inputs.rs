@@ -1,0 +1,237 @@
+//! Step 1: flags and files → one plan per service, the earlier verdicts given as files, the
+//! scopes the token needs.
+
+use super::emit;
+use super::{BaselineMode, Job, Stop, When, usage};
+use crate::ci::CiKind;
+use crate::cli::SelectArgs;
+use crate::diag::Problem;
+use crate::eval::previous;
+use crate::input;
+use crate::plan::{self, Plan};
+use crate::shell::{ci_kind, client_for, environment};
+use crate::source::dynatrace::Fatal;
+use crate::source::http::Client;
+use crate::source::preflight;
+use crate::spec::load;
+use crate::ui::{Ui, stderr};
+use crate::window;
+use chrono::Duration;
+use std::collections::BTreeMap;
+use std::time::Duration as StdDuration;
+
+/// One plan per selected service (`--service` repeated), or one for the default.
+pub(crate) fn resolve_all(
+    select: &SelectArgs,
+    env: &BTreeMap<String, String>,
+) -> Result<Vec<Plan>, Vec<Problem>> {
+    if select.service.is_empty() {
+        return Ok(vec![plan::resolve(select, None, env)?]);
+    }
+    let mut plans = Vec::new();
+    let mut problems = Vec::new();
+    for service in &select.service {
+        match plan::resolve(select, Some(service), env) {
+            Ok(p) => plans.push(p),
+            Err(p) => problems.extend(p),
+        }
+    }
+    if problems.iter().any(Problem::is_error) {
+        dedupe(&mut problems);
+        return Err(problems);
+    }
+    Ok(plans)
+}
+
+/// Files shared by several services would report the same finding once per service.
+pub(crate) fn dedupe(problems: &mut Vec<Problem>) {
+    let mut seen = std::collections::HashSet::new();
+    problems.retain(|p| {
+        seen.insert((
+            p.code,
+            p.file_name.clone(),
+            p.origin.as_ref().map(|o| o.span.clone()),
+            p.message.clone(),
+        ))
+    });
+}
+
+pub(crate) fn read_previous(
+    paths: &[std::path::PathBuf],
+) -> Result<Vec<previous::PreviousEvaluation>, Vec<Problem>> {
+    let mut all = Vec::new();
+    for path in paths {
+        let (file, problems) = load::read_text(path).map_err(|p| vec![p])?;
+        if problems.iter().any(Problem::is_error) {
+            return Err(problems);
+        }
+        all.extend(input::previous(&file).map_err(|p| vec![p])?);
+    }
+    Ok(all)
+}
+
+/// The classic token scopes this run will use (none when it sends no classic request).
+pub(crate) fn needed_scopes(
+    job: &Job,
+    plans: &[Plan],
+    dynatrace_history: bool,
+) -> Vec<&'static str> {
+    use crate::query::SliQuery;
+    let mut out: Vec<&'static str> = Vec::new();
+    let mut add = |s: &'static str| {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    };
+    for q in plans
+        .iter()
+        .flat_map(|p| &p.slis)
+        .filter_map(|s| s.parsed.as_ref().ok())
+    {
+        match q {
+            SliQuery::Metrics(_) | SliQuery::Mv2 { .. } => add(preflight::METRICS),
+            SliQuery::Slo { .. } => add("slo.read"),
+            SliQuery::Problems { .. } => add("problems.read"),
+            SliQuery::SecurityProblems { .. } => add("securityProblems.read"),
+            SliQuery::Usql { .. } => add("DTAQLAccess"),
+            SliQuery::Dql { .. } => {}
+        }
+    }
+    let finds_deployment = matches!(
+        job.when,
+        When::Anchored {
+            deployment: None,
+            ..
+        }
+    );
+    let reads_verdicts = dynatrace_history && job.baseline == BaselineMode::History;
+    if finds_deployment || reads_verdicts {
+        add(preflight::EVENTS_READ);
+    }
+    // Pushing the verdict is a side effect: a token without events.ingest is warned about
+    // (see `evaluate`), never a reason to withhold the verdict.
+    out
+}
+
+/// 401/403: say which token, and which scope it lacks when Dynatrace says so.
+pub(crate) fn fatal_message(f: &Fatal, conn: &plan::Connection) -> String {
+    match f {
+        Fatal::Auth { status, message } => {
+            let scope = message
+                .split("Use one of:")
+                .nth(1)
+                .map(|s| format!(" Give the token the scope{}.", s.trim_end_matches('.')))
+                .unwrap_or_default();
+            format!(
+                "could not evaluate: Dynatrace at {} refused the token in {} ({status}): {message}.{scope} See docs/token-scopes.md.\n",
+                conn.url, conn.token_env
+            )
+        }
+        Fatal::MissingToken(m) => format!("{m}\n"),
+    }
+}
+
+/// What the later steps need from flags, files and the environment.
+pub(crate) struct Inputs {
+    pub(crate) plans: Vec<Plan>,
+    /// Earlier verdicts given as `--previous` files.
+    pub(crate) previous_files: Vec<previous::PreviousEvaluation>,
+    pub(crate) env: BTreeMap<String, String>,
+    pub(crate) ci: Option<CiKind>,
+    pub(crate) conn: plan::Connection,
+    pub(crate) client: Client,
+    pub(crate) settle: Duration,
+}
+
+/// Flags, files and environment → plans and a connection. An error in a file stops here, before
+/// anything is fetched: no verdict from a broken SLO.
+pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
+    let source = job.source;
+    let output = job.output;
+    let settle =
+        window::parse_duration(&source.settle).map_err(|m| usage(m, "e.g. --settle 120s"))?;
+    let request_timeout = window::parse_duration(&source.request_timeout)
+        .map_err(|m| usage(m, "e.g. --request-timeout 30s"))?
+        .to_std()
+        .unwrap_or(StdDuration::from_secs(30));
+    if source.concurrency == 0 {
+        return Err(Stop::Invalid(usage(
+            "--concurrency must be at least 1",
+            "e.g. --concurrency 8",
+        )));
+    }
+    let env = environment();
+    let plans = resolve_all(job.select, &env)?;
+    let mut findings: Vec<Problem> = plans
+        .iter()
+        .flat_map(|p| p.findings.iter().cloned())
+        .collect();
+    dedupe(&mut findings);
+    if findings.iter().any(Problem::is_error) {
+        return Err(Stop::Invalid(findings));
+    }
+    ui.problems(&findings);
+    let previous_files = read_previous(&output.previous)?;
+    let ci = ci_kind(output.ci, &env);
+    emit::check_format(output, plans.len())?;
+    let mut conn = plan::connection(&plans[0].settings, &env).map_err(|p| vec![p])?;
+    if let Some(t) = &conn.token {
+        let (t, changed) = preflight::trimmed(t);
+        if changed {
+            stderr(&format!(
+                "warning: the token in {} has spaces or a line break around it; slogate ignores them (store the secret without them)\n",
+                conn.token_env
+            ));
+        }
+        conn.token = Some(t);
+    }
+    let needs_api_token = matches!(
+        job.when,
+        When::Anchored {
+            deployment: None,
+            ..
+        }
+    ) || output.push_result
+        || plans.iter().flat_map(|p| &p.slis).any(|s| {
+            s.parsed
+                .as_ref()
+                .is_ok_and(|q| !matches!(q, crate::query::SliQuery::Dql { .. }))
+        });
+    if conn.token.is_none() && needs_api_token {
+        return Err(Stop::Invalid(usage(
+            format!(
+                "no Dynatrace API token: the environment variable {} is not set",
+                conn.token_env
+            ),
+            "store the token as a secret and expose it as that variable; see docs/token-scopes.md for the scopes",
+        )));
+    }
+    let client = client_for(&conn, request_timeout, source.concurrency)
+        .map_err(|m| Stop::Invalid(usage(m, "this is a bug if it happens")))?;
+    Ok(Inputs {
+        plans,
+        previous_files,
+        env,
+        ci,
+        conn,
+        client,
+        settle,
+    })
+}
+
+/// URL, token and every needed scope at once, before any wait: a wrong one ends the run in
+/// seconds.
+pub(crate) async fn check_token(
+    inputs: &Inputs,
+    scopes: &[&'static str],
+) -> Result<preflight::Checked, Stop> {
+    let conn = &inputs.conn;
+    match &conn.token {
+        Some(token) if !scopes.is_empty() => {
+            preflight::check(&inputs.client, token, &conn.token_env, &conn.url, scopes)
+                .await
+                .map_err(|r| Stop::CouldNot(r.message().to_string()))
+        }
+        _ => Ok(preflight::Checked::default()),
+    }
+}

@@ -1,0 +1,132 @@
+//! The evaluation engine behind `eval` and `gate`, as one-way steps: inputs (flags and files →
+//! plans) → windows → wait → fetch (each source) → score → publish (push, record, reports and CI
+//! output). Commands only build a [`Job`] from their flags and call [`run`].
+
+mod earlier;
+pub mod emit;
+mod fetch;
+mod inputs;
+mod publish;
+mod score;
+mod windows;
+
+use crate::cli::{OutputArgs, SelectArgs, SourceArgs};
+use crate::clock::Clock;
+use crate::diag::Problem;
+use crate::eval::Verdict;
+use crate::shell::{ci_kind, environment, runtime};
+use crate::ui::{Exit, Ui, stderr};
+use crate::window::TimeWindow;
+use chrono::{DateTime, Duration, Utc};
+use inputs::needed_scopes;
+
+/// Which window is evaluated.
+pub(crate) enum When {
+    Fixed(TimeWindow),
+    /// The given length, ending now.
+    EndingNow(Duration),
+    /// After a deployment: found in Dynatrace (`lookback`) or given.
+    Anchored {
+        deployment: Option<DateTime<Utc>>,
+        lookback: Duration,
+        delay: Duration,
+        length: Duration,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BaselineMode {
+    History,
+    Window,
+}
+
+pub(crate) struct Job<'a> {
+    /// Store the evaluation in the history.
+    pub(crate) record: bool,
+    pub(crate) select: &'a SelectArgs,
+    pub(crate) source: &'a SourceArgs,
+    pub(crate) output: &'a OutputArgs,
+    pub(crate) when: When,
+    /// `--wait`: the longest slogate may wait for the window to complete.
+    pub(crate) wait: Option<Duration>,
+    pub(crate) baseline: BaselineMode,
+}
+
+/// A run that ends before any report: the diagnostics or the cause on stderr, and the outcome
+/// (`invalid` or `error`) in the CI's variables with one annotation naming the reason.
+pub(crate) fn stop(ui: &Ui, output: &OutputArgs, stop: Stop) -> Exit {
+    let env = environment();
+    let ci = ci_kind(output.ci, &env);
+    let (result, cause, exit) = match stop {
+        Stop::Invalid(problems) => {
+            ui.problems(&problems);
+            let first = problems
+                .iter()
+                .find(|p| p.is_error())
+                .or(problems.first())
+                .map(|p| match &p.origin {
+                    Some(_) => format!("{} ({})", p.message, p.file_name),
+                    None => p.message.clone(),
+                })
+                .unwrap_or_else(|| "invalid input".into());
+            (Verdict::Invalid, first, Exit::Invalid)
+        }
+        Stop::CouldNot(message) => {
+            stderr(&format!("could not evaluate: {message}\n"));
+            (Verdict::Error, message, Exit::CouldNotEvaluate)
+        }
+    };
+    if let Err(p) = emit::stopped(result, &cause, output.report_dir.as_deref(), ci, &env) {
+        ui.problems(&[p]);
+    }
+    exit
+}
+
+pub(crate) fn usage(message: impl Into<String>, help: &str) -> Vec<Problem> {
+    vec![Problem::file("slogate::usage", "command line", message).help(help.to_string())]
+}
+
+pub(crate) fn run(job: Job, ui: &Ui, clock: &dyn Clock) -> Exit {
+    match evaluate(&job, ui, clock) {
+        Ok(exit) => exit,
+        Err(s) => stop(ui, job.output, s),
+    }
+}
+
+impl From<Vec<Problem>> for Stop {
+    fn from(problems: Vec<Problem>) -> Self {
+        Stop::Invalid(problems)
+    }
+}
+
+pub(crate) enum Stop {
+    Invalid(Vec<Problem>),
+    CouldNot(String),
+}
+
+/// The steps, in order; each takes what the earlier ones produced.
+pub(crate) fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Stop> {
+    let inputs = inputs::gather(job, ui)?;
+    let rt = runtime()?;
+    let mut earlier = earlier::open(job, &inputs, ui)?;
+    let scopes = needed_scopes(job, &inputs.plans, earlier.dynatrace);
+    // A historic window that has settled needs no wait and no lookup before the fetch: the
+    // token check then runs beside the fetch (one round trip in all) and still decides first.
+    let nothing_before_fetch = matches!(&job.when, When::Fixed(w) if w.to + inputs.settle <= clock.now())
+        && !(earlier.dynatrace && job.baseline == BaselineMode::History);
+    let checked = if nothing_before_fetch {
+        None
+    } else {
+        Some(rt.block_on(inputs::check_token(&inputs, &scopes))?)
+    };
+    let previous = rt.block_on(earlier::verdicts(&inputs, &earlier, ui, clock.now()))?;
+    let windows = windows::of(job, &inputs.plans, &inputs.client, &rt, clock.now())?;
+    let waited = windows::wait(job, &windows, inputs.settle, clock)?;
+    // The Dynatrace history is the verdict events: recording there means pushing.
+    let pushes = job.output.push_result || (earlier.dynatrace && job.record);
+    let fetched = fetch::everything(job, &inputs, &windows, &scopes, checked, pushes, &rt)?;
+    let mut reports = score::reports(job, &inputs, &windows, &fetched, &previous, waited)?;
+    let side_effects =
+        publish::side_effects(job, &inputs, &mut earlier, pushes, &mut reports, &rt, clock);
+    publish::finish(&reports, &inputs, job.output, &side_effects)
+}

@@ -1,0 +1,302 @@
+//! Step 5: fetched values → a scored report per service (Keptn's lighthouse via `eval`), with
+//! each indicator's query, unit and why it could not be evaluated.
+
+use super::fetch::{Diagnosis, Fetch, Gathered, metric_selector_of};
+use super::inputs::Inputs;
+use super::windows::Windows;
+use super::{BaselineMode, Job, Stop};
+use crate::ci;
+use crate::cli::OutputArgs;
+use crate::diag::Problem;
+use crate::eval::{self, BaselineKind, MissingBaseline, Retrieval, Verdict, previous};
+use crate::plan::{self, Plan};
+use crate::report::json::WindowInfo;
+use crate::report::{Report, json};
+use crate::source::dynatrace::{Failure, Fetched};
+use crate::source::http::Client;
+use crate::spec::criteria::Criterion;
+use crate::window::{self};
+use chrono::Duration;
+use std::collections::BTreeMap;
+
+/// Keptn's get-sli message: indicators grouped by error, `a, b: msg1; c: msg2`.
+pub(crate) fn retrieval(fetched: &[Fetched]) -> Retrieval {
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for f in fetched.iter().filter(|f| {
+        matches!(
+            f.failure,
+            Some(Failure::Query | Failure::Unavailable | Failure::Missing)
+        )
+    }) {
+        match groups.iter_mut().find(|(m, _)| *m == f.value.message) {
+            Some((_, names)) => names.push(&f.value.metric),
+            None => groups.push((f.value.message.clone(), vec![&f.value.metric])),
+        }
+    }
+    if groups.is_empty() {
+        return Retrieval::Ok;
+    }
+    Retrieval::Failed(
+        groups
+            .iter()
+            .map(|(m, n)| format!("{}: {m}", n.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; "),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn build_report(
+    plan: &Plan,
+    w: &Windows,
+    settle: Duration,
+    waited: Duration,
+    fetched: &Fetch,
+    diagnosis: &BTreeMap<String, Diagnosis>,
+    units: &BTreeMap<String, String>,
+    previous_evaluations: &[previous::PreviousEvaluation],
+    output: &OutputArgs,
+    mode: BaselineMode,
+    client: &Client,
+    url: &str,
+    fetch_millis: u64,
+) -> Report {
+    let comparison = plan.slo.effective_comparison();
+    let default_policy = match mode {
+        BaselineMode::Window => MissingBaseline::Warn,
+        BaselineMode::History => MissingBaseline::Pass,
+    };
+    let policy = plan::policy(output.on_missing_baseline, &plan.settings, default_policy);
+    // Fetched once, scored by every objective on the SLI (Keptn asked once per objective).
+    let once: Vec<eval::SliValue> = fetched.values.iter().map(|f| f.value.clone()).collect();
+    let values = eval::per_objective(&plan.slo, &once);
+    let retrieval = retrieval(&fetched.values);
+    let mut evaluation = match (mode, &fetched.baseline, &w.baseline) {
+        (BaselineMode::Window, Some(base), Some(bw)) => {
+            // The window before the deployment acts as the one previous evaluation.
+            let pseudo = previous::PreviousEvaluation {
+                id: format!(
+                    "baseline window {}/{}",
+                    window::rfc3339(bw.from),
+                    window::rfc3339(bw.to)
+                ),
+                result: "pass".into(),
+                score: None,
+                indicators: base.iter().map(|f| f.value.clone()).collect(),
+                invalidated: false,
+            };
+            eval::evaluate_with(
+                &plan.slo,
+                &retrieval,
+                &values,
+                &[&pseudo],
+                policy,
+                BaselineKind::Window,
+            )
+        }
+        _ => {
+            let selected = previous::select(previous_evaluations, &comparison);
+            eval::evaluate(&plan.slo, &retrieval, &values, &selected, policy)
+        }
+    };
+    for r in &mut evaluation.indicator_results {
+        let value = fetched
+            .values
+            .iter()
+            .find(|f| f.value.metric == r.value.metric);
+        r.query = value.and_then(|f| f.query.clone());
+        r.value.query = r.query.clone();
+        let parsed = plan
+            .slis
+            .iter()
+            .find(|s| s.name == r.value.metric)
+            .and_then(|s| s.parsed.as_ref().ok());
+        r.unit = parsed.and_then(|q| {
+            crate::query::stated_unit(q)
+                .or_else(|| metric_selector_of(q).and_then(|m| units.get(&m).cloned()))
+        });
+        let base = fetched
+            .baseline
+            .iter()
+            .flatten()
+            .find(|f| f.value.metric == r.value.metric);
+        r.error = indicator_error(r, value, base);
+        match diagnosis.get(&r.value.metric) {
+            Some(Diagnosis::NoEntity { selector, closest }) if r.error.is_none() => {
+                let mut e = format!(
+                    "no entity matches {selector}: the selection is wrong (check --service, --stage and the tags), the release is not judged"
+                );
+                if !closest.is_empty() {
+                    e.push_str(&format!("; did you mean {}?", closest.join(" or ")));
+                }
+                r.error = Some(e);
+            }
+            Some(Diagnosis::NoData) => r
+                .notes
+                .push("the entity exists but sent no data in the window (no traffic?)".into()),
+            _ => {}
+        }
+        if r.error.is_none()
+            && let Some(b) = base
+            && !b.value.success
+        {
+            r.notes.push(format!(
+                "the baseline window had no value: {}",
+                b.value.message
+            ));
+        }
+    }
+    let errored: Vec<&eval::IndicatorResult> = evaluation
+        .indicator_results
+        .iter()
+        .filter(|r| r.error.is_some())
+        .collect();
+    if let Some(first) = errored.first()
+        && evaluation.invalid_input.is_none()
+    {
+        evaluation.error = Some(format!(
+            "{} of {} objectives could not be evaluated ({url}); {}: {}",
+            errored.len(),
+            evaluation.indicator_results.len(),
+            first.value.metric,
+            first.error.as_deref().unwrap_or_default()
+        ));
+        evaluation.result = Verdict::Error;
+    }
+    use std::sync::atomic::Ordering;
+    Report {
+        id: Some(json::new_id()),
+        report_version: json::REPORT_VERSION,
+        tool: json::Tool::current(),
+        project: plan.project.clone(),
+        stage: plan.stage.clone(),
+        service: plan.service.clone(),
+        labels: plan.labels.clone(),
+        time_start: Some(window::rfc3339(w.eval.from)),
+        time_end: Some(window::rfc3339(w.eval.to)),
+        slo: json::SloInfo {
+            files: plan.slo_files.clone(),
+            hash: plan.slo.hash(),
+            comparison,
+            pass_threshold: plan
+                .slo
+                .total_score
+                .as_ref()
+                .and_then(|t| t.pass.as_ref())
+                .map(|p| p.value.clone()),
+            warning_threshold: plan
+                .slo
+                .total_score
+                .as_ref()
+                .and_then(|t| t.warning.as_ref())
+                .map(|w| w.value.clone()),
+        },
+        policy: json::Policy {
+            on_missing_baseline: policy,
+        },
+        source: Some(json::SourceInfo {
+            kind: "dynatrace".into(),
+            url: url.to_string(),
+            requests: client.stats.requests.load(Ordering::Relaxed),
+            retries: client.stats.retries.load(Ordering::Relaxed),
+            fetch_millis,
+        }),
+        settle: Some(json::SettleInfo {
+            seconds: settle.num_seconds(),
+            waited_seconds: (waited.num_milliseconds().max(0) + 999) / 1000,
+        }),
+        deployment: w.deployment.clone(),
+        baseline_window: w.baseline.map(|b| WindowInfo {
+            time_start: window::rfc3339(b.from),
+            time_end: window::rfc3339(b.to),
+        }),
+        pipeline: None,
+        series: fetched.series.clone(),
+        result_event: None,
+        evaluation,
+    }
+}
+
+/// Why an objective could not be evaluated: its value, or (for a relative criterion) its
+/// baseline, could not be fetched. `None` when both are there or simply had no data.
+pub(crate) fn indicator_error(
+    r: &eval::IndicatorResult,
+    value: Option<&Fetched>,
+    base: Option<&Fetched>,
+) -> Option<String> {
+    let unavailable =
+        |f: &Fetched| matches!(f.failure, Some(Failure::Unavailable | Failure::Missing));
+    if let Some(v) = value.filter(|f| unavailable(f)) {
+        return Some(v.value.message.clone());
+    }
+    let relative = r
+        .pass_targets
+        .iter()
+        .chain(&r.warning_targets)
+        .flatten()
+        .any(|t| Criterion::parse(&t.criteria).is_ok_and(|c| c.is_relative()));
+    base.filter(|b| relative && unavailable(b)).map(|b| {
+        format!(
+            "the baseline window could not be fetched: {}",
+            b.value.message
+        )
+    })
+}
+
+/// One scored report per service. An SLO that Keptn's scoring itself refuses (e.g. a
+/// `total_score` that does not parse) gives no verdict: it stops as any invalid input, with no
+/// report.
+pub(crate) fn reports(
+    job: &Job<'_>,
+    inputs: &Inputs,
+    windows: &[Windows],
+    fetched: &Gathered,
+    previous: &[Vec<previous::PreviousEvaluation>],
+    waited: Duration,
+) -> Result<Vec<Report>, Stop> {
+    let pipeline = inputs.ci.map(|k| ci::pipeline(k, &inputs.env));
+    let reports: Vec<Report> = inputs
+        .plans
+        .iter()
+        .zip(windows)
+        .zip(&fetched.per_plan)
+        .zip(previous)
+        .zip(&fetched.diagnoses)
+        .map(|((((plan, w), f), prev), diagnosis)| {
+            let mut r = build_report(
+                plan,
+                w,
+                inputs.settle,
+                waited,
+                f,
+                diagnosis,
+                &fetched.units,
+                prev,
+                job.output,
+                job.baseline,
+                &inputs.client,
+                &inputs.conn.url,
+                fetched.millis,
+            );
+            r.pipeline = pipeline.clone();
+            r
+        })
+        .collect();
+    if let Some(r) = reports
+        .iter()
+        .find(|r| r.evaluation.result == Verdict::Invalid)
+    {
+        return Err(Stop::Invalid(vec![
+            Problem::file(
+                "slogate::not-scorable",
+                &r.slo.files.join(", "),
+                r.evaluation
+                    .invalid_input
+                    .clone()
+                    .unwrap_or_else(|| r.evaluation.message.clone()),
+            )
+            .help("fix the SLO file; `slogate lint` shows where"),
+        ]));
+    }
+    Ok(reports)
+}

@@ -1,0 +1,270 @@
+//! Step 2 and 3: the windows of every service (anchoring may ask Dynatrace for the deployment),
+//! and the visible wait until they are complete and settled.
+
+use super::{BaselineMode, Job, Stop, When, usage};
+use crate::clock::Clock;
+use crate::plan::Plan;
+use crate::report::json::DeploymentInfo;
+use crate::shell::selectors;
+use crate::source::events::{self, EventError};
+use crate::source::http::{Client, SendError};
+use crate::ui::stderr;
+use crate::window::{self, TimeWindow};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use futures_util::future::join_all;
+use std::io::IsTerminal;
+use std::time::Duration as StdDuration;
+
+/// The windows of one service.
+pub(crate) struct Windows {
+    pub(crate) eval: TimeWindow,
+    pub(crate) baseline: Option<TimeWindow>,
+    pub(crate) deployment: Option<DeploymentInfo>,
+}
+
+pub(crate) fn human(d: Duration) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..=119 => format!("{s} s"),
+        120..=7199 => format!("{} min", (s + 59) / 60),
+        7200..=172_799 => format!("{:.1} h", s as f64 / 3600.0),
+        _ => format!("{} d", (s + 43_199) / 86_400),
+    }
+}
+
+pub(crate) fn of(
+    job: &Job<'_>,
+    plans: &[Plan],
+    client: &Client,
+    rt: &tokio::runtime::Runtime,
+    now: DateTime<Utc>,
+) -> Result<Vec<Windows>, Stop> {
+    let invalid = |m: String, h: &str| Stop::Invalid(usage(m, h));
+    let before = |w: &TimeWindow| TimeWindow::new(w.from - w.length(), w.from).ok();
+    match &job.when {
+        When::Fixed(w) => {
+            if job.baseline == BaselineMode::Window {
+                return Err(invalid(
+                    "--baseline window needs a deployment".into(),
+                    "use gate --since-deployment or --deployment-time",
+                ));
+            }
+            Ok(plans
+                .iter()
+                .map(|_| Windows {
+                    eval: *w,
+                    baseline: None,
+                    deployment: None,
+                })
+                .collect())
+        }
+        When::EndingNow(length) => {
+            let w = TimeWindow::new(now - *length, now)
+                .map_err(|m| invalid(m, "e.g. --timeframe 30m"))?;
+            let baseline = (job.baseline == BaselineMode::Window)
+                .then(|| before(&w))
+                .flatten();
+            Ok(plans
+                .iter()
+                .map(|_| Windows {
+                    eval: w,
+                    baseline,
+                    deployment: None,
+                })
+                .collect())
+        }
+        When::Anchored {
+            deployment,
+            lookback,
+            delay,
+            length,
+        } => {
+            let found: Vec<DeploymentInfo> = match deployment {
+                Some(t) => plans
+                    .iter()
+                    .map(|_| DeploymentInfo {
+                        time: window::rfc3339(*t),
+                        source: "flag".into(),
+                        event_id: None,
+                        title: None,
+                        version: None,
+                    })
+                    .collect(),
+                None => rt.block_on(find_deployments(client, plans, now, *lookback))?,
+            };
+            found
+                .into_iter()
+                .map(|d| {
+                    let t = window::parse_time(&d.time, now).map_err(|m| invalid(m, ""))?;
+                    let start = t + *delay;
+                    let eval =
+                        TimeWindow::new(start, start + *length).map_err(|m| invalid(m, ""))?;
+                    let baseline = match job.baseline {
+                        BaselineMode::Window => {
+                            Some(TimeWindow::new(t - *length, t).map_err(|m| invalid(m, ""))?)
+                        }
+                        BaselineMode::History => None,
+                    };
+                    Ok(Windows {
+                        eval,
+                        baseline,
+                        deployment: Some(d),
+                    })
+                })
+                .collect()
+        }
+    }
+}
+
+/// The latest CUSTOM_DEPLOYMENT event of each service.
+pub(crate) async fn find_deployments(
+    client: &Client,
+    plans: &[Plan],
+    now: DateTime<Utc>,
+    lookback: Duration,
+) -> Result<Vec<DeploymentInfo>, Stop> {
+    let targets: Vec<String> = plans
+        .iter()
+        .map(service_selector)
+        .collect::<Result<_, _>>()
+        .map_err(|m| Stop::Invalid(usage(m, "pass --service (and --stage, --project)")))?;
+    let from = (now - lookback).timestamp_millis();
+    let to = now.timestamp_millis();
+    let results = join_all(
+        targets
+            .iter()
+            .map(|sel| events::find(client, "CUSTOM_DEPLOYMENT", sel, from, to)),
+    )
+    .await;
+    let mut out = Vec::new();
+    for (sel, r) in targets.iter().zip(results) {
+        let found = r.map_err(|e| Stop::CouldNot(event_error(&e, "events.read")))?;
+        // An event without a usable start time anchors nothing: never a 1970 window, never "now".
+        for e in found.iter().filter(|e| e.start_ms.is_none()) {
+            stderr(&format!(
+                "warning: skipped deployment event {} for {sel}: it has no usable startTime\n",
+                e.event_id
+            ));
+        }
+        let latest = events::latest(&found);
+        let Some((latest, t)) = latest.and_then(|e| {
+            let t = Utc.timestamp_millis_opt(e.start_ms?).single()?;
+            Some((e, t))
+        }) else {
+            return Err(Stop::CouldNot(format!(
+                "no deployment found: no CUSTOM_DEPLOYMENT event with a usable start time for {sel} in the last {}; mark deployments with `slogate mark`, or pass --deployment-time",
+                human(lookback)
+            )));
+        };
+        out.push(DeploymentInfo {
+            time: window::rfc3339(t),
+            source: "event".into(),
+            event_id: Some(latest.event_id.clone()),
+            title: Some(latest.title.clone()).filter(|t| !t.is_empty()),
+            version: latest
+                .property("dt.event.deployment.version")
+                .map(str::to_string),
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) fn event_error(e: &EventError, scope: &str) -> String {
+    match e {
+        EventError::Send(SendError::Auth { status, message }) => {
+            format!("Dynatrace refused the token ({status}): {message}; it needs the scope {scope}")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The entity selector of a plan's service, from slogate.yaml's template (Keptn's tags by default).
+pub(crate) fn service_selector(p: &Plan) -> Result<String, String> {
+    let sel = selectors(
+        &p.settings,
+        None,
+        p.project.as_deref(),
+        p.stage.as_deref(),
+        std::slice::from_ref(&p.service),
+    )
+    .map_err(|e| e.first().map(|p| p.message.clone()).unwrap_or_default())?;
+    Ok(sel.into_iter().next().map(|(_, s)| s).unwrap_or_default())
+}
+
+/// Waits for `wait`, with a countdown on a terminal and a line a minute in CI logs.
+pub(crate) fn wait_visibly(clock: &dyn Clock, wait: Duration, end: DateTime<Utc>) {
+    let total_ms = wait.num_milliseconds().max(0);
+    // Whole seconds, rounded up, for the display; the sleep itself is exact.
+    let total = (total_ms + 999) / 1000;
+    let terminal = std::io::stderr().is_terminal();
+    if clock.now() < end {
+        stderr(&format!(
+            "waiting {total} s for the evaluation window to end (at {}) and Dynatrace data to settle\n",
+            window::rfc3339(end)
+        ));
+    } else {
+        stderr(&format!(
+            "waiting {total} s for Dynatrace data to settle (the window ends at {}; --settle changes this)\n",
+            window::rfc3339(end)
+        ));
+    }
+    let mut left_ms = total_ms;
+    while left_ms > 0 {
+        let left = (left_ms + 999) / 1000;
+        if terminal {
+            stderr(&format!("\r  {:02}:{:02} left ", left / 60, left % 60));
+        } else if left != total && left % 60 == 0 {
+            stderr(&format!("  {left} s left\n"));
+        }
+        // The first step takes the fraction, so the rest lands on whole seconds.
+        let step = match left_ms % 1000 {
+            0 => 1000,
+            r => r,
+        };
+        clock.sleep(StdDuration::from_millis(step as u64));
+        left_ms -= step;
+    }
+    if terminal {
+        stderr("\r              \r");
+    }
+}
+
+/// Waits until every evaluation window is complete and settled, visibly; never evaluates early.
+/// Returns how long it waited.
+pub(crate) fn wait(
+    job: &Job<'_>,
+    windows: &[Windows],
+    settle: Duration,
+    clock: &dyn Clock,
+) -> Result<Duration, Stop> {
+    let now = clock.now();
+    let last_end = windows.iter().map(|w| w.eval.to).max().unwrap_or(now);
+    if last_end > now && job.wait.is_none() {
+        return Err(Stop::Invalid(usage(
+            format!(
+                "the evaluation window ends at {}, {} from now",
+                window::rfc3339(last_end),
+                human(last_end - now)
+            ),
+            "pass --wait (e.g. --wait 45m) to wait for it, or anchor earlier",
+        )));
+    }
+    let needed = (last_end + settle) - now;
+    if let Some(max) = job.wait
+        && needed > max
+    {
+        return Err(Stop::Invalid(usage(
+            format!(
+                "the evaluation window is complete and settled in {}, longer than --wait {}",
+                human(needed),
+                human(max)
+            ),
+            "raise --wait, or shorten --delay / --timeframe",
+        )));
+    }
+    let waited = needed.max(Duration::zero());
+    if waited > Duration::zero() {
+        wait_visibly(clock, waited, last_end);
+    }
+    Ok(waited)
+}
