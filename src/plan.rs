@@ -31,6 +31,9 @@ pub struct Plan {
     /// Lint findings worth showing; an error among them stops the run before anything is
     /// fetched (see [`lint::for_scoring`]).
     pub findings: Vec<Problem>,
+    /// Dashboard mode: the SLIs and objectives come from this dashboard (docs/dashboards.md);
+    /// `slo` and `slis` are filled in once the connection and the window are known.
+    pub dashboard: Option<crate::dashboard::engine::DashboardPlan>,
 }
 
 fn usage(message: impl Into<String>, help: &str) -> Problem {
@@ -105,6 +108,41 @@ pub fn resolve(
         return Err(problems);
     }
     let merged = layout::merge(&chain);
+    let dashboard = crate::dashboard::engine::selection(
+        select.dashboard.as_deref(),
+        &root,
+        project.as_deref(),
+        stage.as_deref(),
+        service.as_deref(),
+        &settings,
+    )
+    .map_err(|p| vec![p])?;
+    if let Some(d) = dashboard {
+        let vars = Vars {
+            project: project.clone().unwrap_or_default(),
+            stage: stage.clone().unwrap_or_default(),
+            service: service.clone().unwrap_or_default(),
+            deployment: select.deployment.clone().unwrap_or_default(),
+            context: select.context.clone().unwrap_or_default(),
+            labels: labels.clone(),
+            env: without_tokens(env, &settings),
+            filters: Vec::new(),
+        };
+        return Ok(Plan {
+            root,
+            settings,
+            project,
+            stage,
+            service,
+            labels,
+            slo: Slo::default(),
+            slo_files: vec![d.origin.clone()],
+            slis: Vec::new(),
+            vars,
+            findings: Vec::new(),
+            dashboard: Some(d),
+        });
+    }
     let Some(slo) = merged.slo else {
         return Err(vec![Problem::file("slogate::no-slo", &root.display().to_string(), "no slo.yaml at any level for this service")
             .help("add slo.yaml to the config root, the stage folder or the service folder; slogate never passes a gate without objectives")]);
@@ -153,6 +191,7 @@ pub fn resolve(
         slis,
         vars,
         findings,
+        dashboard: None,
     })
 }
 

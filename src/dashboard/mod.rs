@@ -3,6 +3,7 @@
 //! same plan pieces files produce (SLIs with values and an `slo.yaml` model), so scoring,
 //! history and reports need nothing of their own.
 
+pub mod engine;
 pub mod markdown;
 pub mod process;
 pub mod select;

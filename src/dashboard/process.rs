@@ -12,7 +12,7 @@ use crate::eval::SliValue;
 use crate::query::encode::path_escape;
 use crate::query::reduce::{self, Descriptor};
 use crate::query::{Method, MetricsQuery, Request, SliQuery, UsqlType, Window, request};
-use crate::source::dynatrace::{Failure, Fatal, Fetched};
+use crate::source::{Failure, Fatal, Fetched};
 use crate::source::http::{Client, SendError};
 
 /// One objective as upstream stored it in slo.yaml.

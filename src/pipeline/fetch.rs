@@ -32,12 +32,17 @@ pub(crate) async fn fetch_all(
     charts: bool,
 ) -> Result<Vec<Fetch>, Fatal> {
     let jobs = plans.iter().zip(windows).map(|(plan, w)| async move {
-        let values = source::fetch(sources, &plan.slis, w.eval.as_query_window());
+        // A dashboard's SLIs come from its tiles, processed for each window.
+        let values_for = |window: crate::query::Window| async move {
+            match crate::dashboard::engine::values(sources.dynatrace, plan, window).await {
+                Some(v) => v,
+                None => source::fetch(sources, &plan.slis, window).await,
+            }
+        };
+        let values = values_for(w.eval.as_query_window());
         let baseline = async {
             match &w.baseline {
-                Some(b) => source::fetch(sources, &plan.slis, b.as_query_window())
-                    .await
-                    .map(Some),
+                Some(b) => values_for(b.as_query_window()).await.map(Some),
                 None => Ok(None),
             }
         };

@@ -192,6 +192,7 @@ pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
             ..
         }
     ) || output.push_result
+        || plans.iter().any(|p| p.dashboard.is_some())
         || plans.iter().flat_map(|p| &p.slis).any(|s| {
             s.parsed
                 .as_ref()
