@@ -312,7 +312,7 @@ enum Series {
     NoData(String),
 }
 
-fn read_series(body: &Value, retried: bool) -> Series {
+fn read_series(body: &Value, retried: bool, single_value: bool) -> Series {
     let collections = body.get("result").and_then(Value::as_array).cloned().unwrap_or_default();
     let [collection] = collections.as_slice() else {
         return Series::NoData(format!(
@@ -323,6 +323,12 @@ fn read_series(body: &Value, retried: bool) -> Series {
     let data = collection.get("data").and_then(Value::as_array).cloned().unwrap_or_default();
     if data.is_empty() {
         return Series::NoData("Metrics API v2 returned zero metric series".into());
+    }
+    if single_value && data.len() > 1 {
+        return Series::NoData(format!(
+            "Metrics API v2 returned {} metric series but only one is supported",
+            data.len()
+        ));
     }
     if data.iter().any(|s| s.get("values").and_then(Value::as_array).is_some_and(|v| v.len() > 1)) {
         if retried {
@@ -508,7 +514,7 @@ impl Cx<'_> {
                     return Ok(());
                 }
             };
-            match read_series(&body, retried) {
+            match read_series(&body, retried, plan.single_value) {
                 Series::Several => {
                     let d = match self.descriptor(&plan.selector, &mut cache).await? {
                         Ok((_, d)) => d,
@@ -547,16 +553,6 @@ impl Cx<'_> {
             // The loop only ends with values or a problem.
             Series::Several => Vec::new(),
         };
-        if plan.single_value && values.len() > 1 {
-            self.fail(
-                o,
-                format!("could not process metrics query: Metrics API v2 returned {} metric series but only one is supported", values.len()),
-                Failure::NoData,
-                Some(first_shown),
-                tref,
-            );
-            return Ok(());
-        }
         let single = values.len() == 1;
         for (name, v) in values {
             let mut obj = o.clone();

@@ -279,6 +279,15 @@ pub(crate) fn reports(
                 fetched.millis,
             );
             r.pipeline = pipeline.clone();
+            // A dashboard without SLI tiles gives an SLO without objectives: Keptn's lighthouse
+            // failed it (score 0), a verdict on the dashboard rather than an unreadable file.
+            if plan.dashboard.is_some()
+                && plan.slo.objectives.is_empty()
+                && r.evaluation.result == Verdict::Invalid
+            {
+                r.evaluation.result = Verdict::Fail;
+                r.evaluation.invalid_input = None;
+            }
             r
         })
         .collect();
