@@ -316,6 +316,9 @@ fn why(report: &Report) -> String {
                 if let Some(q) = &r.query {
                     out.push_str(&format!("<li>query: <code>{}</code></li>\n", esc(q)));
                 }
+                if let Some(t) = &r.tile {
+                    out.push_str(&format!("<li>from {}</li>\n", esc(&t.describe())));
+                }
                 out.push_str("</ul>\n</li>\n");
                 continue;
             }
@@ -370,6 +373,9 @@ fn why(report: &Report) -> String {
             }
             if let Some(q) = &r.query {
                 out.push_str(&format!("<li>query: <code>{}</code></li>\n", esc(q)));
+            }
+            if let Some(t) = &r.tile {
+                out.push_str(&format!("<li>from {}</li>\n", esc(&t.describe())));
             }
             out.push_str("</ul>\n</li>\n");
         }

@@ -89,6 +89,9 @@ pub fn render(report: &Report) -> String {
                 if let Some(q) = &r.query {
                     out.push_str(&format!("  - query: {}\n", code(q)));
                 }
+                if let Some(t) = &r.tile {
+                    out.push_str(&format!("  - from {}\n", text(&t.describe())));
+                }
                 continue;
             }
             out.push_str(&format!(
@@ -135,6 +138,9 @@ pub fn render(report: &Report) -> String {
             }
             if let Some(q) = &r.query {
                 out.push_str(&format!("  - query: {}\n", code(q)));
+            }
+            if let Some(t) = &r.tile {
+                out.push_str(&format!("  - from {}\n", text(&t.describe())));
             }
         }
         out.push('\n');
