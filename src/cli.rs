@@ -543,6 +543,11 @@ pub struct LintArgs {
     /// Treat warnings as errors (exit 2).
     #[arg(long)]
     pub deny_warnings: bool,
+
+    /// Also check a Dynatrace dashboard for dashboard mode: a saved dashboard JSON file, or a
+    /// dashboard ID read from the environment in DT_URL with DT_API_TOKEN (scope ReadConfig).
+    #[arg(long, value_name = "ID|FILE")]
+    pub dashboard: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -4,6 +4,7 @@
 //! history and reports need nothing of their own.
 
 pub mod engine;
+pub mod lint;
 pub mod markdown;
 pub mod process;
 pub mod select;

@@ -118,6 +118,16 @@ pub async fn fetch(
     service: &str,
 ) -> Result<Value, DashboardError> {
     let id = match selection {
+        Selection::File(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| DashboardError::Retrieve {
+                message: format!("could not read the dashboard file {}: {e}", path.display()),
+                status: Some(400),
+            })?;
+            return serde_json::from_str(&text).map_err(|e| DashboardError::Retrieve {
+                message: format!("the dashboard file {} is not JSON: {e}", path.display()),
+                status: Some(400),
+            });
+        }
         Selection::Id(id) => id.clone(),
         Selection::Query => {
             let list = get_json(client, &get("/api/config/v1/dashboards".into(), Vec::new()))

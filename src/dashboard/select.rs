@@ -8,6 +8,9 @@ use serde_json::Value;
 pub enum Selection {
     Id(String),
     Query,
+    /// A saved dashboard JSON (`*.json`): the tiles are read from the file, the data still
+    /// comes from the environment.
+    File(std::path::PathBuf),
 }
 
 impl Selection {
@@ -16,6 +19,7 @@ impl Selection {
         match raw {
             "" => None,
             "query" => Some(Selection::Query),
+            f if f.ends_with(".json") => Some(Selection::File(f.into())),
             id => Some(Selection::Id(id.to_string())),
         }
     }

@@ -37,6 +37,29 @@ impl Kind {
     }
 }
 
+/// Keptn's `%f` (six decimals), except where that loses the value (`0.0000004` → `0.000000`):
+/// then the exact value (docs/decisions.md).
+pub fn fixed(v: f64) -> String {
+    let six = format!("{v:.6}");
+    if six.parse::<f64>().is_ok_and(|r| r == v) {
+        six
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Whether a visible threshold value has more than six decimals (for lint).
+pub fn loses_precision(thresholds: Option<&Value>) -> bool {
+    thresholds
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|t| t.get("visible").and_then(Value::as_bool).unwrap_or(false))
+        .flat_map(rules)
+        .filter_map(|r| r.get("value").and_then(Value::as_f64))
+        .any(|v| format!("{v:.6}").parse::<f64>().is_ok_and(|r| r != v))
+}
+
 /// Criteria from thresholds: `Ok(None)` when there is no visible threshold with a value.
 pub type Criteria = (Vec<Vec<String>>, Vec<Vec<String>>);
 
@@ -124,7 +147,7 @@ fn parse_rules(rules: &[Value]) -> Result<Criteria, Vec<String>> {
         kinds.reverse();
         values.reverse();
     }
-    let f = |v: f64| format!("{v:.6}");
+    let f = fixed;
     let (low, mid, high) = (values[0].unwrap_or(0.0), values[1], values[2].unwrap_or(0.0));
     Ok(if kinds[0] == Kind::Pass {
         match mid {
@@ -178,5 +201,15 @@ mod tests {
         assert_eq!(e, "error parsing thresholds: invalid color at position 2; expected 3 rules rather than 2 rules; missing value at position 3; values must increase or decrease strictly monotonically");
         assert_eq!(t(json!([{"color":"#7dc540"},{"color":"#f5d30f"},{"color":"#dc172a"}])).unwrap(), None);
         assert_eq!(criteria(Some(&json!([{"visible": false, "rules": [{"value": 1}]}]))).unwrap(), None);
+    }
+
+    #[test]
+    fn small_values_keep_their_digits() {
+        assert_eq!(fixed(69000.0), "69000.000000");
+        assert_eq!(fixed(0.0000004), "0.0000004");
+        let th = json!([{"visible": true, "rules": [{"value": 0, "color": "#7dc540"}, {"value": 0.0000004, "color": "#f5d30f"}, {"value": 0.000001, "color": "#dc172a"}]}]);
+        assert!(loses_precision(Some(&th)));
+        let (p, _) = criteria(Some(&th)).unwrap().unwrap();
+        assert_eq!(p, vec![vec![">=0.000000", "<0.0000004"]]);
     }
 }

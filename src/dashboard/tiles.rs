@@ -55,9 +55,23 @@ pub fn zone(dashboard: &Value, tile: &Value) -> Option<String> {
     }
 }
 
+/// A quoted selector value with Dynatrace's escaping (`~` before `~` and `"`); Keptn quoted
+/// without escaping, so a name with a quote broke the selector (docs/decisions.md).
+pub fn quoted(value: &str) -> String {
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        if c == '~' || c == '"' {
+            out.push('~');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
 /// `mzName("<name>")`.
 pub fn mz_selector(name: &str) -> String {
-    format!("mzName(\"{name}\")")
+    format!("mzName({})", quoted(name))
 }
 
 /// Go's `%q` for the problem selector.
@@ -217,7 +231,11 @@ pub fn custom_chart(
             "percentile({:.6})",
             series.get("percentile").and_then(Value::as_f64).unwrap_or(95.0)
         ),
-        "OF_INTEREST_RATIO" | "OTHER_RATIO" => "avg".into(),
+        "OF_INTEREST_RATIO" => "avg".into(),
+        // Keptn sent `avg` here too: the ratio of interest, the opposite of what the chart shows.
+        "OTHER_RATIO" => {
+            return Err("aggregation OTHER_RATIO cannot be expressed as a metric selector (Keptn queried the opposite ratio); use a Data Explorer tile".into());
+        }
         other => other.to_string(),
     }
     .to_lowercase();
@@ -280,10 +298,10 @@ pub fn custom_chart(
                 .unwrap_or_default()
         };
         for id in strings("SPECIFIC_ENTITIES") {
-            filters.push_str(&format!(",entityId(\"{id}\")"));
+            filters.push_str(&format!(",entityId({})", quoted(&id)));
         }
         for t in strings("AUTO_TAGS") {
-            filters.push_str(&format!(",tag(\"{t}\")"));
+            filters.push_str(&format!(",tag({})", quoted(&t)));
         }
     }
     let entity_selector = if series_type == "SERVICE_KEY_REQUEST" && !filters.is_empty() {
@@ -371,6 +389,12 @@ pub fn split_names(t: &Title, name: &str) -> (String, String) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn quotes_are_escaped() {
+        assert_eq!(quoted("a\"b~c"), "\"a~\"b~~c\"");
+        assert_eq!(mz_selector("mz 1"), "mzName(\"mz 1\")");
+    }
 
     #[test]
     fn units() {
