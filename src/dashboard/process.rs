@@ -317,7 +317,8 @@ struct Cx<'a> {
 
 /// What the metrics answer held, per series: name and value.
 enum Series {
-    Values(Vec<(String, f64)>),
+    /// Name, value and the series' own dimensions (for a per-series query).
+    Values(Vec<(String, f64, Vec<(String, String)>)>),
     Several,
     NoData(String),
 }
@@ -360,7 +361,7 @@ fn read_series(body: &Value, retried: bool, single_value: bool) -> Series {
         match values.first() {
             None => return Series::NoData("Metrics API v2 returned zero values".into()),
             Some(v) => match v.as_f64() {
-                Some(v) => out.push((tiles::series_name(s), v)),
+                Some(v) => out.push((tiles::series_name(s), v, tiles::series_dimensions(s))),
                 None => {
                     return Series::NoData("Metrics API v2 returned 'null' as value".into());
                 }
@@ -564,12 +565,15 @@ impl Cx<'_> {
             Series::Several => Vec::new(),
         };
         let single = values.len() == 1;
-        for (name, v) in values {
+        for (name, v, dims) in values {
             let mut obj = o.clone();
+            let mut query = m.clone();
             if !single {
                 let (sli, display) = tiles::split_names(t, &name);
                 obj.sli = sli;
                 obj.display_name = display;
+                // The same value for files: the tile's query narrowed to this series.
+                query.metric_selector = tiles::narrowed(&m.metric_selector, &dims);
             }
             let sv = value(&obj.sli, v);
             self.push(
@@ -580,7 +584,7 @@ impl Cx<'_> {
                     query: Some(shown.clone()),
                 },
                 tref,
-                single.then(|| SliQuery::Metrics(m.clone())),
+                (single || !dims.is_empty()).then_some(SliQuery::Metrics(query)),
             );
         }
         Ok(())

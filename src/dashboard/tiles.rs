@@ -377,6 +377,26 @@ pub fn series_name(series: &Value) -> String {
         .join(" ")
 }
 
+/// A series' identifying dimensions: its `dimensionMap` without the `.name` companions.
+pub fn series_dimensions(series: &Value) -> Vec<(String, String)> {
+    let Some(map) = series.get("dimensionMap").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    map.iter()
+        .filter(|(k, _)| !(k.ends_with(".name") && map.contains_key(&k[..k.len() - 5])))
+        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+        .collect()
+}
+
+/// `(<selector>):filter(and(eq("k","v"),…))`: the tile's query for one of its series.
+pub fn narrowed(selector: &str, dims: &[(String, String)]) -> String {
+    let eqs: Vec<String> = dims
+        .iter()
+        .map(|(k, v)| format!("eq({},{})", quoted(k), quoted(v)))
+        .collect();
+    format!("({selector}):filter(and({}))", eqs.join(","))
+}
+
 /// SLI and display name of one of several series or rows.
 pub fn split_names(t: &Title, name: &str) -> (String, String) {
     (
@@ -413,6 +433,13 @@ mod tests {
         assert_eq!(series_name(&s), "carts");
         let s = json!({"dimensionMap": {"z": "2", "a": "1"}});
         assert_eq!(series_name(&s), "1 2");
+    }
+
+    #[test]
+    fn one_series_of_several() {
+        let s = json!({"dimensionMap": {"dt.entity.service.name": "carts", "dt.entity.service": "SERVICE-1"}});
+        let d = series_dimensions(&s);
+        assert_eq!(narrowed("m:avg", &d), "(m:avg):filter(and(eq(\"dt.entity.service\",\"SERVICE-1\")))");
     }
 
     #[test]
