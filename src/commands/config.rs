@@ -1,11 +1,11 @@
 //! `slogate config`: the merged configuration of one service, each value with its origin.
 
 use crate::cli::{ConfigArgs, ReportFormat};
-use crate::ui::{Exit, Ui, stdout};
 use crate::diag::Problem;
 use crate::spec::layout::{self, Level};
 use crate::spec::load;
 use crate::spec::slo::Provenance;
+use crate::ui::{Exit, Ui, stdout};
 
 pub fn run(args: &ConfigArgs, ui: &Ui) -> Exit {
     let mut problems = Vec::new();

@@ -3,7 +3,9 @@
 
 use std::time::Duration as StdDuration;
 
-use crate::cli::{DashboardArgs, DashboardCommand, DashboardExportArgs, ExportFormat, SelectArgs, SourceArgs};
+use crate::cli::{
+    DashboardArgs, DashboardCommand, DashboardExportArgs, ExportFormat, SelectArgs, SourceArgs,
+};
 use crate::clock::{Clock, SystemClock};
 use crate::dashboard::engine::{self, Stopped};
 use crate::dashboard::{self, Processed};
@@ -90,7 +92,10 @@ pub fn processed(
     if conn.token.is_none() {
         return Err(usage(
             ui,
-            format!("no Dynatrace API token: the environment variable {} is not set", conn.token_env),
+            format!(
+                "no Dynatrace API token: the environment variable {} is not set",
+                conn.token_env
+            ),
             "the token needs ReadConfig for the dashboard and the read scopes of its tiles; see docs/token-scopes.md",
         ));
     }
@@ -170,7 +175,10 @@ fn export(a: &DashboardExportArgs, ui: &Ui) -> Exit {
                     .map(|i| serde_json::json!({"sli": i.objective.sli, "tile": i.tile}))
                     .collect(),
             );
-            stdout(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
+            stdout(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            ));
         }
         ExportFormat::Yaml if a.out.is_none() => stdout(&dashboard::slo_yaml(&p)),
         ExportFormat::Yaml => {}

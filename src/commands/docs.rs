@@ -4,8 +4,8 @@
 use clap::CommandFactory;
 
 use crate::cli::{Cli, CompletionsArgs, ManArgs};
-use crate::ui::{Exit, Ui, stdout};
 use crate::diag::Problem;
+use crate::ui::{Exit, Ui, stdout};
 
 /// Prints the completion script for one shell.
 pub fn completions(args: &CompletionsArgs) -> Exit {

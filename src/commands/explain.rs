@@ -2,11 +2,11 @@
 
 use crate::cli::{ExplainArgs, ReportFormat};
 use crate::clock::{Clock, SystemClock};
-use crate::ui::{Exit, Ui, stdout};
 use crate::diag::Problem;
 use crate::plan;
 use crate::shell::environment;
-use crate::source::dynatrace;
+use crate::source;
+use crate::ui::{Exit, Ui, stdout};
 use crate::window;
 
 pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {
@@ -54,8 +54,9 @@ pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {
         }
     };
     let base = plan::connection(&plan.settings, &env).map(|c| c.url).ok();
-    let rows = dynatrace::plan(&plan.slis, window.as_query_window());
-    let requests = dynatrace::group(&plan.slis, window.as_query_window()).requests();
+    let (rows, requests) = source::explain(&plan.slis, window.as_query_window());
+    // Which source each SLI goes to is worth a word only when a plan mixes them.
+    let mixed = plan.slis.iter().any(|s| s.source != plan.slis[0].source);
     let failed = rows.iter().any(|(_, r)| r.is_err());
     match args.format {
         ReportFormat::Json => {
@@ -67,6 +68,7 @@ pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {
                 "indicators": rows.iter().zip(&plan.slis).map(|((name, r), sli)| serde_json::json!({
                     "name": name,
                     "sli": sli.text,
+                    "source": sli.source.as_str(),
                     "query": r.as_ref().ok(),
                     "error": r.as_ref().err(),
                 })).collect::<Vec<_>>(),
@@ -90,6 +92,9 @@ pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {
             }
             for ((name, r), sli) in rows.iter().zip(&plan.slis) {
                 out.push_str(&format!("\n{name}\n  sli:   {}\n", sli.text));
+                if mixed {
+                    out.push_str(&format!("  from:  {}\n", sli.source));
+                }
                 match r {
                     Ok(q) => out.push_str(&format!("  query: {q}\n")),
                     Err(e) => out.push_str(&format!("  error: {e}\n")),
@@ -112,7 +117,11 @@ fn dashboard(args: &ExplainArgs, ui: &Ui) -> Exit {
     let (_, p, window) = match crate::commands::dashboard::processed(
         &args.select,
         &source,
-        (args.from.as_deref(), args.to.as_deref(), args.timeframe.as_deref()),
+        (
+            args.from.as_deref(),
+            args.to.as_deref(),
+            args.timeframe.as_deref(),
+        ),
         ui,
     ) {
         Ok(x) => x,
@@ -132,7 +141,10 @@ fn dashboard(args: &ExplainArgs, ui: &Ui) -> Exit {
                     "tile": i.tile,
                 })).collect::<Vec<_>>(),
             });
-            stdout(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
+            stdout(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            ));
         }
         ReportFormat::Text => {
             let mut out = format!(
@@ -144,7 +156,11 @@ fn dashboard(args: &ExplainArgs, ui: &Ui) -> Exit {
                 window::rfc3339(window.to)
             );
             for i in &p.indicators {
-                out.push_str(&format!("\n{}\n  from:  {}\n", i.objective.sli, i.tile.describe()));
+                out.push_str(&format!(
+                    "\n{}\n  from:  {}\n",
+                    i.objective.sli,
+                    i.tile.describe()
+                ));
                 if let Some(q) = i.query.as_ref().and_then(crate::dashboard::query_text) {
                     out.push_str(&format!("  sli:   {q}\n"));
                 }

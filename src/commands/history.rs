@@ -8,13 +8,13 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::Value;
 
 use crate::clock::{Clock, SystemClock};
-use crate::ui::{Exit, Ui, stdout};
 use crate::diag::Problem;
 use crate::history::{
     self, HistoryError, HistoryLocation, ImportSummary, Imported, ListFilter, Lookup, Store,
     StoredEvaluation, Summary,
 };
 use crate::report;
+use crate::ui::{Exit, Ui, stdout};
 
 /// `slogate history [--history PATH] [--config DIR] <list|show|invalidate|export|import>`.
 #[derive(Args, Debug)]

@@ -4,11 +4,11 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{LintArgs, LintFormat};
-use crate::ui::{Exit, Ui, stderr, stdout};
 use crate::diag::{self, Problem, Severity};
 use crate::spec::layout::{self, Level, LevelKind};
 use crate::spec::load;
 use crate::spec::{lint, slo::Slo};
+use crate::ui::{Exit, Ui, stderr, stdout};
 
 pub fn run(args: &LintArgs, ui: &Ui) -> Exit {
     let paths = if args.paths.is_empty() && args.dashboard.is_some() {
@@ -276,22 +276,38 @@ fn dashboard_text(arg: &str) -> Result<(String, String), Problem> {
         return Ok((file.name.clone(), file.text.clone()));
     }
     if arg.ends_with(".json") {
-        return Err(Problem::file("slogate::no-config", arg, "no such dashboard file")
-            .help("give the path of a saved dashboard JSON, or a dashboard ID"));
+        return Err(
+            Problem::file("slogate::no-config", arg, "no such dashboard file")
+                .help("give the path of a saved dashboard JSON, or a dashboard ID"),
+        );
     }
     let env = crate::shell::environment();
     let conn = crate::plan::connection(&crate::spec::settings::Settings::default(), &env)?;
     if conn.token.is_none() {
-        return Err(Problem::file("slogate::usage", "command line", format!("no Dynatrace API token in {} to read dashboard {arg}", conn.token_env))
-            .help("the token needs ReadConfig (docs/token-scopes.md); or lint a saved dashboard file"));
+        return Err(Problem::file(
+            "slogate::usage",
+            "command line",
+            format!(
+                "no Dynatrace API token in {} to read dashboard {arg}",
+                conn.token_env
+            ),
+        )
+        .help(
+            "the token needs ReadConfig (docs/token-scopes.md); or lint a saved dashboard file",
+        ));
     }
     let client = crate::shell::client_for(&conn, std::time::Duration::from_secs(30), 2)
         .map_err(|m| Problem::file("slogate::usage", "command line", m))?;
     let rt = crate::shell::runtime().map_err(|mut p| p.remove(0))?;
     let selection = crate::dashboard::Selection::Id(arg.to_string());
     let json = rt
-        .block_on(crate::dashboard::process::fetch(&client, &selection, "", "", ""))
-        .map_err(|e| Problem::file("slogate::dashboard", arg, e.message()).help("check the ID and that the token has ReadConfig"))?;
+        .block_on(crate::dashboard::process::fetch(
+            &client, &selection, "", "", "",
+        ))
+        .map_err(|e| {
+            Problem::file("slogate::dashboard", arg, e.message())
+                .help("check the ID and that the token has ReadConfig")
+        })?;
     let text = serde_json::to_string_pretty(&json).unwrap_or_default();
     Ok((format!("dashboard {arg}"), text))
 }

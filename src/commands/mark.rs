@@ -8,13 +8,13 @@ use serde_json::Value;
 use crate::ci;
 use crate::cli::{EventTypeArg, MarkArgs, ReportFormat};
 use crate::clock::{Clock, SystemClock};
-use crate::ui::{Exit, Ui, stderr, stdout};
 use crate::diag::Problem;
 use crate::event::{self, EventKind, Mark};
 use crate::plan;
 use crate::shell::{ci_kind, client_for, environment, runtime, selectors, settings_of};
 use crate::source::events::{self, EventError, IngestResult};
 use crate::source::http::SendError;
+use crate::ui::{Exit, Ui, stderr, stdout};
 use crate::window;
 
 fn usage(message: impl Into<String>, help: &str) -> Vec<Problem> {

@@ -3,13 +3,13 @@
 use std::path::Path;
 
 use crate::cli::{FailOn, OnMissingBaseline, ReportFormat, ScoreArgs};
-use crate::ui::{Exit, Ui, stdout};
 use crate::diag::Problem;
 use crate::eval::{self, MissingBaseline, Retrieval, previous};
 use crate::input;
 use crate::report::{self, Report, json};
 use crate::spec::slo::Slo;
 use crate::spec::{layout, lint, load};
+use crate::ui::{Exit, Ui, stdout};
 
 pub fn run(args: &ScoreArgs, ui: &Ui) -> Exit {
     match score(args, ui) {

@@ -115,16 +115,18 @@ pub enum Stopped {
 fn stopped(e: DashboardError, origin: &str) -> Stopped {
     let message = e.message();
     let problem = |help: &str| {
-        Stopped::Invalid(Problem::file("slogate::dashboard", origin, message.clone()).help(help.to_string()))
+        Stopped::Invalid(
+            Problem::file("slogate::dashboard", origin, message.clone()).help(help.to_string()),
+        )
     };
     match e {
         DashboardError::Fatal(f) => Stopped::Fatal(f),
-        DashboardError::Process(_) => {
-            problem("fix the KQG Markdown tile of the dashboard; `slogate lint --dashboard ID` lists every problem")
-        }
-        DashboardError::Retrieve { status: Some(s), .. } if s == 429 || s >= 500 => {
-            Stopped::CouldNot(message)
-        }
+        DashboardError::Process(_) => problem(
+            "fix the KQG Markdown tile of the dashboard; `slogate lint --dashboard ID` lists every problem",
+        ),
+        DashboardError::Retrieve {
+            status: Some(s), ..
+        } if s == 429 || s >= 500 => Stopped::CouldNot(message),
         DashboardError::Retrieve { status: None, .. } if !message.contains("dashboard") => {
             Stopped::CouldNot(message)
         }
@@ -138,7 +140,9 @@ fn stopped(e: DashboardError, origin: &str) -> Stopped {
 /// so that earlier verdicts are read with the dashboard's comparison settings.
 pub async fn load(plans: &mut [Plan], client: &Client) -> Result<(), Stopped> {
     for plan in plans.iter_mut() {
-        let Some(d) = plan.dashboard.as_mut() else { continue };
+        let Some(d) = plan.dashboard.as_mut() else {
+            continue;
+        };
         let json = process::fetch(
             client,
             &d.selection,
@@ -148,10 +152,14 @@ pub async fn load(plans: &mut [Plan], client: &Client) -> Result<(), Stopped> {
         )
         .await
         .map_err(|e| stopped(e, &d.origin))?;
-        let scoring = process::scoring(&json)
-            .map_err(|m| stopped(DashboardError::Process(m), &d.origin))?;
+        let scoring =
+            process::scoring(&json).map_err(|m| stopped(DashboardError::Process(m), &d.origin))?;
         let empty = Processed {
-            id: json.get("id").and_then(Value::as_str).unwrap_or("").to_string(),
+            id: json
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
             name: json
                 .pointer("/dashboardMetadata/name")
                 .and_then(Value::as_str)
@@ -178,18 +186,25 @@ pub fn slis(p: &Processed) -> Vec<Sli> {
                 .and_then(super::query_text)
                 .unwrap_or_default(),
             source: SourceKind::Dynatrace,
-            parsed: i.query.clone().ok_or_else(|| {
-                i.fetched.value.message.clone()
-            }),
+            parsed: i
+                .query
+                .clone()
+                .ok_or_else(|| i.fetched.value.message.clone()),
         })
         .collect()
 }
 
 /// Processes the tiles of every dashboard plan for its evaluation window: the plan's SLO and
 /// SLIs are now the dashboard's.
-pub async fn expand(plans: &mut [Plan], client: &Client, windows: &[Window]) -> Result<(), Stopped> {
+pub async fn expand(
+    plans: &mut [Plan],
+    client: &Client,
+    windows: &[Window],
+) -> Result<(), Stopped> {
     for (plan, &w) in plans.iter_mut().zip(windows) {
-        let Some(d) = plan.dashboard.as_mut() else { continue };
+        let Some(d) = plan.dashboard.as_mut() else {
+            continue;
+        };
         let Some(json) = &d.json else { continue };
         let p = process::process(client, json, w)
             .await
@@ -204,7 +219,11 @@ pub async fn expand(plans: &mut [Plan], client: &Client, windows: &[Window]) -> 
 
 /// Values of a dashboard plan's SLIs for `window`: those found while expanding for the
 /// evaluation window, else the tiles processed again for this window (a baseline window).
-pub async fn values(client: &Client, plan: &Plan, window: Window) -> Option<Result<Vec<Fetched>, Fatal>> {
+pub async fn values(
+    client: &Client,
+    plan: &Plan,
+    window: Window,
+) -> Option<Result<Vec<Fetched>, Fatal>> {
     let d = plan.dashboard.as_ref()?;
     let (w, p) = d.processed.as_ref()?;
     if *w == window {

@@ -25,7 +25,11 @@ struct Locator {
 
 impl Locator {
     fn new(file: Arc<SourceFile>) -> Self {
-        let types = file.text.match_indices("\"tileType\"").map(|(i, _)| i).collect();
+        let types = file
+            .text
+            .match_indices("\"tileType\"")
+            .map(|(i, _)| i)
+            .collect();
         Locator { file, types }
     }
 
@@ -41,8 +45,17 @@ impl Locator {
     fn find(&self, i: usize, needle: &str) -> Origin {
         let encoded = serde_json::to_string(needle).unwrap_or_default();
         let text = &self.file.text;
-        let from = if i == 0 { 0 } else { self.types.get(i - 1).map_or(0, |p| p + 1) };
-        let to = self.types.get(i + 1).copied().unwrap_or(text.len()).min(text.len());
+        let from = if i == 0 {
+            0
+        } else {
+            self.types.get(i - 1).map_or(0, |p| p + 1)
+        };
+        let to = self
+            .types
+            .get(i + 1)
+            .copied()
+            .unwrap_or(text.len())
+            .min(text.len());
         // Dynatrace's exports escape `<`, `>` and `&` as `\u003c` …; try both spellings.
         let escaped = encoded
             .replace('<', "\\u003c")
@@ -117,11 +130,27 @@ pub fn check(name: &str, text: &str) -> Vec<Problem> {
             continue;
         }
         let Some(text) = title_of(tile) else {
-            if kind == "SLO" && tile.get("assignedEntities").and_then(Value::as_array).is_none_or(Vec::is_empty) {
-                out.push(Problem::error("slogate::dashboard-tile", &at_tile, format!("tile {index} (SLO): SLO tile contains no SLO IDs")).help("assign an SLO to the tile, or remove it"));
+            if kind == "SLO"
+                && tile
+                    .get("assignedEntities")
+                    .and_then(Value::as_array)
+                    .is_none_or(Vec::is_empty)
+            {
+                out.push(
+                    Problem::error(
+                        "slogate::dashboard-tile",
+                        &at_tile,
+                        format!("tile {index} (SLO): SLO tile contains no SLO IDs"),
+                    )
+                    .help("assign an SLO to the tile, or remove it"),
+                );
             }
             if kind == "SLO" || kind == "OPEN_PROBLEMS" {
-                let (sli, display) = if kind == "OPEN_PROBLEMS" { ("problems".to_string(), String::new()) } else { continue };
+                let (sli, display) = if kind == "OPEN_PROBLEMS" {
+                    ("problems".to_string(), String::new())
+                } else {
+                    continue;
+                };
                 names.push((sli, display, at_tile.clone()));
             }
             continue;
@@ -130,8 +159,14 @@ pub fn check(name: &str, text: &str) -> Vec<Problem> {
         let what = format!("tile {index} \"{text}\"");
         let t = title::parse(&text);
         for i in &t.ignored {
-            let mut p = Problem::warning("slogate::dashboard-title", &at, format!("{what}: {i} (upstream dropped it without a word)"));
-            if let Some(key) = i.strip_prefix("unknown key `").and_then(|r| r.split('`').next())
+            let mut p = Problem::warning(
+                "slogate::dashboard-title",
+                &at,
+                format!("{what}: {i} (upstream dropped it without a word)"),
+            );
+            if let Some(key) = i
+                .strip_prefix("unknown key `")
+                .and_then(|r| r.split('`').next())
                 && let Some(k) = did_you_mean(key, TITLE_KEYS)
             {
                 p = p.help(format!("did you mean `{k}=`?"));
@@ -143,8 +178,12 @@ pub fn check(name: &str, text: &str) -> Vec<Problem> {
         if t.sli.is_empty() {
             if !text.trim().is_empty() {
                 out.push(
-                    Problem::warning("slogate::dashboard-title", &at, format!("{what}: the title gives no SLI name, so the tile is skipped"))
-                        .help("start the title with a name, or write sli=<name>"),
+                    Problem::warning(
+                        "slogate::dashboard-title",
+                        &at,
+                        format!("{what}: the title gives no SLI name, so the tile is skipped"),
+                    )
+                    .help("start the title with a name, or write sli=<name>"),
                 );
             }
             continue;
@@ -159,10 +198,15 @@ pub fn check(name: &str, text: &str) -> Vec<Problem> {
             );
         }
         if let Some(e) = t.error() {
-            out.push(Problem::error("slogate::dashboard-title", &at, format!("{what}: {e}")).help("the SLI fails at every evaluation; fix the title"));
+            out.push(
+                Problem::error("slogate::dashboard-title", &at, format!("{what}: {e}"))
+                    .help("the SLI fails at every evaluation; fix the title"),
+            );
         }
         check_tile(&dashboard, tile, kind, &t, &what, &at, &mut out);
-        let tf = tile.pointer("/tileFilter/timeframe").and_then(Value::as_str);
+        let tf = tile
+            .pointer("/tileFilter/timeframe")
+            .and_then(Value::as_str);
         if tf.is_some_and(|t| !t.is_empty()) {
             out.push(
                 Problem::warning("slogate::dashboard-timeframe", &at, format!("{what}: the tile's timeframe {:?} is ignored: it is queried for the evaluation window", tf.unwrap_or("")))
@@ -173,60 +217,128 @@ pub fn check(name: &str, text: &str) -> Vec<Problem> {
     }
     for (i, (sli, display, at)) in names.iter().enumerate() {
         let sli_dup = names.iter().filter(|n| &n.0 == sli).count() > 1;
-        let display_dup = !display.is_empty() && names.iter().filter(|n| &n.1 == display).count() > 1;
-        let first = names.iter().position(|n| &n.0 == sli || (!display.is_empty() && &n.1 == display)) == Some(i);
+        let display_dup =
+            !display.is_empty() && names.iter().filter(|n| &n.1 == display).count() > 1;
+        let first = names
+            .iter()
+            .position(|n| &n.0 == sli || (!display.is_empty() && &n.1 == display))
+            == Some(i);
         if (sli_dup || display_dup) && first {
-            let what = if sli_dup { format!("SLI name `{sli}`") } else { format!("display name {display:?}") };
+            let what = if sli_dup {
+                format!("SLI name `{sli}`")
+            } else {
+                format!("display name {display:?}")
+            };
             out.push(
-                Problem::error("slogate::dashboard-duplicate", at, format!("duplicate {what}: every tile using it fails"))
-                    .help("give each tile its own sli=<name> and display name"),
+                Problem::error(
+                    "slogate::dashboard-duplicate",
+                    at,
+                    format!("duplicate {what}: every tile using it fails"),
+                )
+                .help("give each tile its own sli=<name> and display name"),
             );
         }
     }
     out
 }
 
-fn check_tile(dashboard: &Value, tile: &Value, kind: &str, t: &Title, what: &str, at: &Origin, out: &mut Vec<Problem>) {
-    let mut err = |m: String, help: &str| out.push(Problem::error("slogate::dashboard-tile", at, format!("{what}: {m}")).help(help.to_string()));
+fn check_tile(
+    dashboard: &Value,
+    tile: &Value,
+    kind: &str,
+    t: &Title,
+    what: &str,
+    at: &Origin,
+    out: &mut Vec<Problem>,
+) {
+    let mut err = |m: String, help: &str| {
+        out.push(
+            Problem::error("slogate::dashboard-tile", at, format!("{what}: {m}"))
+                .help(help.to_string()),
+        )
+    };
     match kind {
         "DATA_EXPLORER" => {
             let (plan, _) = tiles::data_explorer(dashboard, tile, t);
             if let Err(problems) = plan {
-                for p in problems.iter().filter(|p| !p.starts_with("error parsing SLO definition")) {
-                    err(p.clone(), "the SLI fails at every evaluation; fix the tile's query or thresholds");
+                for p in problems
+                    .iter()
+                    .filter(|p| !p.starts_with("error parsing SLO definition"))
+                {
+                    err(
+                        p.clone(),
+                        "the SLI fails at every evaluation; fix the tile's query or thresholds",
+                    );
                 }
             }
-            if t.pass.is_empty() && t.warning.is_empty() && thresholds::loses_precision(tile.pointer("/visualConfig/thresholds")) {
+            if t.pass.is_empty()
+                && t.warning.is_empty()
+                && thresholds::loses_precision(tile.pointer("/visualConfig/thresholds"))
+            {
                 out.push(Problem::warning("slogate::dashboard-threshold", at, format!("{what}: a threshold has more than six decimals: Keptn rounded it (`0.0000004` became `0.000000`); slogate keeps it exact")).help("write the criteria in the title (pass=<0.0005) or use a larger unit"));
             }
         }
         "CUSTOM_CHARTING" => match tiles::chart_series(tile) {
             Err(e) => err(e, "give the chart exactly one series"),
             Ok(s) => {
-                let dims = s.get("dimensions").and_then(Value::as_array).map_or(0, Vec::len);
+                let dims = s
+                    .get("dimensions")
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len);
                 if dims > 1 {
-                    err("only a single dimension is supported".into(), "split the chart by one dimension at most");
+                    err(
+                        "only a single dimension is supported".into(),
+                        "split the chart by one dimension at most",
+                    );
                 }
                 if s.get("aggregation").and_then(Value::as_str) == Some("OTHER_RATIO") {
                     out.push(Problem::error("slogate::dashboard-tile", at, format!("{what}: OTHER_RATIO cannot be queried: Keptn asked for the average, the opposite ratio; slogate fails the SLI")).help("use a Data Explorer tile with the ratio you mean"));
                 }
                 let series_type = s.get("entityType").and_then(Value::as_str).unwrap_or("");
-                if let Some(f) = tile.pointer("/filterConfig/filtersPerEntityType").and_then(|f| f.get(series_type)).and_then(Value::as_object) {
-                    let mut unknown: Vec<&str> = f.keys().map(String::as_str).filter(|k| !matches!(*k, "SPECIFIC_ENTITIES" | "AUTO_TAGS")).collect();
+                if let Some(f) = tile
+                    .pointer("/filterConfig/filtersPerEntityType")
+                    .and_then(|f| f.get(series_type))
+                    .and_then(Value::as_object)
+                {
+                    let mut unknown: Vec<&str> = f
+                        .keys()
+                        .map(String::as_str)
+                        .filter(|k| !matches!(*k, "SPECIFIC_ENTITIES" | "AUTO_TAGS"))
+                        .collect();
                     unknown.sort();
                     if !unknown.is_empty() {
-                        out.push(Problem::error("slogate::dashboard-tile", at, format!("{what}: unknown filters: {}", unknown.join(", "))).help("filter by specific entities or tags only"));
+                        out.push(
+                            Problem::error(
+                                "slogate::dashboard-tile",
+                                at,
+                                format!("{what}: unknown filters: {}", unknown.join(", ")),
+                            )
+                            .help("filter by specific entities or tags only"),
+                        );
                     }
                 }
             }
         },
         "DTAQL" => {
-            if tile.get("query").and_then(Value::as_str).is_none_or(str::is_empty) {
-                err("USQL query should not be empty".into(), "write the tile's query");
+            if tile
+                .get("query")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
+                err(
+                    "USQL query should not be empty".into(),
+                    "write the tile's query",
+                );
             }
             let ty = tile.get("type").and_then(Value::as_str).unwrap_or("");
-            if !matches!(ty, "SINGLE_VALUE" | "COLUMN_CHART" | "LINE_CHART" | "PIE_CHART" | "TABLE") {
-                err(format!("unsupported USQL visualization type: {ty}"), "use SINGLE_VALUE, COLUMN_CHART, LINE_CHART, PIE_CHART or TABLE");
+            if !matches!(
+                ty,
+                "SINGLE_VALUE" | "COLUMN_CHART" | "LINE_CHART" | "PIE_CHART" | "TABLE"
+            ) {
+                err(
+                    format!("unsupported USQL visualization type: {ty}"),
+                    "use SINGLE_VALUE, COLUMN_CHART, LINE_CHART, PIE_CHART or TABLE",
+                );
             }
         }
         _ => {}
@@ -238,7 +350,10 @@ mod tests {
     use super::*;
 
     fn codes(text: &str) -> Vec<String> {
-        check("d.json", text).iter().map(|p| format!("{}: {}", p.code, p.message)).collect()
+        check("d.json", text)
+            .iter()
+            .map(|p| format!("{}: {}", p.code, p.message))
+            .collect()
     }
 
     #[test]

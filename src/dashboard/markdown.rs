@@ -111,7 +111,9 @@ pub fn trailing_note(markdown: &str) -> Option<String> {
     let last = markdown.rsplit(';').next()?;
     let (_, v) = last.split_once('=')?;
     let v = v.trim();
-    v.find('\n').map(|i| v[i..].trim().to_string()).filter(|n| !n.is_empty())
+    v.find('\n')
+        .map(|i| v[i..].trim().to_string())
+        .filter(|n| !n.is_empty())
 }
 
 #[cfg(test)]

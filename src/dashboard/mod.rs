@@ -80,7 +80,10 @@ pub fn slo_yaml(p: &Processed) -> String {
         p.id
     ));
     out.push_str("spec_version: \"1.0\"\ncomparison:\n");
-    out.push_str(&format!("  compare_with: {}\n", yaml_scalar(&s.compare_with)));
+    out.push_str(&format!(
+        "  compare_with: {}\n",
+        yaml_scalar(&s.compare_with)
+    ));
     out.push_str(&format!(
         "  include_result_with_score: {}\n",
         yaml_scalar(&s.include_result_with_score)
@@ -89,7 +92,10 @@ pub fn slo_yaml(p: &Processed) -> String {
         "  number_of_comparison_results: {}\n",
         s.number_of_comparison_results
     ));
-    out.push_str(&format!("  aggregate_function: {}\n", yaml_scalar(&s.aggregate_function)));
+    out.push_str(&format!(
+        "  aggregate_function: {}\n",
+        yaml_scalar(&s.aggregate_function)
+    ));
     if p.indicators.is_empty() {
         out.push_str("objectives: []\n");
     } else {
@@ -100,7 +106,10 @@ pub fn slo_yaml(p: &Processed) -> String {
         out.push_str(&format!("  # {}\n", i.tile.describe().replace('\n', " ")));
         out.push_str(&format!("  - sli: {}\n", yaml_scalar(&o.sli)));
         if !o.display_name.is_empty() {
-            out.push_str(&format!("    displayName: {}\n", yaml_scalar(&o.display_name)));
+            out.push_str(&format!(
+                "    displayName: {}\n",
+                yaml_scalar(&o.display_name)
+            ));
         }
         yaml_groups(&mut out, "pass", &o.pass);
         yaml_groups(&mut out, "warning", &o.warning);
@@ -126,7 +135,9 @@ pub fn slo_model(p: &Processed) -> Result<Slo, String> {
             .find(|p| p.is_error())
             .map(|p| p.message.clone())
             .unwrap_or_default();
-        return Err(format!("the SLO generated from the dashboard does not read back: {first}"));
+        return Err(format!(
+            "the SLO generated from the dashboard does not read back: {first}"
+        ));
     }
     Ok(loaded.value)
 }
@@ -145,7 +156,11 @@ pub fn sli_yaml(p: &Processed) -> String {
             continue;
         };
         any = true;
-        out.push_str(&format!("  {}: {}\n", yaml_scalar(&i.objective.sli), yaml_scalar(&q)));
+        out.push_str(&format!(
+            "  {}: {}\n",
+            yaml_scalar(&i.objective.sli),
+            yaml_scalar(&q)
+        ));
     }
     if !any {
         out.push_str("  {}\n");
@@ -173,7 +188,10 @@ pub fn query_text(q: &crate::query::SliQuery) -> Option<String> {
         SliQuery::Slo { id } => format!("SLO;{id}"),
         SliQuery::Problems {
             problem_selector, ..
-        } => format!("PV2;problemSelector={}", problem_selector.clone().unwrap_or_default()),
+        } => format!(
+            "PV2;problemSelector={}",
+            problem_selector.clone().unwrap_or_default()
+        ),
         SliQuery::Usql {
             result_type,
             dimension,

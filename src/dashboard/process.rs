@@ -12,8 +12,8 @@ use crate::eval::SliValue;
 use crate::query::encode::path_escape;
 use crate::query::reduce::{self, Descriptor};
 use crate::query::{Method, MetricsQuery, Request, SliQuery, UsqlType, Window, request};
-use crate::source::{Failure, Fatal, Fetched};
 use crate::source::http::{Client, SendError};
+use crate::source::{Failure, Fatal, Fetched};
 
 /// One objective as upstream stored it in slo.yaml.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,7 +50,10 @@ pub struct Processed {
 #[derive(Clone, Debug, PartialEq)]
 pub enum DashboardError {
     /// Lookup or fetch failed (`could not retrieve dashboard: …`); `status` of an HTTP answer.
-    Retrieve { message: String, status: Option<u16> },
+    Retrieve {
+        message: String,
+        status: Option<u16>,
+    },
     /// The Markdown tile is wrong (`could not process dashboard: …`).
     Process(String),
     Fatal(Fatal),
@@ -60,7 +63,9 @@ impl DashboardError {
     pub fn message(&self) -> String {
         match self {
             DashboardError::Retrieve { message, .. } => {
-                format!("could not get SLIs from dashboard: could not retrieve dashboard: {message}")
+                format!(
+                    "could not get SLIs from dashboard: could not retrieve dashboard: {message}"
+                )
             }
             DashboardError::Process(m) => {
                 format!("could not get SLIs from dashboard: could not process dashboard: {m}")
@@ -89,7 +94,10 @@ fn fatal(e: SendError) -> Result<(u16, String, String), Fatal> {
 }
 
 /// A GET whose body is JSON: `Ok(Err((status, message)))` for an answer that is not.
-async fn get_json(client: &Client, req: &Request) -> Result<Result<Value, (Option<u16>, String)>, Fatal> {
+async fn get_json(
+    client: &Client,
+    req: &Request,
+) -> Result<Result<Value, (Option<u16>, String)>, Fatal> {
     match client.send(req).await {
         Err(e) => {
             let (_, message, url) = fatal(e)?;
@@ -134,13 +142,20 @@ pub async fn fetch(
                 .await
                 .map_err(DashboardError::Fatal)?
                 .map_err(|(status, message)| DashboardError::Retrieve { message, status })?;
-            select::find(&list, project, stage, service)
-                .map_err(|message| DashboardError::Retrieve { message, status: None })?
+            select::find(&list, project, stage, service).map_err(|message| {
+                DashboardError::Retrieve {
+                    message,
+                    status: None,
+                }
+            })?
         }
     };
     get_json(
         client,
-        &get(format!("/api/config/v1/dashboards/{}", path_escape(&id)), Vec::new()),
+        &get(
+            format!("/api/config/v1/dashboards/{}", path_escape(&id)),
+            Vec::new(),
+        ),
     )
     .await
     .map_err(DashboardError::Fatal)?
@@ -324,14 +339,22 @@ enum Series {
 }
 
 fn read_series(body: &Value, retried: bool, single_value: bool) -> Series {
-    let collections = body.get("result").and_then(Value::as_array).cloned().unwrap_or_default();
+    let collections = body
+        .get("result")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let [collection] = collections.as_slice() else {
         return Series::NoData(format!(
             "Metrics API v2 returned {} metric series collections",
             collections.len()
         ));
     };
-    let data = collection.get("data").and_then(Value::as_array).cloned().unwrap_or_default();
+    let data = collection
+        .get("data")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     if data.is_empty() {
         return Series::NoData("Metrics API v2 returned zero metric series".into());
     }
@@ -341,7 +364,11 @@ fn read_series(body: &Value, retried: bool, single_value: bool) -> Series {
             data.len()
         ));
     }
-    if data.iter().any(|s| s.get("values").and_then(Value::as_array).is_some_and(|v| v.len() > 1)) {
+    if data.iter().any(|s| {
+        s.get("values")
+            .and_then(Value::as_array)
+            .is_some_and(|v| v.len() > 1)
+    }) {
         if retried {
             let n = data
                 .iter()
@@ -357,7 +384,11 @@ fn read_series(body: &Value, retried: bool, single_value: bool) -> Series {
     }
     let mut out = Vec::new();
     for s in &data {
-        let values = s.get("values").and_then(Value::as_array).cloned().unwrap_or_default();
+        let values = s
+            .get("values")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         match values.first() {
             None => return Series::NoData("Metrics API v2 returned zero values".into()),
             Some(v) => match v.as_f64() {
@@ -372,7 +403,13 @@ fn read_series(body: &Value, retried: bool, single_value: bool) -> Series {
 }
 
 impl Cx<'_> {
-    fn push(&mut self, objective: ObjectiveDef, fetched: Fetched, tile: &TileRef, query: Option<SliQuery>) {
+    fn push(
+        &mut self,
+        objective: ObjectiveDef,
+        fetched: Fetched,
+        tile: &TileRef,
+        query: Option<SliQuery>,
+    ) {
         self.out.push(Indicator {
             objective,
             fetched,
@@ -381,7 +418,14 @@ impl Cx<'_> {
         });
     }
 
-    fn fail(&mut self, o: ObjectiveDef, message: String, failure: Failure, query: Option<String>, tile: &TileRef) {
+    fn fail(
+        &mut self,
+        o: ObjectiveDef,
+        message: String,
+        failure: Failure,
+        query: Option<String>,
+        tile: &TileRef,
+    ) {
         let v = failed_value(&o.sli, message);
         self.push(
             o,
@@ -404,8 +448,14 @@ impl Cx<'_> {
         Some(t)
     }
 
-    async fn data_explorer(&mut self, dashboard: &Value, tile: &Value, tref: TileRef) -> Result<(), Fatal> {
-        let Some(mut t) = self.titled(tile.get("name").and_then(Value::as_str).unwrap_or("")) else {
+    async fn data_explorer(
+        &mut self,
+        dashboard: &Value,
+        tile: &Value,
+        tref: TileRef,
+    ) -> Result<(), Fatal> {
+        let Some(mut t) = self.titled(tile.get("name").and_then(Value::as_str).unwrap_or(""))
+        else {
             return Ok(());
         };
         let (plan, criteria) = tiles::data_explorer(dashboard, tile, &t);
@@ -417,7 +467,10 @@ impl Cx<'_> {
             Err(problems) => {
                 self.fail(
                     objective(&t),
-                    format!("error validating Data Explorer tile: {}", problems.join("; ")),
+                    format!(
+                        "error validating Data Explorer tile: {}",
+                        problems.join("; ")
+                    ),
                     Failure::Query,
                     None,
                     &tref,
@@ -428,11 +481,26 @@ impl Cx<'_> {
         }
     }
 
-    async fn custom_chart(&mut self, dashboard: &Value, tile: &Value, tref: TileRef) -> Result<(), Fatal> {
-        let Some(text) = title_of(tile) else { return Ok(()) };
-        let Some(t) = self.titled(&text) else { return Ok(()) };
+    async fn custom_chart(
+        &mut self,
+        dashboard: &Value,
+        tile: &Value,
+        tref: TileRef,
+    ) -> Result<(), Fatal> {
+        let Some(text) = title_of(tile) else {
+            return Ok(());
+        };
+        let Some(t) = self.titled(&text) else {
+            return Ok(());
+        };
         if let Some(e) = t.error() {
-            self.fail(objective(&t), format!("Custom charting tile title parsing error: {e}"), Failure::Query, None, &tref);
+            self.fail(
+                objective(&t),
+                format!("Custom charting tile title parsing error: {e}"),
+                Failure::Query,
+                None,
+                &tref,
+            );
             return Ok(());
         }
         let series = match tiles::chart_series(tile) {
@@ -446,7 +514,9 @@ impl Cx<'_> {
         let descriptor = get_json(self.client, &request::descriptor(metric)).await?;
         let plan = match descriptor {
             Err((status, e)) => Err((e, classify(status))),
-            Ok(d) => tiles::custom_chart(dashboard, tile, &series, &d).map_err(|e| (e, Failure::Query)),
+            Ok(d) => {
+                tiles::custom_chart(dashboard, tile, &series, &d).map_err(|e| (e, Failure::Query))
+            }
         };
         match plan {
             Err((e, failure)) => {
@@ -463,13 +533,20 @@ impl Cx<'_> {
         }
     }
 
-    async fn descriptor(&self, selector: &str, cache: &mut Option<(Value, Descriptor)>) -> Result<Result<(Value, Descriptor), (String, Failure)>, Fatal> {
+    async fn descriptor(
+        &self,
+        selector: &str,
+        cache: &mut Option<(Value, Descriptor)>,
+    ) -> Result<Result<(Value, Descriptor), (String, Failure)>, Fatal> {
         if let Some(c) = cache {
             return Ok(Ok(c.clone()));
         }
         let got = get_json(self.client, &request::descriptor(selector)).await?;
         Ok(match got {
-            Err((status, e)) => Err((format!("error querying Metrics API v2: {e}"), classify(status))),
+            Err((status, e)) => Err((
+                format!("error querying Metrics API v2: {e}"),
+                classify(status),
+            )),
             Ok(v) => match reduce::descriptor(&v) {
                 Ok(d) => {
                     *cache = Some((v.clone(), d.clone()));
@@ -481,7 +558,12 @@ impl Cx<'_> {
     }
 
     /// Unit conversion, query, single-value retries; one SLI per series (§5.7, §6).
-    async fn metrics(&mut self, t: &Title, plan: &MetricsPlan, tref: &TileRef) -> Result<(), Fatal> {
+    async fn metrics(
+        &mut self,
+        t: &Title,
+        plan: &MetricsPlan,
+        tref: &TileRef,
+    ) -> Result<(), Fatal> {
         let o = objective(t);
         let mut cache: Option<(Value, Descriptor)> = None;
         let convert = |sel: &str, d: Option<&Value>| -> Result<String, String> {
@@ -514,14 +596,21 @@ impl Cx<'_> {
             resolution: plan.resolution.clone(),
             mz_selector: plan.mz.clone(),
         };
-        let first_shown = request::build(&SliQuery::Metrics(m.clone()), self.window).path_and_query();
+        let first_shown =
+            request::build(&SliQuery::Metrics(m.clone()), self.window).path_and_query();
         let mut retried = false;
         let series = loop {
             let req = request::build(&SliQuery::Metrics(m.clone()), self.window);
             let body = match get_json(self.client, &req).await? {
                 Ok(b) => b,
                 Err((status, e)) => {
-                    self.fail(o, format!("error querying Metrics API v2: {e}"), classify(status), Some(first_shown), tref);
+                    self.fail(
+                        o,
+                        format!("error querying Metrics API v2: {e}"),
+                        classify(status),
+                        Some(first_shown),
+                        tref,
+                    );
                     return Ok(());
                 }
             };
@@ -546,7 +635,8 @@ impl Cx<'_> {
                         }
                     };
                     m = MetricsQuery {
-                        metric_selector: convert(&next.metric_selector, unit_desc.as_ref()).unwrap_or(next.metric_selector.clone()),
+                        metric_selector: convert(&next.metric_selector, unit_desc.as_ref())
+                            .unwrap_or(next.metric_selector.clone()),
                         ..next
                     };
                     retried = true;
@@ -558,7 +648,13 @@ impl Cx<'_> {
         let values = match series {
             Series::Values(v) => v,
             Series::NoData(msg) => {
-                self.fail(o, format!("could not process metrics query: {msg}"), Failure::NoData, Some(first_shown), tref);
+                self.fail(
+                    o,
+                    format!("could not process metrics query: {msg}"),
+                    Failure::NoData,
+                    Some(first_shown),
+                    tref,
+                );
                 return Ok(());
             }
             // The loop only ends with values or a problem.
@@ -591,19 +687,40 @@ impl Cx<'_> {
     }
 
     async fn usql(&mut self, tile: &Value, tref: TileRef) -> Result<(), Fatal> {
-        let Some(t) = self.titled(tile.get("customName").and_then(Value::as_str).unwrap_or("")) else {
+        let Some(t) = self.titled(tile.get("customName").and_then(Value::as_str).unwrap_or(""))
+        else {
             return Ok(());
         };
         if let Some(e) = t.error() {
-            self.fail(objective(&t), format!("User Sessions Query tile title parsing error: {e}"), Failure::Query, None, &tref);
+            self.fail(
+                objective(&t),
+                format!("User Sessions Query tile title parsing error: {e}"),
+                Failure::Query,
+                None,
+                &tref,
+            );
             return Ok(());
         }
-        let query = tile.get("query").and_then(Value::as_str).unwrap_or("").to_string();
+        let query = tile
+            .get("query")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if query.is_empty() {
-            self.fail(objective(&t), "error creating USQL query: USQL query should not be empty".into(), Failure::Query, None, &tref);
+            self.fail(
+                objective(&t),
+                "error creating USQL query: USQL query should not be empty".into(),
+                Failure::Query,
+                None,
+                &tref,
+            );
             return Ok(());
         }
-        let kind = tile.get("type").and_then(Value::as_str).unwrap_or("").to_string();
+        let kind = tile
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let q = SliQuery::Usql {
             result_type: UsqlType::from_name(&kind).unwrap_or(UsqlType::Table),
             dimension: String::new(),
@@ -614,27 +731,67 @@ impl Cx<'_> {
         let body = match get_json(self.client, &req).await? {
             Ok(b) => b,
             Err((status, e)) => {
-                self.fail(objective(&t), format!("error querying User sessions API: {e}"), classify(status), Some(shown), &tref);
+                self.fail(
+                    objective(&t),
+                    format!("error querying User sessions API: {e}"),
+                    classify(status),
+                    Some(shown),
+                    &tref,
+                );
                 return Ok(());
             }
         };
-        let columns = body.get("columnNames").and_then(Value::as_array).map_or(0, Vec::len);
-        let rows = body.get("values").and_then(Value::as_array).cloned().unwrap_or_default();
+        let columns = body
+            .get("columnNames")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        let rows = body
+            .get("values")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let warn = |cx: &mut Self, o: ObjectiveDef, m: &str| {
-            cx.fail(o, m.to_string(), Failure::NoData, Some(shown.clone()), &tref)
+            cx.fail(
+                o,
+                m.to_string(),
+                Failure::NoData,
+                Some(shown.clone()),
+                &tref,
+            )
         };
         match kind.as_str() {
             "SINGLE_VALUE" => {
                 if rows.is_empty() {
-                    warn(self, objective(&t), "User sessions API returned zero values");
+                    warn(
+                        self,
+                        objective(&t),
+                        "User sessions API returned zero values",
+                    );
                 } else if columns != 1 || rows.len() != 1 {
-                    warn(self, objective(&t), "USQL visualization type SINGLE_VALUE should only return a single result");
+                    warn(
+                        self,
+                        objective(&t),
+                        "USQL visualization type SINGLE_VALUE should only return a single result",
+                    );
                 } else {
-                    match rows[0].as_array().and_then(|r| r.first()).and_then(Value::as_f64) {
+                    match rows[0]
+                        .as_array()
+                        .and_then(|r| r.first())
+                        .and_then(Value::as_f64)
+                    {
                         Some(v) => {
                             let o = objective(&t);
                             let sv = value(&o.sli, v);
-                            self.push(o, Fetched { value: sv, failure: None, query: Some(shown.clone()) }, &tref, Some(q.clone()));
+                            self.push(
+                                o,
+                                Fetched {
+                                    value: sv,
+                                    failure: None,
+                                    query: Some(shown.clone()),
+                                },
+                                &tref,
+                                Some(q.clone()),
+                            );
                         }
                         None => warn(self, objective(&t), "dimension value should be a number"),
                     }
@@ -642,20 +799,35 @@ impl Cx<'_> {
             }
             "COLUMN_CHART" | "LINE_CHART" | "PIE_CHART" | "TABLE" => {
                 if rows.is_empty() {
-                    warn(self, objective(&t), "User sessions API returned zero values");
+                    warn(
+                        self,
+                        objective(&t),
+                        "User sessions API returned zero values",
+                    );
                     return Ok(());
                 }
                 if columns < 2 {
-                    warn(self, objective(&t), &format!("USQL result type {kind} should have at least two columns"));
+                    warn(
+                        self,
+                        objective(&t),
+                        &format!("USQL result type {kind} should have at least two columns"),
+                    );
                     return Ok(());
                 }
                 for (n, row) in rows.iter().enumerate() {
                     let cells = row.as_array().cloned().unwrap_or_default();
-                    let cell = if kind == "TABLE" { cells.last() } else { cells.get(1) };
+                    let cell = if kind == "TABLE" {
+                        cells.last()
+                    } else {
+                        cells.get(1)
+                    };
                     let mut o = objective(&t);
                     match cells.first().and_then(Value::as_str) {
                         None => {
-                            (o.sli, o.display_name) = (format!("{}_{}", t.sli, n + 1), format!("{} ({})", t.display_name, n + 1));
+                            (o.sli, o.display_name) = (
+                                format!("{}_{}", t.sli, n + 1),
+                                format!("{} ({})", t.display_name, n + 1),
+                            );
                             warn(self, o, "dimension name should be a string");
                         }
                         Some(name) => {
@@ -665,14 +837,24 @@ impl Cx<'_> {
                                 Some(v) => {
                                     let sv = value(&o.sli, v);
                                     let per_row = SliQuery::Usql {
-                                        result_type: UsqlType::from_name(&kind).unwrap_or(UsqlType::Table),
+                                        result_type: UsqlType::from_name(&kind)
+                                            .unwrap_or(UsqlType::Table),
                                         dimension: name.to_string(),
                                         query: match &q {
                                             SliQuery::Usql { query, .. } => query.clone(),
                                             _ => String::new(),
                                         },
                                     };
-                                    self.push(o, Fetched { value: sv, failure: None, query: Some(shown.clone()) }, &tref, Some(per_row));
+                                    self.push(
+                                        o,
+                                        Fetched {
+                                            value: sv,
+                                            failure: None,
+                                            query: Some(shown.clone()),
+                                        },
+                                        &tref,
+                                        Some(per_row),
+                                    );
                                 }
                             }
                         }
@@ -680,7 +862,13 @@ impl Cx<'_> {
                 }
             }
             other => {
-                self.fail(objective(&t), format!("unsupported USQL visualization type: {other}"), Failure::Query, Some(shown.clone()), &tref);
+                self.fail(
+                    objective(&t),
+                    format!("unsupported USQL visualization type: {other}"),
+                    Failure::Query,
+                    Some(shown.clone()),
+                    &tref,
+                );
             }
         }
         Ok(())
@@ -698,15 +886,31 @@ impl Cx<'_> {
         let ids: Vec<String> = tile
             .get("assignedEntities")
             .and_then(Value::as_array)
-            .map(|a| a.iter().map(|v| v.as_str().unwrap_or("").to_string()).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|v| v.as_str().unwrap_or("").to_string())
+                    .collect()
+            })
             .unwrap_or_default();
         if ids.is_empty() {
-            self.fail(info("slo_tile_without_slo"), "SLO tile contains no SLO IDs".into(), Failure::Query, None, &tref);
+            self.fail(
+                info("slo_tile_without_slo"),
+                "SLO tile contains no SLO IDs".into(),
+                Failure::Query,
+                None,
+                &tref,
+            );
             return Ok(());
         }
         for id in ids {
             if id.is_empty() {
-                self.fail(info("slo_without_id"), "SLO ID should not be empty".into(), Failure::Query, None, &tref);
+                self.fail(
+                    info("slo_without_id"),
+                    "SLO ID should not be empty".into(),
+                    Failure::Query,
+                    None,
+                    &tref,
+                );
                 continue;
             }
             let q = SliQuery::Slo { id: id.clone() };
@@ -715,7 +919,13 @@ impl Cx<'_> {
             let body = match get_json(self.client, &req).await? {
                 Ok(b) => b,
                 Err((status, e)) => {
-                    self.fail(info(&name), format!("error querying Service level objectives API: {e}"), classify(status), None, &tref);
+                    self.fail(
+                        info(&name),
+                        format!("error querying Service level objectives API: {e}"),
+                        classify(status),
+                        None,
+                        &tref,
+                    );
                     continue;
                 }
             };
@@ -728,7 +938,8 @@ impl Cx<'_> {
             let pct = body.get("evaluatedPercentage").and_then(Value::as_f64);
             match (err, pct) {
                 (None, Some(v)) => {
-                    let sli = title::clean(body.get("name").and_then(Value::as_str).unwrap_or(&name));
+                    let sli =
+                        title::clean(body.get("name").and_then(Value::as_str).unwrap_or(&name));
                     let f = |k: &str| body.get(k).and_then(Value::as_f64).unwrap_or(0.0);
                     let o = ObjectiveDef {
                         sli: sli.clone(),
@@ -739,18 +950,40 @@ impl Cx<'_> {
                         key_sli: false,
                     };
                     let sv = value(&sli, v);
-                    self.push(o, Fetched { value: sv, failure: None, query: Some(req.path_and_query()) }, &tref, Some(q));
+                    self.push(
+                        o,
+                        Fetched {
+                            value: sv,
+                            failure: None,
+                            query: Some(req.path_and_query()),
+                        },
+                        &tref,
+                        Some(q),
+                    );
                 }
                 (e, _) => {
-                    let e = e.unwrap_or_else(|| "the answer has no numeric 'evaluatedPercentage'".into());
-                    self.fail(info(&name), format!("error querying Service level objectives API: {e}"), Failure::Query, None, &tref);
+                    let e = e.unwrap_or_else(|| {
+                        "the answer has no numeric 'evaluatedPercentage'".into()
+                    });
+                    self.fail(
+                        info(&name),
+                        format!("error querying Service level objectives API: {e}"),
+                        Failure::Query,
+                        None,
+                        &tref,
+                    );
                 }
             }
         }
         Ok(())
     }
 
-    async fn problems(&mut self, dashboard: &Value, tile: &Value, tref: TileRef) -> Result<(), Fatal> {
+    async fn problems(
+        &mut self,
+        dashboard: &Value,
+        tile: &Value,
+        tref: TileRef,
+    ) -> Result<(), Fatal> {
         let mut selector = "status(\"open\")".to_string();
         if let Some(z) = tiles::zone(dashboard, tile) {
             selector.push_str(&format!(",managementZones({})", tiles::go_quote(&z)));
@@ -770,13 +1003,34 @@ impl Cx<'_> {
         let req = request::build(&q, self.window);
         let shown = req.path_and_query();
         match get_json(self.client, &req).await? {
-            Err((status, e)) => self.fail(o, format!("error querying Problems API v2: {e}"), classify(status), Some(shown), &tref),
+            Err((status, e)) => self.fail(
+                o,
+                format!("error querying Problems API v2: {e}"),
+                classify(status),
+                Some(shown),
+                &tref,
+            ),
             Ok(body) => match reduce::total_count(&body) {
                 Ok(v) => {
                     let sv = value("problems", v);
-                    self.push(o, Fetched { value: sv, failure: None, query: Some(shown) }, &tref, Some(q));
+                    self.push(
+                        o,
+                        Fetched {
+                            value: sv,
+                            failure: None,
+                            query: Some(shown),
+                        },
+                        &tref,
+                        Some(q),
+                    );
                 }
-                Err(e) => self.fail(o, format!("error querying Problems API v2: {e}"), Failure::Query, Some(shown), &tref),
+                Err(e) => self.fail(
+                    o,
+                    format!("error querying Problems API v2: {e}"),
+                    Failure::Query,
+                    Some(shown),
+                    &tref,
+                ),
             },
         }
         Ok(())

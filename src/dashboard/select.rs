@@ -102,9 +102,24 @@ mod tests {
 
     #[test]
     fn names() {
-        assert!(matches("KQG;project=sockshop;service=carts;stage=staging;x=y", "sockshop", "staging", "carts"));
-        assert!(!matches("KQG; project=sockshop;service=carts;stage=staging", "sockshop", "staging", "carts"));
-        assert!(!matches("KQ;project=sockshop;service=carts;stage=staging", "sockshop", "staging", "carts"));
+        assert!(matches(
+            "KQG;project=sockshop;service=carts;stage=staging;x=y",
+            "sockshop",
+            "staging",
+            "carts"
+        ));
+        assert!(!matches(
+            "KQG; project=sockshop;service=carts;stage=staging",
+            "sockshop",
+            "staging",
+            "carts"
+        ));
+        assert!(!matches(
+            "KQ;project=sockshop;service=carts;stage=staging",
+            "sockshop",
+            "staging",
+            "carts"
+        ));
     }
 
     #[test]
@@ -118,6 +133,10 @@ mod tests {
         let l = json!({"dashboards": [
             {"id": "a", "name": "KQG;project=p;stage=s;service=v"},
             {"id": "b", "name": "kqg;service=v;stage=s;project=p"}]});
-        assert!(find(&l, "p", "s", "v").unwrap_err().starts_with("2 dashboards match"));
+        assert!(
+            find(&l, "p", "s", "v")
+                .unwrap_err()
+                .starts_with("2 dashboards match")
+        );
     }
 }

@@ -2,9 +2,15 @@
 
 use serde_json::Value;
 
-const PASS_COLORS: &[&str] = &["#7dc540", "#5ead35", "#99cc66", "#a0e35b", "#3f962a", "#2ab06f", "#64bd64"];
-const WARN_COLORS: &[&str] = &["#f5d30f", "#ffe11c", "#ffee7c", "#e9cb0f", "#ef651f", "#fd8232", "#ffa86c"];
-const FAIL_COLORS: &[&str] = &["#dc172a", "#c41425", "#ff4d5d", "#f2919c", "#b4003f", "#ff0000", "#b52530"];
+const PASS_COLORS: &[&str] = &[
+    "#7dc540", "#5ead35", "#99cc66", "#a0e35b", "#3f962a", "#2ab06f", "#64bd64",
+];
+const WARN_COLORS: &[&str] = &[
+    "#f5d30f", "#ffe11c", "#ffee7c", "#e9cb0f", "#ef651f", "#fd8232", "#ffa86c",
+];
+const FAIL_COLORS: &[&str] = &[
+    "#dc172a", "#c41425", "#ff4d5d", "#f2919c", "#b4003f", "#ff0000", "#b52530",
+];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -65,7 +71,10 @@ pub type Criteria = (Vec<Vec<String>>, Vec<Vec<String>>);
 
 /// Reads `visualConfig.thresholds`.
 pub fn criteria(thresholds: Option<&Value>) -> Result<Option<Criteria>, String> {
-    let list = thresholds.and_then(Value::as_array).cloned().unwrap_or_default();
+    let list = thresholds
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let with_values: Vec<&Value> = list
         .iter()
         .filter(|t| t.get("visible").and_then(Value::as_bool).unwrap_or(false))
@@ -115,7 +124,10 @@ fn parse_rules(rules: &[Value]) -> Result<Criteria, Vec<String>> {
         }
     }
     if rules.len() != 3 {
-        errors.push(format!("expected 3 rules rather than {} rules", rules.len()));
+        errors.push(format!(
+            "expected 3 rules rather than {} rules",
+            rules.len()
+        ));
     }
     if kinds[0] == kinds[2] {
         errors.push(format!(
@@ -126,7 +138,12 @@ fn parse_rules(rules: &[Value]) -> Result<Criteria, Vec<String>> {
         ));
     }
     let values: Vec<Option<f64>> = (0..3)
-        .map(|i| rules.get(i).and_then(|r| r.get("value")).and_then(Value::as_f64))
+        .map(|i| {
+            rules
+                .get(i)
+                .and_then(|r| r.get("value"))
+                .and_then(Value::as_f64)
+        })
         .collect();
     for i in [0, 2] {
         if values[i].is_none() {
@@ -148,7 +165,11 @@ fn parse_rules(rules: &[Value]) -> Result<Criteria, Vec<String>> {
         values.reverse();
     }
     let f = fixed;
-    let (low, mid, high) = (values[0].unwrap_or(0.0), values[1], values[2].unwrap_or(0.0));
+    let (low, mid, high) = (
+        values[0].unwrap_or(0.0),
+        values[1],
+        values[2].unwrap_or(0.0),
+    );
     Ok(if kinds[0] == Kind::Pass {
         match mid {
             Some(w) => (
@@ -196,11 +217,23 @@ mod tests {
     #[test]
     fn errors_in_upstream_order() {
         let e = t(json!([{"value":0,"color":"#14a8f5"},{"value":100,"color":"#f5d30f"},{"value":200,"color":"#14a8f5"}])).unwrap_err();
-        assert_eq!(e, "error parsing thresholds: invalid color at position 1; invalid color at position 3; invalid sequence: none warn none");
+        assert_eq!(
+            e,
+            "error parsing thresholds: invalid color at position 1; invalid color at position 3; invalid sequence: none warn none"
+        );
         let e = t(json!([{"value":0,"color":"#7dc540"},{"color":"#dc172a"}])).unwrap_err();
-        assert_eq!(e, "error parsing thresholds: invalid color at position 2; expected 3 rules rather than 2 rules; missing value at position 3; values must increase or decrease strictly monotonically");
-        assert_eq!(t(json!([{"color":"#7dc540"},{"color":"#f5d30f"},{"color":"#dc172a"}])).unwrap(), None);
-        assert_eq!(criteria(Some(&json!([{"visible": false, "rules": [{"value": 1}]}]))).unwrap(), None);
+        assert_eq!(
+            e,
+            "error parsing thresholds: invalid color at position 2; expected 3 rules rather than 2 rules; missing value at position 3; values must increase or decrease strictly monotonically"
+        );
+        assert_eq!(
+            t(json!([{"color":"#7dc540"},{"color":"#f5d30f"},{"color":"#dc172a"}])).unwrap(),
+            None
+        );
+        assert_eq!(
+            criteria(Some(&json!([{"visible": false, "rules": [{"value": 1}]}]))).unwrap(),
+            None
+        );
     }
 
     #[test]

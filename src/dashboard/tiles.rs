@@ -95,7 +95,10 @@ pub fn data_explorer(
     dashboard: &Value,
     tile: &Value,
     t: &Title,
-) -> (Result<MetricsPlan, Vec<String>>, Option<thresholds::Criteria>) {
+) -> (
+    Result<MetricsPlan, Vec<String>>,
+    Option<thresholds::Criteria>,
+) {
     let mut problems: Vec<String> = t.error().into_iter().collect();
     let queries = tile
         .get("queries")
@@ -117,7 +120,10 @@ pub fn data_explorer(
             enabled.len()
         ));
     } else {
-        query_id = enabled[0].get("id").and_then(Value::as_str).map(str::to_string);
+        query_id = enabled[0]
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_string);
     }
     let exprs = tile
         .get("metricExpressions")
@@ -294,7 +300,12 @@ pub fn custom_chart(
         let strings = |k: &str| -> Vec<String> {
             f.get(k)
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         for id in strings("SPECIFIC_ENTITIES") {
@@ -305,7 +316,9 @@ pub fn custom_chart(
         }
     }
     let entity_selector = if series_type == "SERVICE_KEY_REQUEST" && !filters.is_empty() {
-        format!("type({entity_type}),fromRelationships.isServiceMethodOfService(type(SERVICE){filters})")
+        format!(
+            "type({entity_type}),fromRelationships.isServiceMethodOfService(type(SERVICE){filters})"
+        )
     } else {
         format!("type({entity_type}){filters}")
     };
@@ -419,12 +432,21 @@ mod tests {
     #[test]
     fn units() {
         let us = json!({"unit": "MicroSecond", "transformations": ["toUnit"]});
-        assert_eq!(convert_unit("m", "MilliSecond", &us).unwrap(), "(m):toUnit(MicroSecond,MilliSecond)");
-        assert_eq!(convert_unit("m", "MilliSecond", &json!({"unit": "MicroSecond"})).unwrap(), "(m):auto:toUnit(MicroSecond,MilliSecond)");
+        assert_eq!(
+            convert_unit("m", "MilliSecond", &us).unwrap(),
+            "(m):toUnit(MicroSecond,MilliSecond)"
+        );
+        assert_eq!(
+            convert_unit("m", "MilliSecond", &json!({"unit": "MicroSecond"})).unwrap(),
+            "(m):auto:toUnit(MicroSecond,MilliSecond)"
+        );
         assert_eq!(convert_unit("m", "auto", &us).unwrap(), "m");
         let count = json!({"unit": "Count"});
         assert_eq!(convert_unit("m", "Million", &count).unwrap(), "(m)/1000000");
-        assert_eq!(convert_unit("m", "Byte", &count).unwrap_err(), "unknown unit 'Byte'");
+        assert_eq!(
+            convert_unit("m", "Byte", &count).unwrap_err(),
+            "unknown unit 'Byte'"
+        );
     }
 
     #[test]
@@ -439,15 +461,31 @@ mod tests {
     fn one_series_of_several() {
         let s = json!({"dimensionMap": {"dt.entity.service.name": "carts", "dt.entity.service": "SERVICE-1"}});
         let d = series_dimensions(&s);
-        assert_eq!(narrowed("m:avg", &d), "(m:avg):filter(and(eq(\"dt.entity.service\",\"SERVICE-1\")))");
+        assert_eq!(
+            narrowed("m:avg", &d),
+            "(m:avg):filter(and(eq(\"dt.entity.service\",\"SERVICE-1\")))"
+        );
     }
 
     #[test]
     fn zones() {
         let d = json!({"dashboardMetadata": {"dashboardFilter": {"managementZone": {"id": "1", "name": "mz1"}}}});
         assert_eq!(zone(&d, &json!({})).as_deref(), Some("mz1"));
-        assert_eq!(zone(&d, &json!({"tileFilter": {"managementZone": {"id": "all", "name": "All"}}})), None);
-        assert_eq!(zone(&d, &json!({"tileFilter": {"managementZone": {"id": "2", "name": "mz2"}}})).as_deref(), Some("mz2"));
+        assert_eq!(
+            zone(
+                &d,
+                &json!({"tileFilter": {"managementZone": {"id": "all", "name": "All"}}})
+            ),
+            None
+        );
+        assert_eq!(
+            zone(
+                &d,
+                &json!({"tileFilter": {"managementZone": {"id": "2", "name": "mz2"}}})
+            )
+            .as_deref(),
+            Some("mz2")
+        );
     }
 
     #[test]
@@ -455,8 +493,20 @@ mod tests {
         let tile = json!({"filterConfig": {"chartConfig": {}, "filtersPerEntityType": {"SERVICE": {"AUTO_TAGS": ["t"], "SPECIFIC_ENTITIES": ["SERVICE-1"]}}}});
         let series = json!({"metric": "builtin:service.response.time", "aggregation": "PERCENTILE", "percentile": 95, "entityType": "SERVICE",
             "dimensions": [{"name": "dt.entity.service", "values": ["SERVICE-1"]}]});
-        let p = custom_chart(&json!({}), &tile, &series, &json!({"entityType": ["SERVICE"]})).unwrap();
-        assert_eq!(p.selector, "builtin:service.response.time:filter(eq(dt.entity.service,SERVICE-1)):splitBy(\"dt.entity.service\"):percentile(95.000000):names");
-        assert_eq!(p.entity_selector.as_deref(), Some("type(SERVICE),entityId(\"SERVICE-1\"),tag(\"t\")"));
+        let p = custom_chart(
+            &json!({}),
+            &tile,
+            &series,
+            &json!({"entityType": ["SERVICE"]}),
+        )
+        .unwrap();
+        assert_eq!(
+            p.selector,
+            "builtin:service.response.time:filter(eq(dt.entity.service,SERVICE-1)):splitBy(\"dt.entity.service\"):percentile(95.000000):names"
+        );
+        assert_eq!(
+            p.entity_selector.as_deref(),
+            Some("type(SERVICE),entityId(\"SERVICE-1\"),tag(\"t\")")
+        );
     }
 }

@@ -20,12 +20,8 @@ pub struct Title {
 impl Title {
     /// The failure message of a title with errors.
     pub fn error(&self) -> Option<String> {
-        (!self.errors.is_empty()).then(|| {
-            format!(
-                "error parsing SLO definition: {}",
-                self.errors.join("; ")
-            )
-        })
+        (!self.errors.is_empty())
+            .then(|| format!("error parsing SLO definition: {}", self.errors.join("; ")))
     }
 }
 
@@ -104,7 +100,8 @@ pub fn parse(text: &str) -> Title {
             if display.is_none() && !key.is_empty() {
                 display = Some(key);
             } else if !key.is_empty() {
-                t.ignored.push(format!("`{key}` has no `=` and was ignored"));
+                t.ignored
+                    .push(format!("`{key}` has no `=` and was ignored"));
             }
             continue;
         };
@@ -155,9 +152,7 @@ pub fn parse(text: &str) -> Title {
                     "invalid definition for '{lower}': not a boolean value: {value}"
                 )),
             },
-            _ => t
-                .ignored
-                .push(format!("unknown key `{key}` was ignored")),
+            _ => t.ignored.push(format!("unknown key `{key}` was ignored")),
         }
     }
     let display = display.unwrap_or_default();
@@ -180,7 +175,8 @@ mod tests {
 
     #[test]
     fn a_full_title() {
-        let t = parse("Response time;sli=svc_rt_p95;pass=<+10%,<600;warning=<800;key=true;weight=2");
+        let t =
+            parse("Response time;sli=svc_rt_p95;pass=<+10%,<600;warning=<800;key=true;weight=2");
         assert_eq!(t.sli, "svc_rt_p95");
         assert_eq!(t.display_name, "Response time");
         assert_eq!(t.pass, vec![vec!["<+10%".to_string(), "<600".to_string()]]);

@@ -197,6 +197,9 @@ pub struct IndicatorResult {
     /// The exact API request behind the value (`GET /api/v2/...`), when it was fetched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
+    /// The data source the value came from (`dynatrace`, `prometheus`), when it was fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// Dashboard mode: the tile the SLI and objective came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tile: Option<Tile>,
@@ -215,7 +218,12 @@ pub struct Tile {
 impl Tile {
     /// `tile 3 "Response time;sli=rt;pass=<600" (DATA_EXPLORER)`, for the human reports.
     pub fn describe(&self) -> String {
-        format!("tile {} \"{}\" ({})", self.index, self.title.replace('\n', " "), self.kind)
+        format!(
+            "tile {} \"{}\" ({})",
+            self.index,
+            self.title.replace('\n', " "),
+            self.kind
+        )
     }
 }
 
@@ -246,6 +254,14 @@ pub struct Evaluation {
 }
 
 impl IndicatorResult {
+    /// `query`, or `query (prometheus)` when the source is known: a gate may mix sources.
+    pub fn query_label(&self) -> String {
+        match &self.source {
+            Some(s) => format!("query ({s})"),
+            None => "query".into(),
+        }
+    }
+
     /// The baseline to show next to the value: A, whether or not Keptn reported it.
     pub fn baseline_shown(&self) -> f64 {
         self.baseline_value.unwrap_or(self.value.compared_value)
@@ -504,6 +520,7 @@ fn objective_result(
         query: None,
         unit: None,
         error: None,
+        source: None,
         tile: None,
     };
 

@@ -106,11 +106,9 @@ pub(crate) fn build_report(
             .find(|f| f.value.metric == r.value.metric);
         r.query = value.and_then(|f| f.query.clone());
         r.value.query = r.query.clone();
-        let parsed = plan
-            .slis
-            .iter()
-            .find(|s| s.name == r.value.metric)
-            .and_then(|s| s.parsed.as_ref().ok());
+        let sli = plan.slis.iter().find(|s| s.name == r.value.metric);
+        r.source = sli.map(|s| s.source.as_str().to_string());
+        let parsed = sli.and_then(|s| s.parsed.as_ref().ok());
         r.unit = parsed.and_then(|q| {
             crate::query::stated_unit(q)
                 .or_else(|| metric_selector_of(q).and_then(|m| units.get(&m).cloned()))

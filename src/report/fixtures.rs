@@ -108,6 +108,7 @@ impl Ind {
             query,
             unit: None,
             error: None,
+            source: None,
             tile: None,
         }
     }

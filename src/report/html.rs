@@ -314,7 +314,11 @@ fn why(report: &Report) -> String {
                     lines(error)
                 ));
                 if let Some(q) = &r.query {
-                    out.push_str(&format!("<li>query: <code>{}</code></li>\n", esc(q)));
+                    out.push_str(&format!(
+                        "<li>{}: <code>{}</code></li>\n",
+                        r.query_label(),
+                        esc(q)
+                    ));
                 }
                 if let Some(t) = &r.tile {
                     out.push_str(&format!("<li>from {}</li>\n", esc(&t.describe())));
@@ -372,7 +376,11 @@ fn why(report: &Report) -> String {
                 out.push_str(&format!("<li>note: {}</li>\n", lines(n)));
             }
             if let Some(q) = &r.query {
-                out.push_str(&format!("<li>query: <code>{}</code></li>\n", esc(q)));
+                out.push_str(&format!(
+                    "<li>{}: <code>{}</code></li>\n",
+                    r.query_label(),
+                    esc(q)
+                ));
             }
             if let Some(t) = &r.tile {
                 out.push_str(&format!("<li>from {}</li>\n", esc(&t.describe())));

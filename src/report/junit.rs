@@ -149,7 +149,7 @@ fn details(r: &IndicatorResult, with_reasons: bool) -> Vec<String> {
     }
     lines.extend(r.notes.iter().map(|n| format!("note: {n}")));
     if let Some(q) = &r.query {
-        lines.push(format!("query: {q}"));
+        lines.push(format!("{}: {q}", r.query_label()));
     }
     lines
 }

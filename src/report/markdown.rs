@@ -87,7 +87,7 @@ pub fn render(report: &Report) -> String {
                     text(error)
                 ));
                 if let Some(q) = &r.query {
-                    out.push_str(&format!("  - query: {}\n", code(q)));
+                    out.push_str(&format!("  - {}: {}\n", r.query_label(), code(q)));
                 }
                 if let Some(t) = &r.tile {
                     out.push_str(&format!("  - from {}\n", text(&t.describe())));
@@ -137,7 +137,7 @@ pub fn render(report: &Report) -> String {
                 out.push_str(&format!("  - note: {}\n", text(n)));
             }
             if let Some(q) = &r.query {
-                out.push_str(&format!("  - query: {}\n", code(q)));
+                out.push_str(&format!("  - {}: {}\n", r.query_label(), code(q)));
             }
             if let Some(t) = &r.tile {
                 out.push_str(&format!("  - from {}\n", text(&t.describe())));

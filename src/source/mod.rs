@@ -169,6 +169,27 @@ pub async fn fetch_series(
     Ok(in_plan_order(slis.len(), parts, None))
 }
 
+/// An SLI's name and the request it sends (or why it cannot be sent).
+pub type Explained = (String, Result<String, String>);
+
+/// The request each SLI would send for `window`, without sending anything (`Err` where the
+/// SLI cannot be sent), and how many requests they make after batching.
+pub fn explain(slis: &[Sli], window: Window) -> (Vec<Explained>, usize) {
+    let mut requests = 0;
+    let mut parts = Vec::new();
+    for (kind, idx, own) in by_source(slis) {
+        let rows = match kind {
+            SourceKind::Dynatrace => {
+                requests += dynatrace::group(&own, window).requests();
+                dynatrace::plan(&own, window)
+            }
+        };
+        parts.push((idx, rows));
+    }
+    let rows = in_plan_order(slis.len(), parts, (String::new(), Err(String::new())));
+    (rows, requests)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

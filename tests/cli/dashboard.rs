@@ -28,9 +28,15 @@ fn run(sim: &BlockingSim, config: &std::path::Path, args: &[&str]) -> Slogate {
 }
 
 fn eval_json(sim: &BlockingSim, config: &std::path::Path, extra: &[&str]) -> (i32, Value) {
-    let out = run(sim, config, &["eval", "--from", BEFORE.0, "--to", BEFORE.1, "--format", "json", "--ci", "none"])
-        .args(extra)
-        .run();
+    let out = run(
+        sim,
+        config,
+        &[
+            "eval", "--from", BEFORE.0, "--to", BEFORE.1, "--format", "json", "--ci", "none",
+        ],
+    )
+    .args(extra)
+    .run();
     out.assert_no_panic();
     (out.code, out.json())
 }
@@ -74,15 +80,29 @@ fn every_tile_type_becomes_an_indicator_named_after_its_tile() {
     assert!((400.0..560.0).contains(&v), "{v}");
     assert_eq!(p95["keySli"], true);
     assert_eq!(p95["weight"], 2);
-    assert_eq!(p95["tile"], json!({"index": 1, "title": "Response time P95;sli=response_time_p95;pass=<=+10%,<600;warning=<=800;key=true;weight=2", "type": "DATA_EXPLORER"}));
-    assert!(p95["query"].as_str().unwrap().contains("toUnit%28MicroSecond%2CMilliSecond%29"));
+    assert_eq!(
+        p95["tile"],
+        json!({"index": 1, "title": "Response time P95;sli=response_time_p95;pass=<=+10%,<600;warning=<=800;key=true;weight=2", "type": "DATA_EXPLORER"})
+    );
+    assert!(
+        p95["query"]
+            .as_str()
+            .unwrap()
+            .contains("toUnit%28MicroSecond%2CMilliSecond%29")
+    );
     // One SLI per series, criteria from the visual thresholds.
     let cart = indicator(&report, "rt_by_service_cart");
     assert_eq!(cart["displayName"], "Response time by service (cart)");
     assert_eq!(cart["passTargets"][1]["criteria"], "<400000.000000");
     // Custom chart, SLO tile, problems tile (key objective), USQL (informational).
-    assert_eq!(indicator(&report, "error_rate")["tile"]["type"], "CUSTOM_CHARTING");
-    assert_eq!(indicator(&report, "checkout_availability")["value"]["value"], 99.95);
+    assert_eq!(
+        indicator(&report, "error_rate")["tile"]["type"],
+        "CUSTOM_CHARTING"
+    );
+    assert_eq!(
+        indicator(&report, "checkout_availability")["value"]["value"],
+        99.95
+    );
     assert_eq!(indicator(&report, "problems")["keySli"], true);
     assert_eq!(indicator(&report, "sessions")["value"]["value"], 4711.0);
     assert_eq!(report["slo"]["passThreshold"], "90%");
@@ -91,10 +111,25 @@ fn every_tile_type_becomes_an_indicator_named_after_its_tile() {
 #[test]
 fn the_window_after_a_regression_is_worse_than_the_window_before() {
     let sim = sim_of(&scenario());
-    let out = run(&sim, &examples().join("dashboard"), &[
-        "gate", "--deployment-time", "2026-11-17T10:00:00Z", "--timeframe", "1h", "--delay", "0s",
-        "--baseline", "window", "--format", "json", "--ci", "none",
-    ])
+    let out = run(
+        &sim,
+        &examples().join("dashboard"),
+        &[
+            "gate",
+            "--deployment-time",
+            "2026-11-17T10:00:00Z",
+            "--timeframe",
+            "1h",
+            "--delay",
+            "0s",
+            "--baseline",
+            "window",
+            "--format",
+            "json",
+            "--ci",
+            "none",
+        ],
+    )
     .run();
     out.assert_no_panic();
     let report = out.json();
@@ -109,15 +144,25 @@ fn the_window_after_a_regression_is_worse_than_the_window_before() {
 fn exported_files_evaluate_to_the_same_values_and_lint_clean() {
     let sim = sim_of(&scenario());
     let dir = tempfile::tempdir().unwrap();
-    let out = run(&sim, &examples().join("dashboard"), &[
-        "dashboard", "export", "--from", BEFORE.0, "--to", BEFORE.1,
-    ])
+    let out = run(
+        &sim,
+        &examples().join("dashboard"),
+        &["dashboard", "export", "--from", BEFORE.0, "--to", BEFORE.1],
+    )
     .arg("--out")
     .arg(dir.path())
     .run();
     out.assert_code(0).assert_stderr_contains("7 objectives");
-    std::fs::copy(examples().join("dashboard/slogate.yaml"), dir.path().join("slogate.yaml")).unwrap();
-    Slogate::new().arg("lint").arg(dir.path()).run().assert_code(0);
+    std::fs::copy(
+        examples().join("dashboard/slogate.yaml"),
+        dir.path().join("slogate.yaml"),
+    )
+    .unwrap();
+    Slogate::new()
+        .arg("lint")
+        .arg(dir.path())
+        .run()
+        .assert_code(0);
     let (_, from_dashboard) = eval_json(&sim, &examples().join("dashboard"), &[]);
     let (code, from_files) = eval_json(&sim, dir.path(), &[]);
     assert_eq!(code, 0, "{from_files}");
@@ -133,9 +178,20 @@ fn exported_files_evaluate_to_the_same_values_and_lint_clean() {
 #[test]
 fn export_json_is_the_slo_as_keptn_stored_it() {
     let sim = sim_of(&scenario());
-    let out = run(&sim, &examples().join("dashboard"), &[
-        "dashboard", "export", "--from", BEFORE.0, "--to", BEFORE.1, "--format", "json",
-    ])
+    let out = run(
+        &sim,
+        &examples().join("dashboard"),
+        &[
+            "dashboard",
+            "export",
+            "--from",
+            BEFORE.0,
+            "--to",
+            BEFORE.1,
+            "--format",
+            "json",
+        ],
+    )
     .run();
     out.assert_code(0);
     let doc = out.json();
@@ -143,8 +199,14 @@ fn export_json_is_the_slo_as_keptn_stored_it() {
     assert_eq!(doc["comparison"]["include_result_with_score"], "pass");
     let objectives = doc["objectives"].as_array().unwrap();
     assert_eq!(objectives.len(), 7);
-    assert_eq!(objectives[0]["pass"], json!([{"criteria": ["<=+10%", "<600"]}]));
-    assert_eq!(objectives[4]["pass"], json!([{"criteria": [">=99.950000"]}]));
+    assert_eq!(
+        objectives[0]["pass"],
+        json!([{"criteria": ["<=+10%", "<600"]}])
+    );
+    assert_eq!(
+        objectives[4]["pass"],
+        json!([{"criteria": [">=99.950000"]}])
+    );
     assert_eq!(objectives[6]["pass"], json!([]));
 }
 
@@ -179,33 +241,78 @@ fn title_errors_fail_their_sli_and_skipped_tiles_give_none() {
     assert_eq!(code, 1, "{report}");
     let bad = indicator(&report, "errors_bad");
     assert_eq!(bad["value"]["success"], false);
-    assert!(bad["value"]["message"].as_str().unwrap().contains("not an integer value: heavy"));
-    let names: Vec<&str> = report["indicatorResults"].as_array().unwrap().iter()
-        .map(|r| r["value"]["metric"].as_str().unwrap()).collect();
-    assert!(!names.contains(&"excluded") && !names.contains(&""), "{names:?}");
+    assert!(
+        bad["value"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not an integer value: heavy")
+    );
+    let names: Vec<&str> = report["indicatorResults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["value"]["metric"].as_str().unwrap())
+        .collect();
+    assert!(
+        !names.contains(&"excluded") && !names.contains(&""),
+        "{names:?}"
+    );
     // USQL table: one SLI per row; a row whose name is no string is a warning of its own.
-    assert_eq!(indicator(&report, "country_austria")["value"]["value"], 12.0);
-    assert_eq!(indicator(&report, "country_spain")["displayName"], "Sessions by country (Spain)");
+    assert_eq!(
+        indicator(&report, "country_austria")["value"]["value"],
+        12.0
+    );
+    assert_eq!(
+        indicator(&report, "country_spain")["displayName"],
+        "Sessions by country (Spain)"
+    );
     assert_eq!(indicator(&report, "country_3")["value"]["success"], false);
 }
 
 #[test]
 fn markdown_errors_and_unknown_dashboards_are_invalid_input() {
     let mut s = scenario();
-    s["dashboards"][0]["tiles"][0]["markdown"] = json!("KQG.Total.Pass=90%;KQG.Compare.Function=p97");
+    s["dashboards"][0]["tiles"][0]["markdown"] =
+        json!("KQG.Total.Pass=90%;KQG.Compare.Function=p97");
     let sim = sim_of(&s);
-    let out = run(&sim, &examples().join("dashboard"), &["eval", "--from", BEFORE.0, "--to", BEFORE.1]).run();
-    out.assert_code(2).assert_stderr_contains("'kqg.compare.function': p97");
+    let out = run(
+        &sim,
+        &examples().join("dashboard"),
+        &["eval", "--from", BEFORE.0, "--to", BEFORE.1],
+    )
+    .run();
+    out.assert_code(2)
+        .assert_stderr_contains("'kqg.compare.function': p97");
 
     let sim = sim_of(&scenario());
-    let out = run(&sim, &examples().join("dashboard"), &[
-        "eval", "--from", BEFORE.0, "--to", BEFORE.1, "--dashboard", "00000000-0000-0000-0000-000000000000",
-    ])
+    let out = run(
+        &sim,
+        &examples().join("dashboard"),
+        &[
+            "eval",
+            "--from",
+            BEFORE.0,
+            "--to",
+            BEFORE.1,
+            "--dashboard",
+            "00000000-0000-0000-0000-000000000000",
+        ],
+    )
     .run();
     out.assert_code(2).assert_stderr_contains("(404)");
-    let out = run(&sim, &examples().join("dashboard"), &[
-        "eval", "--from", BEFORE.0, "--to", BEFORE.1, "--service", "cart",
-    ])
+    let out = run(
+        &sim,
+        &examples().join("dashboard"),
+        &[
+            "eval",
+            "--from",
+            BEFORE.0,
+            "--to",
+            BEFORE.1,
+            "--service",
+            "cart",
+        ],
+    )
     .run();
     out.assert_code(2)
         .assert_stderr_contains("no dashboard name matches")
@@ -215,9 +322,13 @@ fn markdown_errors_and_unknown_dashboards_are_invalid_input() {
 #[test]
 fn a_token_without_read_config_cannot_evaluate() {
     let sim = sim_of(&scenario());
-    let out = run(&sim, &examples().join("dashboard"), &["eval", "--from", BEFORE.0, "--to", BEFORE.1])
-        .env("DT_API_TOKEN", "dt0c01.NOCONFIG.TOKEN")
-        .run();
+    let out = run(
+        &sim,
+        &examples().join("dashboard"),
+        &["eval", "--from", BEFORE.0, "--to", BEFORE.1],
+    )
+    .env("DT_API_TOKEN", "dt0c01.NOCONFIG.TOKEN")
+    .run();
     out.assert_code(3).assert_stderr_contains("ReadConfig");
 }
 
@@ -236,7 +347,10 @@ fn lint_reports_what_upstream_dropped_silently() {
     tiles.push(de_tile("Errors;sli=errors;pass<1;wieght=2"));
     tiles.push(de_tile("Error rate;sli=error_rate;pass=<5ms"));
     std::fs::write(&file, serde_json::to_string_pretty(&d).unwrap()).unwrap();
-    let out = Slogate::new().args(["lint", "--dashboard"]).arg(&file).run();
+    let out = Slogate::new()
+        .args(["lint", "--dashboard"])
+        .arg(&file)
+        .run();
     out.assert_code(2)
         .assert_stderr_contains("`pass<1` has no `=`")
         .assert_stderr_contains("did you mean `weight=`?")

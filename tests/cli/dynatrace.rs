@@ -82,6 +82,7 @@ fn a_clean_window_passes_and_a_regression_fails_against_it() {
             r["query"].as_str().unwrap().starts_with("GET /api/v"),
             "{r}"
         );
+        assert_eq!(r["source"], "dynatrace", "{r}");
     }
     assert_eq!(report["timeStart"], "2026-11-17T10:00:00Z");
     assert_eq!(report["settle"]["waitedSeconds"], 0);

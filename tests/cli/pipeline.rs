@@ -351,6 +351,8 @@ fn report_dir_holds_every_format() {
     );
     let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
     assert!(junit.contains("<failure"));
+    // Each objective names the source of its value next to the request.
+    assert!(junit.contains("query (dynatrace): GET /api/v2/"), "{junit}");
 }
 
 #[test]

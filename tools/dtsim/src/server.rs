@@ -219,7 +219,10 @@ fn route(method: &str, api: Api, path: &str) -> Result<Route, ApiError> {
     {
         return match rest.trim_end_matches('/') {
             "" => expect("GET", Route::DashboardList),
-            id => expect("GET", Route::DashboardGet(id.trim_start_matches('/').to_string())),
+            id => expect(
+                "GET",
+                Route::DashboardGet(id.trim_start_matches('/').to_string()),
+            ),
         };
     }
     let Some(rest) = path.strip_prefix("/api/v2/") else {
