@@ -331,9 +331,11 @@ struct Cx<'a> {
 }
 
 /// What the metrics answer held, per series: name and value.
+/// One series: its name, value and own dimensions (for a per-series query).
+type SeriesValue = (String, f64, Vec<(String, String)>);
+
 enum Series {
-    /// Name, value and the series' own dimensions (for a per-series query).
-    Values(Vec<(String, f64, Vec<(String, String)>)>),
+    Values(Vec<SeriesValue>),
     Several,
     NoData(String),
 }
@@ -573,14 +575,9 @@ impl Cx<'_> {
             }
         };
         let needs_unit = !matches!(plan.unit.as_str(), "" | "auto" | "none");
-        if needs_unit {
-            match self.descriptor(&plan.selector, &mut cache).await? {
-                Err((e, f)) => {
-                    self.fail(o, e, f, None, tref);
-                    return Ok(());
-                }
-                Ok(_) => {}
-            }
+        if needs_unit && let Err((e, f)) = self.descriptor(&plan.selector, &mut cache).await? {
+            self.fail(o, e, f, None, tref);
+            return Ok(());
         }
         let unit_desc = cache.as_ref().map(|c| c.0.clone());
         let first_sel = match convert(&plan.selector, unit_desc.as_ref()) {
