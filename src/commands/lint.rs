@@ -199,7 +199,14 @@ fn lint_tree(root: &Path, problems: &mut Vec<Problem>, files: &mut usize) {
             .flat_map(|(s, svcs)| std::iter::once(s).chain(svcs)),
     );
     let levels: Vec<&Level> = all_levels.collect();
-    if levels.iter().all(|l| l.sli.is_empty() && l.slo.is_none()) {
+    let settings_value = settings
+        .is_file()
+        .then(|| load::settings_file(&settings).ok().map(|l| l.value))
+        .flatten()
+        .unwrap_or_default();
+    // Dashboard mode: the SLIs and objectives live in the dashboard (`lint --dashboard`).
+    let dashboard = crate::dashboard::engine::configured(root, &settings_value);
+    if !dashboard && levels.iter().all(|l| l.sli.is_empty() && l.slo.is_none()) {
         problems.push(
             Problem::file("slogate::empty-config", &root.display().to_string(), "no sli.yaml or slo.yaml found in this folder or its stage/service sub-folders")
                 .help("a config root holds slo.yaml and sli.yaml, optionally under <stage>/ and <stage>/<service>/"),

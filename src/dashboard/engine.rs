@@ -56,6 +56,36 @@ fn conf_value(path: &Path) -> Result<Option<String>, Problem> {
         .map(str::to_string))
 }
 
+/// Whether a config root selects a dashboard anywhere (a dynatrace.conf.yaml at root, stage or
+/// service level, or slogate.yaml): such a root needs no sli.yaml / slo.yaml.
+pub fn configured(root: &Path, settings: &Settings) -> bool {
+    let set = |d: &Path| {
+        conf_value(&d.join("dynatrace").join("dynatrace.conf.yaml"))
+            .ok()
+            .flatten()
+            .is_some_and(|v| !v.trim().is_empty())
+    };
+    let children = |d: &Path| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(d)
+            .map(|r| {
+                r.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir() && !p.ends_with("dynatrace"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    settings
+        .dynatrace
+        .as_ref()
+        .and_then(|d| d.dashboard.as_ref())
+        .is_some_and(|d| !d.value.trim().is_empty())
+        || set(root)
+        || children(root)
+            .iter()
+            .any(|s| set(s) || children(s).iter().any(|v| set(v)))
+}
+
 /// The dashboard selection of a service: the flag, else the most specific
 /// `dynatrace/dynatrace.conf.yaml` that sets `dashboard:` (service, stage, root), else
 /// slogate.yaml `dynatrace.dashboard`. `""` everywhere means file mode.

@@ -374,7 +374,10 @@ mod tests {
         assert!(all.contains("duplicate SLI name `rt`"), "{all}");
         assert!(all.contains("text after the KQG settings"), "{all}");
         let p = check("d.json", d);
-        let unknown = p.iter().find(|p| p.message.contains("unknown key `wieght`")).unwrap();
+        let unknown = p
+            .iter()
+            .find(|p| p.message.contains("unknown key `wieght`"))
+            .unwrap();
         assert_eq!(unknown.help.as_deref(), Some("did you mean `weight=`?"));
         assert_eq!(unknown.line_col().map(|l| l.0), Some(2));
     }
