@@ -157,10 +157,9 @@ fn stopped(e: DashboardError, origin: &str) -> Stopped {
         DashboardError::Retrieve {
             status: Some(s), ..
         } if s == 429 || s >= 500 => Stopped::CouldNot(message),
-        DashboardError::Retrieve { status: None, .. } if !message.contains("dashboard") => {
-            Stopped::CouldNot(message)
-        }
-        DashboardError::Retrieve { .. } => problem(
+        // Unreachable, or an answer that is not JSON: the environment, not the selection.
+        DashboardError::Retrieve { status: None, .. } => Stopped::CouldNot(message),
+        DashboardError::Retrieve { .. } | DashboardError::Lookup(_) => problem(
             "give the dashboard's ID (the `id=` of its URL), or name it KQG;project=<p>;stage=<s>;service=<v> and select it with `query`",
         ),
     }

@@ -54,6 +54,8 @@ pub enum DashboardError {
         message: String,
         status: Option<u16>,
     },
+    /// `query` found no or several dashboards.
+    Lookup(String),
     /// The Markdown tile is wrong (`could not process dashboard: …`).
     Process(String),
     Fatal(Fatal),
@@ -62,7 +64,7 @@ pub enum DashboardError {
 impl DashboardError {
     pub fn message(&self) -> String {
         match self {
-            DashboardError::Retrieve { message, .. } => {
+            DashboardError::Retrieve { message, .. } | DashboardError::Lookup(message) => {
                 format!(
                     "could not get SLIs from dashboard: could not retrieve dashboard: {message}"
                 )
@@ -142,12 +144,7 @@ pub async fn fetch(
                 .await
                 .map_err(DashboardError::Fatal)?
                 .map_err(|(status, message)| DashboardError::Retrieve { message, status })?;
-            select::find(&list, project, stage, service).map_err(|message| {
-                DashboardError::Retrieve {
-                    message,
-                    status: None,
-                }
-            })?
+            select::find(&list, project, stage, service).map_err(DashboardError::Lookup)?
         }
     };
     get_json(

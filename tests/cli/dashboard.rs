@@ -357,3 +357,15 @@ fn lint_reports_what_upstream_dropped_silently() {
         .assert_stderr_contains("duplicate SLI name `error_rate`")
         .assert_stderr_contains("invalid criteria value(s): <5ms");
 }
+
+#[test]
+fn an_unreachable_environment_cannot_evaluate() {
+    let out = Slogate::new()
+        .args(["eval", "--from", BEFORE.0, "--to", BEFORE.1, "--config"])
+        .arg(examples().join("dashboard"))
+        .env("DT_URL", "http://127.0.0.1:1")
+        .env("DT_API_TOKEN", TOKEN)
+        .run();
+    out.assert_code(3)
+        .assert_stderr_contains("could not retrieve dashboard");
+}
