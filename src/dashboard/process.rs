@@ -926,7 +926,14 @@ impl Cx<'_> {
             let err = match body.get("error") {
                 Some(Value::String(s)) if s == "NONE" => None,
                 Some(Value::String(s)) => Some(format!("dynatrace API returned an error: {s}")),
-                Some(_) => Some("the answer's 'error' field is not a string".to_string()),
+                // Keptn failed to decode this (`cannot unmarshal object … of type string`);
+                // Dynatrace's own message says more.
+                Some(e) => Some(format!(
+                    "dynatrace API returned an error: {}",
+                    e.get("message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("(an 'error' object instead of a string)")
+                )),
                 None => Some("dynatrace API returned an error: (no 'error' field)".to_string()),
             };
             let pct = body.get("evaluatedPercentage").and_then(Value::as_f64);
