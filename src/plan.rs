@@ -8,13 +8,14 @@ use std::path::{Path, PathBuf};
 use crate::cli::{OnMissingBaseline, SelectArgs};
 use crate::diag::Problem;
 use crate::eval::MissingBaseline;
-use crate::query::{Vars, defaults, parse, placeholder};
+use crate::query::{SliQuery, Vars, defaults, parse, placeholder};
+use crate::source::prometheus;
 use crate::source::secret::Secret;
 use crate::source::{Sli, SourceKind};
 use crate::spec::layout::{self, Level};
 use crate::spec::settings::Settings;
 use crate::spec::slo::Slo;
-use crate::spec::{lint, load};
+use crate::spec::{lint, load, sources};
 
 pub struct Plan {
     pub root: PathBuf,
@@ -143,6 +144,9 @@ pub fn resolve(
             dashboard: Some(d),
         });
     }
+    let refs: Vec<&Level> = chain.iter().collect();
+    let default = sources::default_source(&settings, &refs, configured(&settings, env));
+    let assigned = sources::assign(&refs, default).map_err(|p| vec![p])?;
     let Some(slo) = merged.slo else {
         return Err(vec![Problem::file("slogate::no-slo", &root.display().to_string(), "no slo.yaml at any level for this service")
             .help("add slo.yaml to the config root, the stage folder or the service folder; slogate never passes a gate without objectives")]);
@@ -152,6 +156,7 @@ pub fn resolve(
         findings.extend(lint::check_slo(&l.value));
     }
     findings.extend(lint::check_scorable(&slo, ""));
+    findings.extend(assigned.conflicts(""));
     let findings = lint::for_scoring(findings);
     let slo_files = chain
         .iter()
@@ -178,7 +183,7 @@ pub fn resolve(
         .filter(|k| !vars.env.contains_key(*k))
         .cloned()
         .collect();
-    let slis = slis_for(&slo, &merged.sli, &vars, &withheld);
+    let slis = slis_for(&slo, &assigned, &vars, &withheld);
     Ok(Plan {
         root,
         settings,
@@ -239,16 +244,66 @@ fn load_settings(root: &Path, problems: &mut Vec<Problem>) -> Settings {
     }
 }
 
-/// The SLIs the objectives need, in objective order, each once; Keptn's lookup rules: a merged
-/// definition, else (only when no sli.yaml defines anything) a default SLI.
+/// Which sources are configured, in slogate.yaml or the environment.
+pub fn configured(settings: &Settings, env: &BTreeMap<String, String>) -> sources::Configured {
+    let set = |k: &str| env.get(k).is_some_and(|v| !v.trim().is_empty());
+    sources::Configured {
+        dynatrace: settings.dynatrace.as_ref().is_some_and(|d| d.url.is_some())
+            || set("DT_URL")
+            || set("DT_TENANT"),
+        prometheus: settings.prometheus_url.is_some() || set(prometheus::URL_ENV),
+    }
+}
+
+/// A Prometheus SLI: its query with the placeholders filled as prometheus-service did.
+fn prometheus_sli(name: &str, defined: Option<&str>, vars: &Vars) -> Sli {
+    let ctx = prometheus::queries::Context {
+        project: vars.project.clone(),
+        stage: vars.stage.clone(),
+        service: vars.service.clone(),
+        deployment: vars.deployment.clone(),
+        labels: vars.labels.clone(),
+        filters: vars.filters.clone(),
+    };
+    let resolved = prometheus::queries::resolve(name, defined, &ctx);
+    let (text, parsed) = match resolved.query {
+        Ok((q, _)) => (q.clone(), Ok(SliQuery::Promql { query: q })),
+        Err(m) => (String::new(), Err(m)),
+    };
+    Sli {
+        name: name.to_string(),
+        text,
+        source: SourceKind::Prometheus,
+        parsed,
+    }
+}
+
+/// The SLIs the objectives need, in objective order, each once, each from its source
+/// ([`sources::Assigned::source_of`]). Dynatrace's lookup rules: a merged definition, else (only
+/// when no sli.yaml defines anything) a default SLI; Prometheus': a non-empty definition, else a
+/// built-in SLI.
 ///
 /// `withheld` are environment variables that exist but hold a token (`$ENV.` never reads them).
-pub fn slis_for(slo: &Slo, sli: &layout::MergedSli, vars: &Vars, withheld: &[String]) -> Vec<Sli> {
+pub fn slis_for(
+    slo: &Slo,
+    assigned: &sources::Assigned,
+    vars: &Vars,
+    withheld: &[String],
+) -> Vec<Sli> {
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
+    let sli = &assigned.dynatrace;
     for o in &slo.objectives {
         let name = &o.sli.value;
         if !seen.insert(name.clone()) {
+            continue;
+        }
+        if assigned.source_of(name) == SourceKind::Prometheus {
+            let defined = assigned
+                .prometheus
+                .get(name)
+                .map(|i| i.query.value.as_str());
+            out.push(prometheus_sli(name, defined, vars));
             continue;
         }
         let raw = if sli.any_file {
@@ -333,6 +388,19 @@ pub struct Connection {
     pub token: Option<Secret>,
     pub platform_token_env: String,
     pub platform_token: Option<Secret>,
+}
+
+impl Connection {
+    /// No Dynatrace environment: for runs that ask Dynatrace nothing (Prometheus SLIs only).
+    pub fn unconfigured() -> Self {
+        Connection {
+            url: String::new(),
+            token_env: "DT_API_TOKEN".into(),
+            token: None,
+            platform_token_env: "DT_PLATFORM_TOKEN".into(),
+            platform_token: None,
+        }
+    }
 }
 
 /// URL from slogate.yaml or `DT_URL` (`DT_TENANT` as Keptn's alias); tokens from the variables

@@ -10,7 +10,7 @@ use crate::cli::CiArg;
 use crate::diag::Problem;
 use crate::event::{self, Target};
 use crate::plan;
-use crate::source::http::{Client, ClientConfig, Credentials};
+use crate::source::http::{Client, ClientConfig, Credentials, Tokens};
 use crate::source::retry::RetryPolicy;
 use crate::spec::settings::Settings;
 
@@ -91,12 +91,13 @@ pub fn client_for(
 ) -> Result<Client, String> {
     Client::new(ClientConfig {
         base_url: conn.url.clone(),
-        credentials: Credentials {
+        credentials: Credentials::Dynatrace(Tokens {
             api_token: conn.token.clone(),
             api_token_env: conn.token_env.clone(),
             platform_token: conn.platform_token.clone(),
             platform_token_env: conn.platform_token_env.clone(),
-        },
+        }),
+        url_name: "DT_URL".into(),
         request_timeout: timeout,
         retry: RetryPolicy::default(),
         concurrency,

@@ -7,7 +7,9 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 /// Dynatrace metrics are eventually consistent; Keptn waited until a window's end was this old.
 pub const DEFAULT_SETTLE_SECS: i64 = 120;
 
-/// An evaluation window, whole seconds (Keptn drops sub-second parts).
+/// An evaluation window, to the millisecond. Dynatrace is asked in whole seconds (Keptn's
+/// dynatrace-service dropped sub-second parts: [`TimeWindow::as_query_window`]); Prometheus with
+/// the milliseconds, as prometheus-service sent them ([`TimeWindow::as_precise_window`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimeWindow {
     pub from: DateTime<Utc>,
@@ -28,10 +30,19 @@ impl TimeWindow {
         Ok(TimeWindow { from, to })
     }
 
+    /// Whole seconds, as Keptn's dynatrace-service sent them.
     pub fn as_query_window(&self) -> crate::query::Window {
         crate::query::Window {
             from_ms: self.from.timestamp() * 1000,
             to_ms: self.to.timestamp() * 1000,
+        }
+    }
+
+    /// With the milliseconds.
+    pub fn as_precise_window(&self) -> crate::query::Window {
+        crate::query::Window {
+            from_ms: self.from.timestamp_millis(),
+            to_ms: self.to.timestamp_millis(),
         }
     }
 
@@ -47,7 +58,9 @@ impl TimeWindow {
 }
 
 fn truncate(t: DateTime<Utc>) -> DateTime<Utc> {
-    Utc.timestamp_opt(t.timestamp(), 0).single().unwrap_or(t)
+    Utc.timestamp_millis_opt(t.timestamp_millis())
+        .single()
+        .unwrap_or(t)
 }
 
 /// RFC 3339 with seconds and `Z`, the form reports use.
@@ -263,10 +276,12 @@ pub fn resolve(
         ));
     }
     let w = TimeWindow::new(from, to)?;
-    if w.length() < Duration::seconds(MIN_WINDOW_SECS) {
+    // In whole seconds, as Dynatrace is asked (sub-second parts dropped).
+    let whole = w.to.timestamp() - w.from.timestamp();
+    if whole < MIN_WINDOW_SECS {
         return Err(format!(
             "the window is {} long, shorter than the 1-minute resolution of Dynatrace metrics: it holds no data point; evaluate at least 1m",
-            human(w.length().num_seconds())
+            human(whole)
         ));
     }
     Ok(w)
@@ -415,7 +430,8 @@ mod tests {
         assert!(resolve(Some("now-1h"), Some("now"), Some("1h"), now).is_err());
         assert!(resolve(Some("now"), Some("now-1h"), None, now).is_err());
         assert!(resolve(None, Some("now+5m"), Some("1h"), now).is_err());
-        // sub-second parts are dropped, as Keptn sends whole seconds
+        // sub-second parts are dropped for Dynatrace, as Keptn sent whole seconds; Prometheus
+        // gets them
         let w = resolve(
             Some("2026-11-17T10:00:00.900Z"),
             Some("2026-11-17T10:01:00.100Z"),
@@ -424,6 +440,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(w.as_query_window().from_ms % 1000, 0);
+        assert_eq!(w.as_precise_window().from_ms % 1000, 900);
+        assert_eq!(w.as_precise_window().to_ms % 1000, 100);
     }
 
     #[test]

@@ -61,12 +61,23 @@ pub fn run(args: &ConfigArgs, ui: &Ui) -> Exit {
     }
     ui.problems(&problems);
     let merged = layout::merge(&chain);
+    // Keptn's prometheus/sli.yaml files, merged for the Prometheus source (shown when present).
+    let prometheus = match crate::source::prometheus::files::merge(
+        chain.iter().filter_map(|l| l.prometheus.as_ref()),
+    ) {
+        Ok(m) => m,
+        Err(p) => {
+            ui.problems(&[p]);
+            return Exit::Invalid;
+        }
+    };
     let files: Vec<String> = chain
         .iter()
         .flat_map(|l| {
             l.sli
                 .iter()
                 .map(|s| s.file.name.clone())
+                .chain(l.prometheus.iter().map(|s| s.file.name.clone()))
                 .chain(l.slo.iter().map(|s| s.file.name.clone()))
         })
         .collect();
@@ -78,7 +89,11 @@ pub fn run(args: &ConfigArgs, ui: &Ui) -> Exit {
                 .iter()
                 .map(|(k, v)| (k.clone(), serde_json::json!({"value": v.query.value, "from": v.query.origin.location()})))
                 .collect();
-            let doc = serde_json::json!({
+            let prom: serde_json::Map<String, serde_json::Value> = prometheus
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::json!({"value": v.query.value, "from": v.query.origin.location()})))
+                .collect();
+            let mut doc = serde_json::json!({
                 "stage": stage,
                 "service": service,
                 "files": files,
@@ -86,6 +101,9 @@ pub fn run(args: &ConfigArgs, ui: &Ui) -> Exit {
                 "slo": merged.slo.as_ref().map(|s| s.to_json(Provenance::Inline)),
                 "sloHash": merged.slo.as_ref().map(|s| s.hash()),
             });
+            if !prom.is_empty() {
+                doc["prometheus"] = serde_json::json!({"indicators": prom});
+            }
             stdout(&format!(
                 "{}\n",
                 serde_json::to_string_pretty(&doc).unwrap_or_default()
@@ -93,6 +111,7 @@ pub fn run(args: &ConfigArgs, ui: &Ui) -> Exit {
         }
         ReportFormat::Text => stdout(&render_text(
             &merged,
+            &prometheus,
             &files,
             stage.as_deref(),
             service.as_deref(),
@@ -104,6 +123,7 @@ pub fn run(args: &ConfigArgs, ui: &Ui) -> Exit {
 /// YAML-shaped text with each value's origin as a trailing comment.
 fn render_text(
     m: &layout::Merged,
+    prometheus: &indexmap::IndexMap<String, crate::spec::sli::Indicator>,
     files: &[String],
     stage: Option<&str>,
     service: Option<&str>,
@@ -138,6 +158,19 @@ fn render_text(
             format!("    {name}: {}", quote(&ind.query.value)),
             Some(ind.query.origin.location()),
         ));
+    }
+    if !prometheus.is_empty() {
+        lines.push((
+            "prometheus:  # prometheus/sli.yaml; the five built-in SLIs besides".into(),
+            None,
+        ));
+        lines.push(("  indicators:".into(), None));
+        for (name, ind) in prometheus {
+            lines.push((
+                format!("    {name}: {}", quote(&ind.query.value)),
+                Some(ind.query.origin.location()),
+            ));
+        }
     }
     lines.push(("slo:".into(), None));
     match &m.slo {

@@ -54,7 +54,11 @@ pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {
         }
     };
     let base = plan::connection(&plan.settings, &env).map(|c| c.url).ok();
-    let (rows, requests) = source::explain(&plan.slis, window.as_query_window());
+    let prometheus_url = source::prometheus::connection::connection(&plan.settings, &env)
+        .ok()
+        .flatten()
+        .map(|c| c.url);
+    let (rows, requests) = source::explain(&plan.slis, window);
     // Which source each SLI goes to is worth a word only when a plan mixes them.
     let mixed = plan.slis.iter().any(|s| s.source != plan.slis[0].source);
     let failed = rows.iter().any(|(_, r)| r.is_err());
@@ -64,6 +68,7 @@ pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {
                 "timeStart": window::rfc3339(window.from),
                 "timeEnd": window::rfc3339(window.to),
                 "url": base,
+                "prometheusUrl": prometheus_url,
                 "requests": requests,
                 "indicators": rows.iter().zip(&plan.slis).map(|((name, r), sli)| serde_json::json!({
                     "name": name,
@@ -79,16 +84,28 @@ pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {
             ));
         }
         ReportFormat::Text => {
+            let dynatrace = plan
+                .slis
+                .iter()
+                .any(|s| s.source == source::SourceKind::Dynatrace);
             let mut out = format!(
-                "# {} SLIs, window {} to {}, {} request{} after batching (values are fetched with resolution=Inf unless the SLI sets one)\n",
+                "# {} SLIs, window {} to {}, {} request{} after batching{}\n",
                 rows.len(),
                 window::rfc3339(window.from),
                 window::rfc3339(window.to),
                 requests,
-                if requests == 1 { "" } else { "s" }
+                if requests == 1 { "" } else { "s" },
+                if dynatrace {
+                    " (values are fetched with resolution=Inf unless the SLI sets one)"
+                } else {
+                    ""
+                }
             );
             if let Some(b) = &base {
                 out.push_str(&format!("# environment {b}\n"));
+            }
+            if let Some(p) = &prometheus_url {
+                out.push_str(&format!("# prometheus {p}\n"));
             }
             for ((name, r), sli) in rows.iter().zip(&plan.slis) {
                 out.push_str(&format!("\n{name}\n  sli:   {}\n", sli.text));

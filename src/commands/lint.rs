@@ -5,9 +5,11 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{LintArgs, LintFormat};
 use crate::diag::{self, Problem, Severity};
+use crate::source::{SourceKind, prometheus};
 use crate::spec::layout::{self, Level, LevelKind};
 use crate::spec::load;
-use crate::spec::{lint, slo::Slo};
+use crate::spec::settings::Settings;
+use crate::spec::{lint, slo::Slo, sources};
 use crate::ui::{Exit, Ui, stderr, stdout};
 
 pub fn run(args: &LintArgs, ui: &Ui) -> Exit {
@@ -42,9 +44,10 @@ pub fn run(args: &LintArgs, ui: &Ui) -> Exit {
             }
         }
     }
+    let mut origins: Vec<SliOrigins> = Vec::new();
     for path in &paths {
         if path.is_dir() {
-            lint_tree(path, &mut problems, &mut files);
+            lint_tree(path, &mut problems, &mut files, &mut origins);
         } else {
             lint_file(path, &mut problems, &mut files);
         }
@@ -63,6 +66,14 @@ pub fn run(args: &LintArgs, ui: &Ui) -> Exit {
                 "errors": errors,
                 "warnings": warnings,
                 "problems": problems.iter().map(Problem::to_json).collect::<Vec<_>>(),
+                "sources": origins.iter().map(|o| serde_json::json!({
+                    "root": o.root,
+                    "stage": o.stage,
+                    "service": o.service,
+                    "slis": o.slis.iter().map(|(name, source, from)| serde_json::json!({
+                        "name": name, "source": source.as_str(), "from": from,
+                    })).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
             });
             stdout(&format!(
                 "{}\n",
@@ -71,6 +82,25 @@ pub fn run(args: &LintArgs, ui: &Ui) -> Exit {
         }
         LintFormat::Text => {
             ui.problems(&problems);
+            // Where SLIs come from is news only when they come from several sources (a clean
+            // single-source run stays one line; JSON always lists them).
+            let mut kinds: Vec<SourceKind> = origins
+                .iter()
+                .flat_map(|o| &o.slis)
+                .map(|(_, k, _)| *k)
+                .collect();
+            kinds.sort();
+            kinds.dedup();
+            if kinds.len() > 1 {
+                let mut text = String::new();
+                for o in &origins {
+                    text.push_str(&format!("SLI sources{}:\n", o.context));
+                    for (name, source, from) in &o.slis {
+                        text.push_str(&format!("  {name}: {source} ({from})\n"));
+                    }
+                }
+                stderr(&text);
+            }
             let summary = format!(
                 "{files} file{} checked: {errors} error{}, {warnings} warning{}\n",
                 if files == 1 { "" } else { "s" },
@@ -144,6 +174,14 @@ fn lint_file(path: &Path, problems: &mut Vec<Problem>, files: &mut usize) {
         Some(FileKind::Settings) => {
             problems.extend(load::parse_settings(file, read_problems).problems)
         }
+        Some(FileKind::Sli) if in_prometheus_folder(path) => {
+            let l = prometheus::files::parse(file, read_problems);
+            problems.extend(lint::prometheus::check(
+                l.value.indicators.as_deref().unwrap_or(&[]),
+                &[],
+            ));
+            problems.extend(l.problems);
+        }
         Some(FileKind::Sli) => {
             let l = load::parse_sli(file, read_problems);
             problems.extend(lint::check_sli(&l.value, &[]));
@@ -177,11 +215,37 @@ fn lint_file(path: &Path, problems: &mut Vec<Problem>, files: &mut usize) {
     }
 }
 
+/// Keptn's `<level>/prometheus/sli.yaml`.
+fn in_prometheus_folder(path: &Path) -> bool {
+    path.parent()
+        .and_then(|p| p.file_name())
+        .is_some_and(|n| n == "prometheus")
+}
+
 /// Lints a config root: every file on its own, then the merged view of every service.
-fn lint_tree(root: &Path, problems: &mut Vec<Problem>, files: &mut usize) {
-    let settings = root.join(layout::SETTINGS_FILE);
-    if settings.is_file() {
-        lint_file(&settings, problems, files);
+/// Where each objective's SLI of one service comes from: name, source, file and line (or
+/// "built-in").
+struct SliOrigins {
+    root: String,
+    stage: Option<String>,
+    service: Option<String>,
+    context: String,
+    slis: Vec<(String, SourceKind, String)>,
+}
+
+fn lint_tree(
+    root: &Path,
+    problems: &mut Vec<Problem>,
+    files: &mut usize,
+    origins: &mut Vec<SliOrigins>,
+) {
+    let settings_path = root.join(layout::SETTINGS_FILE);
+    let mut settings = Settings::default();
+    if settings_path.is_file() {
+        lint_file(&settings_path, problems, files);
+        if let Ok(l) = load::settings_file(&settings_path) {
+            settings = l.value;
+        }
     }
     let project = layout::load_level(root, LevelKind::Project, problems);
     let mut stages = Vec::new();
@@ -199,14 +263,13 @@ fn lint_tree(root: &Path, problems: &mut Vec<Problem>, files: &mut usize) {
             .flat_map(|(s, svcs)| std::iter::once(s).chain(svcs)),
     );
     let levels: Vec<&Level> = all_levels.collect();
-    let settings_value = settings
-        .is_file()
-        .then(|| load::settings_file(&settings).ok().map(|l| l.value))
-        .flatten()
-        .unwrap_or_default();
     // Dashboard mode: the SLIs and objectives live in the dashboard (`lint --dashboard`).
-    let dashboard = crate::dashboard::engine::configured(root, &settings_value);
-    if !dashboard && levels.iter().all(|l| l.sli.is_empty() && l.slo.is_none()) {
+    let dashboard = crate::dashboard::engine::configured(root, &settings);
+    if !dashboard
+        && levels
+            .iter()
+            .all(|l| l.sli.is_empty() && l.prometheus.is_none() && l.slo.is_none())
+    {
         problems.push(
             Problem::file("slogate::empty-config", &root.display().to_string(), "no sli.yaml or slo.yaml found in this folder or its stage/service sub-folders")
                 .help("a config root holds slo.yaml and sli.yaml, optionally under <stage>/ and <stage>/<service>/"),
@@ -219,15 +282,39 @@ fn lint_tree(root: &Path, problems: &mut Vec<Problem>, files: &mut usize) {
         .filter_map(|l| l.slo.as_ref())
         .flat_map(|s| s.value.filter.iter().map(|(k, _)| k.value.clone()))
         .collect();
+    // Lint does not read the environment: the default source follows slogate.yaml and the files.
+    let configured = sources::Configured {
+        dynatrace: settings.dynatrace.as_ref().is_some_and(|d| d.url.is_some()),
+        prometheus: settings.prometheus_url.is_some(),
+    };
+    let default = sources::default_source(&settings, &levels, configured);
     let mut broken = false;
     for level in &levels {
-        *files += level.sli.len() + usize::from(level.slo.is_some());
+        *files += level.sli.len()
+            + usize::from(level.slo.is_some())
+            + usize::from(level.prometheus.is_some());
         broken |= level.sli.iter().any(|l| !l.complete)
+            || level.prometheus.as_ref().is_some_and(|l| !l.complete)
             || level.slo.as_ref().is_some_and(|l| !l.complete);
         problems.extend(level.problems().cloned());
         for sli in &level.sli {
-            problems.extend(lint::check_sli(&sli.value, &filter_keys));
-            problems.extend(lint::check_queries(&sli.value));
+            let dynatrace_file = sli
+                .file
+                .name
+                .replace('\\', "/")
+                .ends_with("dynatrace/sli.yaml");
+            if default == SourceKind::Prometheus && !dynatrace_file {
+                problems.extend(lint::prometheus::check(&sli.value.indicators, &filter_keys));
+            } else {
+                problems.extend(lint::check_sli(&sli.value, &filter_keys));
+                problems.extend(lint::check_queries(&sli.value));
+            }
+        }
+        if let Some(p) = &level.prometheus {
+            problems.extend(lint::prometheus::check(
+                p.value.indicators.as_deref().unwrap_or(&[]),
+                &filter_keys,
+            ));
         }
         if let Some(slo) = &level.slo {
             problems.extend(lint::check_slo(&slo.value));
@@ -237,30 +324,69 @@ fn lint_tree(root: &Path, problems: &mut Vec<Problem>, files: &mut usize) {
         // Cross-file checks on files that did not parse would only repeat their errors.
         return;
     }
-    let mut chains: Vec<(Vec<&Level>, String)> = Vec::new();
+    type Chain<'a> = (Vec<&'a Level>, String, Option<String>, Option<String>);
+    let mut chains: Vec<Chain> = Vec::new();
     if stages.is_empty() {
-        chains.push((vec![&project], String::new()));
+        chains.push((vec![&project], String::new(), None, None));
     }
     for (stage, services) in &stages {
         let sname = dir_name(&stage.dir);
         if services.is_empty() {
-            chains.push((vec![&project, stage], format!(" for stage `{sname}`")));
+            chains.push((
+                vec![&project, stage],
+                format!(" for stage `{sname}`"),
+                Some(sname.clone()),
+                None,
+            ));
         }
         for svc in services {
             chains.push((
                 vec![&project, stage, svc],
                 format!(" for service `{}` in stage `{sname}`", dir_name(&svc.dir)),
+                Some(sname.clone()),
+                Some(dir_name(&svc.dir)),
             ));
         }
     }
-    for (chain, context) in chains {
-        let sli = layout::merge_sli(chain.iter().flat_map(|l| l.sli.iter().map(|s| &s.value)));
+    for (chain, context, stage, service) in chains {
+        let assigned = match sources::assign(&chain, default) {
+            Ok(a) => a,
+            Err(p) => {
+                problems.push(p);
+                continue;
+            }
+        };
         let slos: Vec<&Slo> = chain
             .iter()
             .filter_map(|l| l.slo.as_ref().map(|s| &s.value))
             .collect();
         if let Some(slo) = layout::merge_slo(slos) {
-            problems.extend(lint::check_merged(&slo, &sli, &context));
+            problems.extend(lint::check_merged_in(&slo, &assigned, &context));
+            let mut slis: Vec<(String, SourceKind, String)> = Vec::new();
+            for o in &slo.objectives {
+                let name = &o.sli.value;
+                if slis.iter().any(|(n, _, _)| n == name) {
+                    continue;
+                }
+                let source = assigned.source_of(name);
+                let defined = match source {
+                    SourceKind::Prometheus => assigned.prometheus.get(name),
+                    SourceKind::Dynatrace => assigned.dynatrace.indicators.get(name),
+                };
+                let from = match defined {
+                    Some(i) if !i.query.value.is_empty() => i.query.origin.location(),
+                    _ if assigned.defines(name) => "built-in".to_string(),
+                    _ => "not defined".to_string(),
+                };
+                slis.push((name.clone(), source, from));
+            }
+            origins.push(SliOrigins {
+                root: root.display().to_string(),
+                stage,
+                service,
+                context: context.clone(),
+                slis,
+            });
         }
     }
 }

@@ -516,11 +516,11 @@ fn objective_result(
         weight,
         change_percent: None,
         baseline_value: base.has_pool.then_some(base.a),
+        source: None,
         notes: Vec::new(),
         query: None,
         unit: None,
         error: None,
-        source: None,
         tile: None,
     };
 

@@ -33,16 +33,22 @@ pub(crate) async fn fetch_all(
 ) -> Result<Vec<Fetch>, Fatal> {
     let jobs = plans.iter().zip(windows).map(|(plan, w)| async move {
         // A dashboard's SLIs come from its tiles, processed for each window.
-        let values_for = |window: crate::query::Window| async move {
-            match crate::dashboard::engine::values(sources.dynatrace, plan, window).await {
+        let values_for = |window: crate::window::TimeWindow| async move {
+            match crate::dashboard::engine::values(
+                sources.dynatrace,
+                plan,
+                window.as_query_window(),
+            )
+            .await
+            {
                 Some(v) => v,
                 None => source::fetch(sources, &plan.slis, window).await,
             }
         };
-        let values = values_for(w.eval.as_query_window());
+        let values = values_for(w.eval);
         let baseline = async {
             match &w.baseline {
-                Some(b) => values_for(b.as_query_window()).await.map(Some),
+                Some(b) => values_for(*b).await.map(Some),
                 None => Ok(None),
             }
         };
@@ -54,9 +60,8 @@ pub(crate) async fn fetch_all(
             let span = TimeWindow {
                 from,
                 to: w.eval.to,
-            }
-            .as_query_window();
-            Ok(source::fetch_series(sources, &plan.slis, span)
+            };
+            Ok(source::fetch_series(sources, &plan.slis, span, w.eval)
                 .await?
                 .into_iter()
                 .flatten()
@@ -169,7 +174,10 @@ pub(crate) fn everything(
 ) -> Result<Gathered, Stop> {
     let (plans, client, conn) = (&inputs.plans, &inputs.client, &inputs.conn);
     let charts = emit::wants_charts(job.output);
-    let sources = Sources { dynatrace: client };
+    let sources = Sources {
+        dynatrace: client,
+        prometheus: inputs.prometheus.as_ref().map(|(_, c)| c),
+    };
     let started = Instant::now();
     let (fetched, units, checked) = rt.block_on(async {
         let check = async {

@@ -11,8 +11,10 @@ use crate::input;
 use crate::plan::{self, Plan};
 use crate::shell::{ci_kind, client_for, environment};
 use crate::source::dynatrace::Fatal;
-use crate::source::http::Client;
+use crate::source::http::{Client, ClientConfig, Credentials};
 use crate::source::preflight;
+use crate::source::retry::RetryPolicy;
+use crate::source::{SourceKind, prometheus};
 use crate::spec::load;
 use crate::ui::{Ui, stderr};
 use crate::window;
@@ -94,7 +96,7 @@ pub(crate) fn needed_scopes(
             SliQuery::Problems { .. } => add("problems.read"),
             SliQuery::SecurityProblems { .. } => add("securityProblems.read"),
             SliQuery::Usql { .. } => add("DTAQLAccess"),
-            SliQuery::Dql { .. } => {}
+            SliQuery::Dql { .. } | SliQuery::Promql { .. } => {}
         }
     }
     let finds_deployment = matches!(
@@ -140,7 +142,31 @@ pub(crate) struct Inputs {
     pub(crate) ci: Option<CiKind>,
     pub(crate) conn: plan::Connection,
     pub(crate) client: Client,
+    /// The Prometheus server, when an SLI comes from it.
+    pub(crate) prometheus: Option<(prometheus::connection::Connection, Client)>,
     pub(crate) settle: Duration,
+}
+
+/// The HTTP client for Prometheus: the shared layer, basic auth when user and password are set.
+fn prometheus_client(
+    c: &prometheus::connection::Connection,
+    timeout: StdDuration,
+    concurrency: usize,
+) -> Result<Client, String> {
+    Client::new(ClientConfig {
+        base_url: c.url.clone(),
+        credentials: match &c.basic {
+            Some((user, password)) => Credentials::Basic {
+                user: user.clone(),
+                password: password.clone(),
+            },
+            None => Credentials::None,
+        },
+        url_name: prometheus::URL_ENV.into(),
+        request_timeout: timeout,
+        retry: RetryPolicy::default(),
+        concurrency,
+    })
 }
 
 /// Flags, files and environment → plans and a connection. An error in a file stops here, before
@@ -174,7 +200,30 @@ pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
     let previous_files = read_previous(&output.previous)?;
     let ci = ci_kind(output.ci, &env);
     emit::check_format(output, plans.len())?;
-    let mut conn = plan::connection(&plans[0].settings, &env).map_err(|p| vec![p])?;
+    let dynatrace_slis = plans
+        .iter()
+        .flat_map(|p| &p.slis)
+        .any(|s| s.source == SourceKind::Dynatrace);
+    let finds_deployment = matches!(
+        job.when,
+        When::Anchored {
+            deployment: None,
+            ..
+        }
+    );
+    // A run that asks Dynatrace nothing (Prometheus SLIs only, no deployment lookup, no push)
+    // needs no Dynatrace environment.
+    let needs_dynatrace = dynatrace_slis || finds_deployment || output.push_result;
+    let mut conn = match plan::connection(&plans[0].settings, &env) {
+        Ok(c) => c,
+        Err(_) if !needs_dynatrace => plan::Connection::unconfigured(),
+        Err(p) if !dynatrace_slis && finds_deployment => {
+            return Err(Stop::Invalid(vec![p.help(
+                "--since-deployment looks the deployment event up in Dynatrace; with Prometheus SLIs only, give the time instead: --deployment-time 2026-11-17T11:00:00Z",
+            )]));
+        }
+        Err(p) => return Err(Stop::Invalid(vec![p])),
+    };
     if let Some(t) = &conn.token {
         let (t, changed) = preflight::trimmed(t);
         if changed {
@@ -185,18 +234,14 @@ pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
         }
         conn.token = Some(t);
     }
-    let needs_api_token = matches!(
-        job.when,
-        When::Anchored {
-            deployment: None,
-            ..
-        }
-    ) || output.push_result
+    let needs_api_token = finds_deployment
+        || output.push_result
         || plans.iter().any(|p| p.dashboard.is_some())
         || plans.iter().flat_map(|p| &p.slis).any(|s| {
-            s.parsed
-                .as_ref()
-                .is_ok_and(|q| !matches!(q, crate::query::SliQuery::Dql { .. }))
+            s.source == SourceKind::Dynatrace
+                && s.parsed
+                    .as_ref()
+                    .is_ok_and(|q| !matches!(q, crate::query::SliQuery::Dql { .. }))
         });
     if conn.token.is_none() && needs_api_token {
         return Err(Stop::Invalid(usage(
@@ -207,6 +252,30 @@ pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
             "store the token as a secret and expose it as that variable; see docs/token-scopes.md for the scopes",
         )));
     }
+    let prometheus_slis = plans
+        .iter()
+        .flat_map(|p| &p.slis)
+        .any(|s| s.source == SourceKind::Prometheus);
+    let prometheus = if prometheus_slis {
+        let c = prometheus::connection::connection(&plans[0].settings, &env)
+            .map_err(|m| {
+                usage(
+                    m,
+                    "e.g. PROMETHEUS_URL=http://prometheus.monitoring:9090, or `prometheus: {url: ...}` in slogate.yaml",
+                )
+            })?
+            .ok_or_else(|| {
+                usage(
+                    "the SLIs come from Prometheus, but no Prometheus server is configured",
+                    "set PROMETHEUS_URL, or `prometheus: {url: http://prometheus.monitoring:9090}` in slogate.yaml",
+                )
+            })?;
+        let client = prometheus_client(&c, request_timeout, source.concurrency)
+            .map_err(|m| Stop::Invalid(usage(m, "this is a bug if it happens")))?;
+        Some((c, client))
+    } else {
+        None
+    };
     let client = client_for(&conn, request_timeout, source.concurrency)
         .map_err(|m| Stop::Invalid(usage(m, "this is a bug if it happens")))?;
     Ok(Inputs {
@@ -216,6 +285,7 @@ pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
         ci,
         conn,
         client,
+        prometheus,
         settle,
     })
 }

@@ -12,6 +12,7 @@ use crate::eval::{self, BaselineKind, MissingBaseline, Retrieval, Verdict, previ
 use crate::plan::{self, Plan};
 use crate::report::json::WindowInfo;
 use crate::report::{Report, json};
+use crate::source::SourceKind;
 use crate::source::dynatrace::{Failure, Fetched};
 use crate::source::http::Client;
 use crate::spec::criteria::Criterion;
@@ -57,10 +58,25 @@ pub(crate) fn build_report(
     previous_evaluations: &[previous::PreviousEvaluation],
     output: &OutputArgs,
     mode: BaselineMode,
-    client: &Client,
-    url: &str,
+    sources: &[(SourceKind, &str, &Client)],
     fetch_millis: u64,
 ) -> Report {
+    // The sources this plan asked, in `SourceKind` order (one entry when a single one).
+    let used: Vec<&(SourceKind, &str, &Client)> = sources
+        .iter()
+        .filter(|(k, _, _)| plan.slis.iter().any(|s| s.source == *k))
+        .collect();
+    let used = if used.is_empty() {
+        sources.iter().take(1).collect()
+    } else {
+        used
+    };
+    let url = used
+        .iter()
+        .map(|(_, u, _)| *u)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let url = url.as_str();
     let comparison = plan.slo.effective_comparison();
     let default_policy = match mode {
         BaselineMode::Window => MissingBaseline::Warn,
@@ -193,10 +209,20 @@ pub(crate) fn build_report(
             on_missing_baseline: policy,
         },
         source: Some(json::SourceInfo {
-            kind: "dynatrace".into(),
+            kind: used
+                .iter()
+                .map(|(k, _, _)| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
             url: url.to_string(),
-            requests: client.stats.requests.load(Ordering::Relaxed),
-            retries: client.stats.retries.load(Ordering::Relaxed),
+            requests: used
+                .iter()
+                .map(|(_, _, c)| c.stats.requests.load(Ordering::Relaxed))
+                .sum(),
+            retries: used
+                .iter()
+                .map(|(_, _, c)| c.stats.retries.load(Ordering::Relaxed))
+                .sum(),
             fetch_millis,
         }),
         settle: Some(json::SettleInfo {
@@ -253,6 +279,14 @@ pub(crate) fn reports(
     waited: Duration,
 ) -> Result<Vec<Report>, Stop> {
     let pipeline = inputs.ci.map(|k| ci::pipeline(k, &inputs.env));
+    let mut sources: Vec<(SourceKind, &str, &Client)> = vec![(
+        SourceKind::Dynatrace,
+        inputs.conn.url.as_str(),
+        &inputs.client,
+    )];
+    if let Some((c, client)) = &inputs.prometheus {
+        sources.push((SourceKind::Prometheus, c.url.as_str(), client));
+    }
     let reports: Vec<Report> = inputs
         .plans
         .iter()
@@ -272,8 +306,7 @@ pub(crate) fn reports(
                 prev,
                 job.output,
                 job.baseline,
-                &inputs.client,
-                &inputs.conn.url,
+                &sources,
                 fetched.millis,
             );
             r.pipeline = pipeline.clone();

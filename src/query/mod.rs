@@ -151,6 +151,9 @@ pub enum SliQuery {
     },
     /// `DQL;<query>`: Grail; the value is the single numeric field of the single record.
     Dql { query: String },
+    /// PromQL for the Prometheus source (never sent to Dynatrace): every placeholder filled but
+    /// `$DURATION_SECONDS`, which depends on the window.
+    Promql { query: String },
 }
 
 /// The evaluated timeframe in epoch milliseconds (sub-second parts already dropped, as Keptn).

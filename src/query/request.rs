@@ -99,6 +99,16 @@ pub fn build(q: &SliQuery, w: Window) -> Request {
                 "maxResultRecords": DQL_MAX_RESULT_RECORDS,
             })),
         },
+        // The instant query at the window's end, its form written as a query string.
+        SliQuery::Promql { query } => {
+            use crate::source::prometheus::api;
+            Request {
+                method: Method::Post,
+                path: api::QUERY_PATH.to_string(),
+                query: api::instant_form(&api::fill_duration(query, w), w),
+                body: None,
+            }
+        }
     }
 }
 
@@ -128,6 +138,7 @@ pub fn api_name(q: &SliQuery) -> &'static str {
         SliQuery::SecurityProblems { .. } => "Security problems API",
         SliQuery::Usql { .. } => "User sessions API",
         SliQuery::Dql { .. } => "Grail query API",
+        SliQuery::Promql { .. } => "Prometheus query API",
     }
 }
 

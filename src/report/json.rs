@@ -107,9 +107,10 @@ pub struct Policy {
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct SourceInfo {
-    /// `dynatrace`.
+    /// `dynatrace`, `prometheus`, or both as `dynatrace, prometheus` when the SLIs of one
+    /// evaluation came from both.
     pub kind: String,
-    /// The environment URL (never a token).
+    /// The environment or server URL (never a token); comma-separated like `kind`.
     pub url: String,
     /// HTTP requests sent, retries included.
     pub requests: u64,

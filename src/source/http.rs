@@ -11,9 +11,21 @@ use crate::query::{Method, Request};
 use crate::source::retry::{Action, Attempt, RetryPolicy, parse_retry_after};
 use crate::source::secret::{Secret, scrub};
 
-/// How to authenticate: classic API tokens go in `Api-Token`, platform tokens are Bearer.
+/// How to authenticate: Dynatrace's tokens, HTTP basic auth (Prometheus behind a proxy), or none.
 #[derive(Clone, Debug)]
-pub struct Credentials {
+pub enum Credentials {
+    Dynatrace(Tokens),
+    /// Sent as `Authorization: Basic`, the user and password exactly as given.
+    Basic {
+        user: String,
+        password: Secret,
+    },
+    None,
+}
+
+/// Dynatrace: classic API tokens go in `Api-Token`, platform tokens are Bearer.
+#[derive(Clone, Debug)]
+pub struct Tokens {
     pub api_token: Option<Secret>,
     /// The environment variable the API token came from, for messages.
     pub api_token_env: String,
@@ -26,6 +38,8 @@ pub struct ClientConfig {
     /// `https://abc12345.live.dynatrace.com` without a trailing slash.
     pub base_url: String,
     pub credentials: Credentials,
+    /// Where the URL is set, for messages: `DT_URL`, `PROMETHEUS_URL`.
+    pub url_name: String,
     pub request_timeout: Duration,
     pub retry: RetryPolicy,
     /// Requests in flight at once against this environment.
@@ -103,13 +117,14 @@ fn origin(url: &reqwest::Url) -> (String, Option<String>, Option<u16>) {
 
 /// The redirect rule: never to another scheme, host or port (the token and the data would come
 /// from somewhere else than the configured environment), and at most `MAX_REDIRECTS` hops.
-fn redirect_policy(base: &str) -> reqwest::redirect::Policy {
+fn redirect_policy(base: &str, url_name: &str) -> reqwest::redirect::Policy {
     let home = reqwest::Url::parse(base).ok().map(|u| origin(&u));
+    let url_name = url_name.to_string();
     reqwest::redirect::Policy::custom(move |attempt| {
         let to = crate::source::secret::userinfo_hidden(attempt.url().as_str());
         if home.as_ref() != Some(&origin(attempt.url())) {
             let reason = format!(
-                "the server redirected to {to}, another origin than the configured environment; slogate follows redirects only within the same scheme, host and port (set DT_URL to the environment the redirect names if it is right)"
+                "the server redirected to {to}, another origin than the configured environment; slogate follows redirects only within the same scheme, host and port (set {url_name} to the address the redirect names if it is right)"
             );
             attempt.error(RedirectRefused(reason))
         } else if attempt.previous().len() > MAX_REDIRECTS {
@@ -216,7 +231,7 @@ impl Client {
             .timeout(config.request_timeout)
             .connect_timeout(config.request_timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("slogate/", env!("CARGO_PKG_VERSION")))
-            .redirect(redirect_policy(&config.base_url))
+            .redirect(redirect_policy(&config.base_url, &config.url_name))
             .no_proxy();
         if let Some(proxy) = proxy_for(&config.base_url, &env) {
             let p = reqwest::Proxy::all(&proxy).map_err(|e| {
@@ -244,47 +259,107 @@ impl Client {
     /// Sends one request with the shared retry policy. Non-2xx statuses other than 401/403 are
     /// returned as responses: what they mean depends on the API.
     pub async fn send(&self, req: &Request) -> Result<Response, SendError> {
-        let platform = req.path.starts_with("/platform/");
-        let creds = &self.config.credentials;
-        let (token, header) = if platform {
-            match &creds.platform_token {
-                Some(t) => (t, format!("Bearer {}", t.expose())),
-                None => {
-                    return Err(SendError::MissingToken {
-                        message: format!(
-                            "this query needs a Dynatrace platform token (Bearer); set {} or `dynatrace.platform_token_env` in slogate.yaml",
-                            creds.platform_token_env
-                        ),
-                    });
-                }
+        let body = match &req.body {
+            Some(b) => Body::Json(b),
+            None => Body::None,
+        };
+        self.exchange(req.method, &req.path_and_query(), &req.path, body)
+            .await
+    }
+
+    /// Sends `form` as `application/x-www-form-urlencoded`: in the body of a POST, in the URL of
+    /// a GET (Prometheus' query API takes both). Same retries and auth as [`Client::send`].
+    pub async fn send_form(
+        &self,
+        method: Method,
+        path: &str,
+        form: &[(String, String)],
+    ) -> Result<Response, SendError> {
+        let encoded = crate::query::encode::query_string(form);
+        match method {
+            Method::Get => {
+                let url = if encoded.is_empty() {
+                    path.to_string()
+                } else {
+                    format!("{path}?{encoded}")
+                };
+                self.exchange(method, &url, path, Body::None).await
+            }
+            Method::Post => {
+                self.exchange(method, path, path, Body::Form(&encoded))
+                    .await
+            }
+        }
+    }
+
+    /// The `Authorization` header for a request to `path` (`None`: send none), and the secret it
+    /// holds, to be scrubbed from whatever comes back.
+    fn authorization(&self, path: &str) -> Result<(Option<String>, Option<&Secret>), SendError> {
+        let tokens = match &self.config.credentials {
+            Credentials::None => return Ok((None, None)),
+            Credentials::Basic { user, password } => {
+                use base64_lite::encode;
+                let pair = format!("{user}:{}", password.expose());
+                return Ok((
+                    Some(format!("Basic {}", encode(pair.as_bytes()))),
+                    Some(password),
+                ));
+            }
+            Credentials::Dynatrace(t) => t,
+        };
+        if path.starts_with("/platform/") {
+            match &tokens.platform_token {
+                Some(t) => Ok((Some(format!("Bearer {}", t.expose())), Some(t))),
+                None => Err(SendError::MissingToken {
+                    message: format!(
+                        "this query needs a Dynatrace platform token (Bearer); set {} or `dynatrace.platform_token_env` in slogate.yaml",
+                        tokens.platform_token_env
+                    ),
+                }),
             }
         } else {
-            match &creds.api_token {
-                Some(t) => (t, format!("Api-Token {}", t.expose())),
-                None => {
-                    return Err(SendError::MissingToken {
-                        message: format!("no Dynatrace API token: set {}", creds.api_token_env),
-                    });
-                }
+            match &tokens.api_token {
+                Some(t) => Ok((Some(format!("Api-Token {}", t.expose())), Some(t))),
+                None => Err(SendError::MissingToken {
+                    message: format!("no Dynatrace API token: set {}", tokens.api_token_env),
+                }),
             }
-        };
-        let url_text = req.path_and_query();
+        }
+    }
+
+    async fn exchange(
+        &self,
+        method: Method,
+        url_text: &str,
+        path: &str,
+        body: Body<'_>,
+    ) -> Result<Response, SendError> {
+        let (header, secret) = self.authorization(path)?;
+        let secrets: Vec<&Secret> = secret.into_iter().collect();
+        let url_text = url_text.to_string();
         let url = format!("{}{}", self.config.base_url, url_text);
+        let url_name = self.config.url_name.as_str();
         let start = Instant::now();
         let mut attempt = 0u32;
         loop {
             attempt += 1;
             let permit = self.limit.acquire().await;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let mut builder = match req.method {
+            let mut builder = match method {
                 Method::Get => self.http.get(&url),
                 Method::Post => self.http.post(&url),
             }
-            .header("Authorization", &header)
             .header("Accept", "application/json");
-            if let Some(body) = &req.body {
-                builder = builder.json(body);
+            if let Some(h) = &header {
+                builder = builder.header("Authorization", h);
             }
+            builder = match body {
+                Body::None => builder,
+                Body::Json(b) => builder.json(b),
+                Body::Form(f) => builder
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .body(f.to_string()),
+            };
             let result = builder.send().await;
             let host = host_of(&self.config.base_url);
             let outcome = match result {
@@ -295,12 +370,12 @@ impl Client {
                         .get("retry-after")
                         .and_then(|v| v.to_str().ok())
                         .and_then(parse_retry_after);
-                    match read_body(resp, MAX_BODY, &host).await {
+                    match read_body(resp, MAX_BODY, &host, url_name).await {
                         Ok(body) => Ok((status, retry_after, body)),
                         Err(e) => Err(e),
                     }
                 }
-                Err(e) => Err(describe(&e, &host)),
+                Err(e) => Err(describe(&e, &host, url_name)),
             };
             drop(permit);
             let attempt_kind = match &outcome {
@@ -332,11 +407,11 @@ impl Client {
                     status,
                     // Scrubbed whole, then cut: a cut first can leave part of
                     // the token, which then no longer matches.
-                    message: error_message(&scrub(&body, &[token])),
+                    message: error_message(&scrub(&body, &secrets)),
                 }),
                 Ok((status, _, body)) => Ok(Response {
                     status,
-                    body: scrub(&body, &[token]),
+                    body: scrub(&body, &secrets),
                     url: url_text,
                 }),
                 Err(t) => Err(SendError::Transport {
@@ -346,12 +421,60 @@ impl Client {
                             t.message,
                             if attempt == 1 { "" } else { "s" }
                         ),
-                        &[token],
+                        &secrets,
                     ),
                     url: url_text,
                 }),
             };
         }
+    }
+}
+
+/// What a request carries.
+#[derive(Clone, Copy)]
+enum Body<'a> {
+    None,
+    Json(&'a serde_json::Value),
+    /// Already encoded.
+    Form(&'a str),
+}
+
+/// Standard base64 with padding, for the basic-auth header (RFC 7617).
+mod base64_lite {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    pub fn encode(bytes: &[u8]) -> String {
+        let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+        for chunk in bytes.chunks(3) {
+            let b = [
+                chunk[0],
+                chunk.get(1).copied().unwrap_or(0),
+                chunk.get(2).copied().unwrap_or(0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn encodes_as_rfc_4648() {
+            assert_eq!(encode(b""), "");
+            assert_eq!(encode(b"f"), "Zg==");
+            assert_eq!(encode(b"fo"), "Zm8=");
+            assert_eq!(encode(b"foo"), "Zm9v");
+            assert_eq!(encode(b"keptn:s3cr3t!"), "a2VwdG46czNjcjN0IQ==");
+            assert_eq!(encode(b"keptn:pa ss"), "a2VwdG46cGEgc3M=");
+        }
+        use super::encode;
     }
 }
 
@@ -395,6 +518,7 @@ async fn read_body(
     mut resp: reqwest::Response,
     limit: usize,
     host: &str,
+    url_name: &str,
 ) -> Result<String, TransportError> {
     let too_large = || {
         permanent(format!(
@@ -415,7 +539,7 @@ async fn read_body(
                 bytes.extend_from_slice(&chunk);
             }
             Ok(None) => break,
-            Err(e) => return Err(describe(&e, host)),
+            Err(e) => return Err(describe(&e, host, url_name)),
         }
     }
     Ok(String::from_utf8_lossy(&bytes).into_owned())
@@ -424,7 +548,7 @@ async fn read_body(
 /// Says which transport problem it was: refused connection, unknown name, TLS (with the
 /// certificate problem), timeout, a refused redirect. reqwest's own text is generic, so the
 /// error's source chain (hyper, rustls, io) is read.
-fn describe(e: &reqwest::Error, host: &str) -> TransportError {
+fn describe(e: &reqwest::Error, host: &str, url_name: &str) -> TransportError {
     let mut chain: Vec<String> = Vec::new();
     let mut io_kind = None;
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
@@ -445,6 +569,7 @@ fn describe(e: &reqwest::Error, host: &str) -> TransportError {
         e.is_connect(),
         e.is_body() || e.is_decode(),
         host,
+        url_name,
     )
 }
 
@@ -457,6 +582,7 @@ fn classify(
     connect: bool,
     body: bool,
     host: &str,
+    url_name: &str,
 ) -> TransportError {
     use std::io::ErrorKind;
     let all = chain.join(": ").to_ascii_lowercase();
@@ -476,13 +602,13 @@ fn classify(
         || all.contains("nodename nor servname")
     {
         return transient(format!(
-            "name not resolved: {host} (check the host name in DT_URL and the DNS)"
+            "name not resolved: {host} (check the host name in {url_name} and the DNS)"
         ));
     }
     let certificate = all.contains("certificate") || all.contains("unknownissuer");
     if certificate {
         return permanent(format!(
-            "TLS: the certificate of {host} was not accepted ({innermost}); check DT_URL's host name and that the certificate is issued by a trusted CA"
+            "TLS: the certificate of {host} was not accepted ({innermost}); check {url_name}'s host name and that the certificate is issued by a trusted CA"
         ));
     }
     if all.contains("tls")
@@ -498,7 +624,7 @@ fn classify(
     match io_kind {
         Some(ErrorKind::ConnectionRefused) => {
             return transient(format!(
-                "connection refused by {host} (nothing listens there: check DT_URL's host and port)"
+                "connection refused by {host} (nothing listens there: check {url_name}'s host and port)"
             ));
         }
         Some(ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe) => {
@@ -511,7 +637,7 @@ fn classify(
     }
     if all.contains("connection refused") {
         return transient(format!(
-            "connection refused by {host} (nothing listens there: check DT_URL's host and port)"
+            "connection refused by {host} (nothing listens there: check {url_name}'s host and port)"
         ));
     }
     if connect {
@@ -625,7 +751,16 @@ mod tests {
 
     fn kinds(chain: &[&str], io: Option<ErrorKind>, timeout: bool, connect: bool) -> String {
         let chain: Vec<String> = chain.iter().map(|s| s.to_string()).collect();
-        classify(&chain, io, timeout, connect, false, "dt.example:443").message
+        classify(
+            &chain,
+            io,
+            timeout,
+            connect,
+            false,
+            "dt.example:443",
+            "DT_URL",
+        )
+        .message
     }
 
     #[test]

@@ -8,14 +8,16 @@ pub mod entities;
 pub mod events;
 pub mod http;
 pub mod preflight;
+pub mod prometheus;
 pub mod retry;
 pub mod secret;
 
 use futures_util::future::join_all;
 
 use crate::eval::SliValue;
-use crate::query::{SliQuery, Window};
+use crate::query::SliQuery;
 use crate::report::json::Series;
+use crate::window::TimeWindow;
 use http::Client;
 
 /// The data source an SLI's query is sent to.
@@ -23,16 +25,22 @@ use http::Client;
 pub enum SourceKind {
     #[default]
     Dynatrace,
+    Prometheus,
 }
 
 impl SourceKind {
-    pub const ALL: [SourceKind; 1] = [SourceKind::Dynatrace];
+    pub const ALL: [SourceKind; 2] = [SourceKind::Dynatrace, SourceKind::Prometheus];
 
     /// The name used in reports, `slogate.yaml` and lint output.
     pub fn as_str(self) -> &'static str {
         match self {
             SourceKind::Dynatrace => "dynatrace",
+            SourceKind::Prometheus => "prometheus",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<SourceKind> {
+        SourceKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -42,10 +50,43 @@ impl std::fmt::Display for SourceKind {
     }
 }
 
-/// The connected sources of one run.
+/// The connected sources of one run (Prometheus only when configured).
 pub struct Sources<'a> {
     pub dynatrace: &'a Client,
+    pub prometheus: Option<&'a Client>,
 }
+
+/// The Prometheus SLIs of a source group, in the Prometheus source's terms.
+fn promql(own: &[Sli]) -> Vec<prometheus::PromSli> {
+    own.iter()
+        .map(|s| prometheus::PromSli {
+            name: s.name.clone(),
+            query: match &s.parsed {
+                Ok(SliQuery::Promql { query }) => Ok(query.clone()),
+                Ok(_) => Err("internal error: a Dynatrace query for the Prometheus source".into()),
+                Err(m) => Err(m.clone()),
+            },
+        })
+        .collect()
+}
+
+/// Every SLI failed the same way: the source is not configured.
+fn unconfigured(own: &[Sli], message: &str) -> Vec<Fetched> {
+    own.iter()
+        .map(|s| Fetched {
+            value: SliValue {
+                metric: s.name.clone(),
+                value: Some(0.0),
+                success: false,
+                message: message.to_string(),
+            },
+            failure: Some(Failure::Unavailable),
+            query: None,
+        })
+        .collect()
+}
+
+const NO_PROMETHEUS: &str = "no Prometheus server configured: set PROMETHEUS_URL or `prometheus: {url: ...}` in slogate.yaml";
 
 /// One indicator to fetch: its name, the query after placeholder substitution, and its parse.
 #[derive(Clone, Debug)]
@@ -116,15 +157,22 @@ fn in_plan_order<T: Clone>(len: usize, parts: Vec<(Vec<usize>, Vec<T>)>, empty: 
 
 /// The value of every SLI for one window, each from its own source (concurrently), in the
 /// order of `slis`.
+/// Dynatrace is asked in whole seconds, Prometheus to the millisecond (as upstream each).
 pub async fn fetch(
     sources: &Sources<'_>,
     slis: &[Sli],
-    window: Window,
+    window: TimeWindow,
 ) -> Result<Vec<Fetched>, Fatal> {
     let groups = by_source(slis);
     let answers = join_all(groups.iter().map(|(kind, _, own)| async move {
         match kind {
-            SourceKind::Dynatrace => dynatrace::fetch(sources.dynatrace, own, window).await,
+            SourceKind::Dynatrace => {
+                dynatrace::fetch(sources.dynatrace, own, window.as_query_window()).await
+            }
+            SourceKind::Prometheus => Ok(match sources.prometheus {
+                Some(c) => prometheus::fetch(c, &promql(own), window.as_precise_window()).await,
+                None => unconfigured(own, NO_PROMETHEUS),
+            }),
         }
     }))
     .await;
@@ -145,19 +193,39 @@ pub async fn fetch(
     Ok(in_plan_order(slis.len(), parts, empty))
 }
 
-/// Chart series of every SLI over `window`, each from its own source; `None` where a source
-/// has no series for it. Failures only leave a chart out.
+/// Chart series of every SLI over `span`, each from its own source; `None` where a source
+/// has no series for it. Failures only leave a chart out. `eval` is the evaluation window
+/// (Prometheus fills `$DURATION_SECONDS` with its length, so each point is comparable to the
+/// value).
 pub async fn fetch_series(
     sources: &Sources<'_>,
     slis: &[Sli],
-    window: Window,
+    span: TimeWindow,
+    eval: TimeWindow,
 ) -> Result<Vec<Option<Series>>, Fatal> {
     let groups = by_source(slis);
     let answers = join_all(groups.iter().map(|(kind, _, own)| async move {
         match kind {
             SourceKind::Dynatrace => {
+                let window = span.as_query_window();
                 let resolution = dynatrace::chart_resolution(window);
                 dynatrace::fetch_series(sources.dynatrace, own, window, &resolution).await
+            }
+            SourceKind::Prometheus => {
+                let Some(c) = sources.prometheus else {
+                    return Ok(vec![None; own.len()]);
+                };
+                let got = prometheus::fetch_series(
+                    c,
+                    &promql(own),
+                    eval.as_precise_window(),
+                    span.as_precise_window(),
+                )
+                .await;
+                Ok(own
+                    .iter()
+                    .map(|s| got.iter().find(|g| g.metric == s.name).cloned())
+                    .collect())
             }
         }
     }))
@@ -174,14 +242,26 @@ pub type Explained = (String, Result<String, String>);
 
 /// The request each SLI would send for `window`, without sending anything (`Err` where the
 /// SLI cannot be sent), and how many requests they make after batching.
-pub fn explain(slis: &[Sli], window: Window) -> (Vec<Explained>, usize) {
+///
+/// Dynatrace in whole seconds, Prometheus to the millisecond, as each is asked.
+pub fn explain(slis: &[Sli], window: TimeWindow) -> (Vec<Explained>, usize) {
     let mut requests = 0;
     let mut parts = Vec::new();
     for (kind, idx, own) in by_source(slis) {
         let rows = match kind {
             SourceKind::Dynatrace => {
+                let window = window.as_query_window();
                 requests += dynatrace::group(&own, window).requests();
                 dynatrace::plan(&own, window)
+            }
+            SourceKind::Prometheus => {
+                let rows = prometheus::plan(&promql(&own), window.as_precise_window());
+                let mut distinct: Vec<&String> =
+                    rows.iter().filter_map(|(_, r)| r.as_ref().ok()).collect();
+                distinct.sort();
+                distinct.dedup();
+                requests += distinct.len();
+                rows
             }
         };
         parts.push((idx, rows));

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 
 use crate::diag::{Problem, Sourced};
+use crate::source::prometheus::{self, files::PromSli};
 use crate::spec::load::{self, Loaded};
 use crate::spec::sli::{Indicator, Sli};
 use crate::spec::slo::{Comparison, Objective, Slo, TotalScore};
@@ -37,6 +38,8 @@ pub struct Level {
     pub dir: PathBuf,
     /// `sli.yaml`, then Keptn's `dynatrace/sli.yaml` (which wins on equal keys).
     pub sli: Vec<Loaded<Sli>>,
+    /// Keptn's `prometheus/sli.yaml`, read as prometheus-service read it.
+    pub prometheus: Option<Loaded<PromSli>>,
     pub slo: Option<Loaded<Slo>>,
 }
 
@@ -45,6 +48,7 @@ impl Level {
         self.sli
             .iter()
             .flat_map(|l| &l.problems)
+            .chain(self.prometheus.iter().flat_map(|l| &l.problems))
             .chain(self.slo.iter().flat_map(|l| &l.problems))
     }
 }
@@ -59,8 +63,14 @@ pub fn load_level(dir: &Path, kind: LevelKind, problems: &mut Vec<Problem>) -> L
         kind,
         dir: dir.to_path_buf(),
         sli: Vec::new(),
+        prometheus: None,
         slo: None,
     };
+    match prometheus::files::load(dir) {
+        Some(Ok(l)) => level.prometheus = Some(l),
+        Some(Err(p)) => problems.push(p),
+        None => {}
+    }
     for name in SLI_FILES {
         let path = dir.join(name);
         if path.is_file() {
@@ -102,7 +112,8 @@ pub fn load_chain(
     chain
 }
 
-/// Sub-folders of a level that are levels themselves (not hidden, not Keptn's `dynatrace/`).
+/// Sub-folders of a level that are levels themselves (not hidden, not Keptn's `dynatrace/` or
+/// `prometheus/`).
 pub fn child_levels(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -114,7 +125,7 @@ pub fn child_levels(dir: &Path) -> Vec<PathBuf> {
         .filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| !n.starts_with('.') && n != "dynatrace")
+                .is_some_and(|n| !n.starts_with('.') && n != "dynatrace" && n != "prometheus")
         })
         .collect();
     dirs.sort();

@@ -4,6 +4,7 @@
 
 use crate::diag::{Problem, Sourced};
 use crate::eval::parse_percentage;
+use crate::source::SourceKind;
 use crate::spec::criteria::{Criterion, Operator, Target};
 use crate::spec::layout::MergedSli;
 use crate::spec::placeholder;
@@ -12,6 +13,7 @@ use crate::spec::sli::Sli;
 use crate::spec::slo::{
     AGGREGATE_FUNCTIONS, COMPARE_WITH_VALUES, Group, INCLUDE_RESULT_VALUES, Objective, Slo,
 };
+use crate::spec::sources::Assigned;
 
 /// Keptn's dynatrace-service SLIs that exist when no sli.yaml defines any (reference §5).
 pub const DEFAULT_SLIS: &[&str] = &[
@@ -561,6 +563,13 @@ fn shorten(text: &str) -> String {
 }
 
 /// Checks of a merged service view: objectives must name defined SLIs; the SLO must be scorable.
+pub fn check_merged_in(slo: &Slo, assigned: &Assigned, context: &str) -> Vec<Problem> {
+    let mut out = check_scorable(slo, context);
+    out.extend(check_references_in(slo, assigned, context));
+    out.extend(assigned.conflicts(context));
+    out
+}
+
 pub fn check_merged(slo: &Slo, sli: &MergedSli, context: &str) -> Vec<Problem> {
     let mut out = check_scorable(slo, context);
     out.extend(check_references(slo, sli, context));
@@ -633,6 +642,42 @@ pub fn check_references(slo: &Slo, sli: &MergedSli, context: &str) -> Vec<Proble
     }
     out
 }
+
+/// [`check_references`] across sources: each objective's SLI must be defined for the source it
+/// is asked from ([`Assigned::source_of`]).
+pub fn check_references_in(slo: &Slo, assigned: &Assigned, context: &str) -> Vec<Problem> {
+    let mut dynatrace = slo.clone();
+    dynatrace.objectives.retain(|o| {
+        assigned.source_of(&o.sli.value) == SourceKind::Dynatrace && !assigned.defines(&o.sli.value)
+    });
+    let mut out = check_references(&dynatrace, &assigned.dynatrace, context);
+    for o in &slo.objectives {
+        let name = o.sli.value.as_str();
+        if assigned.source_of(name) != SourceKind::Prometheus || assigned.defines(name) {
+            continue;
+        }
+        let mut names: Vec<&str> = assigned.prometheus.keys().map(String::as_str).collect();
+        names.extend(crate::source::prometheus::queries::BUILT_IN);
+        let p = Problem::error(
+            "slogate::undefined-sli",
+            &o.sli.origin,
+            format!(
+                "objective names SLI `{name}`, which no prometheus/sli.yaml defines and which is not a built-in Prometheus SLI{context}"
+            ),
+        )
+        .label("not defined");
+        out.push(match did_you_mean(name, &names) {
+            Some(s) => p.help(format!("did you mean `{s}`?")),
+            None => p.help(format!(
+                "define `{name}` under `indicators:` in prometheus/sli.yaml, or use one of: {}",
+                names.join(", ")
+            )),
+        });
+    }
+    out
+}
+
+pub mod prometheus;
 
 #[cfg(test)]
 mod tests;

@@ -12,4 +12,5 @@ mod schema;
 pub mod settings;
 pub mod sli;
 pub mod slo;
+pub mod sources;
 pub mod yaml;

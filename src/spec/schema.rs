@@ -61,6 +61,7 @@ const ENUMS: &[(&str, &str, &[&str])] = &[
         "/properties/defaults/properties/on_missing_baseline",
         settings::MISSING_BASELINE_POLICIES,
     ),
+    ("slogate", "/properties/source", settings::SOURCES),
 ];
 
 /// The patterns of the schemas, each checked here by the Rust code it stands for (no regex crate).

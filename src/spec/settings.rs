@@ -10,6 +10,7 @@ pub const SETTINGS_KEYS: &[&str] = &[
     "spec_version",
     "dynatrace",
     "prometheus",
+    "source",
     "defaults",
     "history",
 ];
@@ -25,11 +26,16 @@ pub const DEFAULTS_KEYS: &[&str] = &["project", "stage", "service", "on_missing_
 
 pub const MISSING_BASELINE_POLICIES: &[&str] = &["pass", "warn", "fail"];
 
+/// The values of `source:`.
+pub const SOURCES: &[&str] = &["dynatrace", "prometheus"];
+
 #[derive(Clone, Debug, Default)]
 pub struct Settings {
     pub spec_version: Option<Sourced<String>>,
     pub dynatrace: Option<Dynatrace>,
     pub prometheus_url: Option<Sourced<String>>,
+    /// The source of the SLIs in plain `sli.yaml` files and of names no file defines.
+    pub source: Option<Sourced<String>>,
     pub project: Option<Sourced<String>>,
     pub stage: Option<Sourced<String>>,
     pub service: Option<Sourced<String>>,
@@ -130,6 +136,22 @@ pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Set
         s.prometheus_url = p
             .get("url")
             .and_then(|v| r.string(v, "url", "`url: http://127.0.0.1:9090`"));
+    }
+    if let Some(n) = f.get("source") {
+        s.source = r.string(n, "source", "`source: prometheus`");
+        if let Some(v) = &s.source
+            && !SOURCES.contains(&v.value.as_str())
+        {
+            r.push(
+                Problem::error(
+                    "slogate::bad-source",
+                    &v.origin,
+                    format!("unknown source `{}`", v.value),
+                )
+                .label("not a source")
+                .help(format!("write one of: {}", SOURCES.join(", "))),
+            );
+        }
     }
     if let Some(n) = f.get("defaults")
         && let Some(d) = r.fields(

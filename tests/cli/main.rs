@@ -17,4 +17,6 @@ mod hostile;
 mod lint;
 mod outcomes;
 mod pipeline;
+mod prom_server;
+mod prometheus;
 mod score;

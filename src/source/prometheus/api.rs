@@ -1,0 +1,496 @@
+//! Prometheus' HTTP query API as prometheus-service 0.9.1 used it (reference §4–§5), pure:
+//! the instant query for a window, the range query for charts, and what an answer means.
+//!
+//! Upstream's client is reproduced in its decisions (which status is an error, which body is
+//! inconsistent, when a value is no value) and in its readable messages; where its texts were
+//! garbled (json-iterator's decoder errors) slogate says plainly what was wrong
+//! (docs/decisions.md).
+
+use serde_json::Value;
+
+use crate::query::Window;
+use crate::source::dynatrace::Failure;
+
+use super::queries::DURATION;
+
+pub const QUERY_PATH: &str = "/api/v1/query";
+pub const RANGE_PATH: &str = "/api/v1/query_range";
+
+/// Points a chart aims for over its span (as the Dynatrace charts).
+pub const CHART_POINTS: i64 = 60;
+
+/// `$DURATION_SECONDS`: the window's length in seconds, rounded up, with an `s`.
+pub fn duration(window: Window) -> String {
+    let ms = (window.to_ms - window.from_ms).max(0);
+    format!("{}s", (ms + 999) / 1000)
+}
+
+/// A query text for one window: `$DURATION_SECONDS` filled (upstream's last replacement).
+pub fn fill_duration(template: &str, window: Window) -> String {
+    template.replace(DURATION, &duration(window))
+}
+
+/// Unix seconds as Go's `FormatFloat(s, 'f', -1)` writes them: `1664361000`, `1649255779.667`.
+pub fn unix_seconds(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let frac = ms.rem_euclid(1000);
+    if frac == 0 {
+        secs.to_string()
+    } else {
+        let f = format!("{frac:03}");
+        format!("{secs}.{}", f.trim_end_matches('0'))
+    }
+}
+
+/// The form of the instant query at the window's end.
+pub fn instant_form(query: &str, window: Window) -> Vec<(String, String)> {
+    vec![
+        ("query".into(), query.to_string()),
+        ("time".into(), unix_seconds(window.to_ms)),
+    ]
+}
+
+/// The chart's step: about [`CHART_POINTS`] points over the span, at least a second.
+pub fn chart_step(span: Window) -> i64 {
+    let secs = ((span.to_ms - span.from_ms).max(0) + 999) / 1000;
+    ((secs + CHART_POINTS - 1) / CHART_POINTS).max(1)
+}
+
+/// The form of the range query over `span`.
+pub fn range_form(query: &str, span: Window) -> Vec<(String, String)> {
+    vec![
+        ("query".into(), query.to_string()),
+        ("start".into(), unix_seconds(span.from_ms)),
+        ("end".into(), unix_seconds(span.to_ms)),
+        ("step".into(), format!("{}s", chart_step(span))),
+    ]
+}
+
+/// `POST /api/v1/query?query=…&time=…`: the request in one line, as `explain` and reports show
+/// it (the form travels in the body; written as a query string it can be pasted into curl).
+pub fn display(method: &str, path: &str, form: &[(String, String)]) -> String {
+    format!(
+        "{method} {path}?{}",
+        crate::query::encode::query_string(form)
+    )
+}
+
+/// The value of an instant query, or why there is none.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Answer {
+    Value(f64),
+    Failed { message: String, failure: Failure },
+}
+
+fn failed(message: impl Into<String>, failure: Failure) -> Answer {
+    Answer::Failed {
+        message: message.into(),
+        failure,
+    }
+}
+
+const API: &str = "unable to query prometheus api";
+
+/// The `data` of a response, or the failure the client reported (client_golang's `Do`).
+fn data_of(status: u16, body: &str) -> Result<Value, Answer> {
+    // 400 and 422 carry Prometheus' error body; any other non-2xx is only its status.
+    let api_error = status == 400 || status == 422;
+    if !(200..300).contains(&status) && !api_error {
+        let (kind, msg, failure) = match status {
+            400..=499 => (
+                "client_error",
+                format!("client error: {status}"),
+                Failure::Unavailable,
+            ),
+            500..=599 => (
+                "server_error",
+                format!("server error: {status}"),
+                Failure::Unavailable,
+            ),
+            _ => (
+                "bad_response",
+                format!("bad response code {status}"),
+                Failure::Unavailable,
+            ),
+        };
+        return Err(failed(format!("{API}: {kind}: {msg}"), failure));
+    }
+    let v: Value = match serde_json::from_str(body) {
+        Ok(v) => v,
+        Err(_) => {
+            let start: String = body.trim_start().chars().take(40).collect();
+            return Err(failed(
+                format!(
+                    "{API}: bad_response: the answer is not JSON (it starts with `{start}`); is the URL that of the Prometheus API?"
+                ),
+                Failure::Unavailable,
+            ));
+        }
+    };
+    let field = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default();
+    if field("status") == "error" {
+        let kind = field("errorType");
+        // A wrong query, or one Prometheus cannot run, is the SLI's fault; a timeout or an
+        // overloaded server is not.
+        let failure = match kind {
+            "bad_data" | "execution" => Failure::Query,
+            _ => Failure::Unavailable,
+        };
+        return Err(failed(
+            format!("{API}: {kind}: {}", field("error")),
+            failure,
+        ));
+    }
+    if api_error {
+        return Err(failed(
+            format!("{API}: bad_response: inconsistent body for response code"),
+            Failure::Unavailable,
+        ));
+    }
+    match v.get("data") {
+        Some(d) if d.is_object() => Ok(d.clone()),
+        _ => Err(failed(
+            format!("{API}: bad_response: the answer has no `data` object"),
+            Failure::Unavailable,
+        )),
+    }
+}
+
+/// A sample value as Prometheus writes it (`"1.5"`, `"NaN"`, `"+Inf"`).
+fn sample_value(v: &Value) -> Option<f64> {
+    let s = v.as_str()?;
+    match s {
+        "NaN" => Some(f64::NAN),
+        "+Inf" | "Inf" => Some(f64::INFINITY),
+        "-Inf" => Some(f64::NEG_INFINITY),
+        _ => s.parse().ok().filter(|f: &f64| f.is_finite()),
+    }
+}
+
+/// Go's `FormatFloat(v, 'f', -1, 64)` (model.SampleValue's text).
+fn go_float(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        format!("{v}")
+    }
+}
+
+fn go_time(t: &Value) -> String {
+    match t.as_f64() {
+        Some(f) => go_float(f),
+        None => t.to_string(),
+    }
+}
+
+/// `name{a="x", b="y"}` as client_golang prints a metric (labels sorted, name first).
+fn metric_text(m: &Value) -> String {
+    let Some(map) = m.as_object() else {
+        return "{}".into();
+    };
+    let name = map.get("__name__").and_then(Value::as_str);
+    let mut labels: Vec<String> = map
+        .iter()
+        .filter(|(k, _)| k.as_str() != "__name__")
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                serde_json::to_string(v.as_str().unwrap_or_default()).unwrap_or_default()
+            )
+        })
+        .collect();
+    labels.sort();
+    match (name, labels.is_empty()) {
+        (Some(n), true) => n.to_string(),
+        (None, true) => "{}".into(),
+        (n, false) => format!("{}{{{}}}", n.unwrap_or_default(), labels.join(", ")),
+    }
+}
+
+fn pair_text(p: &Value) -> String {
+    let ts = p.get(0).map(go_time).unwrap_or_default();
+    let v = p
+        .get(1)
+        .and_then(sample_value)
+        .map(go_float)
+        .unwrap_or_default();
+    format!("{v} @[{ts}]")
+}
+
+/// Lines of a matrix answer shown at most in a message; a month of raw samples would not fit a
+/// report line.
+const MATRIX_LINES: usize = 12;
+
+/// What an instant query's answer means for the SLI (prometheus-service's `GetSLIValue`).
+pub fn reduce(status: u16, body: &str) -> Answer {
+    let data = match data_of(status, body) {
+        Ok(d) => d,
+        Err(a) => return a,
+    };
+    let kind = data.get("resultType").and_then(Value::as_str).unwrap_or("");
+    let result = data.get("result").cloned().unwrap_or(Value::Null);
+    let not_vector = "prometheus api response is not a Vector";
+    match kind {
+        "vector" => {
+            let samples = result.as_array().cloned().unwrap_or_default();
+            match samples.len() {
+                0 => failed("query did not return any values", Failure::NoData),
+                1 => match samples[0]
+                    .get("value")
+                    .and_then(|p| p.get(1))
+                    .and_then(sample_value)
+                {
+                    None => failed(
+                        format!("{API}: bad_response: the sample has no numeric value"),
+                        Failure::Unavailable,
+                    ),
+                    Some(v) if v.is_nan() => {
+                        failed("query did not return valid values", Failure::NoData)
+                    }
+                    Some(v) if v.is_infinite() => failed(
+                        format!(
+                            "query returned {} (a division by zero?), which is no value to score; Keptn could not report it at all",
+                            go_float(v)
+                        ),
+                        Failure::NoData,
+                    ),
+                    Some(v) => Answer::Value(v),
+                },
+                _ => failed("query did return multiple values", Failure::NoData),
+            }
+        }
+        "scalar" => failed(
+            format!("{not_vector}: scalar: {}", pair_text(&result)),
+            Failure::Query,
+        ),
+        "matrix" => {
+            let mut lines: Vec<String> = Vec::new();
+            for stream in result.as_array().into_iter().flatten() {
+                lines.push(format!(
+                    "{} =>",
+                    metric_text(stream.get("metric").unwrap_or(&Value::Null))
+                ));
+                for p in stream
+                    .get("values")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    lines.push(pair_text(p));
+                }
+            }
+            let more = lines.len().saturating_sub(MATRIX_LINES);
+            lines.truncate(MATRIX_LINES);
+            if more > 0 {
+                lines.push(format!("… {more} more lines"));
+            }
+            failed(
+                format!(
+                    "{not_vector}: {} (a range selector such as [5m] needs a function such as rate() around it)",
+                    lines.join("\n")
+                ),
+                Failure::Query,
+            )
+        }
+        other => failed(
+            format!(
+                "{API}: the query returned a {} result; an SLI needs a single-sample vector",
+                if other.is_empty() { "typeless" } else { other }
+            ),
+            Failure::Query,
+        ),
+    }
+}
+
+/// One series of a range query's answer, for a chart: timestamps in milliseconds, values (`None`
+/// where not a finite number). `None` unless the answer is a matrix of exactly one series.
+pub fn series(status: u16, body: &str) -> Option<(Vec<i64>, Vec<Option<f64>>)> {
+    let data = data_of(status, body).ok()?;
+    if data.get("resultType").and_then(Value::as_str) != Some("matrix") {
+        return None;
+    }
+    let streams = data.get("result")?.as_array()?;
+    let [stream] = streams.as_slice() else {
+        return None;
+    };
+    let mut ts = Vec::new();
+    let mut vs = Vec::new();
+    for p in stream.get("values")?.as_array()? {
+        let t = p.get(0)?.as_f64()?;
+        ts.push((t * 1000.0).round() as i64);
+        vs.push(p.get(1).and_then(sample_value).filter(|v| v.is_finite()));
+    }
+    Some((ts, vs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(from_ms: i64, to_ms: i64) -> Window {
+        Window { from_ms, to_ms }
+    }
+
+    #[test]
+    fn duration_rounds_up_and_time_keeps_the_fraction() {
+        let t = 1_664_361_000_000;
+        assert_eq!(duration(w(t - 1_800_000, t)), "1800s");
+        assert_eq!(duration(w(t - 1_800_000, t + 500)), "1801s");
+        assert_eq!(duration(w(t - 7_200_000, t)), "7200s");
+        assert_eq!(duration(w(t, t)), "0s");
+        assert_eq!(unix_seconds(t), "1664361000");
+        assert_eq!(unix_seconds(1_649_255_779_667), "1649255779.667");
+        assert_eq!(unix_seconds(1_664_361_000_500), "1664361000.5");
+        assert_eq!(
+            fill_duration("rate(x[$DURATION_SECONDS:1s])", w(t - 75_905, t)),
+            "rate(x[76s:1s])"
+        );
+    }
+
+    #[test]
+    fn chart_step_gives_about_sixty_points() {
+        let t = 1_664_361_000_000;
+        assert_eq!(chart_step(w(t - 3_600_000, t)), 60);
+        assert_eq!(chart_step(w(t - 7_200_000, t)), 120);
+        assert_eq!(chart_step(w(t - 30_000, t)), 1);
+        let f = range_form("up", w(t - 3_600_000, t));
+        assert_eq!(f[3], ("step".to_string(), "60s".to_string()));
+    }
+
+    fn vector(samples: &str) -> String {
+        format!(r#"{{"status":"success","data":{{"resultType":"vector","result":[{samples}]}}}}"#)
+    }
+
+    #[test]
+    fn one_sample_is_the_value() {
+        let one = vector(r#"{"metric":{"job":"a"},"value":[1664361000,"1e-05"]}"#);
+        assert_eq!(reduce(200, &one), Answer::Value(0.00001));
+        let zero = vector(r#"{"metric":{},"value":[1664361000,"0"]}"#);
+        assert_eq!(reduce(200, &zero), Answer::Value(0.0));
+    }
+
+    #[test]
+    fn vectors_that_are_no_value() {
+        let msg = |a: Answer| match a {
+            Answer::Failed { message, failure } => (message, failure),
+            Answer::Value(v) => panic!("value {v}"),
+        };
+        assert_eq!(
+            msg(reduce(200, &vector(""))),
+            ("query did not return any values".into(), Failure::NoData)
+        );
+        let two =
+            vector(r#"{"metric":{"a":"1"},"value":[1,"1"]},{"metric":{"a":"2"},"value":[1,"2"]}"#);
+        assert_eq!(msg(reduce(200, &two)).0, "query did return multiple values");
+        let nan = vector(r#"{"metric":{},"value":[1,"NaN"]}"#);
+        assert_eq!(
+            msg(reduce(200, &nan)).0,
+            "query did not return valid values"
+        );
+        let inf = vector(r#"{"metric":{},"value":[1,"+Inf"]}"#);
+        let (m, f) = msg(reduce(200, &inf));
+        assert!(m.starts_with("query returned +Inf"), "{m}");
+        assert_eq!(f, Failure::NoData);
+        let minus = vector(r#"{"metric":{},"value":[1,"-Inf"]}"#);
+        assert!(
+            msg(reduce(200, &minus))
+                .0
+                .starts_with("query returned -Inf")
+        );
+    }
+
+    #[test]
+    fn other_result_types_fail_with_upstreams_text() {
+        let scalar =
+            r#"{"status":"success","data":{"resultType":"scalar","result":[1664361000,"10"]}}"#;
+        assert_eq!(
+            reduce(200, scalar),
+            failed(
+                "prometheus api response is not a Vector: scalar: 10 @[1664361000]",
+                Failure::Query
+            )
+        );
+        let matrix = r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"http_requests_total","status":"500","job":"carts"},"values":[[1664360940,"3540"],[1664361000,"3600"]]}]}}"#;
+        match reduce(200, matrix) {
+            Answer::Failed { message, .. } => assert!(
+                message.starts_with("prometheus api response is not a Vector: http_requests_total{job=\"carts\", status=\"500\"} =>\n3540 @[1664360940]\n3600 @[1664361000]"),
+                "{message}"
+            ),
+            a => panic!("{a:?}"),
+        }
+        let string =
+            r#"{"status":"success","data":{"resultType":"string","result":[1664361000,"abc"]}}"#;
+        assert!(matches!(
+            reduce(200, string),
+            Answer::Failed {
+                failure: Failure::Query,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn errors_as_the_client_reported_them() {
+        let bad = r#"{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:11: parse error"}"#;
+        assert_eq!(
+            reduce(400, bad),
+            failed(
+                "unable to query prometheus api: bad_data: invalid parameter \"query\": 1:11: parse error",
+                Failure::Query
+            )
+        );
+        let timeout = r#"{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}"#;
+        assert_eq!(
+            reduce(200, timeout),
+            failed(
+                "unable to query prometheus api: timeout: query timed out in expression evaluation",
+                Failure::Unavailable
+            )
+        );
+        assert_eq!(
+            reduce(400, &vector("")),
+            failed(
+                "unable to query prometheus api: bad_response: inconsistent body for response code",
+                Failure::Unavailable
+            )
+        );
+        assert_eq!(
+            reduce(503, "<html>busy</html>"),
+            failed(
+                "unable to query prometheus api: server_error: server error: 503",
+                Failure::Unavailable
+            )
+        );
+        assert_eq!(
+            reduce(401, ""),
+            failed(
+                "unable to query prometheus api: client_error: client error: 401",
+                Failure::Unavailable
+            )
+        );
+        match reduce(200, "<html>login</html>") {
+            Answer::Failed { message, failure } => {
+                assert!(message.contains("not JSON"), "{message}");
+                assert_eq!(failure, Failure::Unavailable);
+            }
+            a => panic!("{a:?}"),
+        }
+    }
+
+    #[test]
+    fn a_range_answer_becomes_a_chart_series() {
+        let matrix = r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1664360940,"1.5"],[1664361000,"NaN"]]}]}}"#;
+        assert_eq!(
+            series(200, matrix),
+            Some((
+                vec![1_664_360_940_000, 1_664_361_000_000],
+                vec![Some(1.5), None]
+            ))
+        );
+        assert_eq!(series(200, &vector("")), None);
+    }
+}
