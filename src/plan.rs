@@ -109,26 +109,28 @@ pub fn resolve(
         return Err(problems);
     }
     let merged = layout::merge(&chain);
+    // Dashboard mode: Keptn's placeholders of dynatrace.conf.yaml are filled from these.
+    let dashboard_vars = Vars {
+        project: project.clone().unwrap_or_default(),
+        stage: stage.clone().unwrap_or_default(),
+        service: service.clone().unwrap_or_default(),
+        deployment: select.deployment.clone().unwrap_or_default(),
+        context: select.context.clone().unwrap_or_default(),
+        labels: labels.clone(),
+        env: without_tokens(env, &settings),
+        filters: Vec::new(),
+    };
     let dashboard = crate::dashboard::engine::selection(
         select.dashboard.as_deref(),
         &root,
-        project.as_deref(),
         stage.as_deref(),
         service.as_deref(),
         &settings,
+        &dashboard_vars,
     )
     .map_err(|p| vec![p])?;
     if let Some(d) = dashboard {
-        let vars = Vars {
-            project: project.clone().unwrap_or_default(),
-            stage: stage.clone().unwrap_or_default(),
-            service: service.clone().unwrap_or_default(),
-            deployment: select.deployment.clone().unwrap_or_default(),
-            context: select.context.clone().unwrap_or_default(),
-            labels: labels.clone(),
-            env: without_tokens(env, &settings),
-            filters: Vec::new(),
-        };
+        let vars = dashboard_vars;
         return Ok(Plan {
             root,
             settings,

@@ -11,6 +11,7 @@ use super::process::{self, DashboardError, Processed};
 use super::select::Selection;
 use crate::diag::Problem;
 use crate::plan::Plan;
+use crate::query::Vars;
 use crate::query::Window;
 use crate::source::http::Client;
 use crate::source::{Failure, Fatal, Fetched, Sli, SourceKind};
@@ -28,11 +29,9 @@ pub struct DashboardPlan {
     pub processed: Option<(Window, Processed)>,
 }
 
-/// Keptn's placeholders of dynatrace.conf.yaml.
-fn substitute(raw: &str, project: &str, stage: &str, service: &str) -> String {
-    raw.replace("$PROJECT", project)
-        .replace("$STAGE", stage)
-        .replace("$SERVICE", service)
+/// Keptn's placeholders (`$PROJECT`, `$STAGE`, `$SERVICE`, `$DEPLOYMENT`, `$LABEL.x`, …).
+fn substitute(raw: &str, vars: &Vars) -> String {
+    crate::query::placeholder::substitute(raw, vars).text
 }
 
 /// `dashboard:` of one dynatrace.conf.yaml, if the file exists and sets it.
@@ -92,10 +91,10 @@ pub fn configured(root: &Path, settings: &Settings) -> bool {
 pub fn selection(
     flag: Option<&str>,
     root: &Path,
-    project: Option<&str>,
     stage: Option<&str>,
     service: Option<&str>,
     settings: &Settings,
+    vars: &Vars,
 ) -> Result<Option<DashboardPlan>, Problem> {
     let plan = |raw: &str, origin: String| {
         Selection::parse(raw.trim()).map(|selection| DashboardPlan {
@@ -108,11 +107,6 @@ pub fn selection(
     if let Some(f) = flag {
         return Ok(plan(f, "--dashboard".into()));
     }
-    let (p, st, sv) = (
-        project.unwrap_or(""),
-        stage.unwrap_or(""),
-        service.unwrap_or(""),
-    );
     let mut dirs = Vec::new();
     if let (Some(st), Some(sv)) = (stage, service) {
         dirs.push(root.join(st).join(sv));
@@ -124,14 +118,14 @@ pub fn selection(
     for d in dirs {
         let path = d.join("dynatrace").join("dynatrace.conf.yaml");
         if let Some(v) = conf_value(&path)? {
-            return Ok(plan(&substitute(&v, p, st, sv), path.display().to_string()));
+            return Ok(plan(&substitute(&v, vars), path.display().to_string()));
         }
     }
     Ok(settings
         .dynatrace
         .as_ref()
         .and_then(|d| d.dashboard.as_ref())
-        .and_then(|d| plan(&substitute(&d.value, p, st, sv), "slogate.yaml".into())))
+        .and_then(|d| plan(&substitute(&d.value, vars), "slogate.yaml".into())))
 }
 
 /// A dashboard-level failure as the pipeline reports it: a wrong selection or Markdown tile is
@@ -146,7 +140,8 @@ fn stopped(e: DashboardError, origin: &str) -> Stopped {
     let message = e.message();
     let problem = |help: &str| {
         Stopped::Invalid(
-            Problem::file("slogate::dashboard", origin, message.clone()).help(help.to_string()),
+            Problem::file("slogate::dashboard", origin, message.clone())
+                .help(format!("{help} (the dashboard is selected by {origin})")),
         )
     };
     match e {
