@@ -304,3 +304,69 @@ fn unavailable(sli: &str, message: &str) -> Fetched {
         query: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars() -> Vars {
+        Vars {
+            project: "shop".into(),
+            stage: "production".into(),
+            service: "checkout".into(),
+            ..Vars::default()
+        }
+    }
+
+    fn conf(dir: &Path, value: &str) {
+        std::fs::create_dir_all(dir.join("dynatrace")).unwrap();
+        std::fs::write(
+            dir.join("dynatrace/dynatrace.conf.yaml"),
+            format!("spec_version: '0.1.0'\ndashboard: \"{value}\"\n"),
+        )
+        .unwrap();
+    }
+
+    fn chosen(root: &Path, flag: Option<&str>, settings: &Settings) -> Option<(Selection, String)> {
+        selection(
+            flag,
+            root,
+            Some("production"),
+            Some("checkout"),
+            settings,
+            &vars(),
+        )
+        .unwrap()
+        .map(|d| (d.selection, d.origin))
+    }
+
+    #[test]
+    fn the_flag_then_the_most_specific_conf_then_slogate_yaml() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        assert!(chosen(root, None, &Settings::default()).is_none());
+        assert!(!configured(root, &Settings::default()));
+        conf(root, "query");
+        assert_eq!(
+            chosen(root, None, &Settings::default()).unwrap().0,
+            Selection::Query
+        );
+        conf(&root.join("production/checkout"), "id-$SERVICE");
+        let (s, origin) = chosen(root, None, &Settings::default()).unwrap();
+        assert_eq!(s, Selection::Id("id-checkout".into()));
+        assert!(origin.ends_with("dynatrace.conf.yaml"), "{origin}");
+        assert!(configured(root, &Settings::default()));
+        assert_eq!(
+            chosen(root, Some("other"), &Settings::default()).unwrap().0,
+            Selection::Id("other".into())
+        );
+        // `""` is file mode, also on the command line.
+        assert!(chosen(root, Some(""), &Settings::default()).is_none());
+        assert_eq!(
+            chosen(root, Some("saved.json"), &Settings::default())
+                .unwrap()
+                .0,
+            Selection::File("saved.json".into())
+        );
+    }
+}
