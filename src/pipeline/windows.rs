@@ -199,12 +199,12 @@ pub(crate) fn wait_visibly(clock: &dyn Clock, wait: Duration, end: DateTime<Utc>
     let terminal = std::io::stderr().is_terminal();
     if clock.now() < end {
         stderr(&format!(
-            "waiting {total} s for the evaluation window to end (at {}) and Dynatrace data to settle\n",
+            "waiting {total} s for the evaluation window to end (at {}) and its data to settle\n",
             window::rfc3339(end)
         ));
     } else {
         stderr(&format!(
-            "waiting {total} s for Dynatrace data to settle (the window ends at {}; --settle changes this)\n",
+            "waiting {total} s for the data to settle (the window ends at {}; --settle changes this)\n",
             window::rfc3339(end)
         ));
     }

@@ -344,7 +344,7 @@ fn gate_waits_for_the_window_to_settle() {
         .run();
     // the window ends at now truncated to the second, so the wait is between 1 and 2 s
     assert!(started.elapsed() >= std::time::Duration::from_secs(1));
-    out.assert_stderr_contains("waiting 2 s for Dynatrace data to settle");
+    out.assert_stderr_contains("waiting 2 s for the data to settle");
     let report = out.json();
     assert_eq!(report["settle"]["waitedSeconds"], 2);
     assert_eq!(report["settle"]["seconds"], 2);
