@@ -86,6 +86,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Mark a deployment (or a configuration change) on the services in Dynatrace.
     Mark(MarkArgs),
+    /// Dashboard mode: export a Dynatrace dashboard's SLIs and objectives as sli.yaml/slo.yaml.
+    Dashboard(DashboardArgs),
     /// Earlier verdicts kept for relative criteria: list, show, invalidate, export, import.
     History(crate::commands::history::HistoryArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
@@ -226,6 +228,12 @@ pub struct SelectArgs {
     /// $LABEL.<key>; repeatable.
     #[arg(long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
+
+    /// Take SLIs and objectives from a Dynatrace dashboard instead of sli.yaml/slo.yaml: its ID,
+    /// or `query` for the one named `KQG;project=…;stage=…;service=…` (default: `dashboard:` in
+    /// dynatrace/dynatrace.conf.yaml or slogate.yaml). See docs/dashboards.md.
+    #[arg(long, value_name = "ID|query")]
+    pub dashboard: Option<String>,
 }
 
 /// How to talk to the data source.
@@ -486,6 +494,57 @@ pub enum LintFormat {
 }
 
 #[derive(Args, Debug)]
+pub struct DashboardArgs {
+    #[command(subcommand)]
+    pub command: DashboardCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DashboardCommand {
+    /// Print the SLO a dashboard gives (as Keptn stored it), or write sli.yaml + slo.yaml with
+    /// --out: the way from a dashboard to files under version control.
+    #[command(after_help = "Examples:
+  slogate dashboard export --dashboard query --project sockshop --stage staging --service carts --timeframe 1h
+  slogate dashboard export --dashboard 12345678-1111-4444-8888-123456789012 --stage staging --service carts --timeframe 1h --out slo/")]
+    Export(DashboardExportArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Yaml,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct DashboardExportArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// Start of the window the tiles are queried for (series and rows decide the SLIs).
+    #[arg(long)]
+    pub from: Option<String>,
+
+    /// End of the window.
+    #[arg(long)]
+    pub to: Option<String>,
+
+    /// Length of the window, ending at --to (or now).
+    #[arg(long, value_parser = timeframe_arg, value_name = "DURATION")]
+    pub timeframe: Option<String>,
+
+    /// `yaml`: the slo.yaml text; `json`: `{objectives, total_score, comparison}` for machines.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Yaml)]
+    pub format: ExportFormat,
+
+    /// Write sli.yaml and slo.yaml into DIR/<stage>/<service>/ (Keptn's layout).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Args, Debug)]
 pub struct LintArgs {
     /// Files or config roots to check (default: ./slo).
     #[arg(value_name = "PATH")]
@@ -497,6 +556,11 @@ pub struct LintArgs {
     /// Treat warnings as errors (exit 2).
     #[arg(long)]
     pub deny_warnings: bool,
+
+    /// Also check a Dynatrace dashboard for dashboard mode: a saved dashboard JSON file, or a
+    /// dashboard ID read from the environment in DT_URL with DT_API_TOKEN (scope ReadConfig).
+    #[arg(long, value_name = "ID|FILE")]
+    pub dashboard: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -32,6 +32,9 @@ pub struct Plan {
     /// Lint findings worth showing; an error among them stops the run before anything is
     /// fetched (see [`lint::for_scoring`]).
     pub findings: Vec<Problem>,
+    /// Dashboard mode: the SLIs and objectives come from this dashboard (docs/dashboards.md);
+    /// `slo` and `slis` are filled in once the connection and the window are known.
+    pub dashboard: Option<crate::dashboard::engine::DashboardPlan>,
 }
 
 fn usage(message: impl Into<String>, help: &str) -> Problem {
@@ -106,6 +109,43 @@ pub fn resolve(
         return Err(problems);
     }
     let merged = layout::merge(&chain);
+    // Dashboard mode: Keptn's placeholders of dynatrace.conf.yaml are filled from these.
+    let dashboard_vars = Vars {
+        project: project.clone().unwrap_or_default(),
+        stage: stage.clone().unwrap_or_default(),
+        service: service.clone().unwrap_or_default(),
+        deployment: select.deployment.clone().unwrap_or_default(),
+        context: select.context.clone().unwrap_or_default(),
+        labels: labels.clone(),
+        env: without_tokens(env, &settings),
+        filters: Vec::new(),
+    };
+    let dashboard = crate::dashboard::engine::selection(
+        select.dashboard.as_deref(),
+        &root,
+        stage.as_deref(),
+        service.as_deref(),
+        &settings,
+        &dashboard_vars,
+    )
+    .map_err(|p| vec![p])?;
+    if let Some(d) = dashboard {
+        let vars = dashboard_vars;
+        return Ok(Plan {
+            root,
+            settings,
+            project,
+            stage,
+            service,
+            labels,
+            slo: Slo::default(),
+            slo_files: vec![d.origin.clone()],
+            slis: Vec::new(),
+            vars,
+            findings: Vec::new(),
+            dashboard: Some(d),
+        });
+    }
     let refs: Vec<&Level> = chain.iter().collect();
     let default = sources::default_source(&settings, &refs, configured(&settings, env));
     let assigned = sources::assign(&refs, default).map_err(|p| vec![p])?;
@@ -158,6 +198,7 @@ pub fn resolve(
         slis,
         vars,
         findings,
+        dashboard: None,
     })
 }
 

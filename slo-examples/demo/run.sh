@@ -39,3 +39,13 @@ if [ "$CODE" -ne 1 ]; then
   echo "the demo expected the gate to fail (exit 1)" >&2
   exit 1
 fi
+
+echo
+echo "== dashboard mode: the objectives of a KQG dashboard (slo-examples/dashboard, docs/dashboards.md)"
+DLOG=$(mktemp)
+target/debug/dtsim --scenario slo-examples/dashboard/scenario.json --port 0 --max-seconds 300 >"$DLOG" 2>&1 &
+DSIM=$!
+trap 'kill "$SIM" "$DSIM" 2>/dev/null || true; rm -f "$LOG" "$DLOG"' EXIT
+for _ in $(seq 1 100); do grep -q listening "$DLOG" && break; sleep 0.05; done
+DT_URL=$(sed -n 's/^listening on //p' "$DLOG" | head -1)
+$SLOGATE gate --config slo-examples/dashboard --deployment-time 2026-11-17T10:00Z --timeframe 1h --delay 0s --baseline window

@@ -32,6 +32,9 @@ pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {
         }
     };
     ui.problems(&plan.findings);
+    if plan.dashboard.is_some() {
+        return dashboard(args, ui);
+    }
     let timeframe = match (&args.from, &args.to, &args.timeframe) {
         (None, None, None) => Some("30m"),
         (Some(_), Some(_), None) => None,
@@ -118,4 +121,75 @@ pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {
         }
     }
     if failed { Exit::Invalid } else { Exit::Pass }
+}
+
+/// Dashboard mode: the dashboard is read and its tiles queried (series and rows decide which
+/// SLIs exist), then every SLI is shown with its tile and the request behind its value.
+fn dashboard(args: &ExplainArgs, ui: &Ui) -> Exit {
+    let source = crate::cli::SourceArgs {
+        concurrency: 8,
+        request_timeout: "30s".into(),
+        settle: "120s".into(),
+    };
+    let (_, p, window) = match crate::commands::dashboard::processed(
+        &args.select,
+        &source,
+        (
+            args.from.as_deref(),
+            args.to.as_deref(),
+            args.timeframe.as_deref(),
+        ),
+        ui,
+    ) {
+        Ok(x) => x,
+        Err(e) => return e,
+    };
+    match args.format {
+        ReportFormat::Json => {
+            let doc = serde_json::json!({
+                "timeStart": window::rfc3339(window.from),
+                "timeEnd": window::rfc3339(window.to),
+                "dashboard": {"id": p.id, "name": p.name},
+                "indicators": p.indicators.iter().map(|i| serde_json::json!({
+                    "name": i.objective.sli,
+                    "sli": i.query.as_ref().and_then(crate::dashboard::query_text),
+                    "query": i.fetched.query,
+                    "error": (!i.fetched.value.success).then(|| i.fetched.value.message.clone()),
+                    "tile": i.tile,
+                })).collect::<Vec<_>>(),
+            });
+            stdout(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            ));
+        }
+        ReportFormat::Text => {
+            let mut out = format!(
+                "# dashboard {} ({}): {} SLIs, window {} to {} (the tiles were queried: their series decide the SLIs)\n",
+                p.name,
+                p.id,
+                p.indicators.len(),
+                window::rfc3339(window.from),
+                window::rfc3339(window.to)
+            );
+            for i in &p.indicators {
+                out.push_str(&format!(
+                    "\n{}\n  from:  {}\n",
+                    i.objective.sli,
+                    i.tile.describe()
+                ));
+                if let Some(q) = i.query.as_ref().and_then(crate::dashboard::query_text) {
+                    out.push_str(&format!("  sli:   {q}\n"));
+                }
+                if let Some(q) = &i.fetched.query {
+                    out.push_str(&format!("  query: {q}\n"));
+                }
+                if !i.fetched.value.success {
+                    out.push_str(&format!("  error: {}\n", i.fetched.value.message));
+                }
+            }
+            stdout(&out);
+        }
+    }
+    Exit::Pass
 }

@@ -13,7 +13,9 @@ use crate::spec::{lint, slo::Slo, sources};
 use crate::ui::{Exit, Ui, stderr, stdout};
 
 pub fn run(args: &LintArgs, ui: &Ui) -> Exit {
-    let paths = if args.paths.is_empty() {
+    let paths = if args.paths.is_empty() && args.dashboard.is_some() {
+        Vec::new()
+    } else if args.paths.is_empty() {
         let default = PathBuf::from("slo");
         if !default.is_dir() {
             ui.problems(&[Problem::file(
@@ -30,6 +32,18 @@ pub fn run(args: &LintArgs, ui: &Ui) -> Exit {
     };
     let mut problems = Vec::new();
     let mut files = 0usize;
+    if let Some(d) = &args.dashboard {
+        match dashboard_text(d) {
+            Ok((name, text)) => {
+                files += 1;
+                problems.extend(crate::dashboard::lint::check(&name, &text));
+            }
+            Err(p) => {
+                ui.problems(&[p]);
+                return Exit::Invalid;
+            }
+        }
+    }
     let mut origins: Vec<SliOrigins> = Vec::new();
     for path in &paths {
         if path.is_dir() {
@@ -249,9 +263,12 @@ fn lint_tree(
             .flat_map(|(s, svcs)| std::iter::once(s).chain(svcs)),
     );
     let levels: Vec<&Level> = all_levels.collect();
-    if levels
-        .iter()
-        .all(|l| l.sli.is_empty() && l.prometheus.is_none() && l.slo.is_none())
+    // Dashboard mode: the SLIs and objectives live in the dashboard (`lint --dashboard`).
+    let dashboard = crate::dashboard::engine::configured(root, &settings);
+    if !dashboard
+        && levels
+            .iter()
+            .all(|l| l.sli.is_empty() && l.prometheus.is_none() && l.slo.is_none())
     {
         problems.push(
             Problem::file("slogate::empty-config", &root.display().to_string(), "no sli.yaml or slo.yaml found in this folder or its stage/service sub-folders")
@@ -379,4 +396,51 @@ fn dir_name(p: &Path) -> String {
         .and_then(|n| n.to_str())
         .unwrap_or("")
         .to_string()
+}
+
+/// A saved dashboard file, or the dashboard with this ID from the environment in `DT_URL`.
+fn dashboard_text(arg: &str) -> Result<(String, String), Problem> {
+    let path = Path::new(arg);
+    if path.is_file() {
+        let (file, problems) = load::read_text(path)?;
+        if let Some(p) = problems.into_iter().find(Problem::is_error) {
+            return Err(p);
+        }
+        return Ok((file.name.clone(), file.text.clone()));
+    }
+    if arg.ends_with(".json") {
+        return Err(
+            Problem::file("slogate::no-config", arg, "no such dashboard file")
+                .help("give the path of a saved dashboard JSON, or a dashboard ID"),
+        );
+    }
+    let env = crate::shell::environment();
+    let conn = crate::plan::connection(&crate::spec::settings::Settings::default(), &env)?;
+    if conn.token.is_none() {
+        return Err(Problem::file(
+            "slogate::usage",
+            "command line",
+            format!(
+                "no Dynatrace API token in {} to read dashboard {arg}",
+                conn.token_env
+            ),
+        )
+        .help(
+            "the token needs ReadConfig (docs/token-scopes.md); or lint a saved dashboard file",
+        ));
+    }
+    let client = crate::shell::client_for(&conn, std::time::Duration::from_secs(30), 2)
+        .map_err(|m| Problem::file("slogate::usage", "command line", m))?;
+    let rt = crate::shell::runtime().map_err(|mut p| p.remove(0))?;
+    let selection = crate::dashboard::Selection::Id(arg.to_string());
+    let json = rt
+        .block_on(crate::dashboard::process::fetch(
+            &client, &selection, "", "", "",
+        ))
+        .map_err(|e| {
+            Problem::file("slogate::dashboard", arg, e.message())
+                .help("check the ID and that the token has ReadConfig")
+        })?;
+    let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+    Ok((format!("dashboard {arg}"), text))
 }

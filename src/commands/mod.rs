@@ -1,6 +1,7 @@
 //! One module per subcommand: resolve inputs, call the core, render, return the exit code.
 
 pub mod config;
+pub mod dashboard;
 pub mod docs;
 pub mod evaluate;
 pub mod explain;
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Gate(args) => evaluate::run_gate(&args, &ui),
         Command::Explain(args) => explain::run(&args, &ui),
         Command::Mark(args) => mark::run(&args, &ui),
+        Command::Dashboard(args) => dashboard::run(&args, &ui),
         Command::History(args) => history::run(&args, &ui),
         Command::Completions(args) => docs::completions(&args),
         Command::Man(args) => docs::man(&args, &ui),

@@ -204,6 +204,31 @@ pub struct IndicatorResult {
     /// The data source the value came from (`dynatrace`, `prometheus`), when it was fetched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// Dashboard mode: the tile the SLI and objective came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tile: Option<Tile>,
+}
+
+/// A dashboard tile: its position in the dashboard's `tiles` (from 0), title and type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct Tile {
+    pub index: usize,
+    pub title: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+impl Tile {
+    /// `tile 3 "Response time;sli=rt;pass=<600" (DATA_EXPLORER)`, for the human reports.
+    pub fn describe(&self) -> String {
+        format!(
+            "tile {} \"{}\" ({})",
+            self.index,
+            self.title.replace('\n', " "),
+            self.kind
+        )
+    }
 }
 
 /// One scored evaluation: Keptn's `evaluation.finished` data, minus the event envelope.
@@ -545,6 +570,7 @@ fn objective_result(
         unit: None,
         error: None,
         judge: None,
+        tile: None,
     };
 
     let value = match value {

@@ -39,10 +39,23 @@ pub(crate) async fn fetch_all(
         .zip(windows)
         .zip(judged)
         .map(|((plan, w), judged)| async move {
-            let values = source::fetch(sources, &plan.slis, w.eval);
+            // A dashboard's SLIs come from its tiles, processed for each window.
+            let values_for = |window: crate::window::TimeWindow| async move {
+                match crate::dashboard::engine::values(
+                    sources.dynatrace,
+                    plan,
+                    window.as_query_window(),
+                )
+                .await
+                {
+                    Some(v) => v,
+                    None => source::fetch(sources, &plan.slis, window).await,
+                }
+            };
+            let values = values_for(w.eval);
             let baseline = async {
                 match &w.baseline {
-                    Some(b) => source::fetch(sources, &plan.slis, *b).await.map(Some),
+                    Some(b) => values_for(*b).await.map(Some),
                     None => Ok(None),
                 }
             };

@@ -236,6 +236,7 @@ pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
     }
     let needs_api_token = finds_deployment
         || output.push_result
+        || plans.iter().any(|p| p.dashboard.is_some())
         || plans.iter().flat_map(|p| &p.slis).any(|s| {
             s.source == SourceKind::Dynatrace
                 && s.parsed

@@ -122,10 +122,30 @@ pub(crate) enum Stop {
     CouldNot(String),
 }
 
+fn dashboard_stop(s: crate::dashboard::engine::Stopped, inputs: &inputs::Inputs) -> Stop {
+    use crate::dashboard::engine::Stopped;
+    match s {
+        Stopped::Invalid(p) => Stop::Invalid(vec![p]),
+        Stopped::CouldNot(m) => Stop::CouldNot(m),
+        Stopped::Fatal(f @ crate::source::Fatal::Auth { .. }) => {
+            Stop::CouldNot(inputs::fatal_message(&f, &inputs.conn))
+        }
+        Stopped::Fatal(crate::source::Fatal::MissingToken(m)) => {
+            Stop::Invalid(usage(m, "see docs/token-scopes.md"))
+        }
+    }
+}
+
 /// The steps, in order; each takes what the earlier ones produced.
 pub(crate) fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Stop> {
-    let inputs = inputs::gather(job, ui)?;
+    let mut inputs = inputs::gather(job, ui)?;
     let rt = runtime()?;
+    // Dashboard mode: the dashboard and its scoring settings, before earlier verdicts are read.
+    rt.block_on(crate::dashboard::engine::load(
+        &mut inputs.plans,
+        &inputs.client,
+    ))
+    .map_err(|s| dashboard_stop(s, &inputs))?;
     let mut earlier = earlier::open(job, &inputs, ui)?;
     let scopes = needed_scopes(job, &inputs.plans, earlier.dynatrace);
     // A historic window that has settled needs no wait and no lookup before the fetch: the
@@ -140,6 +160,14 @@ pub(crate) fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, St
     let previous = rt.block_on(earlier::verdicts(&inputs, &earlier, ui, clock.now()))?;
     let windows = windows::of(job, &inputs.plans, &inputs.client, &rt, clock.now())?;
     let waited = windows::wait(job, &windows, inputs.settle, clock)?;
+    // Dashboard mode: the tiles become the plan's SLIs and objectives for the evaluation window.
+    let evals: Vec<_> = windows.iter().map(|w| w.eval.as_query_window()).collect();
+    rt.block_on(crate::dashboard::engine::expand(
+        &mut inputs.plans,
+        &inputs.client,
+        &evals,
+    ))
+    .map_err(|s| dashboard_stop(s, &inputs))?;
     // The Dynatrace history is the verdict events: recording there means pushing.
     let pushes = job.output.push_result || (earlier.dynatrace && job.record);
     let fetched = fetch::everything(job, &inputs, &windows, &scopes, checked, pushes, &rt)?;

@@ -328,6 +328,28 @@ pub(crate) fn reports(
                 job.judge_of(plan),
             );
             r.pipeline = pipeline.clone();
+            if let Some((_, p)) = plan.dashboard.as_ref().and_then(|d| d.processed.as_ref()) {
+                for ir in &mut r.evaluation.indicator_results {
+                    ir.tile = p
+                        .indicators
+                        .iter()
+                        .find(|i| i.objective.sli == ir.value.metric)
+                        .map(|i| crate::eval::Tile {
+                            index: i.tile.index,
+                            title: i.tile.title.clone(),
+                            kind: i.tile.kind.clone(),
+                        });
+                }
+            }
+            // A dashboard without SLI tiles gives an SLO without objectives: Keptn's lighthouse
+            // failed it (score 0), a verdict on the dashboard rather than an unreadable file.
+            if plan.dashboard.is_some()
+                && plan.slo.objectives.is_empty()
+                && r.evaluation.result == Verdict::Invalid
+            {
+                r.evaluation.result = Verdict::Fail;
+                r.evaluation.invalid_input = None;
+            }
             r
         })
         .collect();

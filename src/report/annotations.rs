@@ -306,6 +306,9 @@ fn describe(r: &IndicatorResult) -> String {
     if let Some(q) = &r.query {
         s.push_str(&format!("; query: {q}"));
     }
+    if let Some(t) = &r.tile {
+        s.push_str(&format!("; from {}", t.describe()));
+    }
     s
 }
 

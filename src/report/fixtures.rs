@@ -111,6 +111,7 @@ impl Ind {
             error: None,
             judge: None,
             source: None,
+            tile: None,
         }
     }
 }

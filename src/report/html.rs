@@ -329,6 +329,9 @@ fn why(report: &Report) -> String {
                         esc(q)
                     ));
                 }
+                if let Some(t) = &r.tile {
+                    out.push_str(&format!("<li>from {}</li>\n", esc(&t.describe())));
+                }
                 out.push_str("</ul>\n</li>\n");
                 continue;
             }
@@ -387,6 +390,9 @@ fn why(report: &Report) -> String {
                     r.query_label(),
                     esc(q)
                 ));
+            }
+            if let Some(t) = &r.tile {
+                out.push_str(&format!("<li>from {}</li>\n", esc(&t.describe())));
             }
             out.push_str("</ul>\n</li>\n");
         }

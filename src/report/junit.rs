@@ -161,6 +161,9 @@ fn details(r: &IndicatorResult, with_reasons: bool) -> Vec<String> {
     if let Some(q) = &r.query {
         lines.push(format!("{}: {q}", r.query_label()));
     }
+    if let Some(t) = &r.tile {
+        lines.push(format!("from {}", t.describe()));
+    }
     lines
 }
 

@@ -92,6 +92,9 @@ pub fn render(report: &Report) -> String {
                 if let Some(q) = &r.query {
                     out.push_str(&format!("  - {}: {}\n", r.query_label(), code(q)));
                 }
+                if let Some(t) = &r.tile {
+                    out.push_str(&format!("  - from {}\n", text(&t.describe())));
+                }
                 continue;
             }
             out.push_str(&format!(
@@ -138,6 +141,9 @@ pub fn render(report: &Report) -> String {
             }
             if let Some(q) = &r.query {
                 out.push_str(&format!("  - {}: {}\n", r.query_label(), code(q)));
+            }
+            if let Some(t) = &r.tile {
+                out.push_str(&format!("  - from {}\n", text(&t.describe())));
             }
         }
         out.push('\n');

@@ -113,6 +113,9 @@ pub fn render(report: &Report) -> String {
                     "could not evaluate: {name} ({}): {error}\n",
                     r.value.metric
                 ));
+                if let Some(t) = &r.tile {
+                    out.push_str(&format!("  from {}\n", t.describe()));
+                }
                 continue;
             }
             let status = if r.status == Status::Fail {
@@ -145,6 +148,9 @@ pub fn render(report: &Report) -> String {
             }
             for n in &r.notes {
                 out.push_str(&format!("  note: {n}\n"));
+            }
+            if let Some(t) = &r.tile {
+                out.push_str(&format!("  from {}\n", t.describe()));
             }
         }
     }

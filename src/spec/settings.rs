@@ -17,7 +17,13 @@ pub const SETTINGS_KEYS: &[&str] = &[
 ];
 pub const JUDGE_KEYS: &[&str] = &["mode", "confidence", "min_events", "min_minutes"];
 pub const JUDGE_MODES: &[&str] = &["keptn", "statistical"];
-pub const DYNATRACE_KEYS: &[&str] = &["url", "token_env", "platform_token_env", "entity_selector"];
+pub const DYNATRACE_KEYS: &[&str] = &[
+    "url",
+    "token_env",
+    "platform_token_env",
+    "entity_selector",
+    "dashboard",
+];
 pub const PROMETHEUS_KEYS: &[&str] = &["url"];
 pub const DEFAULTS_KEYS: &[&str] = &["project", "stage", "service", "on_missing_baseline"];
 
@@ -74,6 +80,8 @@ pub struct Dynatrace {
     pub platform_token_env: Option<Sourced<String>>,
     /// Template of a service's entity selector (`{project}`, `{stage}`, `{service}`).
     pub entity_selector: Option<Sourced<String>>,
+    /// Dashboard mode: a dashboard ID or `query` (docs/dashboards.md).
+    pub dashboard: Option<Sourced<String>>,
 }
 
 const EXAMPLE: &str =
@@ -113,6 +121,9 @@ pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Set
                     "`entity_selector: \"type(SERVICE),tag(app:{service})\"`",
                 )
             }),
+            dashboard: d
+                .get("dashboard")
+                .and_then(|v| r.string(v, "dashboard", "`dashboard: query`")),
         };
         for env in [&mut dt.token_env, &mut dt.platform_token_env]
             .into_iter()

@@ -7,6 +7,7 @@ mod support;
 
 mod bad_input;
 mod config;
+mod dashboard;
 mod docs;
 mod dynatrace;
 mod dynatrace_forms;

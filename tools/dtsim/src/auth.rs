@@ -28,6 +28,8 @@ pub enum Area {
     Problems,
     SecurityProblems,
     UserSessions,
+    /// Config API v1 (dashboards).
+    Config,
 }
 
 impl Area {
@@ -41,6 +43,7 @@ impl Area {
             Area::Problems => "problems.read",
             Area::SecurityProblems => "securityProblems.read",
             Area::UserSessions => "DTAQLAccess",
+            Area::Config => "ReadConfig",
         }
     }
 
@@ -54,6 +57,7 @@ impl Area {
             Area::Problems => "environment-api:problems:read",
             Area::SecurityProblems => "environment-api:security-problems:read",
             Area::UserSessions => "environment-api:usql:read",
+            Area::Config => "environment-api:config:read",
         }
     }
 }
@@ -69,6 +73,7 @@ pub fn scope_display(scope: &str) -> &'static str {
         "problems.read" => "Read problems",
         "securityProblems.read" => "Read security problems",
         "DTAQLAccess" => "User sessions",
+        "ReadConfig" => "Read configuration",
         _ => "",
     }
 }

@@ -85,6 +85,9 @@ pub struct Scenario {
     pub events: Vec<Value>,
     pub dql: Vec<DqlCanned>,
     pub usql: Vec<UsqlCanned>,
+    /// Classic dashboards (Config API v1), each as Dynatrace returns it (`id`,
+    /// `dashboardMetadata.name`, `tiles`).
+    pub dashboards: Vec<Value>,
     pub faults: Faults,
     /// Request-level traffic behind the built-in service metrics (see `traffic.rs`).
     pub traffic: Vec<crate::traffic::TrafficDef>,

@@ -155,6 +155,8 @@ enum Route {
     /// `POST /api/v2/apiTokens/lookup`: the metadata of the token in the body (any scope).
     TokenLookup,
     Usql,
+    DashboardList,
+    DashboardGet(String),
     DqlExecute,
     DqlPoll,
     DqlCancel,
@@ -212,6 +214,17 @@ fn route(method: &str, api: Api, path: &str) -> Result<Route, ApiError> {
     if path == "/api/v1/userSessionQueryLanguage/table" && api == Api::Classic {
         return expect("GET", Route::Usql);
     }
+    if api == Api::Classic
+        && let Some(rest) = path.strip_prefix("/api/config/v1/dashboards")
+    {
+        return match rest.trim_end_matches('/') {
+            "" => expect("GET", Route::DashboardList),
+            id => expect(
+                "GET",
+                Route::DashboardGet(id.trim_start_matches('/').to_string()),
+            ),
+        };
+    }
     let Some(rest) = path.strip_prefix("/api/v2/") else {
         return Err(not_found());
     };
@@ -253,6 +266,7 @@ fn area(r: &Route) -> Option<Area> {
         Route::SecurityList | Route::SecurityGet(_) => Area::SecurityProblems,
         Route::EntitiesList | Route::EntityGet(_) => Area::Entities,
         Route::Usql => Area::UserSessions,
+        Route::DashboardList | Route::DashboardGet(_) => Area::Config,
         Route::DqlExecute
         | Route::DqlPoll
         | Route::DqlCancel
@@ -317,6 +331,21 @@ async fn dispatch(
         Route::EntityGet(id) => entities::get(sc, &id, now),
         Route::TokenLookup => token_lookup(sc, body),
         Route::Usql => usql(sc, params),
+        Route::DashboardList => Ok(Reply::ok(json!({
+            "dashboards": sc.dashboards.iter().map(|d| json!({
+                "id": d.get("id"),
+                "name": d.pointer("/dashboardMetadata/name"),
+                "owner": d.pointer("/dashboardMetadata/owner"),
+            })).collect::<Vec<_>>(),
+        }))),
+        Route::DashboardGet(id) => match sc
+            .dashboards
+            .iter()
+            .find(|d| d.get("id").and_then(Value::as_str) == Some(id.as_str()))
+        {
+            Some(d) => Ok(Reply::ok(d.clone())),
+            None => Err(ApiError::not_found(format!("Dashboard {id} not found"))),
+        },
         Route::DqlExecute => dql_execute(inner, &token, body, now).await,
         Route::DqlPoll => dql_poll(inner, params).await,
         Route::DqlCancel => dql_cancel(inner, params),
