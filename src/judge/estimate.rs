@@ -2,14 +2,17 @@
 //! per-minute series it was made of?
 //!
 //! Minutes are not independent (a latency level drifts), so every variance here is a variance of
-//! a mean of per-minute terms corrected for lag-1 autocorrelation with the AR(1) effective sample
-//! size `n_eff = n·(1−ρ)/(1+ρ)` (Bayley & Hammersley 1946; Bretherton et al. 1999, eq. 31), with
-//! ρ estimated from both windows together and corrected for its small-sample bias
-//! (Kendall 1954 / Marriott & Pope 1954: E[ρ̂] ≈ ρ − (1+3ρ)/n). Nothing is random: the same
-//! series give the same interval. See docs/decisions.md ("Judge estimator") and docs/judge.md.
+//! a mean of per-minute terms over an effective number of minutes, `n_eff = n/τ`: the AR(1)
+//! effective sample size `n·(1−ρ)/(1+ρ)` (Bayley & Hammersley 1946; Bretherton et al. 1999,
+//! eq. 31) in its ARMA(1,1) form ([`persistence`]), with the autocorrelations pooled over both
+//! windows and corrected for their small-sample bias (Kendall 1954). A drift slower than a window
+//! is measured on the stretch before the deployment ([`between_windows`], overlapping batch
+//! means, Meketon & Schmeiser 1984). Nothing is random: the same series give the same interval.
+//! See docs/decisions.md ("Statistical judge") and docs/judge.md.
 
-/// The highest lag-1 autocorrelation the estimator believes. Past it a 30-minute window holds
-/// less than one effective minute and the interval would be limited only by this cap.
+/// The highest lag-1 autocorrelation (and decay) the estimator believes: τ stays at most 19, so
+/// a 30-minute window keeps at least 1.6 effective minutes; slower drift is left to
+/// [`between_windows`].
 pub const RHO_CAP: f64 = 0.9;
 
 /// How a window's statistic is made from its minutes.
@@ -65,11 +68,6 @@ pub fn pooled_lag(series: &[&[f64]], k: usize) -> f64 {
     if den <= 0.0 { 0.0 } else { num / den }
 }
 
-/// Lag-1 autocorrelation pooled over several series (see [`pooled_lag`]).
-pub fn pooled_lag1(series: &[&[f64]]) -> f64 {
-    pooled_lag(series, 1)
-}
-
 /// The persistence of the minutes: how many times larger the variance of a window's mean is
 /// than for independent minutes, `τ = 1 + 2·Σ r_k` with autocorrelations decaying
 /// geometrically from lag 1 (`r_k = r₁·φ^(k−1)`, so `τ = 1 + 2·r₁/(1−φ)`, φ = r₂/r₁). This is
@@ -94,20 +92,6 @@ pub fn persistence(series: &[&[f64]], n: f64) -> (f64, f64, f64) {
         tau = (1.0 + 2.0 * r1 / (1.0 - phi)).min(n);
     }
     (tau, r1, phi)
-}
-
-/// ρ̂ corrected for its downward bias in a series of length `n` (Kendall 1954), kept in
-/// [0, RHO_CAP]: negative autocorrelation would shrink the interval, which the judge never does.
-pub fn corrected_rho(raw: f64, n: f64) -> f64 {
-    if n < 3.0 {
-        return 0.0;
-    }
-    (raw + (1.0 + 3.0 * raw) / n).clamp(0.0, RHO_CAP)
-}
-
-/// `n·(1−ρ)/(1+ρ)`, at least 1.
-pub fn n_eff(n: usize, rho: f64) -> f64 {
-    (n as f64 * (1.0 - rho) / (1.0 + rho)).max(1.0)
 }
 
 /// The terms whose mean the statistic follows, one per minute with data: logs for a level,
@@ -298,26 +282,27 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn effective_sample_size() {
-        assert_eq!(n_eff(30, 0.0), 30.0);
-        // ρ = 0.5: a third of the minutes count.
-        assert!(close(n_eff(30, 0.5), 10.0, 1e-12));
-        // never below one minute
-        assert_eq!(n_eff(10, 0.9), 1.0);
+    fn effective_minutes_from_persistence() {
+        // τ = 3: a third of the minutes count; never fewer than one.
+        let terms: Vec<f64> = (0..30).map(|i| f64::from(i % 2)).collect();
+        let s = window_spread(Shape::Level, &terms, &[], 1.0, 3.0, None);
+        assert!(close(s.n_eff, 10.0, 1e-12));
+        let s = window_spread(Shape::Level, &terms, &[], 1.0, 100.0, None);
+        assert_eq!(s.n_eff, 1.0);
     }
 
     #[test]
     fn lag1_of_alternating_and_trending_series() {
         // An alternating series is negatively autocorrelated; the judge treats it as independent.
         let alt = [1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0];
-        assert!(pooled_lag1(&[&alt]) < -0.8);
-        assert_eq!(corrected_rho(pooled_lag1(&[&alt]), 8.0), 0.0);
+        assert!(pooled_lag(&[&alt], 1) < -0.8);
+        assert_eq!(persistence(&[&alt], 8.0).0, 1.0);
         // A ramp is strongly persistent.
         let ramp: Vec<f64> = (0..30).map(f64::from).collect();
-        assert!(pooled_lag1(&[&ramp]) > 0.85);
+        assert!(pooled_lag(&[&ramp], 1) > 0.85);
         // Each series is centred on its own mean: two flat windows at different levels show no
         // persistence at all.
-        assert_eq!(pooled_lag1(&[&[1.0; 10], &[2.0; 10]]), 0.0);
+        assert_eq!(pooled_lag(&[&[1.0; 10], &[2.0; 10]], 1), 0.0);
     }
 
     #[test]
