@@ -37,7 +37,12 @@ for p in json_files:
     add("reducers", data)
     if "report" in p.name:
         add("renderers", data)
-for target in ("reducers", "times", "criteria", "sli_query", "renderers", "importers", "yaml_loaders"):
+    if "dashboard" in str(p):
+        add("dashboards", data)
+for p in yaml:
+    if p.parent.name == "prometheus" and p.name == "sli.yaml":
+        add("prometheus", p.read_bytes())
+for target in ("reducers", "times", "criteria", "sli_query", "renderers", "importers", "yaml_loaders", "dashboards", "prometheus"):
     for p in files(f"fuzz/seeds/{target}", suffix=""):
         add(target, p.read_bytes())
 for t in sorted(os.listdir(corpus)):

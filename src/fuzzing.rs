@@ -158,6 +158,54 @@ pub fn renderers(data: &[u8]) {
     let _ = annotations::github_output(&summary);
 }
 
+/// A dashboard as the Config API or a saved file gives it: JSON, tile titles, the KQG Markdown
+/// tile, thresholds, and every lint finding rendered.
+pub fn dashboards(data: &[u8]) {
+    if data.len() as u64 > load::MAX_FILE_BYTES {
+        return;
+    }
+    let raw = text(data);
+    let mut all = crate::dashboard::lint::check("fuzz.json", &raw);
+    diag::sort(&mut all);
+    let _ = diag::render(&all, false, 80);
+    let _ = crate::dashboard::title::parse(&raw);
+    let _ = crate::dashboard::markdown::parse(&raw);
+    let _ = crate::dashboard::markdown::trailing_note(&raw);
+}
+
+/// Prometheus inputs: a `prometheus/sli.yaml`, PromQL with placeholders, and the server's
+/// answers to instant and range queries.
+pub fn prometheus(data: &[u8]) {
+    use crate::source::prometheus::{api, files, promql, queries};
+    if data.len() as u64 > load::MAX_FILE_BYTES {
+        return;
+    }
+    let (file, problems) = load::text_from_bytes("prometheus/sli.yaml", data.to_vec());
+    let loaded = files::parse(file, problems);
+    let _ = diag::render(&loaded.problems, false, 80);
+    let raw = text(data);
+    let ctx = queries::Context {
+        project: "p".into(),
+        stage: "s".into(),
+        service: raw.chars().take(40).collect(),
+        deployment: String::new(),
+        labels: [("app".to_string(), raw.chars().take(20).collect())].into(),
+        filters: vec![("handler".into(), raw.chars().take(30).collect())],
+    };
+    let filled = queries::substitute(&raw, &ctx);
+    let _ = queries::resolve("response_time_p95", None, &ctx);
+    let _ = promql::check(&filled);
+    let window = Window {
+        from_ms: 1_794_909_600_000,
+        to_ms: 1_794_911_400_123,
+    };
+    let _ = api::fill_duration(&filled, window);
+    for status in [200, 400, 422, 503] {
+        let _ = api::reduce(status, &raw);
+    }
+    let _ = api::series(200, &raw);
+}
+
 /// A fuzz target's body: any bytes in, nothing out, never a panic.
 pub type Target = fn(&[u8]);
 
@@ -170,6 +218,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("importers", importers),
     ("times", times),
     ("renderers", renderers),
+    ("dashboards", dashboards),
+    ("prometheus", prometheus),
 ];
 
 #[cfg(test)]
