@@ -464,21 +464,11 @@ pub fn connection(
 /// password in the URL (the token goes in its own variable) and an API path (`/api/v2`: slogate
 /// adds it; the message gives the URL to write instead).
 pub fn check_url(raw: &str) -> Result<String, String> {
-    let raw = raw.trim();
     // Every message shows the URL without its userinfo.
-    let shown = crate::source::secret::userinfo_hidden(raw);
-    let with_scheme = if raw.contains("://") {
-        raw.to_string()
-    } else {
-        format!("https://{raw}")
-    };
-    let url =
-        reqwest::Url::parse(&with_scheme).map_err(|e| format!("`{shown}` is not a URL ({e})"))?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(format!(
-            "`{shown}` holds a user name or password; give the environment URL only and the token in its own variable (DT_API_TOKEN)"
-        ));
-    }
+    let (url, with_scheme, shown) = crate::source::http::base_url(
+        raw,
+        "give the environment URL only and the token in its own variable (DT_API_TOKEN)",
+    )?;
     let host = url.host_str().unwrap_or("");
     match url.scheme() {
         "https" => {}

@@ -147,21 +147,7 @@ fn score(args: &ScoreArgs, ui: &Ui) -> Result<Exit, Vec<Problem>> {
         labels: Default::default(),
         time_start: None,
         time_end: None,
-        slo: json::SloInfo {
-            files,
-            hash: slo.hash(),
-            comparison,
-            pass_threshold: slo
-                .total_score
-                .as_ref()
-                .and_then(|t| t.pass.as_ref())
-                .map(|p| p.value.clone()),
-            warning_threshold: slo
-                .total_score
-                .as_ref()
-                .and_then(|t| t.warning.as_ref())
-                .map(|w| w.value.clone()),
-        },
+        slo: json::SloInfo::of(&slo, files),
         policy: json::Policy {
             on_missing_baseline: policy,
         },

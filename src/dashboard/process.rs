@@ -13,7 +13,7 @@ use crate::query::encode::path_escape;
 use crate::query::reduce::{self, Descriptor};
 use crate::query::{Method, MetricsQuery, Request, SliQuery, UsqlType, Window, request};
 use crate::source::http::{Client, SendError};
-use crate::source::{Failure, Fatal, Fetched};
+use crate::source::{Failure, Fatal, Fetched, classify, failed, succeeded};
 
 /// One objective as upstream stored it in slo.yaml.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -295,32 +295,6 @@ fn objective(t: &Title) -> ObjectiveDef {
     }
 }
 
-fn value(name: &str, v: f64) -> SliValue {
-    SliValue {
-        metric: name.to_string(),
-        value: Some(v),
-        success: true,
-        message: String::new(),
-    }
-}
-
-fn failed_value(name: &str, message: String) -> SliValue {
-    SliValue {
-        metric: name.to_string(),
-        value: Some(0.0),
-        success: false,
-        message,
-    }
-}
-
-fn classify(status: Option<u16>) -> Failure {
-    match status {
-        None | Some(429) | Some(500..=599) => Failure::Unavailable,
-        Some(404) => Failure::Missing,
-        Some(_) => Failure::Query,
-    }
-}
-
 struct Cx<'a> {
     client: &'a Client,
     window: Window,
@@ -425,7 +399,7 @@ impl Cx<'_> {
         query: Option<String>,
         tile: &TileRef,
     ) {
-        let v = failed_value(&o.sli, message);
+        let v = failed(&o.sli, message);
         self.push(
             o,
             Fetched {
@@ -665,7 +639,7 @@ impl Cx<'_> {
                 // The same value for files: the tile's query narrowed to this series.
                 query.metric_selector = tiles::narrowed(&m.metric_selector, &dims);
             }
-            let sv = value(&obj.sli, v);
+            let sv = succeeded(&obj.sli, v, String::new());
             self.push(
                 obj,
                 Fetched {
@@ -775,7 +749,7 @@ impl Cx<'_> {
                     {
                         Some(v) => {
                             let o = objective(&t);
-                            let sv = value(&o.sli, v);
+                            let sv = succeeded(&o.sli, v, String::new());
                             self.push(
                                 o,
                                 Fetched {
@@ -829,7 +803,7 @@ impl Cx<'_> {
                             match cell.and_then(Value::as_f64) {
                                 None => warn(self, o, "dimension value should be a number"),
                                 Some(v) => {
-                                    let sv = value(&o.sli, v);
+                                    let sv = succeeded(&o.sli, v, String::new());
                                     let per_row = SliQuery::Usql {
                                         result_type: UsqlType::from_name(&kind)
                                             .unwrap_or(UsqlType::Table),
@@ -950,7 +924,7 @@ impl Cx<'_> {
                         weight: 1,
                         key_sli: false,
                     };
-                    let sv = value(&sli, v);
+                    let sv = succeeded(&sli, v, String::new());
                     self.push(
                         o,
                         Fetched {
@@ -1013,7 +987,7 @@ impl Cx<'_> {
             ),
             Ok(body) => match reduce::total_count(&body) {
                 Ok(v) => {
-                    let sv = value("problems", v);
+                    let sv = succeeded("problems", v, String::new());
                     self.push(
                         o,
                         Fetched {

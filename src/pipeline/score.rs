@@ -205,23 +205,7 @@ pub(crate) fn build_report(
         labels: plan.labels.clone(),
         time_start: Some(window::rfc3339(w.eval.from)),
         time_end: Some(window::rfc3339(w.eval.to)),
-        slo: json::SloInfo {
-            files: plan.slo_files.clone(),
-            hash: plan.slo.hash(),
-            comparison,
-            pass_threshold: plan
-                .slo
-                .total_score
-                .as_ref()
-                .and_then(|t| t.pass.as_ref())
-                .map(|p| p.value.clone()),
-            warning_threshold: plan
-                .slo
-                .total_score
-                .as_ref()
-                .and_then(|t| t.warning.as_ref())
-                .map(|w| w.value.clone()),
-        },
+        slo: json::SloInfo::of(&plan.slo, plan.slo_files.clone()),
         policy: json::Policy {
             on_missing_baseline: policy,
         },

@@ -96,6 +96,26 @@ pub struct SloInfo {
     pub warning_threshold: Option<String>,
 }
 
+impl SloInfo {
+    /// What a report says of the SLO it scored: files, hash, effective comparison, thresholds.
+    pub fn of(slo: &crate::spec::slo::Slo, files: Vec<String>) -> SloInfo {
+        let threshold =
+            |pick: fn(&crate::spec::slo::TotalScore) -> Option<&crate::diag::Sourced<String>>| {
+                slo.total_score
+                    .as_ref()
+                    .and_then(pick)
+                    .map(|v| v.value.clone())
+            };
+        SloInfo {
+            files,
+            hash: slo.hash(),
+            comparison: slo.effective_comparison(),
+            pass_threshold: threshold(|t| t.pass.as_ref()),
+            warning_threshold: threshold(|t| t.warning.as_ref()),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(test, derive(schemars::JsonSchema))]

@@ -8,40 +8,13 @@ use std::collections::BTreeMap;
 use futures_util::future::join_all;
 use serde_json::Value;
 
-use crate::eval::SliValue;
 use crate::query::{self, MetricsQuery, SliQuery, Window, reduce, request};
 use crate::source::http::{Client, Response, SendError};
 
 pub use super::{Failure, Fatal, Fetched, Sli};
+use super::{classify, failed, succeeded as ok};
 
 const METRICS_API: &str = "Metrics API v2";
-
-fn ok(name: &str, value: f64, message: String) -> SliValue {
-    SliValue {
-        metric: name.to_string(),
-        value: Some(value),
-        success: true,
-        message,
-    }
-}
-
-fn failed(name: &str, message: String) -> SliValue {
-    SliValue {
-        metric: name.to_string(),
-        value: Some(0.0),
-        success: false,
-        message,
-    }
-}
-
-/// The failure class of an error message produced while fetching.
-fn classify(status: Option<u16>) -> Failure {
-    match status {
-        None | Some(429) | Some(500..=599) => Failure::Unavailable,
-        Some(404) => Failure::Missing,
-        Some(_) => Failure::Query,
-    }
-}
 
 fn fatal(e: &SendError) -> Option<Fatal> {
     match e {

@@ -170,6 +170,28 @@ pub fn proxy_for(base: &str, env: &std::collections::BTreeMap<String, String>) -
     by_scheme.or_else(|| get("all_proxy")).map(str::to_string)
 }
 
+/// A server's base URL as a user wrote it, before each source's own rules: trimmed, `https://`
+/// added to a bare host (Keptn's form), no user name or password in it (`credentials` says where
+/// they go instead). Returns the URL, the text with the scheme, and the text with any userinfo
+/// hidden for messages.
+pub fn base_url(raw: &str, credentials: &str) -> Result<(reqwest::Url, String, String), String> {
+    let raw = raw.trim();
+    let shown = crate::source::secret::userinfo_hidden(raw);
+    let with_scheme = if raw.contains("://") {
+        raw.to_string()
+    } else {
+        format!("https://{raw}")
+    };
+    let url =
+        reqwest::Url::parse(&with_scheme).map_err(|e| format!("`{shown}` is not a URL ({e})"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "`{shown}` holds a user name or password; {credentials}"
+        ));
+    }
+    Ok((url, with_scheme, shown))
+}
+
 pub fn is_loopback(host: &str) -> bool {
     let host = host.trim_matches(['[', ']']);
     host.eq_ignore_ascii_case("localhost")

@@ -130,6 +130,36 @@ pub enum Fatal {
     MissingToken(String),
 }
 
+/// A value every source reports the same way.
+pub(crate) fn succeeded(name: &str, value: f64, message: String) -> SliValue {
+    SliValue {
+        metric: name.to_string(),
+        value: Some(value),
+        success: true,
+        message,
+    }
+}
+
+/// A failed value: 0 with the reason, as Keptn reported it.
+pub(crate) fn failed(name: &str, message: String) -> SliValue {
+    SliValue {
+        metric: name.to_string(),
+        value: Some(0.0),
+        success: false,
+        message,
+    }
+}
+
+/// The failure class of an HTTP status met while fetching (`None`: no answer at all): the
+/// source out of reach is no verdict, a 404 is a wrong selection, other 4xx a wrong query.
+pub(crate) fn classify(status: Option<u16>) -> Failure {
+    match status {
+        None | Some(429) | Some(500..=599) => Failure::Unavailable,
+        Some(404) => Failure::Missing,
+        Some(_) => Failure::Query,
+    }
+}
+
 /// The SLIs of each source, with their positions in `slis`.
 fn by_source(slis: &[Sli]) -> Vec<(SourceKind, Vec<usize>, Vec<Sli>)> {
     SourceKind::ALL

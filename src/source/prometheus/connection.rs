@@ -51,20 +51,8 @@ pub fn connection(
 /// network, but not with a password unless on loopback; no user or password in the URL; no API
 /// path (slogate adds `/api/v1/query`).
 pub fn check_url(raw: &str, with_password: bool) -> Result<String, String> {
-    let raw = raw.trim();
-    let shown = secret::userinfo_hidden(raw);
-    let with_scheme = if raw.contains("://") {
-        raw.to_string()
-    } else {
-        format!("https://{raw}")
-    };
-    let url =
-        reqwest::Url::parse(&with_scheme).map_err(|e| format!("`{shown}` is not a URL ({e})"))?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(format!(
-            "`{shown}` holds a user name or password; give them in {USER_ENV} and {PASSWORD_ENV}"
-        ));
-    }
+    let (url, with_scheme, shown) =
+        crate::source::http::base_url(raw, &format!("give them in {USER_ENV} and {PASSWORD_ENV}"))?;
     match url.scheme() {
         "https" => {}
         "http" => {

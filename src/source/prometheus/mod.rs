@@ -17,11 +17,10 @@ use std::collections::BTreeMap;
 
 use futures_util::future::join_all;
 
-use crate::eval::SliValue;
 use crate::query::{Method, Window};
 use crate::report::json::Series;
-use crate::source::dynatrace::{Failure, Fetched};
 use crate::source::http::{Client, Response, SendError};
+use crate::source::{Failure, Fetched, failed, succeeded};
 
 use api::Answer;
 
@@ -60,24 +59,6 @@ pub fn plan(slis: &[PromSli], window: Window) -> Vec<(String, Result<String, Str
             )
         })
         .collect()
-}
-
-fn value(name: &str, v: f64) -> SliValue {
-    SliValue {
-        metric: name.to_string(),
-        value: Some(v),
-        success: true,
-        message: String::new(),
-    }
-}
-
-fn failed(name: &str, message: String) -> SliValue {
-    SliValue {
-        metric: name.to_string(),
-        value: Some(0.0),
-        success: false,
-        message,
-    }
 }
 
 /// POST, and once more as GET when the server does not take POST (405, 501), as upstream's
@@ -148,7 +129,7 @@ pub async fn fetch(client: &Client, slis: &[PromSli], window: Window) -> Vec<Fet
             let name = &slis[i].name;
             out[i] = Some(match &answer {
                 Answer::Value(v) => Fetched {
-                    value: value(name, *v),
+                    value: succeeded(name, *v, String::new()),
                     failure: None,
                     query: Some(shown.clone()),
                 },
