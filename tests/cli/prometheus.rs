@@ -198,20 +198,40 @@ fn an_unreachable_prometheus_is_could_not_evaluate() {
         .local_addr()
         .unwrap()
         .port();
+    let dir = tempfile::tempdir().unwrap();
+    let outputs = dir.path().join("github_output");
+    let reports = dir.path().join("reports");
     let out = Slogate::new()
         .current_dir(examples())
         .env("PROMETHEUS_URL", format!("http://127.0.0.1:{port}"))
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", outputs.to_str().unwrap())
         .args(["eval", "--config", "prometheus"])
         .args([
             "--from",
             &rfc3339(REGRESSION - 1800),
             "--to",
             &rfc3339(REGRESSION),
+            "--report-dir",
+            reports.to_str().unwrap(),
         ])
         .run();
     out.assert_code(3)
         .assert_stderr_contains("could not evaluate")
         .assert_stderr_contains("PROMETHEUS_URL");
+    // Every output tells the same outcome: error, never fail.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(reports.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["result"], "error", "{report:#}");
+    let junit = std::fs::read_to_string(reports.join("junit.xml")).unwrap();
+    assert!(
+        junit.contains("<error") && !junit.contains("<failure"),
+        "{junit}"
+    );
+    let vars = std::fs::read_to_string(&outputs).unwrap();
+    assert!(vars.lines().any(|l| l == "result=error"), "{vars}");
+    assert!(out.stdout.contains("::error"), "{}", out.stdout);
 }
 
 #[test]
