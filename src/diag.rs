@@ -249,6 +249,21 @@ impl Problem {
         self.severity == Severity::Error
     }
 
+    /// A copy whose texts are safe to print: messages often quote a server or a file
+    /// (`report::sanitize::text`).
+    pub fn sanitised(&self) -> Problem {
+        use crate::report::sanitize::text;
+        let mut p = self.clone();
+        p.message = text(&p.message).into_owned();
+        p.file_name = text(&p.file_name).into_owned();
+        p.label = text(&p.label).into_owned();
+        p.help = p.help.map(|h| text(&h).into_owned());
+        for n in &mut p.notes {
+            n.label = text(&n.label).into_owned();
+        }
+        p
+    }
+
     /// `(line, column)`, 1-based, of the start of the primary span.
     pub fn line_col(&self) -> Option<(usize, usize)> {
         self.origin.as_ref().map(|o| o.file.line_col(o.span.start))
@@ -343,6 +358,8 @@ pub fn render(problems: &[Problem], color: bool, width: usize) -> String {
         GraphicalTheme::unicode_nocolor()
     };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(width);
+    let safe: Vec<Problem> = problems.iter().map(Problem::sanitised).collect();
+    let problems = &safe[..];
     let mut out = String::new();
     // Past the first FULL_PER_KIND problems of one kind in one file (a file with 50 000 duplicate
     // keys), each further one is a single `code: file:line:col: message` line: every problem is

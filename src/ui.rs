@@ -66,16 +66,44 @@ impl Ui {
 }
 
 /// Writes to stderr; a closed pipe is ignored as on stdout. Tokens are hidden
-/// (`secret::redact`), whatever path they took into the text.
+/// (`secret::redact`), whatever path they took into the text, and no line can be read as a CI
+/// logging command (`sanitize::guard`).
 pub fn stderr(text: &str) {
     let text = crate::source::secret::redact(text);
+    write_err(&crate::report::sanitize::guard(&text));
+}
+
+/// Writes to stderr as it is but for the tokens: for the countdown on a terminal, whose `\r`
+/// redraws the line. Never for text that holds anything foreign.
+pub fn stderr_terminal(text: &str) {
+    write_err(&crate::source::secret::redact(text));
+}
+
+fn write_err(text: &str) {
     let mut err = std::io::stderr().lock();
     let _ = err.write_all(text.as_bytes()).and_then(|_| err.flush());
 }
 
-/// Writes to stdout; a closed pipe (`slogate ... | head`) is not an error. Tokens are hidden.
+/// Writes to stdout; a closed pipe (`slogate ... | head`) is not an error. Tokens are hidden,
+/// and no line can be read as a CI logging command.
 pub fn stdout(text: &str) {
     let text = crate::source::secret::redact(text);
+    write_out(&crate::report::sanitize::guard(&text));
+}
+
+/// slogate's own CI logging commands (`##vso[…]`, `::error …`), the only ones that pass: each
+/// line was built by `report::annotations`, which escapes what it carries by the CI's rules.
+pub fn ci_commands(lines: &str) {
+    debug_assert!(
+        lines
+            .lines()
+            .all(|l| l.starts_with("##vso[") || l.starts_with("::")),
+        "not a logging command: {lines}"
+    );
+    write_out(&crate::source::secret::redact(lines));
+}
+
+fn write_out(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
 }

@@ -129,6 +129,12 @@ pub fn processed(
     }
 }
 
+/// An exported file, past the same guard as every other output (tokens, command markers).
+fn write_safe(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    let text = crate::source::secret::redact(text);
+    std::fs::write(path, &*crate::report::sanitize::guard(&text))
+}
+
 fn export(a: &DashboardExportArgs, ui: &Ui) -> Exit {
     let (plan, p, _) = match processed(
         &a.select,
@@ -148,8 +154,8 @@ fn export(a: &DashboardExportArgs, ui: &Ui) -> Exit {
             }
         }
         let written = std::fs::create_dir_all(&dir)
-            .and_then(|_| std::fs::write(dir.join("slo.yaml"), dashboard::slo_yaml(&p)))
-            .and_then(|_| std::fs::write(dir.join("sli.yaml"), dashboard::sli_yaml(&p)));
+            .and_then(|_| write_safe(&dir.join("slo.yaml"), &dashboard::slo_yaml(&p)))
+            .and_then(|_| write_safe(&dir.join("sli.yaml"), &dashboard::sli_yaml(&p)));
         if let Err(e) = written {
             ui.problems(&[Problem::file(
                 "slogate::io",

@@ -12,7 +12,7 @@ use crate::diag::Problem;
 use crate::eval::Verdict;
 use crate::report::annotations::{self, Ci, RunSummary};
 use crate::report::{self, Report};
-use crate::ui::stdout;
+use crate::ui::{ci_commands, stdout};
 
 /// Formats that need one report: with several services they go to `--report-dir` instead.
 pub fn check_format(output: &OutputArgs, services: usize) -> Result<(), Vec<Problem>> {
@@ -51,7 +51,7 @@ fn write(path: &Path, text: &str) -> Result<(), Problem> {
         std::fs::create_dir_all(dir).map_err(|e| io_problem(dir, &e))?;
     }
     let text = crate::source::secret::redact(text);
-    std::fs::write(path, text).map_err(|e| io_problem(path, &e))
+    std::fs::write(path, &*crate::report::sanitize::guard(&text)).map_err(|e| io_problem(path, &e))
 }
 
 fn append(path: &Path, text: &str) -> Result<(), Problem> {
@@ -60,7 +60,8 @@ fn append(path: &Path, text: &str) -> Result<(), Problem> {
         .append(true)
         .open(path)
         .map_err(|e| io_problem(path, &e))?;
-    f.write_all(crate::source::secret::redact(text).as_bytes())
+    let text = crate::source::secret::redact(text);
+    f.write_all(crate::report::sanitize::guard(&text).as_bytes())
         .map_err(|e| io_problem(path, &e))
 }
 
@@ -177,7 +178,7 @@ pub fn stopped(
         }
         None => {}
     }
-    stdout(&lines);
+    ci_commands(&lines);
     Ok(())
 }
 
@@ -285,6 +286,6 @@ pub fn emit(
         OutputFormat::Html => report::html::render(&reports[0]),
     };
     stdout(&main);
-    stdout(&ci_lines);
+    ci_commands(&ci_lines);
     Ok(())
 }

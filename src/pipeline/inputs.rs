@@ -270,6 +270,9 @@ pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
                     "set PROMETHEUS_URL, or `prometheus: {url: http://prometheus.monitoring:9090}` in slogate.yaml",
                 )
             })?;
+        for w in crate::source::secret::unprotected() {
+            stderr(&format!("warning: {w}\n"));
+        }
         let client = prometheus_client(&c, request_timeout, source.concurrency)
             .map_err(|m| Stop::Invalid(usage(m, "this is a bug if it happens")))?;
         Some((c, client))

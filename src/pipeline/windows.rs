@@ -212,7 +212,7 @@ pub(crate) fn wait_visibly(clock: &dyn Clock, wait: Duration, end: DateTime<Utc>
     while left_ms > 0 {
         let left = (left_ms + 999) / 1000;
         if terminal {
-            stderr(&format!("\r  {:02}:{:02} left ", left / 60, left % 60));
+            crate::ui::stderr_terminal(&format!("\r  {:02}:{:02} left ", left / 60, left % 60));
         } else if left != total && left % 60 == 0 {
             stderr(&format!("  {left} s left\n"));
         }
@@ -225,7 +225,7 @@ pub(crate) fn wait_visibly(clock: &dyn Clock, wait: Duration, end: DateTime<Utc>
         left_ms -= step;
     }
     if terminal {
-        stderr("\r              \r");
+        crate::ui::stderr_terminal("\r              \r");
     }
 }
 

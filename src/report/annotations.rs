@@ -77,6 +77,7 @@ impl RunSummary {
             },
             None => RunSummary::no_verdict(Verdict::Error, "no service was evaluated"),
         }
+        .sanitised()
     }
 
     /// A run that stopped before any report: invalid input, or nothing could be evaluated.
@@ -85,8 +86,16 @@ impl RunSummary {
             result,
             score: None,
             failed: String::new(),
-            cause: Some(cause.to_string()),
+            cause: Some(crate::report::sanitize::text(cause).into_owned()),
         }
+    }
+
+    /// Names and cause as foreign text: they reach variables, outputs and annotations.
+    fn sanitised(mut self) -> Self {
+        use crate::report::sanitize::text;
+        self.failed = text(&self.failed).into_owned();
+        self.cause = self.cause.map(|c| text(&c).into_owned());
+        self
     }
 }
 
@@ -99,6 +108,8 @@ impl RunSummary {
 /// An objective whose data could not be fetched is no "failed objective": the outcome's one
 /// error annotation names the cause instead.
 pub fn render(report: &Report, ci: Ci) -> String {
+    // Foreign text (names, messages, units) is made safe once, here.
+    let report = &crate::report::sanitize::report(report);
     let e = &report.evaluation;
     let flagged = e
         .indicator_results
@@ -198,6 +209,7 @@ pub fn stopped(summary: &RunSummary, ci: Ci) -> String {
 
 /// A warning about something beside the verdict (a push or history write that failed).
 pub fn warning(message: &str, ci: Ci) -> String {
+    let message = &*crate::report::sanitize::text(message);
     match ci {
         Ci::Azure => format!(
             "##vso[task.logissue type=warning]{}\n",
@@ -421,10 +433,10 @@ mod tests {
         let report = fixtures::no_value();
         let azure_out = render(&report, Ci::Azure);
         let line = azure_out.lines().next().unwrap();
-        assert!(line.starts_with("##vso[task.logissue type=error]slogate (checkout): Error rate (error_rate) failed: no value: Metrics API v2 returned zero metric series.%0AWarnings: selector matched 0 entities%3B check tag [app:checkout%5D (100%AZP25 of the window)"), "{line}");
+        assert!(line.starts_with("##vso[task.logissue type=error]slogate (checkout): Error rate (error_rate) failed: no value: Metrics API v2 returned zero metric series.\\nWarnings: selector matched 0 entities%3B check tag [app:checkout%5D (100%AZP25 of the window)"), "{line}");
         let gh = render(&report, Ci::GitHub);
         let line = gh.lines().next().unwrap();
-        assert!(line.starts_with("::error title=slogate (checkout) Error rate::Error rate (error_rate) failed: no value: Metrics API v2 returned zero metric series.%0AWarnings: selector matched 0 entities; check tag [app:checkout] (100%25 of the window)"), "{line}");
+        assert!(line.starts_with("::error title=slogate (checkout) Error rate::Error rate (error_rate) failed: no value: Metrics API v2 returned zero metric series.\\nWarnings: selector matched 0 entities; check tag [app:checkout] (100%25 of the window)"), "{line}");
     }
 
     #[test]

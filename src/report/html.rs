@@ -80,6 +80,8 @@ footer { margin-top: 40px; color: var(--muted); font-size: 13px; }
 
 /// Renders the page. Deterministic; ends with a newline.
 pub fn render(report: &Report) -> String {
+    // Foreign text (names, messages, units) is made safe once, here.
+    let report = &crate::report::sanitize::report(report);
     let e = &report.evaluation;
     let verdict = verdict_word(e.result);
     let class = e.result.as_str();

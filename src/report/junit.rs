@@ -13,6 +13,8 @@ use crate::report::markdown::{
 
 /// Renders the JUnit document. Deterministic; ends with a newline.
 pub fn render(report: &Report) -> String {
+    // Foreign text (names, messages, units) is made safe once, here.
+    let report = &crate::report::sanitize::report(report);
     let e = &report.evaluation;
     let suite = format!("slogate: {}", subject(report));
     let classname = classname(report);
@@ -61,6 +63,7 @@ pub fn render(report: &Report) -> String {
 /// be evaluated): one test case carrying the outcome as an `<error>`, so the CI's test tab says
 /// why instead of showing nothing.
 pub fn stopped(result: Verdict, cause: &str) -> String {
+    let cause = crate::report::sanitize::text(cause);
     let message = format!("{}: {cause}", verdict_word(result));
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"slogate\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\">\n  <testsuite name=\"slogate\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\">\n    <properties>\n      <property name=\"result\" value=\"{}\"/>\n    </properties>\n    <testcase classname=\"slogate\" name=\"total score\">\n      <error message=\"{}\" type=\"{}\">{}</error>\n    </testcase>\n  </testsuite>\n</testsuites>\n",

@@ -14,6 +14,8 @@ use crate::spec::criteria::Criterion;
 
 /// Renders the summary. Deterministic; ends with a newline.
 pub fn render(report: &Report) -> String {
+    // Foreign text (names, messages, units) is made safe once, here.
+    let report = &crate::report::sanitize::report(report);
     let e = &report.evaluation;
     let mut out = match e.result {
         // No verdict: the cause comes first, a score would suggest one.

@@ -7,6 +7,7 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod sanitize;
 pub mod text;
 
 pub use json::Report;

@@ -7,6 +7,8 @@ use crate::report::markdown::verdict_word;
 use crate::spec::criteria::Criterion;
 
 pub fn render(report: &Report) -> String {
+    // Foreign text (names, messages, units) is made safe once, here.
+    let report = &crate::report::sanitize::report(report);
     let e = &report.evaluation;
     let mut out = String::new();
     let verdict = verdict_word(e.result);

@@ -9,7 +9,7 @@ use tokio::sync::Semaphore;
 
 use crate::query::{Method, Request};
 use crate::source::retry::{Action, Attempt, RetryPolicy, parse_retry_after};
-use crate::source::secret::{Secret, scrub};
+use crate::source::secret::{Secret, redact, scrub};
 
 /// How to authenticate: Dynatrace's tokens, HTTP basic auth (Prometheus behind a proxy), or none.
 #[derive(Clone, Debug)]
@@ -320,10 +320,12 @@ impl Client {
         let tokens = match &self.config.credentials {
             Credentials::None => return Ok((None, None)),
             Credentials::Basic { user, password } => {
-                use base64_lite::encode;
                 let pair = format!("{user}:{}", password.expose());
                 return Ok((
-                    Some(format!("Basic {}", encode(pair.as_bytes()))),
+                    Some(format!(
+                        "Basic {}",
+                        crate::source::secret::base64(pair.as_bytes())
+                    )),
                     Some(password),
                 ));
             }
@@ -429,11 +431,11 @@ impl Client {
                     status,
                     // Scrubbed whole, then cut: a cut first can leave part of
                     // the token, which then no longer matches.
-                    message: error_message(&scrub(&body, &secrets)),
+                    message: error_message(&redact(&scrub(&body, &secrets))),
                 }),
                 Ok((status, _, body)) => Ok(Response {
                     status,
-                    body: scrub(&body, &secrets),
+                    body: redact(&scrub(&body, &secrets)),
                     url: url_text,
                 }),
                 Err(t) => Err(SendError::Transport {
@@ -459,45 +461,6 @@ enum Body<'a> {
     Json(&'a serde_json::Value),
     /// Already encoded.
     Form(&'a str),
-}
-
-/// Standard base64 with padding, for the basic-auth header (RFC 7617).
-mod base64_lite {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-    pub fn encode(bytes: &[u8]) -> String {
-        let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-        for chunk in bytes.chunks(3) {
-            let b = [
-                chunk[0],
-                chunk.get(1).copied().unwrap_or(0),
-                chunk.get(2).copied().unwrap_or(0),
-            ];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
-
-    #[cfg(test)]
-    mod tests {
-        #[test]
-        fn encodes_as_rfc_4648() {
-            assert_eq!(encode(b""), "");
-            assert_eq!(encode(b"f"), "Zg==");
-            assert_eq!(encode(b"fo"), "Zm8=");
-            assert_eq!(encode(b"foo"), "Zm9v");
-            assert_eq!(encode(b"keptn:s3cr3t!"), "a2VwdG46czNjcjN0IQ==");
-            assert_eq!(encode(b"keptn:pa ss"), "a2VwdG46cGEgc3M=");
-        }
-        use super::encode;
-    }
 }
 
 /// A failed attempt in words (without the URL, which the caller adds), and whether another

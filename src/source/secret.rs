@@ -32,46 +32,183 @@ impl fmt::Display for Secret {
     }
 }
 
-/// Shorter values are not hidden: replacing every `1` or `abc` in a report would make it
-/// unreadable, and a token is never that short.
-const MIN_LEN: usize = 8;
+/// Shorter values are not hidden: replacing every `a` or `ab` in a report would make it
+/// unreadable. A secret this short is named at start-up instead ([`unprotected`]), never leaked
+/// silently. From this length on every secret is hidden, whatever it is.
+const MIN_LEN: usize = 4;
 
-/// Removes every occurrence of the secrets, and the `user:password@` part of URLs, from the
-/// whole of `text`. Call it before cutting a text short: a cut can leave half a token that no
-/// longer matches.
-pub fn scrub(text: &str, secrets: &[&Secret]) -> String {
-    let mut out = userinfo_hidden(text);
-    for s in secrets {
-        if s.0.len() >= MIN_LEN {
-            out = out.replace(&s.0, "***");
+/// The forms a secret can take in what a server echoes or a query carries: as it is,
+/// percent-encoded (both hex cases, `+` or `%20` for a space), and base64 (standard and
+/// URL-safe, with and without padding).
+fn forms(raw: &str) -> Vec<String> {
+    let mut out = vec![raw.to_string()];
+    let upper = percent(raw, true);
+    out.push(upper.clone());
+    out.push(upper.replace("%20", "+"));
+    out.push(percent(raw, false));
+    let b64 = base64(raw.as_bytes());
+    out.push(b64.trim_end_matches('=').to_string());
+    out.push(
+        b64.replace('+', "-")
+            .replace('/', "_")
+            .trim_end_matches('=')
+            .to_string(),
+    );
+    out.push(b64);
+    out.retain(|f| f.len() >= MIN_LEN);
+    out.sort();
+    out.dedup();
+    // Longest first: a form that contains another is replaced whole.
+    out.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    out
+}
+
+/// Percent-encoding of everything but RFC 3986's unreserved characters.
+fn percent(raw: &str, upper: bool) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for b in raw.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else if upper {
+            out.push_str(&format!("%{b:02X}"));
+        } else {
+            out.push_str(&format!("%{b:02x}"));
         }
     }
     out
 }
 
-/// The tokens of this process, registered when they are read, so that every output (stdout,
-/// stderr, report files) can hide them whatever path a value took to get there.
-static REGISTERED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/// Hides `secret` in everything `redact` sees from now on.
-pub fn register(secret: &Secret) {
+/// Standard base64 with padding (RFC 4648), as the basic-auth header carries it (RFC 7617).
+pub fn base64(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Removes every occurrence of the secrets in any of their forms, credentials after an
+/// authorization scheme (`Basic`, `Bearer`, `Api-Token`), and the `user:password@` part of
+/// URLs, from the whole of `text`. Call it before cutting a text short: a cut can leave half a
+/// token that no longer matches.
+pub fn scrub(text: &str, secrets: &[&Secret]) -> String {
+    let mut out = schemes_hidden(&userinfo_hidden(text));
+    for s in secrets {
+        for f in forms(&s.0) {
+            if out.contains(&f) {
+                out = out.replace(&f, "***");
+            }
+        }
+    }
+    out
+}
+
+/// Every form of every registered secret, longest first.
+static REGISTERED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// What could not be hidden, in words, for the start-up warning.
+static UNPROTECTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Hides `secret` (in every form) in everything `redact` sees from now on. `what` names it for
+/// the warning when it is too short to be hidden (e.g. "the password in PROMETHEUS_PASSWORD").
+pub fn register_named(secret: &Secret, what: &str) {
     if secret.0.len() < MIN_LEN {
+        let mut u = UNPROTECTED.lock().unwrap_or_else(|e| e.into_inner());
+        let line = format!(
+            "{what} is {} characters long: too short to be hidden reliably in what servers answer; use a longer one",
+            secret.0.chars().count()
+        );
+        if !u.contains(&line) {
+            u.push(line);
+        }
         return;
     }
     let mut all = REGISTERED.lock().unwrap_or_else(|e| e.into_inner());
-    if !all.contains(&secret.0) {
-        all.push(secret.0.clone());
+    for f in forms(&secret.0) {
+        if !all.contains(&f) {
+            all.push(f);
+        }
     }
+    all.sort_by_key(|f| std::cmp::Reverse(f.len()));
 }
 
-/// `scrub` with every registered token: the last step before text leaves the process.
+/// [`register_named`] for a token.
+pub fn register(secret: &Secret) {
+    register_named(secret, "a token");
+}
+
+/// Registers the basic-auth pair: the password alone and the header's `user:password` value.
+pub fn register_basic(user: &str, password: &Secret, what: &str) {
+    register_named(password, what);
+    let pair = Secret::new(format!("{user}:{}", password.0));
+    register_named(&pair, what);
+}
+
+/// The secrets that are too short to hide, in words, each once; emptied by the call.
+pub fn unprotected() -> Vec<String> {
+    std::mem::take(&mut *UNPROTECTED.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// `scrub` with every registered secret: the last step before text leaves the process.
 pub fn redact(text: &str) -> String {
     let all = REGISTERED.lock().unwrap_or_else(|e| e.into_inner());
-    let mut out = userinfo_hidden(text);
+    let mut out = schemes_hidden(&userinfo_hidden(text));
     for s in all.iter() {
         if out.contains(s.as_str()) {
             out = out.replace(s.as_str(), "***");
         }
+    }
+    out
+}
+
+/// The credential after `Basic `, `Bearer ` or `Api-Token ` (any case), as an `Authorization`
+/// header or a server quoting one shows it, becomes `***`, whoever's it is.
+pub fn schemes_hidden(text: &str) -> String {
+    const SCHEMES: [&str; 3] = ["basic ", "bearer ", "api-token "];
+    let lower = text.to_ascii_lowercase();
+    if !SCHEMES.iter().any(|s| lower.contains(s)) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let hit = SCHEMES.iter().find(|s| {
+            lower[i..].starts_with(**s)
+                && (i == 0 || !lower.as_bytes()[i - 1].is_ascii_alphanumeric())
+        });
+        if let Some(scheme) = hit {
+            let start = i + scheme.len();
+            let len = text[start..]
+                .bytes()
+                .take_while(|b| {
+                    b.is_ascii_alphanumeric()
+                        || matches!(b, b'+' | b'/' | b'=' | b'.' | b'_' | b'-' | b'~')
+                })
+                .count();
+            // "Basic auth", "bearer of": a credential is longer than a word.
+            if len >= 8 {
+                out.push_str(&text[i..start]);
+                out.push_str("***");
+                i = start + len;
+                continue;
+            }
+        }
+        let c = text[i..].chars().next().unwrap_or('\0');
+        out.push(c);
+        i += c.len_utf8().max(1);
     }
     out
 }
@@ -110,6 +247,63 @@ mod tests {
     use super::*;
 
     #[test]
+    fn encodes_as_rfc_4648() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"keptn:s3cr3t!"), "a2VwdG46czNjcjN0IQ==");
+        assert_eq!(base64(b"keptn:pa ss"), "a2VwdG46cGEgc3M=");
+    }
+
+    #[test]
+    fn every_form_of_a_secret_is_hidden_whatever_its_length() {
+        let pw = Secret::new("p@ss w/d");
+        let pair = Secret::new("keptn:p@ss w/d");
+        for text in [
+            "echo p@ss w/d",
+            "q=p%40ss%20w%2Fd",
+            "q=p%40ss+w%2Fd",
+            "q=p%40ss%20w%2fd",
+            "cA==",
+            "Authorization: Basic a2VwdG46cEBzcyB3L2Q=",
+            "a2VwdG46cEBzcyB3L2Q",
+        ] {
+            let out = scrub(text, &[&pw, &pair]);
+            assert!(
+                !out.contains("p@ss")
+                    && !out.contains("a2VwdG46cEBzcyB3L2Q")
+                    && !out.contains("%40ss"),
+                "{text} -> {out}"
+            );
+        }
+        // Seven characters: hidden (the old limit was eight).
+        assert_eq!(
+            scrub("the password s3cr3t! is wrong", &[&Secret::new("s3cr3t!")]),
+            "the password *** is wrong"
+        );
+    }
+
+    #[test]
+    fn credentials_after_a_scheme_are_hidden_whoever_they_belong_to() {
+        for (text, want) in [
+            (
+                "Authorization: Basic a2VwdG46czNjcjN0IQ==",
+                "Authorization: Basic ***",
+            ),
+            (
+                "header api-token dt0c01.ABC.DEF was refused",
+                "header api-token *** was refused",
+            ),
+            ("BEARER eyJhbGciOi.x.y;", "BEARER ***;"),
+            ("Basic auth is off", "Basic auth is off"),
+            ("a basic query", "a basic query"),
+        ] {
+            assert_eq!(schemes_hidden(text), want, "{text}");
+        }
+    }
+
+    #[test]
     fn never_prints() {
         let s = Secret::new("dt0c01.ABC.DEF");
         assert_eq!(format!("{s} {s:?}"), "*** Secret(***)");
@@ -146,10 +340,17 @@ mod tests {
     #[test]
     fn registered_tokens_are_hidden_everywhere() {
         register(&Secret::new("dt0c01.REGISTERED.SECRET"));
-        register(&Secret::new("short"));
+        register_named(&Secret::new("ab"), "the password in P");
         assert_eq!(
-            redact("query=dt0c01.REGISTERED.SECRET&x=short"),
-            "query=***&x=short"
+            redact("query=dt0c01.REGISTERED.SECRET&x=ab"),
+            "query=***&x=ab"
         );
+        assert_eq!(
+            unprotected(),
+            [
+                "the password in P is 2 characters long: too short to be hidden reliably in what servers answer; use a longer one"
+            ]
+        );
+        assert!(unprotected().is_empty());
     }
 }

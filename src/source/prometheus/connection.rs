@@ -34,7 +34,7 @@ pub fn connection(
     let basic = match (user, password) {
         (Some(u), Some(p)) => {
             let p = Secret::new(p.clone());
-            secret::register(&p);
+            secret::register_basic(u, &p, &format!("the password in {PASSWORD_ENV}"));
             Some((u.clone(), p))
         }
         _ => None,
