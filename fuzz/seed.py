@@ -42,7 +42,8 @@ for p in json_files:
 for p in yaml:
     if p.parent.name == "prometheus" and p.name == "sli.yaml":
         add("prometheus", p.read_bytes())
-for target in ("reducers", "times", "criteria", "sli_query", "renderers", "importers", "yaml_loaders", "dashboards", "prometheus"):
+add("sanitiser", "ok\n##vso[task.setvariable variable=X]y\r::add-mask::z\n##[error]e\x1b]0;t\x07\x1b[31mred\x1b[0m")
+for target in ("reducers", "times", "criteria", "sli_query", "renderers", "importers", "yaml_loaders", "dashboards", "prometheus", "sanitiser"):
     for p in files(f"fuzz/seeds/{target}", suffix=""):
         add(target, p.read_bytes())
 for t in sorted(os.listdir(corpus)):

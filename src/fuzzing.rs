@@ -158,6 +158,33 @@ pub fn renderers(data: &[u8]) {
     let _ = annotations::github_output(&summary);
 }
 
+/// The sanitiser's promises, checked on any text: [`sanitize::text`] leaves no line break or
+/// control character and is idempotent; after [`sanitize::guard`] no line is a CI command, and a
+/// JSON string stays JSON that decodes to the original. A broken promise panics, so the fuzzer
+/// reports it.
+///
+/// [`sanitize::text`]: crate::report::sanitize::text
+/// [`sanitize::guard`]: crate::report::sanitize::guard
+pub fn sanitiser(data: &[u8]) {
+    use crate::report::sanitize::{guard, text as safe};
+    let raw = text(data);
+    let one = safe(&raw);
+    assert!(!one.chars().any(char::is_control), "{one:?}");
+    assert_eq!(safe(&one), one, "not idempotent");
+    for out in [guard(&raw).into_owned(), guard(&one).into_owned()] {
+        for line in out.split('\n') {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            assert!(!line.contains('\r'), "{line:?}");
+            assert!(!line.to_ascii_lowercase().contains("##vso["), "{line:?}");
+            assert!(!line.contains("##["), "{line:?}");
+            assert!(!line.trim_start().starts_with("::"), "{line:?}");
+        }
+    }
+    let json = serde_json::to_string(&raw).unwrap_or_default();
+    let back: Result<String, _> = serde_json::from_str(&guard(&json));
+    assert_eq!(back.ok().as_deref(), Some(raw.as_str()), "{json}");
+}
+
 /// A dashboard as the Config API or a saved file gives it: JSON, tile titles, the KQG Markdown
 /// tile, thresholds, and every lint finding rendered.
 pub fn dashboards(data: &[u8]) {
@@ -220,6 +247,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("renderers", renderers),
     ("dashboards", dashboards),
     ("prometheus", prometheus),
+    ("sanitiser", sanitiser),
 ];
 
 #[cfg(test)]

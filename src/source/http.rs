@@ -431,11 +431,11 @@ impl Client {
                     status,
                     // Scrubbed whole, then cut: a cut first can leave part of
                     // the token, which then no longer matches.
-                    message: error_message(&redact(&scrub(&body, &secrets))),
+                    message: error_message(&scrub(&redact(&body), &secrets)),
                 }),
                 Ok((status, _, body)) => Ok(Response {
                     status,
-                    body: redact(&scrub(&body, &secrets)),
+                    body: scrub(&redact(&body), &secrets),
                     url: url_text,
                 }),
                 Err(t) => Err(SendError::Transport {

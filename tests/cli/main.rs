@@ -14,6 +14,7 @@ mod dynatrace_forms;
 mod history;
 mod history_gate;
 mod hostile;
+mod injection;
 mod judge;
 mod lint;
 mod outcomes;
