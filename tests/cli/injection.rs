@@ -299,3 +299,45 @@ fn a_password_too_short_to_hide_is_named_at_start_up() {
     out.assert_no_panic();
     out.assert_stderr_contains("the password in PROMETHEUS_PASSWORD is 3 characters long");
 }
+
+#[test]
+fn hostile_entity_names_and_metric_units_from_dynatrace_stay_text() {
+    let text = std::fs::read_to_string(examples().join("dynatrace/scenario.json")).unwrap();
+    let mut scenario: Value = serde_json::from_str(&text).unwrap();
+    scenario["services"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "id": "SERVICE-0000000000000009",
+            "name": format!("checkou\n{HOSTILE}"),
+            "tags": ["app:other"],
+            "management_zones": ["prod"],
+        }));
+    for (_, m) in scenario["metrics"].as_object_mut().unwrap() {
+        m["unit"] =
+            Value::String("MicroSecond\n::add-mask::##vso[task.complete result=Succeeded]".into());
+    }
+    let sim = start_blocking(dtsim::scenario_from_json(&scenario.to_string()).unwrap()).unwrap();
+    for service in ["checkout", "checkoutt"] {
+        for ci in ["TF_BUILD", "GITHUB_ACTIONS"] {
+            let dir = tempfile::tempdir().unwrap();
+            let out = Slogate::new()
+                .current_dir(examples())
+                .args(["eval", "--config", "dynatrace", "--service", service])
+                .args([
+                    "--from",
+                    "2026-11-17T09:00:00Z",
+                    "--to",
+                    "2026-11-17T10:00:00Z",
+                ])
+                .arg("--report-dir")
+                .arg(dir.path())
+                .env("DT_URL", sim.url())
+                .env("DT_API_TOKEN", "dt0c01.SIMULATOR.TOKEN")
+                .env(ci, "true")
+                .run();
+            out.assert_no_panic();
+            assert_only_own_commands(&out);
+        }
+    }
+}
