@@ -203,10 +203,11 @@ pub(crate) fn everything(
                 None => check_token(inputs, scopes).await,
             }
         };
-        // Units where the query does not state them, from the descriptors: asked along with the
-        // chart series (a report folder or HTML), so a plain gate sends no extra request.
+        // Units where the query does not state them, from the descriptors: asked beside the
+        // values in the same concurrent step, whatever the output, so the same gate prints the
+        // same thing with or without a report folder.
         let units = async {
-            if conn.token.is_none() || !charts {
+            if conn.token.is_none() {
                 return BTreeMap::new();
             }
             let selectors: Vec<String> = plans

@@ -108,8 +108,8 @@ impl RunSummary {
 /// An objective whose data could not be fetched is no "failed objective": the outcome's one
 /// error annotation names the cause instead.
 pub fn render(report: &Report, ci: Ci) -> String {
-    // Foreign text (names, messages, units) is made safe once, here.
-    let report = &crate::report::sanitize::report(report);
+    // Foreign text made safe, long decimals rounded: once, here.
+    let report = &crate::report::for_people(report);
     let e = &report.evaluation;
     let flagged = e
         .indicator_results

@@ -8,8 +8,8 @@ use crate::report::Report;
 use crate::report::json::Series;
 use crate::report::markdown::{
     Reason, baseline_line, baseline_text, change_text, deployment_text, is_web_url, num,
-    objective_name, parse_time, reasons, score_text, span, status_word, thresholds, value_text,
-    verdict_word,
+    objective_name, parse_time, reasons, score_text, span, status_word, thresholds, unit_suffix,
+    value_text, verdict_word,
 };
 use crate::spec::criteria::Criterion;
 
@@ -35,13 +35,15 @@ code { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; 
 .score { font-size: 16px; margin: 4px 0 0; }
 .score strong { font-size: 22px; }
 .message { margin: 8px 0 0; }
-.badge { display: inline-block; font-size: 12px; font-weight: 600; padding: 1px 8px; border-radius: 999px; }
+.badge { display: inline-block; font-size: 12px; font-weight: 600; padding: 1px 8px; border-radius: 999px; white-space: nowrap; }
 .pass .verdict, .badge.pass { color: var(--pass); background: var(--pass-bg); }
 .warning .verdict, .badge.warning { color: var(--warn); background: var(--warn-bg); }
 .fail .verdict, .badge.fail { color: var(--fail); background: var(--fail-bg); }
 .badge.info { color: var(--info); background: var(--info-bg); }
 .error .verdict, .invalid .verdict, .badge.error { color: var(--info); background: var(--info-bg); }
-.message, li, td { overflow-wrap: anywhere; }
+/* Long unbroken text (a query, a URL) may break anywhere; words and names only between words. */
+.message, li, td { overflow-wrap: break-word; word-break: normal; hyphens: none; }
+td:first-child { min-width: 12em; }
 .key { font-size: 11px; color: var(--muted); border: 1px solid var(--line); border-radius: 4px; padding: 0 4px; margin-left: 4px; }
 dl.context { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 20px 0 0; }
 dl.context dt { color: var(--muted); } dl.context dd { margin: 0; }
@@ -80,8 +82,8 @@ footer { margin-top: 40px; color: var(--muted); font-size: 13px; }
 
 /// Renders the page. Deterministic; ends with a newline.
 pub fn render(report: &Report) -> String {
-    // Foreign text (names, messages, units) is made safe once, here.
-    let report = &crate::report::sanitize::report(report);
+    // Foreign text made safe, long decimals rounded: once, here.
+    let report = &crate::report::for_people(report);
     let e = &report.evaluation;
     let verdict = verdict_word(e.result);
     let class = e.result.as_str();
@@ -259,16 +261,16 @@ fn badge(r: &IndicatorResult) -> String {
     format!("<span class=\"badge {s}\">{s}</span>")
 }
 
-fn targets_cell(targets: Option<&[TargetResult]>) -> String {
+fn targets_cell(targets: Option<&[TargetResult]>, evaluated: bool) -> String {
     match targets {
         None | Some([]) => "-".into(),
         Some(list) => list
             .iter()
             .map(|t| {
-                let (class, mark, title) = if t.violated {
-                    ("violated", "✗", "violated")
-                } else {
-                    ("ok", "✓", "met")
+                let (class, mark, title) = match (evaluated, t.violated) {
+                    (false, _) => ("muted", "not evaluated", "not evaluated"),
+                    (true, true) => ("violated", "✗", "violated"),
+                    (true, false) => ("ok", "✓", "met"),
                 };
                 format!(
                     "<span class=\"crit\" title=\"{title}, target {}\"><code>{}</code> <span class=\"{class}\">{mark}</span></span>",
@@ -298,8 +300,8 @@ fn row(r: &IndicatorResult) -> String {
         esc(&value_text(r)),
         esc(&baseline_text(r)),
         esc(&change_text(r).unwrap_or_else(|| "-".into())),
-        targets_cell(r.pass_targets.as_deref()),
-        targets_cell(r.warning_targets.as_deref()),
+        targets_cell(r.pass_targets.as_deref(), r.error.is_none()),
+        targets_cell(r.warning_targets.as_deref(), r.error.is_none()),
         esc(&score_text(r))
     )
 }
@@ -475,7 +477,12 @@ fn rules(r: &IndicatorResult) -> Vec<Rule> {
             if (relative && r.baseline == BaselineKind::None) || !t.target_value.is_finite() {
                 continue;
             }
-            let label = format!("{kind} {} → {}", t.criteria, num(t.target_value));
+            let label = format!(
+                "{kind} {} → {}{}",
+                t.criteria,
+                num(t.target_value),
+                unit_suffix(r)
+            );
             if out.iter().any(|o| o.label == label) {
                 continue;
             }
@@ -678,26 +685,37 @@ fn chart(report: &Report, r: &IndicatorResult, series: &Series, index: usize) ->
 
     let id = format!("chart-{index}");
     let name = objective_name(r);
-    let text = summary(series, &w);
+    let mut text = summary(series, &w);
+    if series.total {
+        text.push_str(
+            " (per minute). The line is the running total within each window: its last point is the window's value, compared with the targets.",
+        );
+    }
     let mut svg = format!(
         "<svg viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\" aria-labelledby=\"{id}-title {id}-desc\">\n<title id=\"{id}-title\">{} over time</title>\n<desc id=\"{id}-desc\">{}</desc>\n",
         esc(name),
         esc(&text)
     );
 
-    // Windows, shaded, with their labels above the plot.
+    // Windows, shaded, with their labels above the plot: the window and the value compared.
     let labelled = w.before.is_some();
+    let unit = unit_suffix(r);
+    let before_label = match baseline {
+        Some(b) => format!("before: baseline {}{unit}", num(b)),
+        None => "before".into(),
+    };
+    let after_name = if labelled {
+        "after"
+    } else {
+        "evaluation window"
+    };
+    let after_label = match value {
+        Some(v) => format!("{after_name}: value {}{unit}", num(v)),
+        None => after_name.into(),
+    };
     for (win, class, label) in [
-        (w.before, "win-before", "before"),
-        (
-            w.after,
-            "win-after",
-            if labelled {
-                "after"
-            } else {
-                "evaluation window"
-            },
-        ),
+        (w.before, "win-before", before_label),
+        (w.after, "win-after", after_label),
     ] {
         if let Some((a, b)) = win {
             let (xa, xb) = (x(a).max(LEFT), x(b).min(RIGHT));
@@ -708,9 +726,19 @@ fn chart(report: &Report, r: &IndicatorResult, series: &Series, index: usize) ->
                 f((xb - xa).max(0.0)),
                 f(BOTTOM - TOP),
                 f((xa + xb) / 2.0),
-                f(TOP - 10.0)
+                f(TOP - 10.0),
+                label = esc(&label)
             ));
         }
+    }
+    // The unit of the value axis, once, above its labels.
+    if !unit.trim().is_empty() {
+        svg.push_str(&format!(
+            "<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n",
+            f(LEFT - 8.0),
+            f(TOP - 10.0),
+            esc(unit.trim())
+        ));
     }
 
     // Value grid and labels.
@@ -753,24 +781,22 @@ fn chart(report: &Report, r: &IndicatorResult, series: &Series, index: usize) ->
     ));
 
     // The aggregated values that were compared: baseline over the before window, value over the
-    // evaluation window.
+    // evaluation window, as bands; their numbers are in the window labels above the plot, where
+    // no data line runs under them.
     let mut levels = Vec::new();
     if let (Some(b), Some(win)) = (baseline.filter(|_| labelled), w.before) {
-        levels.push((b, win, format!("baseline {}", num(b))));
+        levels.push((b, win));
     }
     if let (Some(v), Some(win)) = (value, w.after) {
-        levels.push((v, win, format!("value {}", num(v))));
+        levels.push((v, win));
     }
-    for (v, (a, b), label) in levels {
+    for (v, (a, b)) in levels {
         let (xa, xb) = (x(a).max(LEFT), x(b).min(RIGHT));
         svg.push_str(&format!(
-            "<line class=\"level\" x1=\"{0}\" y1=\"{2}\" x2=\"{1}\" y2=\"{2}\"/>\n<text class=\"level-label\" x=\"{3}\" y=\"{4}\">{5}</text>\n",
+            "<line class=\"level\" x1=\"{0}\" y1=\"{2}\" x2=\"{1}\" y2=\"{2}\"/>\n",
             f(xa),
             f(xb),
             f(y(v)),
-            f(xa + 4.0),
-            f(y(v) + 16.0),
-            esc(&label)
         ));
     }
 
@@ -996,11 +1022,14 @@ mod tests {
     fn chart_per_sli_with_series() {
         let html = render(&fixtures::with_series());
         assert_eq!(html.matches("<svg ").count(), 2);
-        assert_eq!(html.matches(">before</text>").count(), 2);
-        assert_eq!(html.matches(">after</text>").count(), 2);
+        assert_eq!(html.matches(">before: baseline ").count(), 2);
+        assert_eq!(html.matches(">after: value ").count(), 2);
+        // units on the value axis, the targets and the compared values
+        assert!(html.contains(">before: baseline 500 ms</text>"));
+        assert!(html.contains("text-anchor=\"end\">ms</text>"));
         assert_eq!(html.matches(">deployment</text>").count(), 2);
         // the relative criterion's target line, labelled with its criterion
-        assert!(html.contains(">pass &lt;=+10% → 550</text>"));
+        assert!(html.contains(">pass &lt;=+10% → 550 ms</text>"));
         assert!(html.contains(">warning &lt;=+50% → 1.8</text>"));
         // gaps: the error rate's path has a second `M` after its two missing slots
         let err = html.split("id=\"chart-1\"").nth(1).unwrap();

@@ -13,8 +13,8 @@ use crate::report::markdown::{
 
 /// Renders the JUnit document. Deterministic; ends with a newline.
 pub fn render(report: &Report) -> String {
-    // Foreign text (names, messages, units) is made safe once, here.
-    let report = &crate::report::sanitize::report(report);
+    // Foreign text made safe, long decimals rounded: once, here.
+    let report = &crate::report::for_people(report);
     let e = &report.evaluation;
     let suite = format!("slogate: {}", subject(report));
     let classname = classname(report);
@@ -427,7 +427,7 @@ mod tests {
         assert!(!xml.contains("<=600"));
         // the key SLI message of Keptn, quotes and all, as the total score's failure message
         assert!(xml.contains(
-            "<failure message=\"Evaluation failed due to key_sli objective &apos;Response time p95&apos;: failed evaluation with score 0.000000\" type=\"fail\">"
+            "<failure message=\"Evaluation failed due to key_sli objective &apos;Response time p95&apos;: failed evaluation with score 0\" type=\"fail\">"
         ));
     }
 

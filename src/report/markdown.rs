@@ -14,8 +14,8 @@ use crate::spec::criteria::Criterion;
 
 /// Renders the summary. Deterministic; ends with a newline.
 pub fn render(report: &Report) -> String {
-    // Foreign text (names, messages, units) is made safe once, here.
-    let report = &crate::report::sanitize::report(report);
+    // Foreign text made safe, long decimals rounded: once, here.
+    let report = &crate::report::for_people(report);
     let e = &report.evaluation;
     let mut out = match e.result {
         // No verdict: the cause comes first, a score would suggest one.
@@ -64,8 +64,8 @@ pub fn render(report: &Report) -> String {
                 value_text(r),
                 baseline_text(r),
                 change_text(r).unwrap_or_else(|| "-".into()),
-                targets_cell(r.pass_targets.as_deref()),
-                targets_cell(r.warning_targets.as_deref()),
+                targets_cell(r.pass_targets.as_deref(), r.error.is_none()),
+                targets_cell(r.warning_targets.as_deref(), r.error.is_none()),
                 score_text(r),
             ];
             out.push('|');
@@ -247,7 +247,7 @@ fn objective_cell(r: &IndicatorResult) -> String {
     s
 }
 
-fn targets_cell(targets: Option<&[TargetResult]>) -> String {
+fn targets_cell(targets: Option<&[TargetResult]>, evaluated: bool) -> String {
     match targets {
         None | Some([]) => "-".into(),
         Some(list) => list
@@ -256,7 +256,11 @@ fn targets_cell(targets: Option<&[TargetResult]>) -> String {
                 format!(
                     "{} {}",
                     code(&t.criteria),
-                    if t.violated { "✗" } else { "✓" }
+                    match (evaluated, t.violated) {
+                        (false, _) => "(not evaluated)",
+                        (true, true) => "✗",
+                        (true, false) => "✓",
+                    }
                 )
             })
             .collect::<Vec<_>>()
@@ -353,6 +357,49 @@ pub(crate) fn round_for_people(v: f64) -> f64 {
     if r.is_finite() { r } else { v }
 }
 
+/// Every decimal number in `text` with five or more digits after the point (`66.66666666666666`,
+/// `400000.000000`) rounded as [`num`] does; other numbers (versions, ids, times, `0.5`) as
+/// they are.
+pub(crate) fn round_numbers(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut copied = 0;
+    while i < b.len() {
+        let starts =
+            b[i].is_ascii_digit() && (i == 0 || !(b[i - 1].is_ascii_digit() || b[i - 1] == b'.'));
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < b.len() && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        let int_end = j;
+        if j + 1 < b.len() && b[j] == b'.' && b[j + 1].is_ascii_digit() {
+            j += 1;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+        }
+        let decimals = j.saturating_sub(int_end + 1);
+        // Part of a dotted sequence (1.2.3, an address): left alone.
+        let dotted = j + 1 < b.len() && b[j] == b'.' && b[j + 1].is_ascii_digit();
+        if decimals >= 5
+            && !dotted
+            && let Ok(v) = text[i..j].parse::<f64>()
+        {
+            out.push_str(&text[copied..i]);
+            out.push_str(&num(v));
+            copied = j;
+        }
+        i = j.max(i + 1);
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
 /// The measured value, or `no value` when the provider delivered none (or an unsuccessful one).
 pub(crate) fn value_text(r: &IndicatorResult) -> String {
     match (r.value.success, r.value.value) {
@@ -398,7 +445,10 @@ pub(crate) fn change_text(r: &IndicatorResult) -> Option<String> {
 
 /// `0.5/1`, or `-` for an informational objective.
 pub(crate) fn score_text(r: &IndicatorResult) -> String {
-    if r.status == Status::Info {
+    if r.error.is_some() {
+        // Keptn scores it 0, but nothing was measured: "0/2" would read as violated.
+        "not evaluated".into()
+    } else if r.status == Status::Info {
         "-".into()
     } else {
         format!("{}/{}", num(r.score), r.weight)
@@ -575,6 +625,26 @@ pub(crate) fn is_web_url(u: &str) -> bool {
 mod tests {
     use super::*;
     use crate::report::fixtures;
+
+    #[test]
+    fn long_decimals_in_messages_are_rounded_for_people() {
+        for (text, want) in [
+            (
+                "the calculated score of 66.66666666666666 is below",
+                "the calculated score of 66.67 is below",
+            ),
+            ("85.71428571428571 is close to 90", "85.71 is close to 90"),
+            (">=0.000000 <400000.000000", ">=0 <400000"),
+            ("<=+10.000000%", "<=+10%"),
+            (
+                "v1.2.34567 at 10.0.0.1 score 0.5 id 123456",
+                "v1.2.34567 at 10.0.0.1 score 0.5 id 123456",
+            ),
+            ("-0.123456789", "-0.1235"),
+        ] {
+            assert_eq!(round_numbers(text), want, "{text}");
+        }
+    }
 
     #[test]
     fn snapshots() {

@@ -12,6 +12,31 @@ pub mod text;
 
 pub use json::Report;
 
+/// The report as people read it, for every renderer but JSON: foreign text made safe
+/// ([`sanitize::report`]) and the long decimals in Keptn's messages and criteria rounded to 4
+/// significant digits (`the calculated score of 66.67`). The JSON report keeps exact values.
+pub fn for_people(r: &Report) -> Report {
+    let mut r = sanitize::report(r);
+    let round = markdown::round_numbers;
+    let e = &mut r.evaluation;
+    e.message = round(&e.message);
+    for i in &mut e.indicator_results {
+        i.value.message = round(&i.value.message);
+        for t in i
+            .pass_targets
+            .iter_mut()
+            .chain(i.warning_targets.iter_mut())
+            .flatten()
+        {
+            t.criteria = round(&t.criteria);
+        }
+        for n in &mut i.notes {
+            *n = round(n);
+        }
+    }
+    r
+}
+
 /// Objectives that passed (or are informational) but carry notes worth showing, e.g. a relative
 /// criterion that passed without a baseline. Failing and warning ones show their notes inline.
 pub(crate) fn noted(

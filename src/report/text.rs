@@ -7,8 +7,8 @@ use crate::report::markdown::verdict_word;
 use crate::spec::criteria::Criterion;
 
 pub fn render(report: &Report) -> String {
-    // Foreign text (names, messages, units) is made safe once, here.
-    let report = &crate::report::sanitize::report(report);
+    // Foreign text made safe, long decimals rounded: once, here.
+    let report = &crate::report::for_people(report);
     let e = &report.evaluation;
     let mut out = String::new();
     let verdict = verdict_word(e.result);
@@ -180,7 +180,7 @@ fn value(r: &IndicatorResult) -> String {
     }
 }
 
-fn targets(t: &Option<Vec<TargetResult>>) -> String {
+fn targets(t: &Option<Vec<TargetResult>>, evaluated: bool) -> String {
     match t {
         None => "-".into(),
         Some(list) if list.is_empty() => "-".into(),
@@ -190,7 +190,11 @@ fn targets(t: &Option<Vec<TargetResult>>) -> String {
                 format!(
                     "{}{}",
                     t.criteria.replace(' ', ""),
-                    if t.violated { "✗" } else { "✓" }
+                    match (evaluated, t.violated) {
+                        (false, _) => "",
+                        (true, true) => "✗",
+                        (true, false) => "✓",
+                    }
                 )
             })
             .collect::<Vec<_>>()
@@ -237,19 +241,15 @@ fn row(r: &IndicatorResult) -> [String; 8] {
             )
         })
         .unwrap_or_else(|| "-".into());
-    let score = if r.status == Status::Info {
-        "-".into()
-    } else {
-        format!("{}/{}", go_v(r.score), r.weight)
-    };
+    let score = crate::report::markdown::score_text(r);
     [
         format!("{status}{key}"),
         name,
         value(r),
         baseline,
         change,
-        targets(&r.pass_targets),
-        targets(&r.warning_targets),
+        targets(&r.pass_targets, r.error.is_none()),
+        targets(&r.warning_targets, r.error.is_none()),
         score,
     ]
 }
