@@ -403,8 +403,17 @@ pub(crate) fn round_numbers(text: &str) -> String {
 /// The measured value, or `no value` when the provider delivered none (or an unsuccessful one).
 pub(crate) fn value_text(r: &IndicatorResult) -> String {
     match (r.value.success, r.value.value) {
-        (true, Some(v)) => format!("{}{}", num(v), unit_suffix(r)),
+        (true, Some(v)) => format!("{}{}{}", num(v), unit_suffix(r), readable(r, v)),
         _ => "no value".into(),
+    }
+}
+
+/// ` (349.2 ms)` after a value of `349181 µs`: Dynatrace's charts scale microseconds to
+/// milliseconds, so a dashboard tile's people think in ms. Scoring keeps the metric's unit.
+fn readable(r: &IndicatorResult, v: f64) -> String {
+    match r.unit.as_deref() {
+        Some("MicroSecond") if v.abs() >= 1000.0 => format!(" ({} ms)", num(v / 1000.0)),
+        _ => String::new(),
     }
 }
 
@@ -625,6 +634,17 @@ pub(crate) fn is_web_url(u: &str) -> bool {
 mod tests {
     use super::*;
     use crate::report::fixtures;
+
+    #[test]
+    fn microseconds_also_read_as_milliseconds() {
+        let mut r = fixtures::passing().evaluation.indicator_results[0].clone();
+        r.value.value = Some(349181.0);
+        r.value.success = true;
+        r.unit = Some("MicroSecond".into());
+        assert_eq!(value_text(&r), "349181 µs (349.2 ms)");
+        r.value.value = Some(999.0);
+        assert_eq!(value_text(&r), "999 µs");
+    }
 
     #[test]
     fn long_decimals_in_messages_are_rounded_for_people() {
