@@ -1,4 +1,6 @@
-//! `slogate history`: list, show, invalidate, export and import stored evaluations.
+//! `slogate history`: list, show, invalidate, export and import stored evaluations, in the
+//! SQLite store or the Dynatrace history. The work is in `history::manage`; this turns flags
+//! into its calls and opens the store.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -9,18 +11,17 @@ use serde_json::Value;
 
 use crate::clock::{Clock, SystemClock};
 use crate::diag::Problem;
-use crate::history::{
-    self, HistoryError, HistoryLocation, ImportSummary, Imported, ListFilter, Lookup, Store,
-    StoredEvaluation, Summary,
-};
-use crate::report;
+use crate::history::dynatrace::{EventHistory, EventSink};
+use crate::history::manage::{self, Format};
+use crate::history::{self, History, HistoryError, HistoryLocation, ListFilter, Store};
 use crate::ui::{Exit, Ui, stdout};
 
-/// `slogate history [--history PATH] [--config DIR] <list|show|invalidate|export|import>`.
+/// `slogate history [--history PATH|dynatrace] [--config DIR] <list|show|invalidate|export|import>`.
 #[derive(Args, Debug)]
 pub struct HistoryArgs {
-    /// The history store: a SQLite file [default: $SLOGATE_HISTORY, else slogate.yaml
-    /// `history:`, else <config root>/.slogate/history.sqlite].
+    /// The history store: a SQLite file, or `dynatrace` for the verdict events in Dynatrace
+    /// (DT_URL, DT_API_TOKEN) [default: $SLOGATE_HISTORY, else slogate.yaml `history:`, else
+    /// <config root>/.slogate/history.sqlite].
     #[arg(long, value_name = "PATH", global = true)]
     pub history: Option<PathBuf>,
 
@@ -34,7 +35,8 @@ pub struct HistoryArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum HistoryCommand {
-    /// Stored evaluations, newest first (by the end of their window).
+    /// Stored evaluations, newest first (by the end of their window), one per window with its
+    /// number of runs.
     List(ListArgs),
     /// One stored evaluation in full.
     Show(ShowArgs),
@@ -83,13 +85,14 @@ pub struct ListArgs {
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub limit: usize,
 
+    /// `json` prints the records with their fields (`runs` included).
     #[arg(long, value_enum, default_value_t = HistoryFormat::Text)]
     pub format: HistoryFormat,
 }
 
 #[derive(Args, Debug)]
 pub struct ShowArgs {
-    /// The evaluation's id, or a unique prefix of it (at least 4 characters).
+    /// The evaluation's id, an earlier run's id, or a unique prefix (at least 4 characters).
     #[arg(value_name = "ID")]
     pub id: String,
 
@@ -100,7 +103,7 @@ pub struct ShowArgs {
 
 #[derive(Args, Debug)]
 pub struct InvalidateArgs {
-    /// The evaluation's id, or a unique prefix of it (at least 4 characters).
+    /// The evaluation's id, an earlier run's id, or a unique prefix (at least 4 characters).
     #[arg(value_name = "ID")]
     pub id: String,
 
@@ -119,10 +122,23 @@ pub struct ImportArgs {
 pub fn run(args: &HistoryArgs, ui: &Ui) -> Exit {
     let env: BTreeMap<String, String> = std::env::vars().collect();
     // slogate.yaml's `history:`; a broken slogate.yaml is reported by the commands that need it.
-    let setting = crate::shell::settings_of(&args.config)
-        .ok()
-        .and_then(|s| s.history.map(|h| h.value));
-    match execute(args, &env, setting.as_deref(), &SystemClock) {
+    let settings = crate::shell::settings_of(&args.config).ok();
+    let setting = settings
+        .as_ref()
+        .and_then(|s| s.history.as_ref().map(|h| h.value.clone()));
+    let location = history::resolve_path(
+        args.history.as_deref(),
+        &env,
+        setting.as_deref(),
+        &args.config,
+    );
+    let done = match &location {
+        HistoryLocation::Dynatrace => {
+            in_dynatrace(args, &env, &settings.unwrap_or_default(), &SystemClock)
+        }
+        _ => execute(args, &env, setting.as_deref(), &SystemClock),
+    };
+    match done {
         Ok(exit) => exit,
         Err((exit, problems)) => {
             ui.problems(&problems);
@@ -133,7 +149,7 @@ pub fn run(args: &HistoryArgs, ui: &Ui) -> Exit {
 
 type Failure = (Exit, Vec<Problem>);
 
-fn store_failure(e: &HistoryError) -> Failure {
+fn failure(e: HistoryError) -> Failure {
     let exit = if e.exit_code() == 2 {
         Exit::Invalid
     } else {
@@ -142,15 +158,85 @@ fn store_failure(e: &HistoryError) -> Failure {
     (exit, vec![e.problem()])
 }
 
-fn invalid(code: &'static str, what: &str, message: String, help: &str) -> Failure {
+fn usage(message: String, help: &str) -> Failure {
     (
         Exit::Invalid,
-        vec![Problem::file(code, what, message).help(help.to_string())],
+        vec![
+            Problem::file("slogate::usage", history::PROBLEM_FILE, message).help(help.to_string()),
+        ],
     )
 }
 
-/// The command with its inputs made explicit: the environment, slogate.yaml's `history:` value
-/// and the clock.
+fn format(f: HistoryFormat) -> Format {
+    match f {
+        HistoryFormat::Text => Format::Text,
+        HistoryFormat::Json => Format::Json,
+    }
+}
+
+fn filter(a: &ListArgs) -> ListFilter {
+    ListFilter {
+        project: a.project.clone(),
+        stage: a.stage.clone(),
+        service: a.service.clone(),
+        result: a.result.map(|r| {
+            match r {
+                ResultFilter::Pass => "pass",
+                ResultFilter::Warning => "warning",
+                ResultFilter::Fail => "fail",
+            }
+            .to_string()
+        }),
+        limit: (a.limit > 0).then_some(a.limit),
+    }
+}
+
+/// The subcommand against a store (`None`: a SQLite file that does not exist yet; reading
+/// commands do not create it). `open` creates the store for `import`.
+fn dispatch(
+    command: &HistoryCommand,
+    store: Option<&mut dyn History>,
+    open: &mut dyn FnMut() -> Result<Box<dyn History>, HistoryError>,
+    place: &str,
+    clock: &dyn Clock,
+) -> Result<Exit, Failure> {
+    let text = match command {
+        HistoryCommand::List(a) => manage::list(store.as_deref(), &filter(a), format(a.format)),
+        HistoryCommand::Show(a) => manage::show(store.as_deref(), &a.id, place, format(a.format)),
+        HistoryCommand::Invalidate(a) => {
+            manage::invalidate(store, &a.id, a.reason.as_deref(), place, clock.now())
+        }
+        HistoryCommand::Export => {
+            let mut out = PipeOut {
+                inner: std::io::stdout().lock(),
+                closed: false,
+            };
+            return match manage::export(store.as_deref(), &mut out) {
+                Ok(_) => Ok(Exit::Pass),
+                // A closed pipe (`export | head`) is not an error.
+                Err(_) if out.closed => Ok(Exit::Pass),
+                Err(e) => Err(failure(e)),
+            };
+        }
+        HistoryCommand::Import(a) => {
+            let docs = manage::read_documents(&a.files).map_err(failure)?;
+            let mut created;
+            let target: &mut dyn History = match store {
+                Some(s) => s,
+                None => {
+                    created = open().map_err(failure)?;
+                    created.as_mut()
+                }
+            };
+            manage::import(target, &docs, place, clock.now())
+        }
+    };
+    stdout(&text.map_err(failure)?);
+    Ok(Exit::Pass)
+}
+
+/// The command on a SQLite store, with its inputs made explicit: the environment, slogate.yaml's
+/// `history:` value and the clock.
 pub fn execute(
     args: &HistoryArgs,
     env: &BTreeMap<String, String>,
@@ -158,134 +244,116 @@ pub fn execute(
     clock: &dyn Clock,
 ) -> Result<Exit, Failure> {
     let location = history::resolve_path(args.history.as_deref(), env, setting, &args.config);
-    let path = match &location {
-        HistoryLocation::Dynatrace => {
-            return Err(invalid(
-                "slogate::usage",
-                history::PROBLEM_FILE,
-                "`slogate history` manages a SQLite history file; `dynatrace` is the history of CUSTOM_INFO events that `--push-result` writes, read by `gate` and `eval`".into(),
-                "give --history PATH (or unset $SLOGATE_HISTORY) to work with a history file",
-            ));
-        }
-        HistoryLocation::File(p) | HistoryLocation::Default(p) => p.clone(),
+    let Some(path) = location.path().map(Path::to_path_buf) else {
+        return Err(usage(
+            "the Dynatrace history is not a file".into(),
+            "give --history PATH",
+        ));
     };
-    match &args.command {
-        HistoryCommand::List(a) => {
-            let Some(store) = existing(&path)? else {
-                print_list(&[], a.format);
-                return Ok(Exit::Pass);
-            };
-            let filter = ListFilter {
-                project: a.project.clone(),
-                stage: a.stage.clone(),
-                service: a.service.clone(),
-                result: a.result.map(|r| {
-                    match r {
-                        ResultFilter::Pass => "pass",
-                        ResultFilter::Warning => "warning",
-                        ResultFilter::Fail => "fail",
-                    }
-                    .to_string()
-                }),
-                limit: (a.limit > 0).then_some(a.limit),
-            };
-            let list = store.list(&filter).map_err(|e| store_failure(&e))?;
-            print_list(&list, a.format);
-            Ok(Exit::Pass)
+    let mut store = match path.exists() {
+        true => Some(Store::open(&path).map_err(failure)?),
+        false => None,
+    };
+    let mut open = || -> Result<Box<dyn History>, HistoryError> {
+        match location.open() {
+            Some(s) => Ok(Box::new(s?)),
+            None => Err(HistoryError::Remote {
+                reason: "not a file".into(),
+            }),
         }
-        HistoryCommand::Show(a) => {
-            let store = existing(&path)?;
-            let id = find(store.as_ref(), &a.id, &path)?;
-            let store = store.expect("an id was found, so the store exists");
-            let Some(found) = store.show(&id).map_err(|e| store_failure(&e))? else {
-                return Err(unknown_id(&a.id, &path));
-            };
-            match a.format {
-                HistoryFormat::Json => stdout(&format!(
-                    "{}\n",
-                    serde_json::to_string_pretty(&found.export_line()).unwrap_or_default()
-                )),
-                HistoryFormat::Text => stdout(&show_text(&found)),
-            }
-            Ok(Exit::Pass)
-        }
-        HistoryCommand::Invalidate(a) => {
-            let store = existing(&path)?;
-            let id = find(store.as_ref(), &a.id, &path)?;
-            let mut store = store.expect("an id was found, so the store exists");
-            let reason = a.reason.as_deref().filter(|r| !r.trim().is_empty());
-            if !store
-                .invalidate(&id, reason, clock.now())
-                .map_err(|e| store_failure(&e))?
-            {
-                return Err(unknown_id(&a.id, &path));
-            }
-            stdout(&format!(
-                "invalidated {id}: later evaluations no longer compare with it\n"
-            ));
-            Ok(Exit::Pass)
-        }
-        HistoryCommand::Export => {
-            let Some(store) = existing(&path)? else {
-                return Ok(Exit::Pass);
-            };
-            let mut out = PipeOut {
-                inner: std::io::stdout().lock(),
-                closed: false,
-            };
-            match store.export(&mut out) {
-                Ok(_) => Ok(Exit::Pass),
-                // A closed pipe (`export | head`) is not an error.
-                Err(_) if out.closed => Ok(Exit::Pass),
-                Err(e) => Err(store_failure(&e)),
-            }
-        }
-        HistoryCommand::Import(a) => {
-            let docs = read_documents(&a.files)?;
-            let mut store = location
-                .open()
-                .expect("a file location")
-                .map_err(|e| store_failure(&e))?;
-            let outcomes = store
-                .import_all(&docs, clock.now())
-                .map_err(|e| store_failure(&e))?;
-            let mut sum = ImportSummary::default();
-            let mut waiting = 0;
-            for o in &outcomes {
-                match o {
-                    Imported::Added(_) => sum.added += 1,
-                    Imported::Existing(_) => sum.existing += 1,
-                    Imported::Invalidation { matched, .. } => {
-                        sum.invalidations += 1;
-                        if *matched == 0 {
-                            waiting += 1;
-                        }
-                    }
-                }
-            }
-            let mut line = format!(
-                "imported {} evaluation{} into {}",
-                sum.added,
-                plural(sum.added),
-                path.display()
-            );
-            if sum.existing > 0 {
-                line.push_str(&format!("; {} already stored", sum.existing));
-            }
-            if sum.invalidations > 0 {
-                line.push_str(&format!(
-                    "; {} invalidation{}",
-                    sum.invalidations,
-                    plural(sum.invalidations)
-                ));
-                if waiting > 0 {
-                    line.push_str(&format!(" ({waiting} for evaluations not imported yet)"));
-                }
-            }
-            stdout(&format!("{line}\n"));
-            Ok(Exit::Pass)
+    };
+    let place = path.display().to_string();
+    dispatch(
+        &args.command,
+        store.as_mut().map(|s| s as &mut dyn History),
+        &mut open,
+        &place,
+        clock,
+    )
+}
+
+/// The Dynatrace side: the verdict events of the last days, read once; new events sent through
+/// the same client.
+struct Events<'a> {
+    rt: &'a tokio::runtime::Runtime,
+    client: &'a crate::source::http::Client,
+    settings: &'a crate::spec::settings::Settings,
+}
+
+impl EventSink for Events<'_> {
+    fn send(&mut self, body: &Value) -> Result<(), String> {
+        match self
+            .rt
+            .block_on(crate::source::events::ingest(self.client, body))
+        {
+            Ok(r) if r.is_empty() => Err(format!("no entity matched {}", body["entitySelector"])),
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.to_string()),
         }
     }
+
+    fn selector(&self, project: &str, stage: &str, service: &str) -> Result<String, String> {
+        let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        crate::shell::selectors(
+            self.settings,
+            None,
+            some(project).as_deref(),
+            some(stage).as_deref(),
+            &[some(service)],
+        )
+        .map_err(|p| p.first().map(|p| p.message.clone()).unwrap_or_default())
+        .map(|mut v| v.remove(0).1)
+    }
+}
+
+/// The command on the Dynatrace history (`--history dynatrace`).
+fn in_dynatrace(
+    args: &HistoryArgs,
+    env: &BTreeMap<String, String>,
+    settings: &crate::spec::settings::Settings,
+    clock: &dyn Clock,
+) -> Result<Exit, Failure> {
+    let conn = crate::plan::connection(settings, env).map_err(|p| (Exit::Invalid, vec![p]))?;
+    if conn.token.is_none() {
+        return Err(usage(
+            format!(
+                "no Dynatrace API token: the environment variable {} is not set",
+                conn.token_env
+            ),
+            "the Dynatrace history needs a token with events.read (and events.ingest to invalidate or import); see docs/token-scopes.md",
+        ));
+    }
+    let client = crate::shell::client_for(&conn, std::time::Duration::from_secs(30), 4)
+        .map_err(|m| usage(m, "check DT_URL"))?;
+    let rt = crate::shell::runtime().map_err(|p| (Exit::Invalid, p))?;
+    let now = clock.now();
+    let from = now - chrono::Duration::days(history::dynatrace::LOOKBACK_DAYS);
+    let events = rt
+        .block_on(crate::source::events::find(
+            &client,
+            "CUSTOM_INFO",
+            "",
+            from.timestamp_millis(),
+            now.timestamp_millis(),
+        ))
+        .map_err(|e| {
+            failure(HistoryError::Remote {
+                reason: format!("cannot read the verdict events at {}: {e}", conn.url),
+            })
+        })?;
+    let mut sink = Events {
+        rt: &rt,
+        client: &client,
+        settings,
+    };
+    let mut store = EventHistory::new(&events, &mut sink);
+    let place = format!("the Dynatrace history at {}", conn.url);
+    let mut open = || -> Result<Box<dyn History>, HistoryError> {
+        Err(HistoryError::Remote {
+            reason: "already open".into(),
+        })
+    };
+    dispatch(&args.command, Some(&mut store), &mut open, &place, clock)
 }
 
 /// stdout that remembers whether the reader went away.
@@ -308,265 +376,11 @@ impl<W: Write> Write for PipeOut<W> {
     }
 }
 
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
-
-/// Opens the store for reading commands; `None` when nothing was ever recorded there (reading
-/// does not create it).
-fn existing(path: &Path) -> Result<Option<Store>, Failure> {
-    if !path.exists() {
-        return Ok(None);
-    }
-    Store::open(path).map(Some).map_err(|e| store_failure(&e))
-}
-
-fn unknown_id(id: &str, path: &Path) -> Failure {
-    invalid(
-        "slogate::unknown-evaluation",
-        history::PROBLEM_FILE,
-        format!(
-            "no stored evaluation has the id `{id}` in {}",
-            path.display()
-        ),
-        "`slogate history list` shows the ids (check --history if the list is empty)",
-    )
-}
-
-fn find(store: Option<&Store>, id: &str, path: &Path) -> Result<String, Failure> {
-    let Some(store) = store else {
-        return Err(invalid(
-            "slogate::unknown-evaluation",
-            history::PROBLEM_FILE,
-            format!(
-                "no stored evaluation has the id `{id}`: the history store {} does not exist yet",
-                path.display()
-            ),
-            "check --history, $SLOGATE_HISTORY and --config; `gate` creates the store on its first run",
-        ));
-    };
-    match store.lookup(id).map_err(|e| store_failure(&e))? {
-        Lookup::Found(id) => Ok(id),
-        Lookup::Unknown => Err(unknown_id(id, path)),
-        Lookup::Ambiguous(ids) => Err(invalid(
-            "slogate::unknown-evaluation",
-            history::PROBLEM_FILE,
-            format!("`{id}` is the start of several ids: {}", ids.join(", ")),
-            "give more characters of the id",
-        )),
-    }
-}
-
-/// Every document of every file, named `FILE` or `FILE#N` for messages.
-fn read_documents(files: &[PathBuf]) -> Result<Vec<(String, Value)>, Failure> {
-    let mut out = Vec::new();
-    for path in files {
-        let name = path.display().to_string();
-        // Read through a limit: /dev/zero or a runaway pipe must not fill the memory. A Keptn
-        // export of 10 000 evaluations is about 50 MiB.
-        const MAX_IMPORT_BYTES: u64 = 256 * 1024 * 1024;
-        let mut text = String::new();
-        std::fs::File::open(path)
-            .and_then(|f| {
-                std::io::Read::read_to_string(
-                    &mut std::io::Read::take(f, MAX_IMPORT_BYTES + 1),
-                    &mut text,
-                )
-            })
-            .map_err(|e| {
-                invalid(
-                    "slogate::io",
-                    "import",
-                    format!("cannot read {name}: {e}"),
-                    "give slogate JSON reports, `slogate history export` output, or Keptn events",
-                )
-            })?;
-        if text.len() as u64 > MAX_IMPORT_BYTES {
-            return Err(invalid(
-                "slogate::file-too-large",
-                "import",
-                format!(
-                    "{name} is larger than {} MiB",
-                    MAX_IMPORT_BYTES / (1024 * 1024)
-                ),
-                "split the export into several files",
-            ));
-        }
-        let docs = history::documents(&text).map_err(|reason| {
-            invalid(
-                "slogate::bad-history-input",
-                "import",
-                format!("{name}: {reason}"),
-                "give one JSON document, a JSON list, JSON lines, or Keptn's {\"events\": [...]}",
-            )
-        })?;
-        let many = docs.len() > 1;
-        for (i, doc) in docs.into_iter().enumerate() {
-            let what = if many {
-                format!("{name}#{}", i + 1)
-            } else {
-                name.clone()
-            };
-            out.push((what, doc));
-        }
-    }
-    Ok(out)
-}
-
-fn score_text(score: Option<f64>) -> String {
-    match score {
-        None => "-".into(),
-        Some(s) => {
-            let t = format!("{s:.2}");
-            t.trim_end_matches('0').trim_end_matches('.').to_string()
-        }
-    }
-}
-
-fn or_dash(s: &str) -> &str {
-    if s.is_empty() { "-" } else { s }
-}
-
-fn print_list(list: &[Summary], format: HistoryFormat) {
-    match format {
-        HistoryFormat::Json => stdout(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(list).unwrap_or_else(|_| "[]".into())
-        )),
-        HistoryFormat::Text => stdout(&list_text(list)),
-    }
-}
-
-/// One row per evaluation under a header; invalidated ones say so after their result.
-pub fn list_text(list: &[Summary]) -> String {
-    if list.is_empty() {
-        return "no stored evaluations\n".into();
-    }
-    let header = [
-        "ID",
-        "WINDOW END",
-        "PROJECT",
-        "STAGE",
-        "SERVICE",
-        "RESULT",
-        "SCORE",
-    ]
-    .map(String::from);
-    let rows: Vec<[String; 7]> = list
-        .iter()
-        .map(|s| {
-            [
-                s.id.clone(),
-                s.time_end.clone().unwrap_or_else(|| "-".into()),
-                or_dash(&s.project).into(),
-                or_dash(&s.stage).into(),
-                or_dash(&s.service).into(),
-                if s.invalidated {
-                    format!("{} (invalidated)", s.result)
-                } else {
-                    s.result.clone()
-                },
-                score_text(s.score),
-            ]
-        })
-        .collect();
-    let mut widths = header.clone().map(|h| h.chars().count());
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for r in std::iter::once(&header).chain(&rows) {
-        let cells: Vec<String> = r
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-/// The history fields, then the report as `score`/`gate` print it (or a Keptn event's values).
-pub fn show_text(found: &StoredEvaluation) -> String {
-    let s = &found.summary;
-    let mut out = format!("evaluation {}\n", s.id);
-    out.push_str(&format!("recorded   {}", s.recorded_at));
-    if let Some(tool) = &s.tool {
-        out.push_str(&format!(" by {tool}"));
-    }
-    out.push('\n');
-    if s.time_start.is_some() || s.time_end.is_some() {
-        out.push_str(&format!(
-            "window     {} to {}\n",
-            s.time_start.as_deref().unwrap_or("?"),
-            s.time_end.as_deref().unwrap_or("?")
-        ));
-    }
-    if !s.labels.is_empty() {
-        let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        out.push_str(&format!("labels     {}\n", labels.join(", ")));
-    }
-    if let Some(at) = &s.invalidated_at {
-        out.push_str(&format!(
-            "INVALIDATED {at}{}: not used for comparison\n",
-            s.invalidated_reason
-                .as_deref()
-                .map(|r| format!(" ({r})"))
-                .unwrap_or_default()
-        ));
-    }
-    out.push('\n');
-    if let Some(report) = found.report() {
-        out.push_str(&report::text::render(&report));
-        return out;
-    }
-    out.push_str(&format!(
-        "{}  score {}\n",
-        s.result.to_uppercase(),
-        score_text(s.score)
-    ));
-    let mut sel = Vec::new();
-    for (what, v) in [
-        ("service", &s.service),
-        ("stage", &s.stage),
-        ("project", &s.project),
-    ] {
-        if !v.is_empty() {
-            sel.push(format!("{what} {v}"));
-        }
-    }
-    if !sel.is_empty() {
-        out.push_str(&sel.join(", "));
-        out.push('\n');
-    }
-    if !found.indicators.is_empty() {
-        out.push('\n');
-        let width = found
-            .indicators
-            .iter()
-            .map(|i| i.metric.chars().count())
-            .max()
-            .unwrap_or(0)
-            .max("METRIC".len());
-        out.push_str(&format!("{:<width$}  VALUE\n", "METRIC"));
-        for i in &found.indicators {
-            let value = match (i.value, i.success) {
-                (Some(v), true) => crate::eval::gofmt::go_v(v),
-                (_, _) if !i.message.is_empty() => format!("no value: {}", i.message),
-                _ => "no value".into(),
-            };
-            out.push_str(&format!("{:<width$}  {value}\n", i.metric));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::history::Imported;
+    use crate::history::manage::{list_text, show_text};
     use clap::{CommandFactory, Parser};
 
     #[derive(Parser, Debug)]
@@ -751,20 +565,10 @@ mod tests {
     }
 
     #[test]
-    fn the_dynatrace_history_is_not_managed_here() {
+    fn execute_works_on_files_the_dynatrace_history_elsewhere() {
         let cli = Cli::try_parse_from(["x", "--history", "dynatrace", "list"]).unwrap();
-        let (exit, problems) =
-            execute(&cli.history, &BTreeMap::new(), None, &FixedClock).unwrap_err();
+        let (exit, _) = execute(&cli.history, &BTreeMap::new(), None, &FixedClock).unwrap_err();
         assert_eq!(exit, Exit::Invalid);
-        assert!(problems[0].message.contains("CUSTOM_INFO"));
-        let cli = Cli::try_parse_from(["x", "list"]).unwrap();
-        let env = BTreeMap::from([("SLOGATE_HISTORY".to_string(), "dynatrace".to_string())]);
-        assert_eq!(
-            execute(&cli.history, &env, None, &FixedClock)
-                .unwrap_err()
-                .0,
-            Exit::Invalid
-        );
     }
 
     #[test]
@@ -798,7 +602,7 @@ mod tests {
         assert_eq!(
             words(0),
             [
-                "ID", "WINDOW", "END", "PROJECT", "STAGE", "SERVICE", "RESULT", "SCORE"
+                "ID", "WINDOW", "END", "PROJECT", "STAGE", "SERVICE", "RESULT", "SCORE", "RUNS"
             ]
         );
         assert_eq!(
@@ -810,11 +614,12 @@ mod tests {
                 "production",
                 "checkout",
                 "warning",
-                "80"
+                "80",
+                "1"
             ]
         );
-        assert_eq!(words(2)[5..], ["fail", "0"]);
-        assert_eq!(words(3)[5..], ["pass", "(invalidated)", "100"]);
+        assert_eq!(words(2)[5..], ["fail", "0", "1"]);
+        assert_eq!(words(3)[5..], ["pass", "(invalidated)", "100", "1"]);
         // Columns line up.
         let col = lines[0].find("RESULT").unwrap();
         assert!(lines.iter().skip(1).all(|l| l[col..].starts_with("pass")

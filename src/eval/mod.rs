@@ -201,6 +201,11 @@ pub struct IndicatorResult {
     /// the decision per relative criterion.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub judge: Option<crate::judge::Comparison>,
+    /// With `--judge statistical`: why the judge did not judge this objective (no relative
+    /// criterion, no window baseline, its per-minute series could not be fetched, ...); Keptn's
+    /// comparison alone decided it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_judged: Option<String>,
     /// The data source the value came from (`dynatrace`, `prometheus`), when it was fetched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
@@ -570,6 +575,7 @@ fn objective_result(
         unit: None,
         error: None,
         judge: None,
+        not_judged: None,
         tile: None,
     };
 

@@ -18,6 +18,8 @@ pub const META_KEYS: &[&str] = &[
     "invalidated",
     "invalidatedAt",
     "invalidatedReason",
+    "runs",
+    "earlierRunIds",
 ];
 
 /// What kind of document an evaluation was stored from.
@@ -74,6 +76,18 @@ pub struct Row {
     pub recorded_at: String,
     /// `(when, reason)` when the document says it is invalidated (an export line).
     pub invalidated: Option<(String, Option<String>)>,
+    /// How many runs of this window the document stands for (1, or an export line's `runs`).
+    pub runs: i64,
+    /// The ids of the earlier runs it replaced (an export line's `earlierRunIds`).
+    pub earlier_run_ids: Vec<String>,
+}
+
+impl Row {
+    /// Service, stage and window: a rerun of the same key replaces the record. `None` without
+    /// a window (such documents are never merged).
+    pub fn window_key(&self) -> Option<(&str, &str)> {
+        Some((self.time_start.as_deref()?, self.time_end.as_deref()?))
+    }
 }
 
 /// A Keptn `evaluation.invalidated` event: the evaluation sharing its `triggeredid` is ignored
@@ -300,6 +314,8 @@ pub fn parse(doc: &Value, now: DateTime<Utc>) -> Result<Parsed, String> {
         document,
         recorded_at,
         invalidated,
+        runs: meta.runs.max(1),
+        earlier_run_ids: meta.earlier_run_ids,
     })))
 }
 
@@ -308,6 +324,8 @@ struct Meta {
     invalidated: bool,
     invalidated_at: Option<String>,
     reason: Option<String>,
+    runs: i64,
+    earlier_run_ids: Vec<String>,
 }
 
 /// Removes the history fields (and the top-level `id` of a non-envelope document) and returns
@@ -318,6 +336,8 @@ fn strip(document: &mut Value, envelope: bool) -> Meta {
         invalidated: false,
         invalidated_at: None,
         reason: None,
+        runs: 1,
+        earlier_run_ids: Vec::new(),
     };
     let target = if envelope {
         document.get_mut("data")
@@ -335,6 +355,16 @@ fn strip(document: &mut Value, envelope: bool) -> Meta {
     meta.invalidated_at = take(m, "invalidatedAt");
     meta.reason = take(m, "invalidatedReason");
     meta.invalidated = matches!(m.shift_remove("invalidated"), Some(Value::Bool(true)));
+    if let Some(n) = m.shift_remove("runs").and_then(|v| v.as_i64()) {
+        meta.runs = n.clamp(1, 1_000_000);
+    }
+    if let Some(Value::Array(ids)) = m.shift_remove("earlierRunIds") {
+        meta.earlier_run_ids = ids
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect();
+    }
     if !envelope {
         m.shift_remove("id");
     }
@@ -374,6 +404,19 @@ pub fn export_line(
     recorded_at: &str,
     invalidated: Option<(&str, Option<&str>)>,
 ) -> Value {
+    export_line_with_runs(document, id, recorded_at, invalidated, 1, &[])
+}
+
+/// [`export_line`] of a record that stands for several runs of its window: `runs` and
+/// `earlierRunIds` are added beside `recordedAt` when there was more than one.
+pub fn export_line_with_runs(
+    document: &Value,
+    id: &str,
+    recorded_at: &str,
+    invalidated: Option<(&str, Option<&str>)>,
+    runs: i64,
+    earlier_run_ids: &[String],
+) -> Value {
     let mut line = document.clone();
     let envelope = matches!(line.get("data"), Some(Value::Object(_)))
         || line.get("type").is_some_and(Value::is_string);
@@ -385,6 +428,13 @@ pub fn export_line(
         if let Some(r) = reason {
             meta.insert("invalidatedReason".into(), Value::String(r.into()));
         }
+    }
+    if runs > 1 {
+        meta.insert("runs".into(), Value::from(runs));
+        meta.insert(
+            "earlierRunIds".into(),
+            Value::Array(earlier_run_ids.iter().cloned().map(Value::String).collect()),
+        );
     }
     if envelope {
         if let Value::Object(o) = &mut line {

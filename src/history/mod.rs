@@ -7,6 +7,8 @@
 //! pass `now`.
 
 pub mod document;
+pub mod dynatrace;
+pub mod manage;
 pub mod schema;
 
 use std::collections::BTreeMap;
@@ -56,13 +58,23 @@ pub enum HistoryError {
     /// An imported document that is not an evaluation; `what` names it (file and position).
     #[error("{what}: {reason}")]
     BadDocument { what: String, reason: String },
+    /// The Dynatrace history could not be read or written.
+    #[error("the Dynatrace history: {reason}")]
+    Remote { reason: String },
+    /// Bad input to a history command (an unknown id, an unreadable import file): exit 2.
+    #[error("{message}")]
+    Input {
+        code: &'static str,
+        message: String,
+        help: String,
+    },
 }
 
 impl HistoryError {
     /// 2 for a bad imported document, 3 when the store cannot be opened, read or written.
     pub fn exit_code(&self) -> u8 {
         match self {
-            HistoryError::BadDocument { .. } => 2,
+            HistoryError::BadDocument { .. } | HistoryError::Input { .. } => 2,
             _ => 3,
         }
     }
@@ -75,7 +87,9 @@ impl HistoryError {
             | HistoryError::Read { path, .. }
             | HistoryError::Corrupt { path, .. }
             | HistoryError::Newer { path, .. } => Some(path),
-            HistoryError::BadDocument { .. } => None,
+            HistoryError::BadDocument { .. }
+            | HistoryError::Remote { .. }
+            | HistoryError::Input { .. } => None,
         }
     }
 
@@ -85,6 +99,7 @@ impl HistoryError {
     pub fn problem(&self) -> Problem {
         let code = match self {
             HistoryError::BadDocument { .. } => "slogate::bad-history-input",
+            HistoryError::Input { code, .. } => code,
             _ => "slogate::history",
         };
         let help = match self {
@@ -98,8 +113,68 @@ impl HistoryError {
             HistoryError::BadDocument { .. } => {
                 "import slogate JSON reports, `slogate history export` lines, or Keptn evaluation.finished / evaluation.invalidated events"
             }
+            HistoryError::Remote { .. } => {
+                "check DT_URL and the token: the Dynatrace history needs events.read and events.ingest (docs/history.md)"
+            }
+            HistoryError::Input { help, .. } => help,
         };
         Problem::file(code, PROBLEM_FILE, self.to_string()).help(help)
+    }
+}
+
+/// What the history commands need of a store: the SQLite file ([`Store`]) and the Dynatrace
+/// events ([`dynatrace::EventHistory`]) both provide it.
+pub trait History {
+    /// Records matching `filter`, newest first by window end, invalidated ones included.
+    fn list(&self, filter: &ListFilter) -> Result<Vec<Summary>, HistoryError>;
+    /// The record of a full id, an earlier run's id, or a unique prefix (4 characters or more).
+    fn lookup(&self, id_or_prefix: &str) -> Result<Lookup, HistoryError>;
+    /// One record by its exact id.
+    fn show(&self, id: &str) -> Result<Option<StoredEvaluation>, HistoryError>;
+    /// Keptn's "ignore for comparison"; `false` when no record has this id.
+    fn invalidate(
+        &mut self,
+        id: &str,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, HistoryError>;
+    /// Every record as one JSON line, oldest first; the number of lines.
+    fn export(&self, out: &mut dyn Write) -> Result<usize, HistoryError>;
+    /// Adds documents (all checked before anything is written).
+    fn import_all(
+        &mut self,
+        docs: &[(String, Value)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Imported>, HistoryError>;
+}
+
+impl History for Store {
+    fn list(&self, filter: &ListFilter) -> Result<Vec<Summary>, HistoryError> {
+        Store::list(self, filter)
+    }
+    fn lookup(&self, id_or_prefix: &str) -> Result<Lookup, HistoryError> {
+        Store::lookup(self, id_or_prefix)
+    }
+    fn show(&self, id: &str) -> Result<Option<StoredEvaluation>, HistoryError> {
+        Store::show(self, id)
+    }
+    fn invalidate(
+        &mut self,
+        id: &str,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, HistoryError> {
+        Store::invalidate(self, id, reason, now)
+    }
+    fn export(&self, out: &mut dyn Write) -> Result<usize, HistoryError> {
+        Store::export(self, out)
+    }
+    fn import_all(
+        &mut self,
+        docs: &[(String, Value)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Imported>, HistoryError> {
+        Store::import_all(self, docs, now)
     }
 }
 
@@ -207,6 +282,9 @@ pub struct Summary {
     pub invalidated: bool,
     pub invalidated_at: Option<String>,
     pub invalidated_reason: Option<String>,
+    /// How many runs of this service, stage and window the record stands for: a rerun replaces
+    /// the record (the newest run wins) instead of adding a second baseline.
+    pub runs: i64,
 }
 
 /// One stored evaluation in full.
@@ -217,6 +295,8 @@ pub struct StoredEvaluation {
     pub indicators: Vec<SliValue>,
     /// The report or event as it was recorded or imported.
     pub document: Value,
+    /// The ids of the earlier runs of the same window this record replaced, oldest first.
+    pub earlier_run_ids: Vec<String>,
 }
 
 impl StoredEvaluation {
@@ -224,13 +304,15 @@ impl StoredEvaluation {
     /// form of an export line, which `import` and `--previous` read back.
     pub fn export_line(&self) -> Value {
         let s = &self.summary;
-        document::export_line(
+        document::export_line_with_runs(
             &self.document,
             &s.id,
             &s.recorded_at,
             s.invalidated_at
                 .as_deref()
                 .map(|at| (at, s.invalidated_reason.as_deref())),
+            s.runs,
+            &self.earlier_run_ids,
         )
     }
 
@@ -251,6 +333,9 @@ pub enum Imported {
     /// This id was already stored: nothing duplicated (an invalidation the document carries is
     /// applied).
     Existing(String),
+    /// A run of a window already stored: the record now holds `runs` runs and has the id `id`
+    /// (the newer run's).
+    Rerun { id: String, runs: i64 },
     /// A Keptn `evaluation.invalidated` event: `matched` stored evaluations share its
     /// `triggeredid`; with 0 it is kept and applies when that evaluation is imported.
     Invalidation {
@@ -264,6 +349,8 @@ pub enum Imported {
 pub struct ImportSummary {
     pub added: usize,
     pub existing: usize,
+    /// Reruns of windows already stored (merged into their record).
+    pub reruns: usize,
     pub invalidations: usize,
 }
 
@@ -446,9 +533,12 @@ impl Store {
                 });
             }
         };
-        let id = row.id.clone();
-        self.write(|tx| insert(tx, &row).map(|_| ()))?;
-        Ok(id)
+        self.write(|tx| {
+            insert(tx, &row).map(|i| match i {
+                Inserted::Rerun(id, _) => id,
+                _ => row.id.clone(),
+            })
+        })
     }
 
     /// The previous evaluations Keptn would compare with (reference §8): same project, stage and
@@ -555,6 +645,19 @@ impl Store {
             if let Some(id) = exact {
                 return Ok(Lookup::Found(id));
             }
+            // The id of an earlier run finds the record that replaced it.
+            let earlier: Option<String> = self
+                .conn
+                .query_row(
+                    "SELECT e.id FROM earlier_runs r JOIN evaluations e ON e.seq = r.evaluation
+                     WHERE r.id = ?1",
+                    [id_or_prefix],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(id) = earlier {
+                return Ok(Lookup::Found(id));
+            }
             if id_or_prefix.chars().count() < 4 {
                 return Ok(Lookup::Unknown);
             }
@@ -605,6 +708,7 @@ impl Store {
                 summary,
                 indicators: indicators(&tx, seq)?,
                 document,
+                earlier_run_ids: earlier_runs(&tx, seq)?,
             }))
         };
         run().map_err(|e| self.read_err(&e))
@@ -682,10 +786,10 @@ impl Store {
             let mut out = Vec::with_capacity(parsed.len());
             for p in &parsed {
                 out.push(match p {
-                    document::Parsed::Evaluation(row) => {
-                        if insert(tx, row)? {
-                            Imported::Added(row.id.clone())
-                        } else {
+                    document::Parsed::Evaluation(row) => match insert(tx, row)? {
+                        Inserted::Added => Imported::Added(row.id.clone()),
+                        Inserted::Rerun(id, runs) => Imported::Rerun { id, runs },
+                        Inserted::Existing => {
                             if let Some((at, reason)) = &row.invalidated {
                                 tx.execute(
                                     "UPDATE evaluations SET invalidated_at = ?2,
@@ -696,7 +800,7 @@ impl Store {
                             }
                             Imported::Existing(row.id.clone())
                         }
-                    }
+                    },
                     document::Parsed::Invalidation(inv) => {
                         tx.execute(
                             "INSERT OR IGNORE INTO keptn_invalidations
@@ -817,16 +921,18 @@ fn export_rows(
     ))?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        let (_, s) = summary(r)?;
+        let (seq, s) = summary(r)?;
         let text: String = r.get(SUMMARY_COUNT)?;
         let doc: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        let line = document::export_line(
+        let line = document::export_line_with_runs(
             &doc,
             &s.id,
             &s.recorded_at,
             s.invalidated_at
                 .as_deref()
                 .map(|at| (at, s.invalidated_reason.as_deref())),
+            s.runs,
+            &earlier_runs(conn, seq)?,
         );
         writeln!(out, "{line}").map_err(ExportError::Io)?;
         *lines += 1;
@@ -844,8 +950,8 @@ fn export_rows(
 }
 
 const SUMMARY_COLUMNS: &str = "seq, id, kind, project, stage, service, labels, time_start, \
-     time_end, result, score, tool, recorded_at, invalidated_at, invalidated_reason";
-const SUMMARY_COUNT: usize = 15;
+     time_end, result, score, tool, recorded_at, invalidated_at, invalidated_reason, runs";
+const SUMMARY_COUNT: usize = 16;
 
 fn summary(r: &rusqlite::Row) -> rusqlite::Result<(i64, Summary)> {
     let labels: String = r.get(6)?;
@@ -868,6 +974,7 @@ fn summary(r: &rusqlite::Row) -> rusqlite::Result<(i64, Summary)> {
             invalidated: invalidated_at.is_some(),
             invalidated_at,
             invalidated_reason: r.get(14)?,
+            runs: r.get(15)?,
         },
     ))
 }
@@ -888,20 +995,143 @@ fn indicators(conn: &Connection, seq: i64) -> rusqlite::Result<Vec<SliValue>> {
     .collect()
 }
 
-/// Inserts a row and its indicator values; `false` when its id is already stored. A Keptn
+fn earlier_runs(conn: &Connection, seq: i64) -> rusqlite::Result<Vec<String>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id FROM earlier_runs WHERE evaluation = ?1 ORDER BY rowid")?;
+    stmt.query_map([seq], |r| r.get(0))?.collect()
+}
+
+/// What [`insert`] did.
+enum Inserted {
+    Added,
+    /// The id is stored already (as a record or an earlier run).
+    Existing,
+    /// Another run of a stored window: the record's id afterwards and its runs.
+    Rerun(String, i64),
+}
+
+fn insert_indicators(tx: &Transaction, seq: i64, row: &document::Row) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO indicators (evaluation, position, metric, value, success, message)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for (i, v) in row.indicators.iter().enumerate() {
+        stmt.execute(params![
+            seq, i as i64, v.metric, v.value, v.success, v.message
+        ])?;
+    }
+    Ok(())
+}
+
+/// A run of a window that is stored already: the newer run replaces the record's document,
+/// values and id, the older id becomes an earlier run, and the runs add up. An invalidation
+/// stays (it is about the window).
+fn merge_rerun(
+    tx: &Transaction,
+    row: &document::Row,
+    labels: &str,
+    start: &str,
+    end: &str,
+) -> rusqlite::Result<Option<Inserted>> {
+    let found: Option<(i64, String, String, i64)> = tx
+        .query_row(
+            "SELECT seq, id, recorded_at, runs FROM evaluations
+             WHERE project = ?1 AND stage = ?2 AND service = ?3 AND time_start = ?4
+               AND time_end = ?5",
+            params![row.project, row.stage, row.service, start, end],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    let Some((seq, old_id, old_recorded, old_runs)) = found else {
+        return Ok(None);
+    };
+    let runs = old_runs + row.runs;
+    let earlier = std::iter::once(&row.id).chain(&row.earlier_run_ids);
+    if row.recorded_at < old_recorded {
+        // An older run arrives late (an import): it only counts.
+        for id in earlier {
+            tx.execute(
+                "INSERT OR IGNORE INTO earlier_runs (id, evaluation) VALUES (?1, ?2)",
+                params![id, seq],
+            )?;
+        }
+        tx.execute(
+            "UPDATE evaluations SET runs = ?2 WHERE seq = ?1",
+            params![seq, runs],
+        )?;
+        return Ok(Some(Inserted::Rerun(old_id, runs)));
+    }
+    tx.execute(
+        "INSERT OR IGNORE INTO earlier_runs (id, evaluation) VALUES (?1, ?2)",
+        params![old_id, seq],
+    )?;
+    for id in &row.earlier_run_ids {
+        tx.execute(
+            "INSERT OR IGNORE INTO earlier_runs (id, evaluation) VALUES (?1, ?2)",
+            params![id, seq],
+        )?;
+    }
+    tx.execute(
+        "UPDATE evaluations SET id = ?2, kind = ?3, triggered_id = ?4, labels = ?5, sort_ms = ?6,
+             result = ?7, score = ?8, tool = ?9, document = ?10, recorded_at = ?11, runs = ?12
+         WHERE seq = ?1",
+        params![
+            seq,
+            row.id,
+            row.kind.as_str(),
+            row.triggered_id,
+            labels,
+            row.sort_ms,
+            row.result,
+            row.score,
+            row.tool,
+            crate::source::secret::redact(&row.document.to_string()),
+            row.recorded_at,
+            runs,
+        ],
+    )?;
+    if let Some((at, reason)) = &row.invalidated {
+        tx.execute(
+            "UPDATE evaluations SET invalidated_at = ?2, invalidated_reason = ?3
+             WHERE seq = ?1 AND invalidated_at IS NULL",
+            params![seq, at, reason],
+        )?;
+    }
+    tx.execute("DELETE FROM indicators WHERE evaluation = ?1", [seq])?;
+    insert_indicators(tx, seq, row)?;
+    Ok(Some(Inserted::Rerun(row.id.clone(), runs)))
+}
+
+/// Inserts a row and its indicator values, or merges it into the record of its window. A Keptn
 /// invalidation that arrived first is applied.
-fn insert(tx: &Transaction, row: &document::Row) -> rusqlite::Result<bool> {
+fn insert(tx: &Transaction, row: &document::Row) -> rusqlite::Result<Inserted> {
+    let known = tx
+        .query_row(
+            "SELECT 1 FROM evaluations WHERE id = ?1
+             UNION ALL SELECT 1 FROM earlier_runs WHERE id = ?1",
+            [&row.id],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if known {
+        return Ok(Inserted::Existing);
+    }
     let labels = serde_json::to_string(&row.labels).unwrap_or_else(|_| "{}".into());
+    if let Some((start, end)) = row.window_key()
+        && let Some(merged) = merge_rerun(tx, row, &labels, start, end)?
+    {
+        return Ok(merged);
+    }
     let (inv_at, inv_reason) = match &row.invalidated {
         Some((at, reason)) => (Some(at.as_str()), reason.as_deref()),
         None => (None, None),
     };
-    let added = tx.execute(
+    tx.execute(
         "INSERT INTO evaluations (id, kind, triggered_id, project, stage, service, labels,
              time_start, time_end, sort_ms, result, score, tool, document, recorded_at,
-             invalidated_at, invalidated_reason)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
-         ON CONFLICT (id) DO NOTHING",
+             invalidated_at, invalidated_reason, runs)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         params![
             row.id,
             row.kind.as_str(),
@@ -921,20 +1151,16 @@ fn insert(tx: &Transaction, row: &document::Row) -> rusqlite::Result<bool> {
             row.recorded_at,
             inv_at,
             inv_reason,
+            row.runs,
         ],
     )?;
-    if added == 0 {
-        return Ok(false);
-    }
     let seq = tx.last_insert_rowid();
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO indicators (evaluation, position, metric, value, success, message)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    for (i, v) in row.indicators.iter().enumerate() {
-        stmt.execute(params![
-            seq, i as i64, v.metric, v.value, v.success, v.message
-        ])?;
+    insert_indicators(tx, seq, row)?;
+    for id in &row.earlier_run_ids {
+        tx.execute(
+            "INSERT OR IGNORE INTO earlier_runs (id, evaluation) VALUES (?1, ?2)",
+            params![id, seq],
+        )?;
     }
     if let Some(t) = &row.triggered_id {
         // A Keptn invalidation imported before its evaluation.
@@ -953,7 +1179,7 @@ fn insert(tx: &Transaction, row: &document::Row) -> rusqlite::Result<bool> {
             )?;
         }
     }
-    Ok(true)
+    Ok(Inserted::Added)
 }
 
 /// SQLite's message with its error code's meaning, e.g. `unable to open database file`.

@@ -54,6 +54,31 @@ pub const MIGRATIONS: &[&str] = &[
          invalidated_at TEXT NOT NULL,
          document       TEXT NOT NULL
      );",
+    // 2: one record per service, stage and window. A rerun of the same window replaces the
+    //    record (the newest run wins) and counts as a run; the ids of earlier runs stay findable.
+    //    Duplicates stored before are merged the same way, keeping the last one stored.
+    "ALTER TABLE evaluations ADD COLUMN runs INTEGER NOT NULL DEFAULT 1;
+     CREATE TABLE earlier_runs (
+         id         TEXT    PRIMARY KEY,
+         evaluation INTEGER NOT NULL REFERENCES evaluations (seq) ON DELETE CASCADE
+     );
+     CREATE INDEX evaluations_by_window
+         ON evaluations (project, stage, service, time_start, time_end)
+         WHERE time_start IS NOT NULL AND time_end IS NOT NULL;
+     INSERT INTO earlier_runs (id, evaluation)
+         SELECT d.id, (SELECT max(k.seq) FROM evaluations k
+                       WHERE k.project = d.project AND k.stage = d.stage
+                         AND k.service = d.service AND k.time_start = d.time_start
+                         AND k.time_end = d.time_end)
+         FROM evaluations d
+         WHERE d.time_start IS NOT NULL AND d.time_end IS NOT NULL
+           AND d.seq < (SELECT max(k.seq) FROM evaluations k
+                        WHERE k.project = d.project AND k.stage = d.stage
+                          AND k.service = d.service AND k.time_start = d.time_start
+                          AND k.time_end = d.time_end);
+     UPDATE evaluations
+         SET runs = 1 + (SELECT count(*) FROM earlier_runs r WHERE r.evaluation = evaluations.seq);
+     DELETE FROM evaluations WHERE id IN (SELECT id FROM earlier_runs);",
 ];
 
 /// The schema version this build writes.

@@ -123,11 +123,40 @@ fn the_same_report_is_stored_once_and_its_output_file_imports_onto_it() {
         Imported::Existing(id.clone())
     );
     assert_eq!(store.count().unwrap(), 1);
-    // A different report is a different evaluation.
+    // Another run of the same service, stage and window replaces the record and counts.
+    let later = now() + chrono::Duration::minutes(5);
     let other = store
-        .record(&report("checkout", 30, Verdict::Pass, 401.0), now())
+        .record(&report("checkout", 30, Verdict::Fail, 401.0), later)
         .unwrap();
     assert_ne!(other, id);
+    assert_eq!(store.count().unwrap(), 1);
+    let list = store.list(&ListFilter::default()).unwrap();
+    assert_eq!((list[0].id.as_str(), list[0].runs), (other.as_str(), 2));
+    assert_eq!(list[0].result, "fail");
+    // The earlier run's id still finds the record, and importing it again adds nothing.
+    assert_eq!(store.lookup(&id).unwrap(), Lookup::Found(other.clone()));
+    assert_eq!(
+        store.import(&written, now()).unwrap(),
+        Imported::Existing(id.clone())
+    );
+    let found = store.show(&other).unwrap().unwrap();
+    assert_eq!(found.earlier_run_ids, std::slice::from_ref(&id));
+    assert_eq!(found.indicators[0].value, Some(401.0));
+    // The export keeps the runs: a new store imports one record with 2 runs.
+    let mut lines = Vec::new();
+    store.export(&mut lines).unwrap();
+    let dir2 = temp();
+    let mut copy = store_in(dir2.path());
+    for doc in crate::history::documents(std::str::from_utf8(&lines).unwrap()).unwrap() {
+        copy.import(&doc, now()).unwrap();
+    }
+    let l = copy.list(&ListFilter::default()).unwrap();
+    assert_eq!((l.len(), l[0].runs), (1, 2));
+    assert_eq!(copy.lookup(&id).unwrap(), Lookup::Found(other.clone()));
+    // Another window is another record.
+    store
+        .record(&report("checkout", 90, Verdict::Pass, 401.0), later)
+        .unwrap();
     assert_eq!(store.count().unwrap(), 2);
 }
 

@@ -4,7 +4,6 @@ use super::inputs::Inputs;
 use super::windows::{event_error, service_selector};
 use super::{BaselineMode, Job, Stop};
 use crate::eval::previous;
-use crate::event;
 use crate::history::{self, HistoryLocation};
 use crate::plan::Plan;
 use crate::source::events::{self};
@@ -34,25 +33,14 @@ pub(crate) async fn verdicts_from_dynatrace(
         )
         .await
         .map_err(|e| event_error(&e, "events.read"))?;
-        let mut verdicts: Vec<(String, previous::PreviousEvaluation)> = found
-            .iter()
-            .filter(|e| {
-                e.property("slogate.result").is_some()
-                    && e.property("slogate.project") == p.project.as_deref()
-                    && e.property("slogate.stage") == p.stage.as_deref()
-                    && e.property("slogate.service") == p.service.as_deref()
-            })
-            .filter_map(|e| {
-                let end = e
-                    .property("slogate.time_end")
-                    .unwrap_or_default()
-                    .to_string();
-                event::verdict_from_properties(&e.event_id, &e.properties).map(|v| (end, v))
-            })
-            .collect();
-        // Newest first by window end (RFC 3339 in UTC sorts as text).
-        verdicts.sort_by(|a, b| b.0.cmp(&a.0));
-        let all: Vec<previous::PreviousEvaluation> = verdicts.into_iter().map(|(_, v)| v).collect();
+        // One record per window (the newest run), invalidations applied, newest first.
+        let records = history::dynatrace::records(&found);
+        let all = history::dynatrace::previous(
+            &records,
+            p.project.as_deref().unwrap_or(""),
+            p.stage.as_deref().unwrap_or(""),
+            p.service.as_deref().unwrap_or(""),
+        );
         Ok::<_, String>(
             previous::select(&all, &p.slo.effective_comparison())
                 .into_iter()

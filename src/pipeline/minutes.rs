@@ -24,8 +24,32 @@ pub(crate) struct SliMinutes {
     pub(crate) history: Minutes,
 }
 
-/// Per SLI name.
-pub(crate) type Judged = BTreeMap<String, SliMinutes>;
+/// What the judge got, per SLI name: the minutes, or why there are none.
+#[derive(Default)]
+pub(crate) struct Judged {
+    minutes: BTreeMap<String, SliMinutes>,
+    /// SLIs whose own per-minute series did not come back, with the reason.
+    missing: BTreeMap<String, String>,
+    /// SLIs judged without some count series (their name and why), which weakens the method.
+    partial: BTreeMap<String, String>,
+}
+
+impl Judged {
+    /// The minutes of an SLI the judge can compare.
+    pub(crate) fn get(&self, sli: &str) -> Option<&SliMinutes> {
+        self.minutes.get(sli)
+    }
+
+    /// Why the judge has no minutes for an SLI it asked for.
+    pub(crate) fn missing(&self, sli: &str) -> Option<&str> {
+        self.missing.get(sli).map(String::as_str)
+    }
+
+    /// Which count series an SLI was judged without, and why.
+    pub(crate) fn partial(&self, sli: &str) -> Option<&str> {
+        self.partial.get(sli).map(String::as_str)
+    }
+}
 
 /// Window lengths of history before the baseline window.
 const HISTORY_WINDOWS: i32 = 3;
@@ -80,6 +104,43 @@ fn requests(plan: &Plan) -> Vec<Sli> {
     out
 }
 
+/// Why the statistical judge left an objective to Keptn's comparison, or `None` when it judged
+/// it. `window_baseline`: the baseline is a window before the deployment (the judge compares two
+/// windows, never earlier evaluations).
+pub(crate) fn not_judged(
+    plan: &Plan,
+    judged: &Judged,
+    window_baseline: bool,
+    objective: &crate::spec::slo::Objective,
+    result: &crate::eval::IndicatorResult,
+) -> Option<String> {
+    if result.judge.is_some() {
+        return None;
+    }
+    let relative = objective
+        .pass
+        .iter()
+        .chain(&objective.warning)
+        .flat_map(|g| &g.criteria)
+        .any(|c| Criterion::parse(&c.value).is_ok_and(|c| c.is_relative()));
+    let sli = objective.sli.value.as_str();
+    Some(if !relative {
+        "no relative criterion (absolute criteria are compared as Keptn does)".into()
+    } else if !window_baseline {
+        "the baseline is earlier evaluations, not a window before the deployment".into()
+    } else if let Some(why) = judged.missing(sli) {
+        format!("its per-minute series could not be fetched: {why}")
+    } else if !judged_slis(plan).iter().any(|(s, _)| s.name == sli) {
+        "not a Dynatrace metric query (the judge needs the SLI's per-minute series)".into()
+    } else if result.error.is_some() || !result.value.success || result.value.value.is_none() {
+        "no value to compare".into()
+    } else if result.baseline_value.is_none() {
+        "no baseline value to compare with".into()
+    } else {
+        "its relative criteria could not be judged".into()
+    })
+}
+
 /// A resolution of whole minutes keeping the span within Dynatrace's 10,080 points a series.
 fn resolution(span: &TimeWindow) -> String {
     let minutes = ((span.to - span.from).num_minutes()).max(1);
@@ -87,7 +148,7 @@ fn resolution(span: &TimeWindow) -> String {
 }
 
 /// Fetches the minutes of every judged SLI of `plan`. SLIs whose series did not come back are
-/// left out: their objectives are scored by Keptn alone.
+/// left out with the reason: their objectives are scored by Keptn alone and say why.
 pub(crate) async fn fetch(
     client: &Client,
     plan: &Plan,
@@ -96,18 +157,23 @@ pub(crate) async fn fetch(
 ) -> Result<Judged, Fatal> {
     let slis = requests(plan);
     if slis.is_empty() {
-        return Ok(Judged::new());
+        return Ok(Judged::default());
     }
     let span = TimeWindow {
         from: history_start(baseline),
         to: eval.to,
     };
-    let series =
-        dynatrace::fetch_series(client, &slis, span.as_query_window(), &resolution(&span)).await?;
-    let by_name: BTreeMap<&str, &Series> = slis
+    let series = dynatrace::fetch_series_explained(
+        client,
+        &slis,
+        span.as_query_window(),
+        &resolution(&span),
+    )
+    .await?;
+    let by_name: BTreeMap<&str, Result<&Series, &str>> = slis
         .iter()
         .zip(&series)
-        .filter_map(|(s, x)| x.as_ref().map(|x| (s.name.as_str(), x)))
+        .map(|(s, x)| (s.name.as_str(), x.as_ref().map_err(String::as_str)))
         .collect();
     Ok(assemble(plan, &by_name, baseline, eval))
 }
@@ -119,17 +185,43 @@ fn history_start(baseline: &TimeWindow) -> chrono::DateTime<chrono::Utc> {
 /// Splits fetched series into the two windows (a point stamped t covers the minute before t).
 fn assemble(
     plan: &Plan,
-    by_name: &BTreeMap<&str, &Series>,
+    by_name: &BTreeMap<&str, Result<&Series, &str>>,
     baseline: &TimeWindow,
     eval: &TimeWindow,
 ) -> Judged {
-    let mut out = Judged::new();
+    let mut out = Judged::default();
     for (sli, m) in judged_slis(plan) {
-        let Some(own) = by_name.get(sli.name.as_str()) else {
-            continue;
+        let own = match by_name.get(sli.name.as_str()) {
+            Some(Ok(own)) => *own,
+            Some(Err(why)) => {
+                out.missing.insert(sli.name.clone(), (*why).to_string());
+                continue;
+            }
+            None => continue,
         };
-        let req = by_name.get(format!("{}{REQUESTS}", sli.name).as_str());
-        let ev = by_name.get(format!("{}{EVENTS}", sli.name).as_str());
+        let counts = |suffix: &str| by_name.get(format!("{}{suffix}", sli.name).as_str());
+        let mut lacking = Vec::new();
+        for (suffix, what, selector) in [
+            (
+                REQUESTS,
+                "requests",
+                companion::companions(&m.metric_selector).requests,
+            ),
+            (
+                EVENTS,
+                "errors",
+                companion::companions(&m.metric_selector).events,
+            ),
+        ] {
+            if let (Some(Err(why)), Some(selector)) = (counts(suffix), selector) {
+                lacking.push(format!("{what} per minute ({selector}): {why}"));
+            }
+        }
+        if !lacking.is_empty() {
+            out.partial.insert(sli.name.clone(), lacking.join("; "));
+        }
+        let req = counts(REQUESTS).and_then(|r| r.ok());
+        let ev = counts(EVENTS).and_then(|r| r.ok());
         let window = |w: &TimeWindow| Minutes {
             values: split(own, w),
             requests: req.map(|s| split(s, w)),
@@ -139,7 +231,7 @@ fn assemble(
             from: history_start(baseline),
             to: baseline.to,
         };
-        out.insert(
+        out.minutes.insert(
             sli.name.clone(),
             SliMinutes {
                 statistic: companion::statistic(&m.metric_selector),

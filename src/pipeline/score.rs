@@ -105,7 +105,7 @@ pub(crate) fn build_report(
             let settings = plan.settings.judge.settings();
             let hook = |o: &crate::spec::slo::Objective, a: f64, measured: f64| {
                 let m = fetched.minutes.get(&o.sli.value)?;
-                Some(crate::judge::compare(
+                let mut cmp = crate::judge::compare(
                     m.statistic,
                     &m.before,
                     &m.after,
@@ -113,7 +113,11 @@ pub(crate) fn build_report(
                     a,
                     measured,
                     &settings,
-                ))
+                );
+                if let Some(lacking) = fetched.minutes.partial(&o.sli.value) {
+                    cmp.method.push_str(&format!("; judged without {lacking}"));
+                }
+                Some(cmp)
             };
             let judged: Option<eval::JudgeFn> =
                 (judge == crate::judge::JudgeMode::Statistical).then_some(&hook);
@@ -175,6 +179,18 @@ pub(crate) fn build_report(
                 "the baseline window had no value: {}",
                 b.value.message
             ));
+        }
+    }
+    // The judge says, per objective, whether it judged it and if not, why: never silently.
+    if judge == crate::judge::JudgeMode::Statistical {
+        let window_baseline = mode == BaselineMode::Window && w.baseline.is_some();
+        for (r, o) in evaluation
+            .indicator_results
+            .iter_mut()
+            .zip(&plan.slo.objectives)
+        {
+            r.not_judged =
+                super::minutes::not_judged(plan, &fetched.minutes, window_baseline, o, r);
         }
     }
     let errored: Vec<&eval::IndicatorResult> = evaluation

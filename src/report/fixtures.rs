@@ -110,6 +110,7 @@ impl Ind {
             unit: None,
             error: None,
             judge: None,
+            not_judged: None,
             source: None,
             tile: None,
         }

@@ -169,6 +169,14 @@ pub fn render(report: &Report) -> String {
         out.push_str("</tbody>\n</table>\n</div>\n");
     }
     out.push_str(&why(report));
+    if let Some(h) = crate::report::judge_heading(&e.indicator_results) {
+        let h = h[..1].to_uppercase() + &h[1..];
+        out.push_str(&format!("<h2>{}</h2>\n<ul class=\"judge\">\n", esc(&h)));
+        for l in crate::report::judge_lines(&e.indicator_results) {
+            out.push_str(&format!("<li>{}</li>\n", esc(&l)));
+        }
+        out.push_str("</ul>\n");
+    }
 
     // Charts.
     let charts: Vec<String> = e

@@ -157,6 +157,9 @@ fn details(r: &IndicatorResult, with_reasons: bool) -> Vec<String> {
     if let Some(j) = r.judge.as_ref().filter(|j| !j.summary.is_empty()) {
         lines.push(format!("judge: {}", j.summary));
     }
+    if let Some(why) = &r.not_judged {
+        lines.push(format!("judge: not judged: {why}"));
+    }
     if with_reasons {
         lines.extend(reasons(r).iter().map(|x| x.plain(r)));
     }

@@ -157,7 +157,7 @@ pub fn render(report: &Report) -> String {
         }
         out.push_str(&format!("### {h}\n\n"));
         for l in crate::report::judge_lines(&e.indicator_results) {
-            out.push_str(&format!("- {}\n", text(l)));
+            out.push_str(&format!("- {}\n", text(&l)));
         }
         out.push('\n');
     }

@@ -68,19 +68,38 @@ pub(crate) fn inconclusive_headline(results: &[crate::eval::IndicatorResult]) ->
     }
 }
 
-/// The statistical judge's line per judged objective, in SLO order.
-pub(crate) fn judge_lines(results: &[crate::eval::IndicatorResult]) -> Vec<&str> {
+/// The statistical judge's line per objective, in SLO order: its summary when it judged the
+/// objective, else `NAME: not judged: why`.
+pub(crate) fn judge_lines(results: &[crate::eval::IndicatorResult]) -> Vec<String> {
     results
         .iter()
-        .filter_map(|r| r.judge.as_ref())
-        .filter(|j| !j.summary.is_empty())
-        .map(|j| j.summary.as_str())
+        .filter_map(|r| match (&r.judge, &r.not_judged) {
+            (Some(j), _) if !j.summary.is_empty() => Some(j.summary.clone()),
+            (None, Some(why)) => Some(not_judged_line(r, why)),
+            _ => None,
+        })
         .collect()
 }
 
-/// "statistical judge, 95 % intervals" when any objective was judged.
+/// `Error rate (%): not judged: why`.
+pub(crate) fn not_judged_line(r: &crate::eval::IndicatorResult, why: &str) -> String {
+    let name = if r.display_name.is_empty() {
+        &r.value.metric
+    } else {
+        &r.display_name
+    };
+    format!("{name}: not judged: {why}")
+}
+
+/// "statistical judge, 95 % intervals" when any objective was judged; "statistical judge" when
+/// it ran but judged none.
 pub(crate) fn judge_heading(results: &[crate::eval::IndicatorResult]) -> Option<String> {
-    let j = results.iter().find_map(|r| r.judge.as_ref())?;
+    let Some(j) = results.iter().find_map(|r| r.judge.as_ref()) else {
+        return results
+            .iter()
+            .any(|r| r.not_judged.is_some())
+            .then(|| "statistical judge (no objective judged)".to_string());
+    };
     Some(format!(
         "statistical judge, {} % intervals",
         crate::eval::gofmt::go_v(j.confidence * 100.0)

@@ -653,6 +653,22 @@ pub async fn fetch_series(
     window: Window,
     resolution: &str,
 ) -> Result<Vec<Option<crate::report::json::Series>>, Fatal> {
+    Ok(fetch_series_explained(client, slis, window, resolution)
+        .await?
+        .into_iter()
+        .map(Result::ok)
+        .collect())
+}
+
+/// [`fetch_series`] saying why each missing series is missing (the statistical judge reports it
+/// per objective). A batch Dynatrace refuses with a 4xx (one unknown metric is enough) is asked
+/// again one selector at a time, so one bad selector costs only its own series.
+pub async fn fetch_series_explained(
+    client: &Client,
+    slis: &[Sli],
+    window: Window,
+    resolution: &str,
+) -> Result<Vec<Result<crate::report::json::Series, String>>, Fatal> {
     // The same SLIs with the chart's resolution, so grouping and batching apply unchanged.
     let charted: Vec<Sli> = slis
         .iter()
@@ -691,44 +707,40 @@ pub async fn fetch_series(
                         .map(|(m, _)| m.clone())
                 })
                 .collect();
-            let refs: Vec<&MetricsQuery> = ms.iter().collect();
-            let req = if refs.len() == 1 {
-                request::build(&SliQuery::Metrics(ms[0].clone()), window)
-            } else {
-                request::build_batch(&refs, window)
+            let bodies = match series_bodies(client, &ms, window).await? {
+                Err((status, _))
+                    if ms.len() > 1 && (400..500).contains(&status) && status != 429 =>
+                {
+                    let alone = ms
+                        .iter()
+                        .map(|m| series_bodies(client, std::slice::from_ref(m), window));
+                    let mut each = Vec::new();
+                    for r in join_all(alone).await {
+                        each.push(match r? {
+                            Ok(mut b) => b.pop().unwrap_or_else(|| Err("no answer".into())),
+                            Err((_, why)) => Err(why),
+                        });
+                    }
+                    each
+                }
+                Err((_, why)) => vec![Err(why); ms.len()],
+                Ok(b) => b,
             };
-            let bodies = match client.send(&req).await {
-                Ok(resp) if resp.is_success() => serde_json::from_str::<Value>(&resp.body)
-                    .ok()
-                    .and_then(|b| {
-                        if refs.len() == 1 {
-                            // Sent alone: the one result is this selector's.
-                            Some(vec![Some(b)])
-                        } else {
-                            request::split_batch(&b, &selectors_of(&ms))
-                        }
-                    }),
-                Ok(_) => None,
-                Err(e) => match fatal(&e) {
-                    Some(f) => return Err(f),
-                    None => None,
-                },
-            };
-            Ok((users, bodies))
+            Ok::<_, Fatal>((users, bodies))
         }
     });
-    let mut out: Vec<Option<crate::report::json::Series>> = vec![None; slis.len()];
+    let mut out: Vec<Result<crate::report::json::Series, String>> = slis
+        .iter()
+        .map(|_| Err("not a metric query".to_string()))
+        .collect();
     for done in join_all(jobs).await {
         let (users, bodies) = done?;
-        let Some(bodies) = bodies else { continue };
         for (idx, body) in users.iter().zip(bodies) {
-            let Some(series) = body.as_ref().and_then(one_series) else {
-                continue;
-            };
+            let series = body.and_then(|b| one_series(&b).ok_or_else(|| series_count(&b)));
             for &i in idx {
                 let metrics = charted[i].parsed.as_ref().ok().and_then(metrics_of);
                 let unit = metrics.and_then(|(_, u)| u);
-                out[i] = Some(crate::report::json::Series {
+                out[i] = series.clone().map(|series| crate::report::json::Series {
                     metric: slis[i].name.clone(),
                     total: metrics.is_some_and(|(m, _)| crate::query::is_total(&m.metric_selector)),
                     timestamps: series.0.clone(),
@@ -742,6 +754,72 @@ pub async fn fetch_series(
         }
     }
     Ok(out)
+}
+
+/// One series request (a single selector or a batch) and its answer per selector, or the HTTP
+/// status (0 without one) and why nothing came back.
+#[allow(clippy::type_complexity)]
+async fn series_bodies(
+    client: &Client,
+    ms: &[MetricsQuery],
+    window: Window,
+) -> Result<Result<Vec<Result<Value, String>>, (u16, String)>, Fatal> {
+    let refs: Vec<&MetricsQuery> = ms.iter().collect();
+    let req = if refs.len() == 1 {
+        request::build(&SliQuery::Metrics(ms[0].clone()), window)
+    } else {
+        request::build_batch(&refs, window)
+    };
+    let resp = match client.send(&req).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            return match fatal(&e) {
+                Some(f) => Err(f),
+                None => Ok(Err((0, without_url(&transport_message(METRICS_API, &e))))),
+            };
+        }
+    };
+    if !resp.is_success() {
+        let why = reduce::dynatrace_error(resp.status, &resp.body, &resp.url);
+        return Ok(Err((resp.status, without_url(&why))));
+    }
+    let Ok(body) = serde_json::from_str::<Value>(&resp.body) else {
+        return Ok(Err((resp.status, "the answer is not JSON".into())));
+    };
+    if refs.len() == 1 {
+        // Sent alone: the one result is this selector's.
+        return Ok(Ok(vec![Ok(body)]));
+    }
+    Ok(Ok(match request::split_batch(&body, &selectors_of(ms)) {
+        Some(parts) => parts
+            .into_iter()
+            .map(|b| b.ok_or_else(|| "the batched answer held no result for it".to_string()))
+            .collect(),
+        None => vec![Err("the batched answer could not be split".into()); ms.len()],
+    }))
+}
+
+/// A message without its trailing ` - URL: …` (the request is in the report already).
+fn without_url(message: &str) -> String {
+    match message.find(" - URL: ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// Why an answer is not one series: none (no data) or several.
+fn series_count(body: &Value) -> String {
+    let n = body
+        .get("result")
+        .and_then(Value::as_array)
+        .and_then(|r| r.first())
+        .and_then(|r| r.get("data"))
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    match n {
+        0 => "Dynatrace returned no series (no data in the span)".into(),
+        n => format!("Dynatrace returned {n} series, not one"),
+    }
 }
 
 /// Timestamps and values of the single series of a single-expression metrics response.

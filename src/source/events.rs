@@ -116,11 +116,14 @@ pub async fn find(
             "eventSelector".to_string(),
             format!("eventType(\"{event_type}\")"),
         ),
-        ("entitySelector".to_string(), entity_selector.to_string()),
         ("from".to_string(), from_ms.to_string()),
         ("to".to_string(), to_ms.to_string()),
         ("pageSize".to_string(), "1000".to_string()),
     ];
+    // An empty selector asks for the events of every entity (`slogate history`).
+    if !entity_selector.is_empty() {
+        query.push(("entitySelector".to_string(), entity_selector.to_string()));
+    }
     for _ in 0..MAX_PAGES {
         let req = Request {
             method: Method::Get,

@@ -370,14 +370,16 @@ fn the_store_comes_from_the_flag_the_variable_or_the_config_root() {
         .assert_code(0);
     assert!(dir.path().join("other/.slogate/history.sqlite").is_file());
 
-    // `dynatrace` is the events-based history, which `slogate history` does not manage.
+    // `dynatrace` is the events-based history: it needs a token (history_gate.rs uses it).
     let out = Slogate::new()
         .env("SLOGATE_HISTORY", "")
+        .env("DT_URL", "http://127.0.0.1:9")
+        .env("DT_API_TOKEN", "")
         .args(["history", "--history", "dynatrace", "list"])
         .current_dir(dir.path())
         .run();
     out.assert_code(2);
-    assert_says(&out, "CUSTOM_INFO events that `--push-result` writes");
+    assert_says(&out, "no Dynatrace API token");
 }
 
 #[test]

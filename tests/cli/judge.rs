@@ -206,3 +206,118 @@ fn a_bad_judge_in_slogate_yaml_is_invalid() {
     out.assert_no_panic().assert_code(2);
     out.assert_stderr_contains("unknown judge `bayesian`");
 }
+
+/// The shipped demo (slo-examples/demo) under the judge, with its scenario as given or changed.
+fn demo(scenario: impl FnOnce(&mut Value), extra: &[&str]) -> crate::support::Output {
+    let path = crate::support::examples().join("demo/scenario.json");
+    let mut s: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    scenario(&mut s);
+    let sim = dtsim::start_blocking(dtsim::scenario_from_json(&s.to_string()).unwrap()).unwrap();
+    Slogate::new()
+        .current_dir(crate::support::examples())
+        .env("DT_URL", sim.url())
+        .env("DT_API_TOKEN", "dt0c01.SIMULATOR.TOKEN")
+        .args([
+            "gate",
+            "--config",
+            "demo",
+            "--deployment-time",
+            "now-30m",
+            "--timeframe",
+            "25m",
+            "--settle",
+            "0s",
+            "--judge",
+            "statistical",
+        ])
+        .args(extra)
+        .run()
+}
+
+#[test]
+fn the_demo_judges_every_relative_objective_and_says_why_not_for_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().to_str().unwrap();
+    let out = demo(|_| {}, &["--format", "json", "--report-dir", reports]);
+    out.assert_no_panic().assert_code(1);
+    let r = out.json();
+    // The simulator serves every series the judge asks for: each relative objective is judged.
+    for sli in [
+        "response_time_p95",
+        "response_time_avg",
+        "error_rate",
+        "throughput",
+    ] {
+        let i = indicator(&r, sli);
+        assert!(i["judge"].is_object(), "{sli} not judged: {i}");
+        assert!(i.get("notJudged").is_none(), "{i}");
+    }
+    let er = &indicator(&r, "error_rate")["judge"];
+    assert!(
+        !er["method"].as_str().unwrap().contains("judged without"),
+        "{er}"
+    );
+    // The others say why not.
+    for sli in ["availability", "open_problems", "critical_vulnerabilities"] {
+        let why = indicator(&r, sli)["notJudged"].as_str().unwrap();
+        assert_eq!(
+            why, "no relative criterion (absolute criteria are compared as Keptn does)",
+            "{sli}"
+        );
+    }
+    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
+    let line = "Availability SLO (%): not judged: no relative criterion";
+    assert!(read("report.txt").contains(line));
+    assert!(read("summary.md").contains(line), "{}", read("summary.md"));
+    assert!(read("report.html").contains(line));
+    assert!(read("junit.xml").contains("judge: not judged: no relative criterion"));
+}
+
+#[test]
+fn a_series_the_simulator_lacks_costs_only_its_own_part_and_says_so() {
+    // The demo as it shipped before: no error counts per minute (404 for that metric).
+    let out = demo(
+        |s| {
+            s["metrics"]
+                .as_object_mut()
+                .unwrap()
+                .shift_remove("builtin:service.errors.total.count");
+        },
+        &["--format", "json"],
+    );
+    out.assert_no_panic().assert_code(1);
+    let r = out.json();
+    for sli in ["response_time_p95", "response_time_avg", "throughput"] {
+        assert!(indicator(&r, sli)["judge"].is_object(), "{sli}");
+    }
+    // The error rate is judged on its own per-minute values, and says what it lacked.
+    let method = indicator(&r, "error_rate")["judge"]["method"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        method.contains("judged without errors per minute (builtin:service.errors.total.count"),
+        "{method}"
+    );
+    assert!(method.contains("404"), "{method}");
+}
+
+#[test]
+fn a_history_baseline_is_not_judged_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("h.sqlite");
+    let out = demo(
+        |_| {},
+        &[
+            "--baseline",
+            "history",
+            "--history",
+            store.to_str().unwrap(),
+        ],
+    );
+    out.assert_no_panic();
+    out.assert_stdout_contains("statistical judge (no objective judged):");
+    out.assert_stdout_contains(
+        "Response time P95 (ms): not judged: the baseline is earlier evaluations, not a window before the deployment",
+    );
+}
