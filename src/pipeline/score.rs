@@ -26,7 +26,7 @@ pub(crate) fn retrieval(fetched: &[Fetched]) -> Retrieval {
     for f in fetched.iter().filter(|f| {
         matches!(
             f.failure,
-            Some(Failure::Query | Failure::Unavailable | Failure::Missing)
+            Some(Failure::Query | Failure::Invalid | Failure::Unavailable | Failure::Missing)
         )
     }) {
         match groups.iter_mut().find(|(m, _)| *m == f.value.message) {
@@ -177,6 +177,45 @@ pub(crate) fn build_report(
             ));
         }
     }
+    // A typo is no verdict: an objective whose SLI is defined nowhere, does not parse or was
+    // rejected as malformed makes the outcome `invalid`, whatever the scores say. Keptn's view
+    // (`evaluationResult`, statuses, scores) stays as Keptn computed it.
+    let rejected = |f: &Fetched| f.failure == Some(Failure::Invalid);
+    for r in &mut evaluation.indicator_results {
+        let own = fetched
+            .values
+            .iter()
+            .find(|f| f.value.metric == r.value.metric)
+            .filter(|f| rejected(f));
+        if let Some(f) = own {
+            r.error = Some(format!(
+                "configuration error: {} (fix the SLI; no verdict about the release)",
+                f.value.message
+            ));
+        }
+    }
+    let invalid: Vec<&eval::IndicatorResult> = evaluation
+        .indicator_results
+        .iter()
+        .filter(|r| {
+            fetched
+                .values
+                .iter()
+                .any(|f| f.value.metric == r.value.metric && rejected(f))
+        })
+        .collect();
+    if let Some(first) = invalid.first()
+        && evaluation.invalid_input.is_none()
+    {
+        evaluation.invalid_input = Some(format!(
+            "{} of {} objectives cannot be evaluated as configured; {}: {}",
+            invalid.len(),
+            evaluation.indicator_results.len(),
+            first.value.metric,
+            first.value.message
+        ));
+        evaluation.result = Verdict::Invalid;
+    }
     let errored: Vec<&eval::IndicatorResult> = evaluation
         .indicator_results
         .iter()
@@ -184,6 +223,7 @@ pub(crate) fn build_report(
         .collect();
     if let Some(first) = errored.first()
         && evaluation.invalid_input.is_none()
+        && evaluation.result != Verdict::Invalid
     {
         evaluation.error = Some(format!(
             "{} of {} objectives could not be evaluated ({url}); {}: {}",
@@ -268,6 +308,13 @@ pub(crate) fn indicator_error(
     })
 }
 
+/// Keptn's lighthouse refused the SLO itself (no objectives, a pass criterion or `total_score`
+/// that does not parse): it stops before scoring any objective. An SLO that was scored but
+/// names a wrong SLI keeps its objectives and its report.
+fn scoring_refused(e: &eval::Evaluation) -> bool {
+    e.result == Verdict::Invalid && e.indicator_results.is_empty()
+}
+
 /// One scored report per service. An SLO that Keptn's scoring itself refuses (e.g. a
 /// `total_score` that does not parse) gives no verdict: it stops as any invalid input, with no
 /// report.
@@ -337,10 +384,7 @@ pub(crate) fn reports(
             r
         })
         .collect();
-    if let Some(r) = reports
-        .iter()
-        .find(|r| r.evaluation.result == Verdict::Invalid)
-    {
+    if let Some(r) = reports.iter().find(|r| scoring_refused(&r.evaluation)) {
         return Err(Stop::Invalid(vec![
             Problem::file(
                 "slogate::not-scorable",

@@ -39,8 +39,17 @@ const KEPTN_SCORED: &[&str] = &[
     "slogate::key-sli-without-pass",
     "slogate::bad-percentage",
     "slogate::unknown-placeholder",
-    "slogate::undefined-sli",
 ];
+
+/// Errors that make the outcome `invalid` (exit 2) without stopping the evaluation before it
+/// fetches: the report still shows the other SLIs' values and what Keptn would have said (its
+/// view stays in the JSON report, so Keptn tooling keeps agreeing).
+const INVALID_BUT_EVALUATED: &[&str] = &["slogate::undefined-sli"];
+
+/// Whether a finding stops `eval` and `gate` before anything is fetched.
+pub fn stops(p: &Problem) -> bool {
+    p.is_error() && !INVALID_BUT_EVALUATED.contains(&p.code)
+}
 
 /// The findings as `score`, `eval` and `gate` see them: errors that Keptn scored anyway become
 /// warnings; the rest stay errors and stop the run before any verdict.
