@@ -20,6 +20,16 @@ use crate::window::{self};
 use chrono::Duration;
 use std::collections::BTreeMap;
 
+/// The missing-baseline policy when neither flag nor slogate.yaml sets one: "I could not see
+/// before" must not read as "nothing got worse" in a before/after gate; Keptn's `pass` with
+/// history baselines.
+fn default_policy(mode: BaselineMode) -> MissingBaseline {
+    match mode {
+        BaselineMode::Window => MissingBaseline::Warn,
+        BaselineMode::History => MissingBaseline::Pass,
+    }
+}
+
 /// Keptn's get-sli message: indicators grouped by error, `a, b: msg1; c: msg2`.
 pub(crate) fn retrieval(fetched: &[Fetched]) -> Retrieval {
     let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
@@ -79,11 +89,11 @@ pub(crate) fn build_report(
         .join(", ");
     let url = url.as_str();
     let comparison = plan.slo.effective_comparison();
-    let default_policy = match mode {
-        BaselineMode::Window => MissingBaseline::Warn,
-        BaselineMode::History => MissingBaseline::Pass,
-    };
-    let policy = plan::policy(output.on_missing_baseline, &plan.settings, default_policy);
+    let policy = plan::policy(
+        output.on_missing_baseline,
+        &plan.settings,
+        default_policy(mode),
+    );
     // Fetched once, scored by every objective on the SLI (Keptn asked once per objective).
     let once: Vec<eval::SliValue> = fetched.values.iter().map(|f| f.value.clone()).collect();
     let values = eval::per_objective(&plan.slo, &once);
@@ -398,4 +408,57 @@ pub(crate) fn reports(
         ]));
     }
     Ok(reports)
+}
+
+/// The reports of the services that could not be anchored (no deployment event): `error` with
+/// the cause and no score, each put back at its place among the selected services, so that
+/// every output names it while the others keep their verdicts.
+pub(crate) fn unanchored(
+    job: &Job<'_>,
+    inputs: &Inputs,
+    services: Vec<super::windows::Unanchored>,
+    reports: &mut Vec<Report>,
+) {
+    let pipeline = inputs.ci.map(|k| ci::pipeline(k, &inputs.env));
+    for u in services {
+        let plan = &u.plan;
+        let policy = plan::policy(
+            job.output.on_missing_baseline,
+            &plan.settings,
+            default_policy(job.baseline),
+        );
+        // Keptn's view of an SLI retrieval that errored; slogate's outcome is `error`.
+        let mut evaluation = eval::evaluate(
+            &plan.slo,
+            &Retrieval::Errored(u.cause.clone()),
+            &[],
+            &[],
+            policy,
+        );
+        evaluation.error = Some(u.cause);
+        let report = Report {
+            id: Some(json::new_id()),
+            report_version: json::REPORT_VERSION,
+            tool: json::Tool::current(),
+            project: plan.project.clone(),
+            stage: plan.stage.clone(),
+            service: plan.service.clone(),
+            labels: plan.labels.clone(),
+            time_start: None,
+            time_end: None,
+            slo: json::SloInfo::of(&plan.slo, plan.slo_files.clone()),
+            policy: json::Policy {
+                on_missing_baseline: policy,
+            },
+            source: None,
+            settle: None,
+            deployment: None,
+            baseline_window: None,
+            pipeline: pipeline.clone(),
+            series: Vec::new(),
+            result_event: None,
+            evaluation,
+        };
+        reports.insert(u.index.min(reports.len()), report);
+    }
 }
