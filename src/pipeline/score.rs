@@ -189,8 +189,10 @@ pub(crate) fn build_report(
     }
     // A typo is no verdict: an objective whose SLI is defined nowhere, does not parse or was
     // rejected as malformed makes the outcome `invalid`, whatever the scores say. Keptn's view
-    // (`evaluationResult`, statuses, scores) stays as Keptn computed it.
-    let rejected = |f: &Fetched| f.failure == Some(Failure::Invalid);
+    // (`evaluationResult`, statuses, scores) stays as Keptn computed it. Dashboard tiles are
+    // the exception: their queries come from Dynatrace's own editors, and a refused one stays
+    // the failed SLI Keptn reported (docs/outcomes.md).
+    let rejected = |f: &Fetched| plan.dashboard.is_none() && f.failure == Some(Failure::Invalid);
     for r in &mut evaluation.indicator_results {
         let own = fetched
             .values

@@ -453,12 +453,10 @@ impl Parser<'_> {
                     )));
                 }
             }
-            "limit" => {
-                if !(args.len() == 1 && args[0].trim().parse::<u64>().is_ok()) {
-                    self.out.push(wrong(format!(
-                        "`:limit({text})` needs one whole number, e.g. :limit(10)"
-                    )));
-                }
+            "limit" if !(args.len() == 1 && args[0].trim().parse::<u64>().is_ok()) => {
+                self.out.push(wrong(format!(
+                    "`:limit({text})` needs one whole number, e.g. :limit(10)"
+                )));
             }
             "toUnit" => {
                 if args.len() != 2 {
