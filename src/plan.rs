@@ -30,7 +30,8 @@ pub struct Plan {
     pub slis: Vec<Sli>,
     pub vars: Vars,
     /// Lint findings worth showing; an error among them stops the run before anything is
-    /// fetched (see [`lint::for_scoring`]).
+    /// fetched (see [`lint::for_scoring`], [`lint::stops`]), except an undefined SLI, which
+    /// makes the outcome `invalid` once the report is scored.
     pub findings: Vec<Problem>,
     /// Dashboard mode: the SLIs and objectives come from this dashboard (docs/dashboards.md);
     /// `slo` and `slis` are filled in once the connection and the window are known.
@@ -158,6 +159,8 @@ pub fn resolve(
         findings.extend(lint::check_slo(&l.value));
     }
     findings.extend(lint::check_scorable(&slo, ""));
+    // A typo in an objective's SLI name, said where it is written, before any request.
+    findings.extend(lint::check_references_in(&slo, &assigned, ""));
     findings.extend(assigned.conflicts(""));
     let findings = lint::for_scoring(findings);
     let slo_files = chain

@@ -193,7 +193,7 @@ pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
         .flat_map(|p| p.findings.iter().cloned())
         .collect();
     dedupe(&mut findings);
-    if findings.iter().any(Problem::is_error) {
+    if findings.iter().any(crate::spec::lint::stops) {
         return Err(Stop::Invalid(findings));
     }
     ui.problems(&findings);

@@ -157,8 +157,10 @@ pub(crate) fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, St
     } else {
         Some(rt.block_on(inputs::check_token(&inputs, &scopes))?)
     };
-    let previous = rt.block_on(earlier::verdicts(&inputs, &earlier, ui, clock.now()))?;
-    let windows = windows::of(job, &inputs.plans, &inputs.client, &rt, clock.now())?;
+    let mut previous = rt.block_on(earlier::verdicts(&inputs, &earlier, ui, clock.now()))?;
+    let found = windows::of(job, &inputs.plans, &inputs.client, &rt, clock.now())?;
+    // A service without a deployment event leaves the run with an `error` report of its own.
+    let (windows, unanchored) = windows::anchored(found, &mut inputs.plans, &mut previous)?;
     let waited = windows::wait(job, &windows, inputs.settle, clock)?;
     // Dashboard mode: the tiles become the plan's SLIs and objectives for the evaluation window.
     let evals: Vec<_> = windows.iter().map(|w| w.eval.as_query_window()).collect();
@@ -174,5 +176,6 @@ pub(crate) fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, St
     let mut reports = score::reports(job, &inputs, &windows, &fetched, &previous, waited)?;
     let side_effects =
         publish::side_effects(job, &inputs, &mut earlier, pushes, &mut reports, &rt, clock);
+    score::unanchored(job, &inputs, unanchored, &mut reports);
     publish::finish(&reports, &inputs, job.output, &side_effects)
 }

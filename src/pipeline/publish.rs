@@ -77,13 +77,14 @@ pub(crate) fn side_effects(
             "could not send the verdict to Dynatrace: {message}"
         ));
     }
-    // A run that could not evaluate is no baseline for later runs.
+    // A run that could not evaluate, or whose configuration is wrong, is no baseline for later
+    // runs.
     if let Some(store) = earlier.store.as_mut()
         && job.record
     {
         for r in reports
             .iter()
-            .filter(|r| r.evaluation.result != Verdict::Error)
+            .filter(|r| !matches!(r.evaluation.result, Verdict::Error | Verdict::Invalid))
         {
             if let Err(e) = store.record(r, clock.now()) {
                 out.push(format!(

@@ -20,13 +20,23 @@ use crate::window::{self};
 use chrono::Duration;
 use std::collections::BTreeMap;
 
+/// The missing-baseline policy when neither flag nor slogate.yaml sets one: "I could not see
+/// before" must not read as "nothing got worse" in a before/after gate; Keptn's `pass` with
+/// history baselines.
+fn default_policy(mode: BaselineMode) -> MissingBaseline {
+    match mode {
+        BaselineMode::Window => MissingBaseline::Warn,
+        BaselineMode::History => MissingBaseline::Pass,
+    }
+}
+
 /// Keptn's get-sli message: indicators grouped by error, `a, b: msg1; c: msg2`.
 pub(crate) fn retrieval(fetched: &[Fetched]) -> Retrieval {
     let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
     for f in fetched.iter().filter(|f| {
         matches!(
             f.failure,
-            Some(Failure::Query | Failure::Unavailable | Failure::Missing)
+            Some(Failure::Query | Failure::Invalid | Failure::Unavailable | Failure::Missing)
         )
     }) {
         match groups.iter_mut().find(|(m, _)| *m == f.value.message) {
@@ -79,11 +89,11 @@ pub(crate) fn build_report(
         .join(", ");
     let url = url.as_str();
     let comparison = plan.slo.effective_comparison();
-    let default_policy = match mode {
-        BaselineMode::Window => MissingBaseline::Warn,
-        BaselineMode::History => MissingBaseline::Pass,
-    };
-    let policy = plan::policy(output.on_missing_baseline, &plan.settings, default_policy);
+    let policy = plan::policy(
+        output.on_missing_baseline,
+        &plan.settings,
+        default_policy(mode),
+    );
     // Fetched once, scored by every objective on the SLI (Keptn asked once per objective).
     let once: Vec<eval::SliValue> = fetched.values.iter().map(|f| f.value.clone()).collect();
     let values = eval::per_objective(&plan.slo, &once);
@@ -193,6 +203,47 @@ pub(crate) fn build_report(
                 super::minutes::not_judged(plan, &fetched.minutes, window_baseline, o, r);
         }
     }
+    // A typo is no verdict: an objective whose SLI is defined nowhere, does not parse or was
+    // rejected as malformed makes the outcome `invalid`, whatever the scores say. Keptn's view
+    // (`evaluationResult`, statuses, scores) stays as Keptn computed it. Dashboard tiles are
+    // the exception: their queries come from Dynatrace's own editors, and a refused one stays
+    // the failed SLI Keptn reported (docs/outcomes.md).
+    let rejected = |f: &Fetched| plan.dashboard.is_none() && f.failure == Some(Failure::Invalid);
+    for r in &mut evaluation.indicator_results {
+        let own = fetched
+            .values
+            .iter()
+            .find(|f| f.value.metric == r.value.metric)
+            .filter(|f| rejected(f));
+        if let Some(f) = own {
+            r.error = Some(format!(
+                "configuration error: {} (fix the SLI; no verdict about the release)",
+                f.value.message
+            ));
+        }
+    }
+    let invalid: Vec<&eval::IndicatorResult> = evaluation
+        .indicator_results
+        .iter()
+        .filter(|r| {
+            fetched
+                .values
+                .iter()
+                .any(|f| f.value.metric == r.value.metric && rejected(f))
+        })
+        .collect();
+    if let Some(first) = invalid.first()
+        && evaluation.invalid_input.is_none()
+    {
+        evaluation.invalid_input = Some(format!(
+            "{} of {} objectives cannot be evaluated as configured; {}: {}",
+            invalid.len(),
+            evaluation.indicator_results.len(),
+            first.value.metric,
+            first.value.message
+        ));
+        evaluation.result = Verdict::Invalid;
+    }
     let errored: Vec<&eval::IndicatorResult> = evaluation
         .indicator_results
         .iter()
@@ -200,6 +251,7 @@ pub(crate) fn build_report(
         .collect();
     if let Some(first) = errored.first()
         && evaluation.invalid_input.is_none()
+        && evaluation.result != Verdict::Invalid
     {
         evaluation.error = Some(format!(
             "{} of {} objectives could not be evaluated ({url}); {}: {}",
@@ -284,6 +336,13 @@ pub(crate) fn indicator_error(
     })
 }
 
+/// Keptn's lighthouse refused the SLO itself (no objectives, a pass criterion or `total_score`
+/// that does not parse): it stops before scoring any objective. An SLO that was scored but
+/// names a wrong SLI keeps its objectives and its report.
+fn scoring_refused(e: &eval::Evaluation) -> bool {
+    e.result == Verdict::Invalid && e.indicator_results.is_empty()
+}
+
 /// One scored report per service. An SLO that Keptn's scoring itself refuses (e.g. a
 /// `total_score` that does not parse) gives no verdict: it stops as any invalid input, with no
 /// report.
@@ -353,10 +412,7 @@ pub(crate) fn reports(
             r
         })
         .collect();
-    if let Some(r) = reports
-        .iter()
-        .find(|r| r.evaluation.result == Verdict::Invalid)
-    {
+    if let Some(r) = reports.iter().find(|r| scoring_refused(&r.evaluation)) {
         return Err(Stop::Invalid(vec![
             Problem::file(
                 "slogate::not-scorable",
@@ -370,4 +426,57 @@ pub(crate) fn reports(
         ]));
     }
     Ok(reports)
+}
+
+/// The reports of the services that could not be anchored (no deployment event): `error` with
+/// the cause and no score, each put back at its place among the selected services, so that
+/// every output names it while the others keep their verdicts.
+pub(crate) fn unanchored(
+    job: &Job<'_>,
+    inputs: &Inputs,
+    services: Vec<super::windows::Unanchored>,
+    reports: &mut Vec<Report>,
+) {
+    let pipeline = inputs.ci.map(|k| ci::pipeline(k, &inputs.env));
+    for u in services {
+        let plan = &u.plan;
+        let policy = plan::policy(
+            job.output.on_missing_baseline,
+            &plan.settings,
+            default_policy(job.baseline),
+        );
+        // Keptn's view of an SLI retrieval that errored; slogate's outcome is `error`.
+        let mut evaluation = eval::evaluate(
+            &plan.slo,
+            &Retrieval::Errored(u.cause.clone()),
+            &[],
+            &[],
+            policy,
+        );
+        evaluation.error = Some(u.cause);
+        let report = Report {
+            id: Some(json::new_id()),
+            report_version: json::REPORT_VERSION,
+            tool: json::Tool::current(),
+            project: plan.project.clone(),
+            stage: plan.stage.clone(),
+            service: plan.service.clone(),
+            labels: plan.labels.clone(),
+            time_start: None,
+            time_end: None,
+            slo: json::SloInfo::of(&plan.slo, plan.slo_files.clone()),
+            policy: json::Policy {
+                on_missing_baseline: policy,
+            },
+            source: None,
+            settle: None,
+            deployment: None,
+            baseline_window: None,
+            pipeline: pipeline.clone(),
+            series: Vec::new(),
+            result_event: None,
+            evaluation,
+        };
+        reports.insert(u.index.min(reports.len()), report);
+    }
 }

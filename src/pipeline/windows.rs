@@ -32,13 +32,57 @@ pub(crate) fn human(d: Duration) -> String {
     }
 }
 
+/// A service whose windows could not be anchored (no deployment event): it is evaluated no
+/// further, and its report says why (`error`), while the other services go on.
+pub(crate) struct Unanchored {
+    /// Its position among the selected services.
+    pub(crate) index: usize,
+    pub(crate) plan: Plan,
+    pub(crate) cause: String,
+}
+
+/// Takes the services without windows out of `plans` (and their earlier verdicts out of
+/// `previous`), so that every later step sees only services it can evaluate. When no service
+/// is left, the run stops: nothing could be evaluated.
+pub(crate) fn anchored<T>(
+    found: Vec<Result<Windows, String>>,
+    plans: &mut Vec<Plan>,
+    previous: &mut Vec<T>,
+) -> Result<(Vec<Windows>, Vec<Unanchored>), Stop> {
+    if found.iter().all(Result::is_err) {
+        let causes: Vec<String> = found.into_iter().filter_map(Result::err).collect();
+        return Err(Stop::CouldNot(causes.join("; ")));
+    }
+    let mut windows = Vec::new();
+    let mut unanchored = Vec::new();
+    let mut kept_plans = Vec::new();
+    let mut kept_previous = Vec::new();
+    let mut previous_all = std::mem::take(previous).into_iter();
+    for (index, (w, plan)) in found.into_iter().zip(plans.drain(..)).enumerate() {
+        let prev = previous_all.next();
+        match w {
+            Ok(w) => {
+                windows.push(w);
+                kept_plans.push(plan);
+                kept_previous.extend(prev);
+            }
+            Err(cause) => unanchored.push(Unanchored { index, plan, cause }),
+        }
+    }
+    *plans = kept_plans;
+    *previous = kept_previous;
+    Ok((windows, unanchored))
+}
+
+/// The windows of each service, or why it has none (no deployment event for it: one service
+/// without one must not hide another's verdict).
 pub(crate) fn of(
     job: &Job<'_>,
     plans: &[Plan],
     client: &Client,
     rt: &tokio::runtime::Runtime,
     now: DateTime<Utc>,
-) -> Result<Vec<Windows>, Stop> {
+) -> Result<Vec<Result<Windows, String>>, Stop> {
     let invalid = |m: String, h: &str| Stop::Invalid(usage(m, h));
     let before = |w: &TimeWindow| TimeWindow::new(w.from - w.length(), w.from).ok();
     match &job.when {
@@ -51,10 +95,12 @@ pub(crate) fn of(
             }
             Ok(plans
                 .iter()
-                .map(|_| Windows {
-                    eval: *w,
-                    baseline: None,
-                    deployment: None,
+                .map(|_| {
+                    Ok(Windows {
+                        eval: *w,
+                        baseline: None,
+                        deployment: None,
+                    })
                 })
                 .collect())
         }
@@ -66,10 +112,12 @@ pub(crate) fn of(
                 .flatten();
             Ok(plans
                 .iter()
-                .map(|_| Windows {
-                    eval: w,
-                    baseline,
-                    deployment: None,
+                .map(|_| {
+                    Ok(Windows {
+                        eval: w,
+                        baseline,
+                        deployment: None,
+                    })
                 })
                 .collect())
         }
@@ -79,15 +127,17 @@ pub(crate) fn of(
             delay,
             length,
         } => {
-            let found: Vec<DeploymentInfo> = match deployment {
+            let found: Vec<Result<DeploymentInfo, String>> = match deployment {
                 Some(t) => plans
                     .iter()
-                    .map(|_| DeploymentInfo {
-                        time: window::rfc3339(*t),
-                        source: "flag".into(),
-                        event_id: None,
-                        title: None,
-                        version: None,
+                    .map(|_| {
+                        Ok(DeploymentInfo {
+                            time: window::rfc3339(*t),
+                            source: "flag".into(),
+                            event_id: None,
+                            title: None,
+                            version: None,
+                        })
                     })
                     .collect(),
                 None => rt.block_on(find_deployments(client, plans, now, *lookback))?,
@@ -95,6 +145,10 @@ pub(crate) fn of(
             found
                 .into_iter()
                 .map(|d| {
+                    let d = match d {
+                        Ok(d) => d,
+                        Err(cause) => return Ok(Err(cause)),
+                    };
                     let t = window::parse_time(&d.time, now).map_err(|m| invalid(m, ""))?;
                     let start = t + *delay;
                     let eval =
@@ -105,24 +159,25 @@ pub(crate) fn of(
                         }
                         BaselineMode::History => None,
                     };
-                    Ok(Windows {
+                    Ok(Ok(Windows {
                         eval,
                         baseline,
                         deployment: Some(d),
-                    })
+                    }))
                 })
                 .collect()
         }
     }
 }
 
-/// The latest CUSTOM_DEPLOYMENT event of each service.
+/// The latest CUSTOM_DEPLOYMENT event of each service, or why a service has none. A failure of
+/// the events API itself stops the run.
 pub(crate) async fn find_deployments(
     client: &Client,
     plans: &[Plan],
     now: DateTime<Utc>,
     lookback: Duration,
-) -> Result<Vec<DeploymentInfo>, Stop> {
+) -> Result<Vec<Result<DeploymentInfo, String>>, Stop> {
     let targets: Vec<String> = plans
         .iter()
         .map(service_selector)
@@ -151,12 +206,13 @@ pub(crate) async fn find_deployments(
             let t = Utc.timestamp_millis_opt(e.start_ms?).single()?;
             Some((e, t))
         }) else {
-            return Err(Stop::CouldNot(format!(
+            out.push(Err(format!(
                 "no deployment found: no CUSTOM_DEPLOYMENT event with a usable start time for {sel} in the last {}; mark deployments with `slogate mark`, or pass --deployment-time",
                 human(lookback)
             )));
+            continue;
         };
-        out.push(DeploymentInfo {
+        out.push(Ok(DeploymentInfo {
             time: window::rfc3339(t),
             source: "event".into(),
             event_id: Some(latest.event_id.clone()),
@@ -164,7 +220,7 @@ pub(crate) async fn find_deployments(
             version: latest
                 .property("dt.event.deployment.version")
                 .map(str::to_string),
-        });
+        }));
     }
     Ok(out)
 }

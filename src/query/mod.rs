@@ -11,6 +11,7 @@ pub mod parse;
 pub mod placeholder;
 pub mod reduce;
 pub mod request;
+pub mod selector;
 
 use std::collections::BTreeMap;
 

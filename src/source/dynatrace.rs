@@ -123,7 +123,7 @@ pub async fn fetch(client: &Client, slis: &[Sli], window: Window) -> Result<Vec<
         let msg = slis[i].parsed.as_ref().err().cloned().unwrap_or_default();
         results[i] = Some(Fetched {
             value: failed(&slis[i].name, msg),
-            failure: Some(Failure::Query),
+            failure: Some(Failure::Invalid),
             query: None,
         });
     }
@@ -319,7 +319,7 @@ async fn fetch_metrics_alone(
     if added_inf
         && matches!(
             outcome,
-            MetricsOutcome::Error(_, Failure::Query | Failure::Missing)
+            MetricsOutcome::Error(_, Failure::Query | Failure::Invalid | Failure::Missing)
         )
     {
         let (outcome, _) = send_metrics(client, m, window, false).await?;

@@ -103,8 +103,13 @@ pub struct Sli {
 pub enum Failure {
     /// The API answered, but not with exactly one value (Keptn: a "warning" result).
     NoData,
-    /// The SLI is wrong: it does not parse, or the API rejected it (4xx) (Keptn: "fail").
+    /// The API could not turn the answer into a value for this SLI (an SLO that reports an
+    /// error, a descriptor without aggregations, a 4xx other than 400 and 404) (Keptn: "fail").
     Query,
+    /// The SLI is wrong in the configuration: it is defined nowhere, does not parse, or the
+    /// source rejected the query as malformed (HTTP 400, a PromQL parse error) (Keptn: "fail").
+    /// A typo is no verdict about the release: the outcome is `invalid` (exit 2).
+    Invalid,
     /// The source could not be reached, or kept failing (5xx, 429) past the retries: the
     /// evaluation itself could not be done (exit 3).
     Unavailable,
@@ -151,11 +156,13 @@ pub(crate) fn failed(name: &str, message: String) -> SliValue {
 }
 
 /// The failure class of an HTTP status met while fetching (`None`: no answer at all): the
-/// source out of reach is no verdict, a 404 is a wrong selection, other 4xx a wrong query.
+/// source out of reach is no verdict, a 404 is a wrong selection, a 400 a malformed query,
+/// other 4xx a query the source could not answer.
 pub(crate) fn classify(status: Option<u16>) -> Failure {
     match status {
         None | Some(429) | Some(500..=599) => Failure::Unavailable,
         Some(404) => Failure::Missing,
+        Some(400) => Failure::Invalid,
         Some(_) => Failure::Query,
     }
 }

@@ -39,8 +39,17 @@ const KEPTN_SCORED: &[&str] = &[
     "slogate::key-sli-without-pass",
     "slogate::bad-percentage",
     "slogate::unknown-placeholder",
-    "slogate::undefined-sli",
 ];
+
+/// Errors that make the outcome `invalid` (exit 2) without stopping the evaluation before it
+/// fetches: the report still shows the other SLIs' values and what Keptn would have said (its
+/// view stays in the JSON report, so Keptn tooling keeps agreeing).
+const INVALID_BUT_EVALUATED: &[&str] = &["slogate::undefined-sli"];
+
+/// Whether a finding stops `eval` and `gate` before anything is fetched.
+pub fn stops(p: &Problem) -> bool {
+    p.is_error() && !INVALID_BUT_EVALUATED.contains(&p.code)
+}
 
 /// The findings as `score`, `eval` and `gate` see them: errors that Keptn scored anyway become
 /// warnings; the rest stay errors and stop the run before any verdict.
@@ -505,8 +514,10 @@ pub fn check_queries(sli: &Sli) -> Vec<Problem> {
             ),
             Ok(crate::query::SliQuery::Mv2 {
                 unit: crate::query::Mv2Unit::Unscaled,
+                metrics: m,
                 ..
             }) => {
+                check_selector(&ind.name.value, q, &m.metric_selector, &mut out);
                 // The parser accepted `MV2;<unit>;<rest>`: three pieces.
                 let parts: Vec<&str> = q.value.trim().splitn(3, ';').collect();
                 let prefix = format!("{};{};", parts[0], parts.get(1).unwrap_or(&""));
@@ -532,10 +543,69 @@ pub fn check_queries(sli: &Sli) -> Vec<Problem> {
                     )),
                 );
             }
+            Ok(
+                crate::query::SliQuery::Metrics(m) | crate::query::SliQuery::Mv2 { metrics: m, .. },
+            ) => check_selector(&ind.name.value, q, &m.metric_selector, &mut out),
             Ok(_) => {}
         }
     }
     out
+}
+
+/// The metric selector read with Dynatrace's grammar ([`crate::query::selector`]): a near miss
+/// of a transformation, aggregation or unit is an error that names the valid one; a name that
+/// is merely unknown is a warning. Each finding underlines its text in the sli.yaml.
+fn check_selector(name: &str, q: &Sourced<String>, selector: &str, out: &mut Vec<Problem>) {
+    for f in crate::query::selector::check(selector) {
+        let origin =
+            locate(&q.origin, selector, f.span.clone()).unwrap_or_else(|| q.origin.clone());
+        let found = &selector[f.span.clone()];
+        let p = if f.certain {
+            Problem::error(
+                "slogate::bad-selector",
+                &origin,
+                format!("SLI `{name}`: {} in the metric selector", f.message),
+            )
+            .label("Dynatrace refuses this (400 Metric selector parse error)")
+        } else {
+            Problem::warning(
+                "slogate::unknown-transformation",
+                &origin,
+                format!("SLI `{name}`: {} in the metric selector", f.message),
+            )
+            .label("not checked")
+        };
+        out.push(match f.suggestion {
+            Some(s) => p.help(format!("did you mean `{s}`? (write `{s}` instead of `{found}`)")),
+            None if f.certain => p.help("see Dynatrace's \"Metric selector transformations\" for the syntax"),
+            None => p.help("if Dynatrace knows it, ignore this; otherwise check the spelling against Dynatrace's \"Metric selector transformations\""),
+        });
+    }
+}
+
+/// Where `span` of `selector` is in the file: the selector as written, or (in a double-quoted
+/// YAML string) with its quotes escaped as `\"`. `None` when the source spells it otherwise.
+fn locate(
+    origin: &crate::diag::Origin,
+    selector: &str,
+    span: std::ops::Range<usize>,
+) -> Option<crate::diag::Origin> {
+    let source = origin.snippet();
+    let at = |offset: usize, escaped: bool| {
+        let before = if escaped {
+            selector[..offset].matches('"').count()
+        } else {
+            0
+        };
+        offset + before
+    };
+    let (start, escaped) = match source.find(selector) {
+        Some(i) => (i, false),
+        None => (source.find(&selector.replace('"', "\\\""))?, true),
+    };
+    let from = origin.span.start + start + at(span.start, escaped);
+    let to = origin.span.start + start + at(span.end, escaped);
+    Some(crate::diag::Origin::new(&origin.file, from..to.max(from)))
 }
 
 /// What to write instead of a query the parser refused.

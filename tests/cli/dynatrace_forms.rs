@@ -706,8 +706,10 @@ fn slo_filter_keys_replace_their_placeholders() {
 fn an_unset_env_placeholder_fails_only_that_sli() {
     let sim = sim();
     let out = eval(&sim.url(), "unset-env", WINDOW).run();
-    out.assert_code(1);
+    // A variable the query needs is configuration: invalid, not a failed release.
+    out.assert_code(2);
     let report = out.json();
+    assert_eq!(report["result"], "invalid");
     assert_close(value_of(&report, "fine"), 0.5);
     let msg = failure_of(&report, "needs_env");
     assert!(msg.contains("SLOGATE_FORMS_UNSET_APP"), "{msg}");
@@ -1401,10 +1403,12 @@ fn every_request_carries_its_token_and_no_output_shows_it() {
         .arg("--output")
         .arg(&file)
         .run();
-    // A metric key or SLO id that does not exist (404) is a wrong selection, not a verdict.
-    out.assert_code(3);
+    // A metric key or SLO id that does not exist (404) is a wrong selection, not a verdict; a
+    // query Dynatrace refuses as malformed (400: bad_dql) is a configuration error, which
+    // outranks it (docs/outcomes.md).
+    out.assert_code(2);
     let report = out.json();
-    assert_eq!(report["result"], "error");
+    assert_eq!(report["result"], "invalid");
     // every API was used, and errors echo URLs
     let reqs = data_requests(&sim);
     for prefix in [

@@ -7,6 +7,7 @@ mod support;
 
 mod bad_input;
 mod config;
+mod config_errors;
 mod dashboard;
 mod docs;
 mod dynatrace;
@@ -22,3 +23,4 @@ mod pipeline;
 mod prom_server;
 mod prometheus;
 mod score;
+mod services;

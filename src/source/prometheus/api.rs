@@ -132,8 +132,10 @@ fn data_of(status: u16, body: &str) -> Result<Value, Answer> {
         let kind = field("errorType");
         // A wrong query, or one Prometheus cannot run, is the SLI's fault; a timeout or an
         // overloaded server is not.
+        // A query Prometheus cannot parse is a configuration error (`invalid`).
         let failure = match kind {
-            "bad_data" | "execution" => Failure::Query,
+            "bad_data" => Failure::Invalid,
+            "execution" => Failure::Query,
             _ => Failure::Unavailable,
         };
         return Err(failed(
@@ -440,7 +442,7 @@ mod tests {
             reduce(400, bad),
             failed(
                 "unable to query prometheus api: bad_data: invalid parameter \"query\": 1:11: parse error",
-                Failure::Query
+                Failure::Invalid
             )
         );
         let timeout = r#"{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}"#;

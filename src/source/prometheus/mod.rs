@@ -105,7 +105,7 @@ pub async fn fetch(client: &Client, slis: &[PromSli], window: Window) -> Vec<Fet
             Err(m) => {
                 out[i] = Some(Fetched {
                     value: failed(&s.name, m.clone()),
-                    failure: Some(Failure::Query),
+                    failure: Some(Failure::Invalid),
                     query: None,
                 });
             }
