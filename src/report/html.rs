@@ -7,9 +7,9 @@ use crate::eval::{BaselineKind, IndicatorResult, Status, TargetResult, Verdict};
 use crate::report::Report;
 use crate::report::json::Series;
 use crate::report::markdown::{
-    Reason, baseline_line, baseline_text, change_text, deployment_text, is_web_url, num,
-    objective_name, parse_time, reasons, score_text, span, status_word, thresholds, unit_suffix,
-    value_text, verdict_word,
+    Reason, baseline_line, baseline_text, change_text, deployment_text, is_web_url, no_verdict,
+    num, objective_name, parse_time, reasons, score_text, span, status_word, thresholds,
+    unit_suffix, value_text, verdict_word,
 };
 use crate::spec::criteria::Criterion;
 
@@ -40,7 +40,7 @@ code { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; 
 .warning .verdict, .badge.warning { color: var(--warn); background: var(--warn-bg); }
 .fail .verdict, .badge.fail { color: var(--fail); background: var(--fail-bg); }
 .badge.info { color: var(--info); background: var(--info-bg); }
-.error .verdict, .invalid .verdict, .badge.error { color: var(--info); background: var(--info-bg); }
+.error .verdict, .invalid .verdict, .badge.error, .badge.invalid { color: var(--info); background: var(--info-bg); }
 /* Long unbroken text (a query, a URL) may break anywhere; words and names only between words. */
 .message, li, td { overflow-wrap: break-word; word-break: normal; hyphens: none; }
 td:first-child { min-width: 12em; }
@@ -261,8 +261,8 @@ fn context(report: &Report) -> String {
 }
 
 fn badge(r: &IndicatorResult) -> String {
-    let s = if r.error.is_some() {
-        "error"
+    let s = if let Some((word, ..)) = no_verdict(r) {
+        word
     } else {
         status_word(r.status)
     };
@@ -326,9 +326,9 @@ fn why(report: &Report) -> String {
     if !flagged.is_empty() {
         out.push_str("<h2>Why</h2>\n<ul class=\"why\">\n");
         for r in flagged {
-            if let Some(error) = &r.error {
+            if let Some((_, lead, error)) = no_verdict(r) {
                 out.push_str(&format!(
-                    "<li>{} <strong>{}</strong> <code>{}</code>: could not evaluate: {}\n<ul>\n",
+                    "<li>{} <strong>{}</strong> <code>{}</code>: {lead}: {}\n<ul>\n",
                     badge(r),
                     esc(objective_name(r)),
                     esc(&r.value.metric),

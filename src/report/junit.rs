@@ -180,10 +180,10 @@ fn objective_case(classname: &str, r: &IndicatorResult) -> String {
         attr(objective_name(r))
     );
     let why: Vec<String> = reasons(r).iter().map(|x| x.plain(r)).collect();
-    if let Some(error) = &r.error {
+    if let Some((word, lead, error)) = crate::report::markdown::no_verdict(r) {
         out.push_str(&format!(
-            "      <error message=\"{}\" type=\"error\">{}</error>\n",
-            attr(&format!("could not evaluate: {error}")),
+            "      <error message=\"{}\" type=\"{word}\">{}</error>\n",
+            attr(&format!("{lead}: {error}")),
             text(&details(r, false).join("\n"))
         ));
         out.push_str("    </testcase>\n");

@@ -57,7 +57,9 @@ pub fn render(report: &Report) -> String {
             let cells = [
                 objective_cell(r),
                 match r.status {
-                    _ if r.error.is_some() => "**error**".into(),
+                    _ if r.error.is_some() => {
+                        format!("**{}**", no_verdict(r).map_or("error", |n| n.0))
+                    }
                     Status::Fail | Status::Warning => format!("**{}**", status_word(r.status)),
                     _ => status_word(r.status).into(),
                 },
@@ -84,9 +86,9 @@ pub fn render(report: &Report) -> String {
     if !flagged.is_empty() {
         out.push_str("### Why\n\n");
         for r in flagged {
-            if let Some(error) = &r.error {
+            if let Some((_, lead, error)) = no_verdict(r) {
                 out.push_str(&format!(
-                    "- **{}** ({}): could not evaluate: {}\n",
+                    "- **{}** ({}): {lead}: {}\n",
                     text(objective_name(r)),
                     code(&r.value.metric),
                     text(error)
@@ -328,6 +330,17 @@ pub(crate) fn status_word(s: Status) -> &'static str {
         Status::Fail => "fail",
         Status::Info => "info",
     }
+}
+
+/// An objective without a verdict: `("invalid", "configuration error", cause)` for a typo or a
+/// query its source refused as malformed, `("error", "could not evaluate", cause)` when its data
+/// could not be fetched; `None` for a scored objective.
+pub(crate) fn no_verdict(r: &IndicatorResult) -> Option<(&'static str, &'static str, &str)> {
+    let e = r.error.as_deref()?;
+    Some(match e.strip_prefix("configuration error: ") {
+        Some(cause) => ("invalid", "configuration error", cause),
+        None => ("error", "could not evaluate", e),
+    })
 }
 
 /// The objective's display name, or its SLI when it has none.

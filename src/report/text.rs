@@ -110,11 +110,8 @@ pub fn render(report: &Report) -> String {
             } else {
                 &r.display_name
             };
-            if let Some(error) = &r.error {
-                out.push_str(&format!(
-                    "could not evaluate: {name} ({}): {error}\n",
-                    r.value.metric
-                ));
+            if let Some((_, lead, error)) = crate::report::markdown::no_verdict(r) {
+                out.push_str(&format!("{lead}: {name} ({}): {error}\n", r.value.metric));
                 if let Some(t) = &r.tile {
                     out.push_str(&format!("  from {}\n", t.describe()));
                 }
@@ -204,7 +201,7 @@ fn targets(t: &Option<Vec<TargetResult>>, evaluated: bool) -> String {
 
 fn row(r: &IndicatorResult) -> [String; 8] {
     let status = match r.status {
-        _ if r.error.is_some() => "error",
+        _ if r.error.is_some() => crate::report::markdown::no_verdict(r).map_or("error", |n| n.0),
         Status::Pass => "pass",
         Status::Warning => "warning",
         Status::Fail => "fail",
