@@ -236,6 +236,22 @@ pub struct SelectArgs {
     pub dashboard: Option<String>,
 }
 
+impl SelectArgs {
+    /// The core's view of these flags.
+    pub fn scope(&self) -> crate::plan::Scope {
+        crate::plan::Scope {
+            config: self.config.clone(),
+            project: self.project.clone(),
+            stage: self.stage.clone(),
+            services: self.service.clone(),
+            deployment: self.deployment.clone(),
+            context: self.context.clone(),
+            labels: self.labels.clone(),
+            dashboard: self.dashboard.clone(),
+        }
+    }
+}
+
 /// How to talk to the data source.
 #[derive(Args, Debug, Clone)]
 pub struct SourceArgs {
@@ -429,6 +445,16 @@ pub enum Color {
 pub enum ReportFormat {
     Text,
     Json,
+}
+
+impl From<OnMissingBaseline> for crate::eval::MissingBaseline {
+    fn from(f: OnMissingBaseline) -> Self {
+        match f {
+            OnMissingBaseline::Pass => crate::eval::MissingBaseline::Pass,
+            OnMissingBaseline::Warn => crate::eval::MissingBaseline::Warn,
+            OnMissingBaseline::Fail => crate::eval::MissingBaseline::Fail,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{OnMissingBaseline, SelectArgs};
 use crate::diag::Problem;
 use crate::eval::MissingBaseline;
 use crate::query::{SliQuery, Vars, defaults, parse, placeholder};
@@ -61,9 +60,26 @@ pub fn labels(raw: &[String]) -> Result<BTreeMap<String, String>, Problem> {
     Ok(out)
 }
 
+/// What a command selected: the config root and Keptn's coordinates. Commands fill it from their
+/// flags (`cli::SelectArgs`); the core never sees clap's types.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    /// The config root (ROOT/, ROOT/<stage>/, ROOT/<stage>/<service>/).
+    pub config: std::path::PathBuf,
+    pub project: Option<String>,
+    pub stage: Option<String>,
+    pub services: Vec<String>,
+    pub deployment: Option<String>,
+    pub context: Option<String>,
+    /// `KEY=VALUE` as the user wrote them (checked by `resolve`).
+    pub labels: Vec<String>,
+    /// A dashboard id or `query` (dashboard mode).
+    pub dashboard: Option<String>,
+}
+
 /// Loads and merges the configuration for the selected service and prepares its SLIs.
 pub fn resolve(
-    select: &SelectArgs,
+    select: &Scope,
     service: Option<&str>,
     env: &BTreeMap<String, String>,
 ) -> Result<Plan, Vec<Problem>> {
@@ -369,14 +385,12 @@ pub fn slis_for(
 /// history baselines; `warn` for a before-window, where "I could not see before" must not read
 /// as "nothing got worse").
 pub fn policy(
-    flag: Option<OnMissingBaseline>,
+    flag: Option<MissingBaseline>,
     settings: &Settings,
     default: MissingBaseline,
 ) -> MissingBaseline {
     match flag {
-        Some(OnMissingBaseline::Pass) => MissingBaseline::Pass,
-        Some(OnMissingBaseline::Warn) => MissingBaseline::Warn,
-        Some(OnMissingBaseline::Fail) => MissingBaseline::Fail,
+        Some(p) => p,
         None => settings
             .on_missing_baseline
             .as_ref()

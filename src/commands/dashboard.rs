@@ -63,7 +63,11 @@ pub fn processed(
     if select.service.len() > 1 {
         return Err(usage(ui, "one service at a time", "give --service once"));
     }
-    let mut plan = match plan::resolve(select, select.service.first().map(String::as_str), &env) {
+    let mut plan = match plan::resolve(
+        &select.scope(),
+        select.service.first().map(String::as_str),
+        &env,
+    ) {
         Ok(p) => p,
         Err(problems) => {
             ui.problems(&problems);

@@ -27,7 +27,7 @@ pub fn run_eval(args: &EvalArgs, ui: &Ui) -> Exit {
     };
     let job = Job {
         record: args.record,
-        select: &args.select,
+        select: args.select.scope(),
         source: &args.source,
         output: &args.output,
         when,
@@ -95,7 +95,7 @@ pub fn run_gate(args: &GateArgs, ui: &Ui) -> Exit {
     };
     let job = Job {
         record: true,
-        select: &args.select,
+        select: args.select.scope(),
         source: &args.source,
         output: &args.output,
         when,

@@ -21,7 +21,7 @@ pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {
         return Exit::Invalid;
     }
     let plan = match plan::resolve(
-        &args.select,
+        &args.select.scope(),
         args.select.service.first().map(String::as_str),
         &env,
     ) {

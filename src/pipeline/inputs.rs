@@ -4,7 +4,6 @@
 use super::emit;
 use super::{BaselineMode, Job, Stop, When, usage};
 use crate::ci::CiKind;
-use crate::cli::SelectArgs;
 use crate::diag::Problem;
 use crate::eval::previous;
 use crate::input;
@@ -24,15 +23,15 @@ use std::time::Duration as StdDuration;
 
 /// One plan per selected service (`--service` repeated), or one for the default.
 pub(crate) fn resolve_all(
-    select: &SelectArgs,
+    select: &plan::Scope,
     env: &BTreeMap<String, String>,
 ) -> Result<Vec<Plan>, Vec<Problem>> {
-    if select.service.is_empty() {
+    if select.services.is_empty() {
         return Ok(vec![plan::resolve(select, None, env)?]);
     }
     let mut plans = Vec::new();
     let mut problems = Vec::new();
-    for service in &select.service {
+    for service in &select.services {
         match plan::resolve(select, Some(service), env) {
             Ok(p) => plans.push(p),
             Err(p) => problems.extend(p),
@@ -187,7 +186,7 @@ pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
         )));
     }
     let env = environment();
-    let plans = resolve_all(job.select, &env)?;
+    let plans = resolve_all(&job.select, &env)?;
     let mut findings: Vec<Problem> = plans
         .iter()
         .flat_map(|p| p.findings.iter().cloned())

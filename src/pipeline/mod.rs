@@ -11,7 +11,7 @@ mod publish;
 mod score;
 mod windows;
 
-use crate::cli::{OutputArgs, SelectArgs, SourceArgs};
+use crate::cli::{OutputArgs, SourceArgs};
 use crate::clock::Clock;
 use crate::diag::Problem;
 use crate::eval::Verdict;
@@ -44,7 +44,8 @@ pub(crate) enum BaselineMode {
 pub(crate) struct Job<'a> {
     /// Store the evaluation in the history.
     pub(crate) record: bool,
-    pub(crate) select: &'a SelectArgs,
+    /// What was selected (the core's form of the flags).
+    pub(crate) select: crate::plan::Scope,
     pub(crate) source: &'a SourceArgs,
     pub(crate) output: &'a OutputArgs,
     pub(crate) when: When,

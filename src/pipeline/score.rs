@@ -90,7 +90,7 @@ pub(crate) fn build_report(
     let url = url.as_str();
     let comparison = plan.slo.effective_comparison();
     let policy = plan::policy(
-        output.on_missing_baseline,
+        output.on_missing_baseline.map(Into::into),
         &plan.settings,
         default_policy(mode),
     );
@@ -441,7 +441,7 @@ pub(crate) fn unanchored(
     for u in services {
         let plan = &u.plan;
         let policy = plan::policy(
-            job.output.on_missing_baseline,
+            job.output.on_missing_baseline.map(Into::into),
             &plan.settings,
             default_policy(job.baseline),
         );

@@ -9,6 +9,7 @@ pub mod defaults;
 pub mod encode;
 pub mod parse;
 pub mod placeholder;
+pub mod promql;
 pub mod reduce;
 pub mod request;
 pub mod selector;

@@ -101,7 +101,7 @@ pub fn build(q: &SliQuery, w: Window) -> Request {
         },
         // The instant query at the window's end, its form written as a query string.
         SliQuery::Promql { query } => {
-            use crate::source::prometheus::api;
+            use crate::query::promql as api;
             Request {
                 method: Method::Post,
                 path: api::QUERY_PATH.to_string(),

@@ -18,7 +18,7 @@ pub const BUILT_IN: &[&str] = &[
 ];
 
 /// The placeholder of the window length, filled per window.
-pub const DURATION: &str = "$DURATION_SECONDS";
+pub use crate::query::promql::DURATION;
 
 /// What the placeholders are filled with.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
