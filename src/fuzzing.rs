@@ -7,9 +7,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 
 use crate::diag::{self, SourceFile};
+use crate::model::{criteria::Criterion, lint, load};
 use crate::query::{UsqlType, Vars, Window, parse, placeholder, reduce, request};
 use crate::report::{Report, annotations};
-use crate::spec::{criteria::Criterion, lint, load};
 
 fn text(data: &[u8]) -> String {
     String::from_utf8_lossy(data).into_owned()

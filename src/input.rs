@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::diag::{Origin, Problem, SourceFile};
 use crate::eval::SliValue;
 use crate::eval::previous::{self, PreviousEvaluation};
-use crate::spec::slo::Slo;
+use crate::model::slo::Slo;
 
 /// A value as written in a values file; Keptn's SLIResult fields, nothing else.
 #[derive(Deserialize)]

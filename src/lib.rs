@@ -1,6 +1,6 @@
 //! slogate: Keptn-compatible SLO evaluation for release pipelines.
 //!
-//! The core (`spec`, `eval`, `report`) is pure; `commands` is the IO shell around it.
+//! The core (`model`, `query`, `judge`, `eval`, `report`) is pure; `commands` is the IO shell around it.
 
 // `Problem` is large, but it is built only on the error path where its size costs nothing, and
 // boxing it would obscure every constructor.
@@ -19,12 +19,12 @@ pub mod fuzzing;
 pub mod history;
 pub mod input;
 pub mod judge;
+pub mod model;
 pub mod pipeline;
 pub mod plan;
 pub mod query;
 pub mod report;
 pub mod shell;
 pub mod source;
-pub mod spec;
 pub mod ui;
 pub mod window;

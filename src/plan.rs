@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 
 use crate::diag::Problem;
 use crate::eval::MissingBaseline;
+use crate::model::layout::{self, Level};
+use crate::model::settings::Settings;
+use crate::model::slo::Slo;
+use crate::model::{lint, load, sources};
 use crate::query::{SliQuery, Vars, defaults, parse, placeholder};
 use crate::source::prometheus;
 use crate::source::secret::Secret;
 use crate::source::{Sli, SourceKind};
-use crate::spec::layout::{self, Level};
-use crate::spec::settings::Settings;
-use crate::spec::slo::Slo;
-use crate::spec::{lint, load, sources};
 
 pub struct Plan {
     pub root: PathBuf,

@@ -9,18 +9,18 @@ use crate::ci::{self, CiKind};
 use crate::cli::CiArg;
 use crate::diag::Problem;
 use crate::event::{self, Target};
+use crate::model::settings::Settings;
 use crate::plan;
 use crate::source::http::{Client, ClientConfig, Credentials, Tokens};
 use crate::source::retry::RetryPolicy;
-use crate::spec::settings::Settings;
 
 /// Settings of the config root, if it has a slogate.yaml (`mark` and `history` work without one).
 pub fn settings_of(root: &std::path::Path) -> Result<Settings, Vec<Problem>> {
-    let path = root.join(crate::spec::layout::SETTINGS_FILE);
+    let path = root.join(crate::model::layout::SETTINGS_FILE);
     if !path.is_file() {
         return Ok(Settings::default());
     }
-    let l = crate::spec::load::settings_file(&path).map_err(|p| vec![p])?;
+    let l = crate::model::load::settings_file(&path).map_err(|p| vec![p])?;
     if l.has_errors() {
         return Err(l.problems);
     }

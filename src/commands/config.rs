@@ -2,9 +2,9 @@
 
 use crate::cli::{ConfigArgs, ReportFormat};
 use crate::diag::Problem;
-use crate::spec::layout::{self, Level};
-use crate::spec::load;
-use crate::spec::slo::Provenance;
+use crate::model::layout::{self, Level};
+use crate::model::load;
+use crate::model::slo::Provenance;
 use crate::ui::{Exit, Ui, stdout};
 
 pub fn run(args: &ConfigArgs, ui: &Ui) -> Exit {
@@ -53,7 +53,7 @@ pub fn run(args: &ConfigArgs, ui: &Ui) -> Exit {
             .iter()
             .flat_map(Level::problems)
             .cloned()
-            .map(crate::spec::load::keptn_reading),
+            .map(crate::model::load::keptn_reading),
     );
     if problems.iter().any(Problem::is_error) {
         ui.problems(&problems);
@@ -123,7 +123,7 @@ pub fn run(args: &ConfigArgs, ui: &Ui) -> Exit {
 /// YAML-shaped text with each value's origin as a trailing comment.
 fn render_text(
     m: &layout::Merged,
-    prometheus: &indexmap::IndexMap<String, crate::spec::sli::Indicator>,
+    prometheus: &indexmap::IndexMap<String, crate::model::sli::Indicator>,
     files: &[String],
     stage: Option<&str>,
     service: Option<&str>,

@@ -277,7 +277,7 @@ pub fn execute(
 struct Events<'a> {
     rt: &'a tokio::runtime::Runtime,
     client: &'a crate::source::http::Client,
-    settings: &'a crate::spec::settings::Settings,
+    settings: &'a crate::model::settings::Settings,
 }
 
 impl EventSink for Events<'_> {
@@ -310,7 +310,7 @@ impl EventSink for Events<'_> {
 fn in_dynatrace(
     args: &HistoryArgs,
     env: &BTreeMap<String, String>,
-    settings: &crate::spec::settings::Settings,
+    settings: &crate::model::settings::Settings,
     clock: &dyn Clock,
 ) -> Result<Exit, Failure> {
     let conn = crate::plan::connection(settings, env).map_err(|p| (Exit::Invalid, vec![p]))?;

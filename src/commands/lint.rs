@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{LintArgs, LintFormat};
 use crate::diag::{self, Problem, Severity};
+use crate::model::layout::{self, Level, LevelKind};
+use crate::model::load;
+use crate::model::settings::Settings;
+use crate::model::{lint, slo::Slo, sources};
 use crate::source::{SourceKind, prometheus};
-use crate::spec::layout::{self, Level, LevelKind};
-use crate::spec::load;
-use crate::spec::settings::Settings;
-use crate::spec::{lint, slo::Slo, sources};
 use crate::ui::{Exit, Ui, stderr, stdout};
 
 pub fn run(args: &LintArgs, ui: &Ui) -> Exit {
@@ -415,7 +415,7 @@ fn dashboard_text(arg: &str) -> Result<(String, String), Problem> {
         );
     }
     let env = crate::shell::environment();
-    let conn = crate::plan::connection(&crate::spec::settings::Settings::default(), &env)?;
+    let conn = crate::plan::connection(&crate::model::settings::Settings::default(), &env)?;
     if conn.token.is_none() {
         return Err(Problem::file(
             "slogate::usage",

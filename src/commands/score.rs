@@ -6,9 +6,9 @@ use crate::cli::{FailOn, OnMissingBaseline, ReportFormat, ScoreArgs};
 use crate::diag::Problem;
 use crate::eval::{self, MissingBaseline, Retrieval, previous};
 use crate::input;
+use crate::model::slo::Slo;
+use crate::model::{layout, lint, load};
 use crate::report::{self, Report, json};
-use crate::spec::slo::Slo;
-use crate::spec::{layout, lint, load};
 use crate::ui::{Exit, Ui, stdout};
 
 pub fn run(args: &ScoreArgs, ui: &Ui) -> Exit {

@@ -10,13 +10,13 @@ use serde_json::Value;
 use super::process::{self, DashboardError, Processed};
 use super::select::Selection;
 use crate::diag::Problem;
+use crate::model::load;
+use crate::model::settings::Settings;
 use crate::plan::Plan;
 use crate::query::Vars;
 use crate::query::Window;
 use crate::source::http::Client;
 use crate::source::{Failure, Fatal, Fetched, Sli, SourceKind};
-use crate::spec::load;
-use crate::spec::settings::Settings;
 
 /// A service's dashboard: how it was chosen and, once loaded, what it gave.
 #[derive(Clone, Debug)]
@@ -43,7 +43,7 @@ fn conf_value(path: &Path) -> Result<Option<String>, Problem> {
     if let Some(p) = problems.into_iter().find(Problem::is_error) {
         return Err(p);
     }
-    let parsed = crate::spec::yaml::parse(&file);
+    let parsed = crate::model::yaml::parse(&file);
     if let Some(p) = parsed.problems.into_iter().find(Problem::is_error) {
         return Err(p);
     }

@@ -12,7 +12,7 @@ use super::process::{scoring, tile_list, title_of};
 use super::title::{self, Title};
 use super::{markdown, thresholds, tiles};
 use crate::diag::{Origin, Problem, SourceFile};
-use crate::spec::read::did_you_mean;
+use crate::model::read::did_you_mean;
 
 const TITLE_KEYS: &[&str] = &["sli", "pass", "warning", "key", "weight", "exclude"];
 

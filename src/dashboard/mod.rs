@@ -14,8 +14,8 @@ pub mod title;
 
 use serde_json::{Value, json};
 
-use crate::spec::load;
-use crate::spec::slo::Slo;
+use crate::model::load;
+use crate::model::slo::Slo;
 pub use process::{DashboardError, Indicator, ObjectiveDef, Processed};
 pub use select::Selection;
 

@@ -9,8 +9,8 @@ pub mod previous;
 
 use serde::{Deserialize, Serialize};
 
-use crate::spec::criteria::{CriteriaError, Criterion};
-use crate::spec::slo::{EffectiveComparison, Group, Objective, Slo};
+use crate::model::criteria::{CriteriaError, Criterion};
+use crate::model::slo::{EffectiveComparison, Group, Objective, Slo};
 use gofmt::{go_f, go_v};
 
 /// One indicator value as an SLI provider delivers it (Keptn's `SLIResult`).
@@ -938,7 +938,7 @@ fn total_score(
 
 /// A `total_score` threshold: one trailing `%` removed, then Go's ParseFloat.
 pub fn parse_percentage(s: &str) -> Option<f64> {
-    crate::spec::criteria::go_parse_float(s.strip_suffix('%').unwrap_or(s))
+    crate::model::criteria::go_parse_float(s.strip_suffix('%').unwrap_or(s))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::SliValue;
-use crate::spec::slo::EffectiveComparison;
+use crate::model::slo::EffectiveComparison;
 
 /// One earlier evaluation, reduced to what the comparison needs.
 #[derive(Clone, Debug, PartialEq)]

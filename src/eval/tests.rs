@@ -8,8 +8,8 @@
 use super::previous::{PreviousEvaluation, select};
 use super::*;
 use crate::diag::SourceFile;
-use crate::spec::load::parse_slo;
-use crate::spec::slo::{EffectiveComparison, Slo};
+use crate::model::load::parse_slo;
+use crate::model::slo::{EffectiveComparison, Slo};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -2364,7 +2364,7 @@ fn judged_run(
     by_sli: &[(&str, (f64, f64))],
 ) -> Evaluation {
     let pseudo = prev("baseline window", "pass", baseline);
-    let hook = |o: &crate::spec::slo::Objective, _a: f64, _v: f64| {
+    let hook = |o: &crate::model::slo::Objective, _a: f64, _v: f64| {
         by_sli
             .iter()
             .find(|(s, _)| *s == o.sli.value)
@@ -2483,7 +2483,7 @@ fn judge_leaves_passes_absolute_criteria_and_history_alone() {
     );
     assert_eq!(e.result, Verdict::Fail);
     // A history baseline is never judged.
-    let hook = |_: &crate::spec::slo::Objective, _: f64, _: f64| Some(interval(-50.0, 90.0));
+    let hook = |_: &crate::model::slo::Objective, _: f64, _: f64| Some(interval(-50.0, 90.0));
     let h = history("p95", &[100.0]);
     let refs: Vec<&PreviousEvaluation> = h.iter().collect();
     let e = evaluate_judged(

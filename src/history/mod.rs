@@ -23,8 +23,8 @@ use serde_json::Value;
 use crate::diag::Problem;
 use crate::eval::SliValue;
 use crate::eval::previous::PreviousEvaluation;
+use crate::model::slo::EffectiveComparison;
 use crate::report::Report;
-use crate::spec::slo::EffectiveComparison;
 
 pub use document::{DocumentKind, documents};
 

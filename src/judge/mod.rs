@@ -14,7 +14,7 @@ pub mod estimate;
 
 use serde::{Deserialize, Serialize};
 
-use crate::spec::criteria::{Criterion, Operator, Target};
+use crate::model::criteria::{Criterion, Operator, Target};
 use estimate::Shape;
 
 /// Who decides relative criteria against a window baseline.

@@ -7,6 +7,7 @@ use crate::ci::CiKind;
 use crate::diag::Problem;
 use crate::eval::previous;
 use crate::input;
+use crate::model::load;
 use crate::plan::{self, Plan};
 use crate::shell::{ci_kind, client_for, environment};
 use crate::source::dynatrace::Fatal;
@@ -14,7 +15,6 @@ use crate::source::http::{Client, ClientConfig, Credentials};
 use crate::source::preflight;
 use crate::source::retry::RetryPolicy;
 use crate::source::{SourceKind, prometheus};
-use crate::spec::load;
 use crate::ui::{Ui, stderr};
 use crate::window;
 use chrono::Duration;
@@ -192,7 +192,7 @@ pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
         .flat_map(|p| p.findings.iter().cloned())
         .collect();
     dedupe(&mut findings);
-    if findings.iter().any(crate::spec::lint::stops) {
+    if findings.iter().any(crate::model::lint::stops) {
         return Err(Stop::Invalid(findings));
     }
     ui.problems(&findings);

@@ -7,12 +7,12 @@
 use std::collections::BTreeMap;
 
 use crate::judge::{Minutes, Statistic, companion};
+use crate::model::criteria::Criterion;
 use crate::plan::Plan;
 use crate::query::{MetricsQuery, SliQuery};
 use crate::report::json::Series;
 use crate::source::http::Client;
 use crate::source::{Fatal, Sli, SourceKind, dynatrace};
-use crate::spec::criteria::Criterion;
 use crate::window::TimeWindow;
 
 /// What the judge gets for one SLI.
@@ -111,7 +111,7 @@ pub(crate) fn not_judged(
     plan: &Plan,
     judged: &Judged,
     window_baseline: bool,
-    objective: &crate::spec::slo::Objective,
+    objective: &crate::model::slo::Objective,
     result: &crate::eval::IndicatorResult,
 ) -> Option<String> {
     if result.judge.is_some() {

@@ -9,13 +9,13 @@ use crate::ci;
 use crate::cli::OutputArgs;
 use crate::diag::Problem;
 use crate::eval::{self, BaselineKind, MissingBaseline, Retrieval, Verdict, previous};
+use crate::model::criteria::Criterion;
 use crate::plan::{self, Plan};
 use crate::report::json::WindowInfo;
 use crate::report::{Report, json};
 use crate::source::SourceKind;
 use crate::source::dynatrace::{Failure, Fetched};
 use crate::source::http::Client;
-use crate::spec::criteria::Criterion;
 use crate::window::{self};
 use chrono::Duration;
 use std::collections::BTreeMap;
@@ -113,7 +113,7 @@ pub(crate) fn build_report(
                 invalidated: false,
             };
             let settings = plan.settings.judge.settings();
-            let hook = |o: &crate::spec::slo::Objective, a: f64, measured: f64| {
+            let hook = |o: &crate::model::slo::Objective, a: f64, measured: f64| {
                 let m = fetched.minutes.get(&o.sli.value)?;
                 let mut cmp = crate::judge::compare(
                     m.statistic,

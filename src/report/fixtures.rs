@@ -9,12 +9,12 @@ use crate::eval::{
     BaselineKind, Evaluation, IndicatorResult, MissingBaseline, ResultValue, Status, TargetResult,
     Verdict,
 };
+use crate::model::slo::EffectiveComparison;
 use crate::report::Report;
 use crate::report::json::{
     DeploymentInfo, PipelineInfo, Policy, REPORT_VERSION, Series, SettleInfo, SloInfo, SourceInfo,
     Tool, WindowInfo,
 };
-use crate::spec::slo::EffectiveComparison;
 
 /// Every fixture with its name, for tests that run over all of them.
 pub(crate) fn all() -> Vec<(&'static str, Report)> {
@@ -496,7 +496,7 @@ pub(crate) fn unavailable() -> Report {
 /// its margin but inconclusive (too few errors): a warning that says so.
 pub(crate) fn judged() -> Report {
     use crate::judge::{Comparison, Decision, Interval, JudgedCriterion, Statistic, describe};
-    use crate::spec::criteria::Criterion;
+    use crate::model::criteria::Criterion;
     let mut report = with_series();
     let judge = |statistic,
                  change: (f64, f64, f64),

@@ -4,6 +4,7 @@
 //! anywhere, offline, years later. Deterministic (no random ids, no clock).
 
 use crate::eval::{BaselineKind, IndicatorResult, Status, TargetResult, Verdict};
+use crate::model::criteria::Criterion;
 use crate::report::Report;
 use crate::report::json::Series;
 use crate::report::markdown::{
@@ -11,7 +12,6 @@ use crate::report::markdown::{
     num, objective_name, parse_time, reasons, score_text, span, status_word, thresholds,
     unit_suffix, value_text, verdict_word,
 };
-use crate::spec::criteria::Criterion;
 
 const STYLE: &str = r#"
 :root { color-scheme: light; --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; --bg: #ffffff;

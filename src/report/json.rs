@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::eval::{Evaluation, MissingBaseline};
-use crate::spec::slo::EffectiveComparison;
+use crate::model::slo::EffectiveComparison;
 
 /// Bumped when a field changes meaning or disappears.
 pub const REPORT_VERSION: u32 = 1;
@@ -98,9 +98,9 @@ pub struct SloInfo {
 
 impl SloInfo {
     /// What a report says of the SLO it scored: files, hash, effective comparison, thresholds.
-    pub fn of(slo: &crate::spec::slo::Slo, files: Vec<String>) -> SloInfo {
+    pub fn of(slo: &crate::model::slo::Slo, files: Vec<String>) -> SloInfo {
         let threshold =
-            |pick: fn(&crate::spec::slo::TotalScore) -> Option<&crate::diag::Sourced<String>>| {
+            |pick: fn(&crate::model::slo::TotalScore) -> Option<&crate::diag::Sourced<String>>| {
                 slo.total_score
                     .as_ref()
                     .and_then(pick)

@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 
 use crate::eval::gofmt::go_v;
 use crate::eval::{BaselineKind, IndicatorResult, Status, TargetResult, Verdict};
+use crate::model::criteria::Criterion;
 use crate::report::Report;
-use crate::spec::criteria::Criterion;
 
 /// Renders the summary. Deterministic; ends with a newline.
 pub fn render(report: &Report) -> String {

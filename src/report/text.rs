@@ -2,9 +2,9 @@
 
 use crate::eval::gofmt::go_v;
 use crate::eval::{BaselineKind, IndicatorResult, Status, TargetResult, Verdict};
+use crate::model::criteria::Criterion;
 use crate::report::Report;
 use crate::report::markdown::verdict_word;
-use crate::spec::criteria::Criterion;
 
 pub fn render(report: &Report) -> String {
     // Foreign text made safe, long decimals rounded: once, here.

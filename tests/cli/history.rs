@@ -196,7 +196,7 @@ fn invalidate_removes_an_evaluation_from_comparison() {
         .assert_stdout_contains("(load test during the window)");
     // Both passing Keptn evaluations are now invalidated: none is left to compare with.
     let s = Store::open(&store).unwrap();
-    let c = slogate::spec::slo::EffectiveComparison {
+    let c = slogate::model::slo::EffectiveComparison {
         compare_with: "single_result".into(),
         include_result_with_score: "pass".into(),
         number_of_comparison_results: 1,

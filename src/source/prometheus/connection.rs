@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::model::settings::Settings;
 use crate::source::secret::{self, Secret};
-use crate::spec::settings::Settings;
 
 use super::{PASSWORD_ENV, URL_ENV, USER_ENV};
 

@@ -3,7 +3,7 @@
 //! text (which falls back to a built-in SLI); other keys are ignored; a name written twice keeps
 //! its later value. Levels merge key by key, and the first file found must define indicators.
 //!
-//! Pure: the caller reads the files ([`crate::spec::load::read_text`]).
+//! Pure: the caller reads the files ([`crate::model::load::read_text`]).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,10 +11,10 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 
 use crate::diag::{Problem, Severity, SourceFile, Sourced};
-use crate::spec::load::{self, Loaded};
-use crate::spec::read::Reader;
-use crate::spec::sli::{Indicator, SLI_KEYS};
-use crate::spec::yaml::{self, Node, Value};
+use crate::model::load::{self, Loaded};
+use crate::model::read::Reader;
+use crate::model::sli::{Indicator, SLI_KEYS};
+use crate::model::yaml::{self, Node, Value};
 
 /// Where the file sits in each level folder.
 pub const FILE: &str = "prometheus/sli.yaml";

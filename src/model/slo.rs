@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use crate::diag::{Origin, Problem, SourceFile, Sourced};
-use crate::spec::read::{Fields, Reader};
-use crate::spec::yaml::Node;
+use crate::model::read::{Fields, Reader};
+use crate::model::yaml::Node;
 
 pub const SLO_KEYS: &[&str] = &[
     "spec_version",
@@ -485,7 +485,7 @@ impl Slo {
 #[cfg(test)]
 mod tests {
     use crate::diag::SourceFile;
-    use crate::spec::load::parse_slo;
+    use crate::model::load::parse_slo;
 
     fn problems(text: &str) -> Vec<(String, (usize, usize))> {
         parse_slo(SourceFile::new("slo.yaml", text), vec![])
@@ -544,7 +544,7 @@ mod tests {
         let read: Vec<bool> = l
             .problems
             .into_iter()
-            .map(crate::spec::load::keptn_reading)
+            .map(crate::model::load::keptn_reading)
             .map(|p| p.is_error())
             .collect();
         assert_eq!(read, [false, false, false]);

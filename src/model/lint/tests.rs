@@ -1,7 +1,7 @@
 use super::*;
 use crate::diag::SourceFile;
-use crate::spec::layout::merge_sli;
-use crate::spec::load::{parse_sli, parse_slo};
+use crate::model::layout::merge_sli;
+use crate::model::load::{parse_sli, parse_slo};
 
 fn slo(text: &str) -> Slo {
     let l = parse_slo(SourceFile::new("slo.yaml", text), vec![]);

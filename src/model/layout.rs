@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 
 use crate::diag::{Problem, Sourced};
+use crate::model::load::{self, Loaded};
+use crate::model::sli::{Indicator, Sli};
+use crate::model::slo::{Comparison, Objective, Slo, TotalScore};
 use crate::source::prometheus::{self, files::PromSli};
-use crate::spec::load::{self, Loaded};
-use crate::spec::sli::{Indicator, Sli};
-use crate::spec::slo::{Comparison, Objective, Slo, TotalScore};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LevelKind {

@@ -5,11 +5,11 @@
 use indexmap::IndexMap;
 
 use crate::diag::Problem;
+use crate::model::layout::{Level, MergedSli, merge_sli};
+use crate::model::settings::Settings;
+use crate::model::sli::Indicator;
 use crate::source::SourceKind;
 use crate::source::prometheus::{files, queries};
-use crate::spec::layout::{Level, MergedSli, merge_sli};
-use crate::spec::settings::Settings;
-use crate::spec::sli::Indicator;
 
 /// The SLI definitions of one chain of levels, split by source.
 #[derive(Clone, Debug, Default)]
@@ -110,7 +110,7 @@ impl Assigned {
                 if self.dynatrace.any_file {
                     self.dynatrace.indicators.contains_key(name)
                 } else {
-                    crate::spec::lint::DEFAULT_SLIS.contains(&name)
+                    crate::model::lint::DEFAULT_SLIS.contains(&name)
                 }
             }
         }
@@ -145,8 +145,8 @@ impl Assigned {
 mod tests {
     use super::*;
     use crate::diag::SourceFile;
-    use crate::spec::layout::LevelKind;
-    use crate::spec::load;
+    use crate::model::layout::LevelKind;
+    use crate::model::load;
 
     fn level(plain: Option<&str>, dynatrace: Option<&str>, prom: Option<&str>) -> Level {
         let mut sli = Vec::new();

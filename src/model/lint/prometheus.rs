@@ -3,9 +3,9 @@
 //! replaced. Warnings: prometheus-service read such files, and the SLI fails at evaluation.
 
 use crate::diag::{Origin, Problem};
+use crate::model::placeholder;
+use crate::model::sli::Indicator;
 use crate::source::prometheus::{promql, queries};
-use crate::spec::placeholder;
-use crate::spec::sli::Indicator;
 
 /// What prometheus-service replaced (reference §3), besides `$LABEL.<key>` and filter keys.
 const KNOWN: &[&str] = &[

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use crate::diag::{Problem, SourceFile, Sourced};
-use crate::spec::read::Reader;
-use crate::spec::yaml::Node;
+use crate::model::read::Reader;
+use crate::model::yaml::Node;
 
 pub const SETTINGS_KEYS: &[&str] = &[
     "spec_version",

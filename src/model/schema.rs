@@ -11,9 +11,9 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::diag::SourceFile;
-use crate::spec::criteria::Criterion;
-use crate::spec::yaml::{self, Node};
-use crate::spec::{settings, sli, slo};
+use crate::model::criteria::Criterion;
+use crate::model::yaml::{self, Node};
+use crate::model::{settings, sli, slo};
 
 const SCHEMAS: &[(&str, &str)] = &[
     ("sli", include_str!("../../schemas/sli.schema.json")),

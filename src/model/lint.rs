@@ -4,16 +4,16 @@
 
 use crate::diag::{Problem, Sourced};
 use crate::eval::parse_percentage;
-use crate::source::SourceKind;
-use crate::spec::criteria::{Criterion, Operator, Target};
-use crate::spec::layout::MergedSli;
-use crate::spec::placeholder;
-use crate::spec::read::did_you_mean;
-use crate::spec::sli::Sli;
-use crate::spec::slo::{
+use crate::model::criteria::{Criterion, Operator, Target};
+use crate::model::layout::MergedSli;
+use crate::model::placeholder;
+use crate::model::read::did_you_mean;
+use crate::model::sli::Sli;
+use crate::model::slo::{
     AGGREGATE_FUNCTIONS, COMPARE_WITH_VALUES, Group, INCLUDE_RESULT_VALUES, Objective, Slo,
 };
-use crate::spec::sources::Assigned;
+use crate::model::sources::Assigned;
+use crate::source::SourceKind;
 
 /// Keptn's dynatrace-service SLIs that exist when no sli.yaml defines any (reference §5).
 pub const DEFAULT_SLIS: &[&str] = &[
@@ -391,7 +391,7 @@ fn bounds(groups: &[Group], lower: bool) -> Vec<(f64, &Sourced<String>)> {
             match c.target {
                 Target::Absolute(v)
                     if c.op.is_lower_bound() == lower
-                        && c.op != crate::spec::criteria::Operator::Eq =>
+                        && c.op != crate::model::criteria::Operator::Eq =>
                 {
                     Some((v, raw))
                 }

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::diag::{Origin, Problem, Severity, SourceFile};
-use crate::spec::read::Reader;
-use crate::spec::{settings, sli, slo, yaml};
+use crate::model::read::Reader;
+use crate::model::{settings, sli, slo, yaml};
 
 /// Larger files are refused: real SLO files are a few kilobytes.
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;

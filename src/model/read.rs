@@ -1,7 +1,7 @@
 //! Typed reading of a spanned YAML tree, collecting every problem instead of stopping at one.
 
 use crate::diag::{Origin, Problem, Sourced};
-use crate::spec::yaml::{Node, Value, parse_bool};
+use crate::model::yaml::{Node, Value, parse_bool};
 
 /// Collects problems while a file is turned into the model.
 #[derive(Default)]
