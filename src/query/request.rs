@@ -151,6 +151,19 @@ pub fn descriptor(metric_selector: &str) -> Request {
     )
 }
 
+/// `GET /api/v2/metrics?metricSelector=k1,k2&fields=unit`: the units of several metric keys in
+/// one request.
+pub fn units(keys: &[&str]) -> Request {
+    get(
+        "/api/v2/metrics".to_string(),
+        vec![
+            ("metricSelector".into(), keys.join(",")),
+            ("fields".into(), "unit".into()),
+            ("pageSize".into(), "500".into()),
+        ],
+    )
+}
+
 /// `m` with `resolution=Inf`: one value per series.
 pub fn with_resolution_inf(m: &MetricsQuery) -> MetricsQuery {
     MetricsQuery {

@@ -146,6 +146,85 @@ pub const UNITS: &[&str] = &[
 /// Metric key prefixes followed by a colon (`builtin:service.response.time`).
 const KEY_PREFIXES: &[&str] = &["builtin", "calc", "dsfm", "ext", "func", "log"];
 
+/// Transformations after which a series keeps its metric's unit.
+const UNIT_KEEPING: &[&str] = &[
+    "auto",
+    "avg",
+    "default",
+    "filter",
+    "fold",
+    "last",
+    "lastReal",
+    "limit",
+    "max",
+    "median",
+    "merge",
+    "min",
+    "names",
+    "parents",
+    "percentile",
+    "smooth",
+    "sort",
+    "splitBy",
+    "sum",
+    "timeshift",
+    "value",
+];
+
+/// The metric key of a selector whose unit is its metric's (`builtin:service.response.time`
+/// for `builtin:service.response.time:splitBy():percentile(95)`), so the descriptors of many
+/// selectors can be asked for in one list request. `None` for anything else (an expression, a
+/// transformation that changes the unit such as `:count` or `:rate`, a wildcard): that selector's
+/// own descriptor says its unit.
+pub fn unit_key(selector: &str) -> Option<&str> {
+    let s = selector.trim();
+    let key_ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '~');
+    // A key is `prefix:name` for the known prefixes, else up to the first `:`.
+    let after_prefix = KEY_PREFIXES
+        .iter()
+        .find(|p| s.starts_with(**p) && s[p.len()..].starts_with(':'))
+        .map_or(0, |p| p.len() + 1);
+    let key_end = s[after_prefix..]
+        .find(|c: char| !key_ok(c))
+        .map_or(s.len(), |i| after_prefix + i);
+    if key_end == after_prefix {
+        return None;
+    }
+    let mut rest = &s[key_end..];
+    while !rest.is_empty() {
+        rest = rest.strip_prefix(':')?;
+        let name_end = rest
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(rest.len());
+        if !UNIT_KEEPING.contains(&&rest[..name_end]) {
+            return None;
+        }
+        rest = &rest[name_end..];
+        if rest.starts_with('(') {
+            // The arguments, to the matching parenthesis (quotes may hold parentheses).
+            let mut depth = 0usize;
+            let mut quoted = false;
+            let mut end = None;
+            for (i, c) in rest.char_indices() {
+                match c {
+                    '"' => quoted = !quoted,
+                    '(' if !quoted => depth += 1,
+                    ')' if !quoted => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = Some(i);
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            rest = &rest[end? + 1..];
+        }
+    }
+    Some(&s[..key_end])
+}
+
 /// One finding in a metric selector; `span` is a byte range of the selector text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
@@ -614,5 +693,34 @@ mod tests {
         assert!(check("builtin:service.response.time").is_empty());
         assert!(check("custom:my.metric.key:avg").is_empty());
         assert!(check("log.my-metric:sum").is_empty());
+    }
+
+    #[test]
+    fn unit_keys_of_selectors_that_keep_their_metrics_unit() {
+        for (sel, want) in [
+            (
+                "builtin:service.response.time",
+                Some("builtin:service.response.time"),
+            ),
+            (
+                "builtin:service.response.time:splitBy(\"dt.entity.service\"):percentile(95)",
+                Some("builtin:service.response.time"),
+            ),
+            (
+                "builtin:service.errors.total.rate:filter(eq(\"a)\",\"b\")):avg:names",
+                Some("builtin:service.errors.total.rate"),
+            ),
+            ("custom.metric:max", Some("custom.metric")),
+            ("builtin:service.requestCount.total:count", None),
+            (
+                "builtin:service.response.time:toUnit(MicroSecond,MilliSecond)",
+                None,
+            ),
+            ("(builtin:a:avg)/(builtin:b:avg)", None),
+            ("builtin:service.*", None),
+            ("builtin:x:avg(", None),
+        ] {
+            assert_eq!(unit_key(sel), want, "{sel}");
+        }
     }
 }

@@ -864,14 +864,54 @@ pub async fn units(
     let mut distinct: Vec<&String> = selectors.iter().collect();
     distinct.sort();
     distinct.dedup();
-    let answers = join_all(distinct.iter().map(|sel| async move {
+    // Selectors whose unit is their metric's: one list request per MAX_BATCH keys, beside the
+    // values. The others (`:count`, `:rate`, expressions) ask their own descriptor.
+    let (by_key, alone): (Vec<&String>, Vec<&String>) = distinct
+        .into_iter()
+        .partition(|s| crate::query::selector::unit_key(s).is_some());
+    let mut keys: Vec<&str> = by_key
+        .iter()
+        .filter_map(|s| crate::query::selector::unit_key(s))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let lists = join_all(keys.chunks(request::MAX_BATCH).map(|chunk| async move {
+        let resp = client
+            .send(&request::units(chunk))
+            .await
+            .ok()
+            .filter(|r| r.is_success())?;
+        let v: Value = serde_json::from_str(&resp.body).ok()?;
+        let found: Vec<(String, String)> = v
+            .get("metrics")?
+            .as_array()?
+            .iter()
+            .filter_map(|m| {
+                Some((
+                    m.get("metricId")?.as_str()?.to_string(),
+                    m.get("unit")?.as_str()?.to_string(),
+                ))
+            })
+            .collect();
+        Some(found)
+    }));
+    let singles = join_all(alone.iter().map(|sel| async move {
         let mut req = request::descriptor(sel);
         req.query.push(("fields".into(), "unit".into()));
         let resp = client.send(&req).await.ok().filter(|r| r.is_success())?;
         let v: Value = serde_json::from_str(&resp.body).ok()?;
         let unit = v.get("unit")?.as_str()?.to_string();
         Some(((*sel).clone(), unit))
-    }))
-    .await;
-    answers.into_iter().flatten().collect()
+    }));
+    let (lists, singles) = futures_util::join!(lists, singles);
+    let of_key: std::collections::BTreeMap<String, String> =
+        lists.into_iter().flatten().flatten().collect();
+    let mut out: std::collections::BTreeMap<String, String> =
+        singles.into_iter().flatten().collect();
+    for sel in by_key {
+        if let Some(u) = crate::query::selector::unit_key(sel).and_then(|k| of_key.get(k)) {
+            out.insert(sel.clone(), u.clone());
+        }
+    }
+    out
 }
