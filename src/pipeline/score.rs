@@ -15,7 +15,6 @@ use crate::report::{Report, json};
 use crate::source::SourceKind;
 use crate::source::dynatrace::{Failure, Fetched};
 use crate::source::http::Client;
-use crate::spec::criteria::Criterion;
 use crate::window::{self};
 use chrono::Duration;
 use std::collections::BTreeMap;
@@ -84,6 +83,8 @@ pub(crate) fn build_report(
         BaselineMode::History => MissingBaseline::Pass,
     };
     let policy = plan::policy(output.on_missing_baseline, &plan.settings, default_policy);
+    let strict_data =
+        output.strict_data || plan.settings.strict_data.as_ref().is_some_and(|s| s.value);
     // Fetched once, scored by every objective on the SLI (Keptn asked once per objective).
     let once: Vec<eval::SliValue> = fetched.values.iter().map(|f| f.value.clone()).collect();
     let values = eval::per_objective(&plan.slo, &once);
@@ -151,7 +152,8 @@ pub(crate) fn build_report(
             .iter()
             .flatten()
             .find(|f| f.value.metric == r.value.metric);
-        r.error = indicator_error(r, value, base);
+        r.error = indicator_error(value, base);
+        flag_warnings(r, value, base, strict_data);
         match diagnosis.get(&r.value.metric) {
             Some(Diagnosis::NoEntity { selector, closest }) if r.error.is_none() => {
                 let mut e = format!(
@@ -242,10 +244,11 @@ pub(crate) fn build_report(
     }
 }
 
-/// Why an objective could not be evaluated: its value, or (for a relative criterion) its
-/// baseline, could not be fetched. `None` when both are there or simply had no data.
+/// Why an objective could not be evaluated: its value, or its baseline, could not be fetched.
+/// `None` when both are there or simply had no data. A before-window that could not be fetched
+/// is an error also for absolute criteria (docs/outcomes.md): the source failed during the run,
+/// so nothing it answered is trusted for a verdict.
 pub(crate) fn indicator_error(
-    r: &eval::IndicatorResult,
     value: Option<&Fetched>,
     base: Option<&Fetched>,
 ) -> Option<String> {
@@ -254,18 +257,36 @@ pub(crate) fn indicator_error(
     if let Some(v) = value.filter(|f| unavailable(f)) {
         return Some(v.value.message.clone());
     }
-    let relative = r
-        .pass_targets
-        .iter()
-        .chain(&r.warning_targets)
-        .flatten()
-        .any(|t| Criterion::parse(&t.criteria).is_ok_and(|c| c.is_relative()));
-    base.filter(|b| relative && unavailable(b)).map(|b| {
+    base.filter(|b| unavailable(b)).map(|b| {
         format!(
             "the baseline window could not be fetched: {}",
             b.value.message
         )
     })
+}
+
+/// A value (or baseline) the source answered with warnings, such as Prometheus' `partial
+/// response`, is never a silent pass: a note on the objective, or with `--strict-data` /
+/// `strict_data: true` an objective that could not be evaluated (docs/outcomes.md).
+pub(crate) fn flag_warnings(
+    r: &mut eval::IndicatorResult,
+    value: Option<&Fetched>,
+    base: Option<&Fetched>,
+    strict: bool,
+) {
+    for (what, f) in [("the value", value), ("the baseline window", base)] {
+        let Some(w) = f.and_then(|f| crate::source::warnings_of(&f.value)) else {
+            continue;
+        };
+        let text = format!(
+            "the data source answered {what} with warnings, it may rest on partial data: {w}"
+        );
+        if strict && r.error.is_none() {
+            r.error = Some(format!("{text} (--strict-data)"));
+        } else if !strict {
+            r.notes.push(text);
+        }
+    }
 }
 
 /// One scored report per service. An SLO that Keptn's scoring itself refuses (e.g. a
