@@ -1053,3 +1053,30 @@ impl Cx<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_classic_dashboard_is_a_dashboard() {
+        use serde_json::json;
+        for (v, says) in [
+            (json!([1, 2, 3]), "is not a JSON object"),
+            (json!({"tiles": "oops"}), "that is not a list"),
+            (json!({"dashboardMetadata": {}}), "has no `tiles` list"),
+        ] {
+            match classic(v, "the dashboard file d.json") {
+                Err(DashboardError::Retrieve {
+                    message,
+                    status: Some(400),
+                }) => assert!(
+                    message.starts_with("the dashboard file d.json") && message.contains(says),
+                    "{message}"
+                ),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(classic(json!({"tiles": []}), "x").is_ok());
+    }
+}

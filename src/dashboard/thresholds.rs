@@ -255,7 +255,10 @@ mod tests {
         assert_eq!(w, vec![vec![">=(-3.000000)", "<(-1.000000)"]]);
         for c in p.iter().chain(&w).flatten() {
             let parsed = Criterion::parse(c).unwrap();
-            assert!(matches!(parsed.target, Target::Absolute(v) if v < 0.0), "{c}");
+            assert!(
+                matches!(parsed.target, Target::Absolute(v) if v < 0.0),
+                "{c}"
+            );
         }
         assert_eq!(absolute(0.0), "0.000000");
         assert_eq!(absolute(-0.0000004), "(-0.0000004)");

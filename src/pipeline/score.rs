@@ -248,10 +248,7 @@ pub(crate) fn build_report(
 /// `None` when both are there or simply had no data. A before-window that could not be fetched
 /// is an error also for absolute criteria (docs/outcomes.md): the source failed during the run,
 /// so nothing it answered is trusted for a verdict.
-pub(crate) fn indicator_error(
-    value: Option<&Fetched>,
-    base: Option<&Fetched>,
-) -> Option<String> {
+pub(crate) fn indicator_error(value: Option<&Fetched>, base: Option<&Fetched>) -> Option<String> {
     let unavailable =
         |f: &Fetched| matches!(f.failure, Some(Failure::Unavailable | Failure::Missing));
     if let Some(v) = value.filter(|f| unavailable(f)) {

@@ -139,7 +139,7 @@ fn redirect_policy(base: &str, url_name: &str, keep_body: bool) -> reqwest::redi
             let reason =
                 format!("the server redirected more than {MAX_REDIRECTS} times (last to {to})");
             attempt.error(RedirectRefused(reason))
-        } else if keep_body && matches!(attempt.status().as_u16(), 301 | 302 | 303) {
+        } else if keep_body && matches!(attempt.status().as_u16(), 301..=303) {
             attempt.stop()
         } else {
             attempt.follow()
@@ -514,7 +514,7 @@ impl Client {
                 .send()
                 .await
                 .map_err(|e| describe(&e, host, url_name))?;
-            if !matches!(resp.status().as_u16(), 301 | 302 | 303) {
+            if !matches!(resp.status().as_u16(), 301..=303) {
                 return Ok(resp);
             }
             let next = resp

@@ -81,7 +81,10 @@ pub fn display(method: &str, path: &str, form: &[(String, String)]) -> String {
 pub enum Answer {
     /// The value, and the warnings Prometheus answered beside it (`partial response: …`).
     Value(f64, Vec<String>),
-    Failed { message: String, failure: Failure },
+    Failed {
+        message: String,
+        failure: Failure,
+    },
 }
 
 fn failed(message: impl Into<String>, failure: Failure) -> Answer {
@@ -92,7 +95,6 @@ fn failed(message: impl Into<String>, failure: Failure) -> Answer {
 }
 
 const API: &str = "unable to query prometheus api";
-
 
 /// A JSON list of which only the first `K` elements are kept; the others are skipped unparsed and
 /// only counted. An answer of 290,000 series costs what its first few cost, not a tree of all of
@@ -758,5 +760,68 @@ mod tests {
             ))
         );
         assert_eq!(series(200, &vector("")), None);
+    }
+
+    #[test]
+    fn warnings_come_with_the_value() {
+        let partial = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"5"]}]},"warnings":["partial response: store eu-1 unavailable"]}"#;
+        assert_eq!(
+            reduce(200, partial),
+            Answer::Value(5.0, vec!["partial response: store eu-1 unavailable".into()])
+        );
+        let many: Vec<String> = (0..8).map(|i| format!("\"w{i}\"")).collect();
+        let body = format!(
+            r#"{{"warnings":[{}],"status":"success","data":{{"result":[{{"value":[1,"5"]}}],"resultType":"vector"}}}}"#,
+            many.join(",")
+        );
+        match reduce(200, &body) {
+            Answer::Value(v, w) => {
+                assert_eq!(v, 5.0);
+                assert_eq!(w, ["w0", "w1", "w2", "w3", "w4", "and 3 more"]);
+            }
+            a => panic!("{a:?}"),
+        }
+    }
+
+    #[test]
+    fn only_the_first_series_are_kept() {
+        let series: Vec<String> = (0..1000)
+            .map(|i| format!(r#"{{"metric":{{"i":"{i}"}},"value":[1,"{i}"]}}"#))
+            .collect();
+        let body = vector(&series.join(","));
+        let (data, _) = data_of(200, &body).map_err(|_| ()).unwrap();
+        assert_eq!(data.result.total, 1000);
+        assert_eq!(data.result.kept.len(), SERIES_KEEP);
+        assert_eq!(
+            reduce(200, &body),
+            failed("query did return multiple values", Failure::NoData)
+        );
+        // A matrix of many series says how many there were.
+        let streams: Vec<String> = (0..100)
+            .map(|i| format!(r#"{{"metric":{{"i":"{i}"}},"values":[[1,"1"],[2,"2"]]}}"#))
+            .collect();
+        let matrix = format!(
+            r#"{{"status":"success","data":{{"resultType":"matrix","result":[{}]}}}}"#,
+            streams.join(",")
+        );
+        match reduce(200, &matrix) {
+            Answer::Failed { message, .. } => {
+                assert!(message.contains("(100 series in all)"), "{message}");
+                assert_eq!(message.lines().count(), MATRIX_LINES + 1, "{message}");
+            }
+            a => panic!("{a:?}"),
+        }
+        // Odd shapes are still read as before: `data` not an object, `result` not a list.
+        assert!(matches!(
+            reduce(200, r#"{"status":"success","data":[1]}"#),
+            Answer::Failed { message, .. } if message.contains("no `data` object")
+        ));
+        assert_eq!(
+            reduce(
+                200,
+                r#"{"status":"success","data":{"resultType":"vector","result":"x"}}"#
+            ),
+            failed("query did not return any values", Failure::NoData)
+        );
     }
 }
