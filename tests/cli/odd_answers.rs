@@ -292,23 +292,8 @@ fn an_unfetchable_before_window_is_error_with_absolute_criteria_prometheus() {
 fn an_unfetchable_before_window_is_error_with_absolute_criteria_dynatrace() {
     use crate::pipeline::{TOKEN, sim_with};
     let sim = sim_with(|_| {});
-    let dir = tempfile::tempdir().unwrap();
-    for f in ["sli.yaml", "slogate.yaml"] {
-        std::fs::copy(examples().join("demo").join(f), dir.path().join(f)).unwrap();
-    }
-    std::fs::write(
-        dir.path().join("slo.yaml"),
-        "spec_version: \"1.0\"\nobjectives:\n  - sli: response_time_avg\n    pass:\n      - criteria: [\"<1000000\"]\ntotal_score:\n  pass: \"90%\"\n  warning: \"75%\"\n",
-    )
-    .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    let ms = (now - 30 * 60_000) / 60_000 * 60_000;
-    let deployed = chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let dir = demo_absolute();
+    let (deployed, ms) = deployed_30m_ago();
     let run = || {
         Slogate::new()
             .current_dir(dir.path())
@@ -333,6 +318,34 @@ fn an_unfetchable_before_window_is_error_with_absolute_criteria_dynatrace() {
     let out = run();
     out.assert_no_panic().assert_code(3);
     assert_eq!(out.json()["result"], "error", "{out:?}");
+}
+
+/// The demo config with one absolute objective (it holds for the simulator's response times).
+fn demo_absolute() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["sli.yaml", "slogate.yaml"] {
+        std::fs::copy(examples().join("demo").join(f), dir.path().join(f)).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("slo.yaml"),
+        "spec_version: \"1.0\"\nobjectives:\n  - sli: response_time_avg\n    pass:\n      - criteria: [\"<1000000\"]\ntotal_score:\n  pass: \"90%\"\n  warning: \"75%\"\n",
+    )
+    .unwrap();
+    dir
+}
+
+/// A deployment 30 minutes ago on a whole minute (RFC 3339), and its epoch milliseconds: the
+/// end of the before-window in Dynatrace's `to`.
+fn deployed_30m_ago() -> (String, i64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let ms = (now - 30 * 60_000) / 60_000 * 60_000;
+    let deployed = chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    (deployed, ms)
 }
 
 // --- §4: redirects -----------------------------------------------------------------------------
@@ -516,4 +529,33 @@ fn an_answer_of_many_series_is_read_without_holding_them() {
         "query did return multiple values",
         "{out:?}"
     );
+}
+
+#[test]
+fn a_dynatrace_answer_with_warnings_is_a_note_and_with_strict_data_an_error() {
+    use crate::pipeline::{TOKEN, sim_with};
+    let sim = sim_with(|_| {});
+    let (deployed, _) = deployed_30m_ago();
+    sim.set_faults(dtsim::Faults {
+        metric_warnings: vec!["The result is partial: a cluster node did not answer".into()],
+        ..dtsim::Faults::default()
+    });
+    let dir = demo_absolute();
+    let run = |extra: &[&str]| {
+        Slogate::new()
+            .current_dir(dir.path())
+            .env("DT_URL", sim.url())
+            .env("DT_API_TOKEN", TOKEN)
+            .args(["gate", "--config", ".", "--deployment-time", &deployed])
+            .args(["--timeframe", "25m", "--format", "json", "--ci", "none"])
+            .args(extra)
+            .run()
+    };
+    let out = run(&[]);
+    out.assert_no_panic().assert_code(0);
+    let notes = first(&out.json())["notes"].to_string();
+    assert!(notes.contains("a cluster node did not answer"), "{out:?}");
+    let strict = run(&["--strict-data"]);
+    strict.assert_code(3);
+    assert_eq!(strict.json()["result"], "error", "{strict:?}");
 }
