@@ -308,6 +308,10 @@ pub struct OutputArgs {
     #[arg(long, value_enum)]
     pub on_missing_baseline: Option<OnMissingBaseline>,
 
+    /// A value the source answered with warnings (partial data) is an error, not a note [default: slogate.yaml `defaults.strict_data`, else off].
+    #[arg(long)]
+    pub strict_data: bool,
+
     /// Which verdict fails the step (exit 1).
     #[arg(long, value_enum, default_value_t = FailOn::Fail)]
     pub fail_on: FailOn,

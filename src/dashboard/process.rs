@@ -129,14 +129,32 @@ pub async fn fetch(
 ) -> Result<Value, DashboardError> {
     let id = match selection {
         Selection::File(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| DashboardError::Retrieve {
-                message: format!("could not read the dashboard file {}: {e}", path.display()),
+            // The same reader and size limit as `lint --dashboard` and every input file.
+            let refused = |message: String| DashboardError::Retrieve {
+                message,
                 status: Some(400),
+            };
+            let (file, problems) = crate::model::load::read_text(path).map_err(|p| {
+                refused(format!(
+                    "could not read the dashboard file {}: {}",
+                    path.display(),
+                    p.message
+                ))
             })?;
-            return serde_json::from_str(&text).map_err(|e| DashboardError::Retrieve {
-                message: format!("the dashboard file {} is not JSON: {e}", path.display()),
-                status: Some(400),
-            });
+            if let Some(p) = problems.into_iter().find(crate::diag::Problem::is_error) {
+                return Err(refused(format!(
+                    "could not read the dashboard file {}: {}",
+                    path.display(),
+                    p.message
+                )));
+            }
+            let json: Value = serde_json::from_str(&file.text).map_err(|e| {
+                refused(format!(
+                    "the dashboard file {} is not JSON: {e}",
+                    path.display()
+                ))
+            })?;
+            return classic(json, &format!("the dashboard file {}", path.display()));
         }
         Selection::Id(id) => id.clone(),
         Selection::Query => {
@@ -147,7 +165,7 @@ pub async fn fetch(
             select::find(&list, project, stage, service).map_err(DashboardError::Lookup)?
         }
     };
-    get_json(
+    let json = get_json(
         client,
         &get(
             format!("/api/config/v1/dashboards/{}", path_escape(&id)),
@@ -156,7 +174,31 @@ pub async fn fetch(
     )
     .await
     .map_err(DashboardError::Fatal)?
-    .map_err(|(status, message)| DashboardError::Retrieve { message, status })
+    .map_err(|(status, message)| DashboardError::Retrieve { message, status })?;
+    classic(json, &format!("dashboard {id}"))
+}
+
+/// A classic dashboard is an object with a `tiles` list. Anything else (`[1,2,3]`, `"tiles":
+/// "oops"`) is the wrong input, not a dashboard without SLIs that Keptn would fail (exit 2).
+pub fn classic(json: Value, what: &str) -> Result<Value, DashboardError> {
+    let problem = if !json.is_object() {
+        Some("is not a JSON object")
+    } else {
+        match json.get("tiles") {
+            Some(Value::Array(_)) => None,
+            None => Some("has no `tiles` list"),
+            Some(_) => Some("has a `tiles` field that is not a list"),
+        }
+    };
+    match problem {
+        None => Ok(json),
+        Some(p) => Err(DashboardError::Retrieve {
+            message: format!(
+                "{what} {p}: not a classic dashboard (save it with Dynatrace's \"Export\", Config API v1)"
+            ),
+            status: Some(400),
+        }),
+    }
 }
 
 /// The Markdown scoring settings of a dashboard (none or one KQG tile).
@@ -1009,5 +1051,32 @@ impl Cx<'_> {
             },
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_classic_dashboard_is_a_dashboard() {
+        use serde_json::json;
+        for (v, says) in [
+            (json!([1, 2, 3]), "is not a JSON object"),
+            (json!({"tiles": "oops"}), "that is not a list"),
+            (json!({"dashboardMetadata": {}}), "has no `tiles` list"),
+        ] {
+            match classic(v, "the dashboard file d.json") {
+                Err(DashboardError::Retrieve {
+                    message,
+                    status: Some(400),
+                }) => assert!(
+                    message.starts_with("the dashboard file d.json") && message.contains(says),
+                    "{message}"
+                ),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(classic(json!({"tiles": []}), "x").is_ok());
     }
 }

@@ -54,6 +54,17 @@ pub fn fixed(v: f64) -> String {
     }
 }
 
+/// A threshold as an absolute criterion target: [`fixed`], in parentheses when negative, because
+/// Keptn's syntax reads `<-2.000000` as "baseline minus 2" (docs/decisions.md).
+pub fn absolute(v: f64) -> String {
+    let text = fixed(v);
+    if text.starts_with('-') {
+        format!("({text})")
+    } else {
+        text
+    }
+}
+
 /// Whether a visible threshold value has more than six decimals (for lint).
 pub fn loses_precision(thresholds: Option<&Value>) -> bool {
     thresholds
@@ -164,7 +175,7 @@ fn parse_rules(rules: &[Value]) -> Result<Criteria, Vec<String>> {
         kinds.reverse();
         values.reverse();
     }
-    let f = fixed;
+    let f = absolute;
     let (low, mid, high) = (
         values[0].unwrap_or(0.0),
         values[1],
@@ -234,6 +245,23 @@ mod tests {
             criteria(Some(&json!([{"visible": false, "rules": [{"value": 1}]}]))).unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn negative_thresholds_stay_absolute() {
+        use crate::model::criteria::{Criterion, Target};
+        let (p, w) = t(json!([{"value":-3,"color":"#7dc540"},{"value":-2,"color":"#f5d30f"},{"value":-1,"color":"#dc172a"}])).unwrap().unwrap();
+        assert_eq!(p, vec![vec![">=(-3.000000)", "<(-2.000000)"]]);
+        assert_eq!(w, vec![vec![">=(-3.000000)", "<(-1.000000)"]]);
+        for c in p.iter().chain(&w).flatten() {
+            let parsed = Criterion::parse(c).unwrap();
+            assert!(
+                matches!(parsed.target, Target::Absolute(v) if v < 0.0),
+                "{c}"
+            );
+        }
+        assert_eq!(absolute(0.0), "0.000000");
+        assert_eq!(absolute(-0.0000004), "(-0.0000004)");
     }
 
     #[test]

@@ -607,7 +607,33 @@ fn objective_result(
     if let (Some(v), true, true) = (value.value, value.success, base.has_pool)
         && base.a != 0.0
     {
-        result.change_percent = Some((v - base.a) / base.a * 100.0);
+        result.change_percent = Some((v - base.a) / base.a * 100.0).filter(|p| p.is_finite());
+    }
+    // A baseline beyond the range of numbers (the mean of values near 1.8e308) is no number to
+    // show or compare with; its relative targets cannot be computed either (below).
+    if !base.a.is_finite() {
+        result.value.compared_value = 0.0;
+        result.baseline_value = None;
+    }
+    if evaluated && base.has_pool {
+        let uncomputable: Vec<&str> = objective
+            .pass
+            .iter()
+            .chain(&objective.warning)
+            .flat_map(|g| &g.criteria)
+            .filter(|raw| {
+                Criterion::parse(&raw.value)
+                    .is_ok_and(|c| c.is_relative() && relative_target(&c, base.a).is_none())
+            })
+            .map(|raw| raw.value.as_str())
+            .collect();
+        if !uncomputable.is_empty() {
+            result.notes.push(format!(
+                "{} cannot be computed against the baseline {}: the target is beyond the range of numbers, so the criterion is not satisfied",
+                uncomputable.join(", "),
+                go_v(base.a)
+            ));
+        }
     }
 
     // §4.2: informational objective.
@@ -781,6 +807,12 @@ fn groups(
             let c = Criterion::parse(&raw.value)?;
             let (ok, target_value) = if c.is_relative() && !base.has_pool {
                 (lenient, 0.0)
+            } else if c.is_relative() {
+                // A change that cannot be computed is never satisfied.
+                match relative_target(&c, base.a) {
+                    Some(t) => (c.op.holds(measured, t), t),
+                    None => (false, 0.0),
+                }
             } else {
                 let t = c.target_value(base.a);
                 (c.op.holds(measured, t), t)
@@ -825,7 +857,10 @@ fn judged(
         for raw in &group.criteria {
             let c = Criterion::parse(&raw.value)?;
             let d = if c.is_relative() {
-                let d = crate::judge::decide(&c, a, measured, cmp);
+                let d = match relative_target(&c, a) {
+                    Some(_) => crate::judge::decide(&c, a, measured, cmp),
+                    None => Decision::Violated,
+                };
                 listed.push((c, raw.value.clone(), d));
                 d
             } else if c.op.holds(measured, c.target_value(a)) {
@@ -844,6 +879,12 @@ fn judged(
     Ok((best, listed))
 }
 
+/// The target of a relative criterion against baseline `a`, `None` when it is not a finite
+/// number (`<=+10%` of 1e307 overflows to +Inf; Keptn compared with +Inf and passed).
+fn relative_target(c: &Criterion, a: f64) -> Option<f64> {
+    Some(c.target_value(a)).filter(|t| a.is_finite() && t.is_finite())
+}
+
 /// Targets of an objective that was not evaluated: each parseable criterion, violated, with the
 /// literal (absolute) or the baseline itself (relative) as target (§4).
 fn empty_targets(groups: &[Group], a: f64) -> Vec<TargetResult> {
@@ -855,7 +896,7 @@ fn empty_targets(groups: &[Group], a: f64) -> Vec<TargetResult> {
             Some(TargetResult {
                 criteria: raw.value.clone(),
                 target_value: if c.is_relative() {
-                    a
+                    if a.is_finite() { a } else { 0.0 }
                 } else {
                     c.target_value(a)
                 },

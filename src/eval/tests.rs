@@ -2498,3 +2498,58 @@ fn judge_leaves_passes_absolute_criteria_and_history_alone() {
     assert_eq!(e.result, Verdict::Fail);
     assert!(single(&e).judge.is_none());
 }
+
+#[test]
+fn a_change_beyond_the_range_of_numbers_is_never_satisfied() {
+    // `<=+10%` of 1e307 is +Inf in floating point: Keptn compared 1.7e308 with +Inf and passed.
+    let s = gate(&[obj("rt").pass(&[&["<=+10%"]]).warning(&[&["<=+50%"]])]);
+    let values = [ok("rt", 1.7e308)];
+    let base = vec![ok("rt", 1e307)];
+    let e = evaluate_with(
+        &s,
+        &Retrieval::Ok,
+        &values,
+        &[&prev("b", "pass", base.clone())],
+        MissingBaseline::Warn,
+        BaselineKind::Window,
+    );
+    assert_eq!(e.result, Verdict::Fail, "{e:#?}");
+    let r = single(&e);
+    assert_eq!(r.status, Status::Fail);
+    let targets = r.pass_targets.as_ref().unwrap();
+    assert!(targets[0].violated && targets[0].target_value == 0.0);
+    assert!(
+        r.notes.iter().any(|n| n.contains("cannot be computed")),
+        "{:?}",
+        r.notes
+    );
+    // The change itself is a number (1600 %), and reported.
+    assert_eq!(r.change_percent, Some(1600.0));
+    // Every number of the report is finite, so it serialises (and the history stores it).
+    let json = serde_json::to_string(&e).unwrap();
+    for field in ["targetValue", "comparedValue", "baselineValue", "score"] {
+        assert!(!json.contains(&format!("\"{field}\":null")), "{json}");
+    }
+    // The judge cannot make it inconclusive either.
+    let e = judged_run(&s, &values, base, &[("rt", (-5.0, 1e9))]);
+    assert_eq!(e.result, Verdict::Fail, "{e:#?}");
+    // A baseline that itself overflows (the mean of two values near the maximum).
+    let h = history("rt", &[1.7e308, 1.7e308]);
+    let refs: Vec<&PreviousEvaluation> = h.iter().collect();
+    let s = gate(&[obj("rt").pass(&[&["<=+10%"]])]);
+    let e = evaluate(
+        &s,
+        &Retrieval::Ok,
+        &[ok("rt", 1.0)],
+        &refs,
+        MissingBaseline::Pass,
+    );
+    assert_eq!(e.result, Verdict::Fail, "{e:#?}");
+    let r = single(&e);
+    assert_eq!(r.value.compared_value, 0.0);
+    assert_eq!(r.baseline_value, None);
+    let json = serde_json::to_string(&e).unwrap();
+    for field in ["targetValue", "comparedValue", "baselineValue"] {
+        assert!(!json.contains(&format!("\"{field}\":null")), "{json}");
+    }
+}

@@ -2,7 +2,8 @@
 //!
 //! `<=+10%` is relative to a baseline, `<600` is an absolute threshold. The quirks are Keptn's and
 //! kept on purpose: only spaces are removed, `=<5` is not an operator, `<=10%` is relative, and a
-//! negative absolute threshold cannot be written (`<-5` means "baseline minus 5").
+//! negative absolute threshold cannot be written in Keptn's syntax (`<-5` means "baseline minus
+//! 5"). slogate's one extension: a number in parentheses is absolute, `<(-5)` (docs/decisions.md).
 
 use std::fmt;
 
@@ -119,6 +120,16 @@ impl Criterion {
                 rest = r;
                 break;
             }
+        }
+        // `<(-5)`: absolute, also when negative. Keptn refused it (`could not parse criteria
+        // target value`), so no file Keptn read changes meaning.
+        if let Some(inner) = rest.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+            let value = go_parse_float(inner).ok_or(CriteriaError::BadTarget)?;
+            let op = op.ok_or(CriteriaError::BadTarget)?;
+            return Ok(Criterion {
+                op,
+                target: Target::Absolute(value),
+            });
         }
         let mut percent = false;
         let mut relative = false;
@@ -240,6 +251,9 @@ mod tests {
             ("<inf", Lt, Target::Absolute(f64::INFINITY)),
             ("<=.5", Le, Target::Absolute(0.5)),
             ("<=5.", Le, Target::Absolute(5.0)),
+            ("<(-5)", Lt, Target::Absolute(-5.0)), // slogate: parentheses mean absolute
+            (">=( -2.5 )", Ge, Target::Absolute(-2.5)),
+            ("<(3)", Lt, Target::Absolute(3.0)),
         ];
         for (s, op, target) in ok {
             let c = Criterion::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
@@ -258,6 +272,10 @@ mod tests {
             ("<\t5", CriteriaError::BadTarget), // only spaces are removed
             ("<0x10", CriteriaError::BadTarget),
             ("<1e999", CriteriaError::BadTarget),
+            ("<(-5%)", CriteriaError::BadTarget),
+            ("<(-5", CriteriaError::BadTarget),
+            ("<()", CriteriaError::BadTarget),
+            ("|(5)", CriteriaError::BadTarget),
         ];
         for (s, err) in bad {
             assert_eq!(Criterion::parse(s), Err(*err), "{s}");

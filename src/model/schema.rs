@@ -72,8 +72,7 @@ const ENUMS: &[(&str, &str, &[&str])] = &[
 
 /// The patterns of the schemas, each checked here by the Rust code it stands for (no regex crate).
 /// The Rust side accepts a little more (`<inf`, `1e2%`): the patterns cover normal use only.
-const CRITERION_PATTERN: &str =
-    r"^ *(< *=|> *=|<|>|=) *[+-]? *([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)? *%? *$";
+const CRITERION_PATTERN: &str = r"^ *(< *=|> *=|<|>|=) *([+-]? *([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)? *%?|\( *[+-]? *([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)? *\)) *$";
 const PERCENTAGE_PATTERN: &str = r"^([0-9]+\.?[0-9]*|\.[0-9]+)%?$";
 const ENV_NAME_PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_]*$";
 

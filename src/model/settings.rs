@@ -25,7 +25,13 @@ pub const DYNATRACE_KEYS: &[&str] = &[
     "dashboard",
 ];
 pub const PROMETHEUS_KEYS: &[&str] = &["url"];
-pub const DEFAULTS_KEYS: &[&str] = &["project", "stage", "service", "on_missing_baseline"];
+pub const DEFAULTS_KEYS: &[&str] = &[
+    "project",
+    "stage",
+    "service",
+    "on_missing_baseline",
+    "strict_data",
+];
 
 pub const MISSING_BASELINE_POLICIES: &[&str] = &["pass", "warn", "fail"];
 
@@ -43,6 +49,9 @@ pub struct Settings {
     pub stage: Option<Sourced<String>>,
     pub service: Option<Sourced<String>>,
     pub on_missing_baseline: Option<Sourced<String>>,
+    /// `defaults.strict_data`: a value the source flagged with warnings (partial data) is an
+    /// error, not a note.
+    pub strict_data: Option<Sourced<bool>>,
     /// An SQLite path relative to the config root, or `dynatrace`.
     pub history: Option<Sourced<String>>,
     /// `judge:` — who decides relative criteria against a window baseline, and its knobs.
@@ -201,6 +210,9 @@ pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Set
         s.service = d
             .get("service")
             .and_then(|v| r.string(v, "service", "`service: checkout`"));
+        s.strict_data = d
+            .get("strict_data")
+            .and_then(|v| r.boolean(v, "strict_data"));
         s.on_missing_baseline = d
             .get("on_missing_baseline")
             .and_then(|v| r.string(v, "on_missing_baseline", "`on_missing_baseline: fail`"));

@@ -9,7 +9,6 @@ use crate::ci;
 use crate::cli::OutputArgs;
 use crate::diag::Problem;
 use crate::eval::{self, BaselineKind, MissingBaseline, Retrieval, Verdict, previous};
-use crate::model::criteria::Criterion;
 use crate::plan::{self, Plan};
 use crate::report::json::WindowInfo;
 use crate::report::{Report, json};
@@ -94,6 +93,8 @@ pub(crate) fn build_report(
         &plan.settings,
         default_policy(mode),
     );
+    let strict_data =
+        output.strict_data || plan.settings.strict_data.as_ref().is_some_and(|s| s.value);
     // Fetched once, scored by every objective on the SLI (Keptn asked once per objective).
     let once: Vec<eval::SliValue> = fetched.values.iter().map(|f| f.value.clone()).collect();
     let values = eval::per_objective(&plan.slo, &once);
@@ -165,7 +166,8 @@ pub(crate) fn build_report(
             .iter()
             .flatten()
             .find(|f| f.value.metric == r.value.metric);
-        r.error = indicator_error(r, value, base);
+        r.error = indicator_error(value, base);
+        flag_warnings(r, value, base, strict_data);
         match diagnosis.get(&r.value.metric) {
             Some(Diagnosis::NoEntity { selector, closest }) if r.error.is_none() => {
                 let mut e = format!(
@@ -310,25 +312,17 @@ pub(crate) fn build_report(
     }
 }
 
-/// Why an objective could not be evaluated: its value, or (for a relative criterion) its
-/// baseline, could not be fetched. `None` when both are there or simply had no data.
-pub(crate) fn indicator_error(
-    r: &eval::IndicatorResult,
-    value: Option<&Fetched>,
-    base: Option<&Fetched>,
-) -> Option<String> {
+/// Why an objective could not be evaluated: its value, or its baseline, could not be fetched.
+/// `None` when both are there or simply had no data. A before-window that could not be fetched
+/// is an error also for absolute criteria (docs/outcomes.md): the source failed during the run,
+/// so nothing it answered is trusted for a verdict.
+pub(crate) fn indicator_error(value: Option<&Fetched>, base: Option<&Fetched>) -> Option<String> {
     let unavailable =
         |f: &Fetched| matches!(f.failure, Some(Failure::Unavailable | Failure::Missing));
     if let Some(v) = value.filter(|f| unavailable(f)) {
         return Some(v.value.message.clone());
     }
-    let relative = r
-        .pass_targets
-        .iter()
-        .chain(&r.warning_targets)
-        .flatten()
-        .any(|t| Criterion::parse(&t.criteria).is_ok_and(|c| c.is_relative()));
-    base.filter(|b| relative && unavailable(b)).map(|b| {
+    base.filter(|b| unavailable(b)).map(|b| {
         format!(
             "the baseline window could not be fetched: {}",
             b.value.message
@@ -341,6 +335,30 @@ pub(crate) fn indicator_error(
 /// names a wrong SLI keeps its objectives and its report.
 fn scoring_refused(e: &eval::Evaluation) -> bool {
     e.result == Verdict::Invalid && e.indicator_results.is_empty()
+}
+
+/// A value (or baseline) the source answered with warnings, such as Prometheus' `partial
+/// response`, is never a silent pass: a note on the objective, or with `--strict-data` /
+/// `strict_data: true` an objective that could not be evaluated (docs/outcomes.md).
+pub(crate) fn flag_warnings(
+    r: &mut eval::IndicatorResult,
+    value: Option<&Fetched>,
+    base: Option<&Fetched>,
+    strict: bool,
+) {
+    for (what, f) in [("the value", value), ("the baseline window", base)] {
+        let Some(w) = f.and_then(|f| crate::source::warnings_of(&f.value)) else {
+            continue;
+        };
+        let text = format!(
+            "the data source answered {what} with warnings, it may rest on partial data: {w}"
+        );
+        if strict && r.error.is_none() {
+            r.error = Some(format!("{text} (--strict-data)"));
+        } else if !strict {
+            r.notes.push(text);
+        }
+    }
 }
 
 /// One scored report per service. An SLO that Keptn's scoring itself refuses (e.g. a

@@ -391,11 +391,7 @@ async fn finish_metrics(
             let fetched = match &outcome {
                 MetricsOutcome::Value(v, warnings) => {
                     let v = unit.map_or(*v, |u| reduce::mv2(*v, u));
-                    let msg = if warnings.is_empty() {
-                        String::new()
-                    } else {
-                        format!("Warnings: {}", warnings.join(", "))
-                    };
+                    let msg = crate::source::warnings_message(warnings);
                     Fetched {
                         value: ok(name, v, msg),
                         failure: None,

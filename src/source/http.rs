@@ -80,6 +80,8 @@ pub struct Stats {
 
 pub struct Client {
     http: reqwest::Client,
+    /// For POSTs: the same client, but 301/302/303 come back to [`Client::post`].
+    post_http: reqwest::Client,
     config: ClientConfig,
     limit: Arc<Semaphore>,
     pub stats: Arc<Stats>,
@@ -106,6 +108,12 @@ impl std::fmt::Display for RedirectRefused {
 
 impl std::error::Error for RedirectRefused {}
 
+fn other_origin(to: &str, url_name: &str) -> String {
+    format!(
+        "the server redirected to {to}, another origin than the configured environment; slogate follows redirects only within the same scheme, host and port (set {url_name} to the address the redirect names if it is right)"
+    )
+}
+
 /// Scheme, host and port: what a redirect must keep for the token to go on.
 fn origin(url: &reqwest::Url) -> (String, Option<String>, Option<u16>) {
     (
@@ -117,20 +125,22 @@ fn origin(url: &reqwest::Url) -> (String, Option<String>, Option<u16>) {
 
 /// The redirect rule: never to another scheme, host or port (the token and the data would come
 /// from somewhere else than the configured environment), and at most `MAX_REDIRECTS` hops.
-fn redirect_policy(base: &str, url_name: &str) -> reqwest::redirect::Policy {
+/// `keep_body`: for POSTs, a 301, 302 or 303 is handed back instead of followed, because
+/// following it re-sends the request as a GET without its body (Prometheus then answers "no
+/// expression found"); [`Client::post`] re-sends it intact.
+fn redirect_policy(base: &str, url_name: &str, keep_body: bool) -> reqwest::redirect::Policy {
     let home = reqwest::Url::parse(base).ok().map(|u| origin(&u));
     let url_name = url_name.to_string();
     reqwest::redirect::Policy::custom(move |attempt| {
         let to = crate::source::secret::userinfo_hidden(attempt.url().as_str());
         if home.as_ref() != Some(&origin(attempt.url())) {
-            let reason = format!(
-                "the server redirected to {to}, another origin than the configured environment; slogate follows redirects only within the same scheme, host and port (set {url_name} to the address the redirect names if it is right)"
-            );
-            attempt.error(RedirectRefused(reason))
+            attempt.error(RedirectRefused(other_origin(&to, &url_name)))
         } else if attempt.previous().len() > MAX_REDIRECTS {
             let reason =
                 format!("the server redirected more than {MAX_REDIRECTS} times (last to {to})");
             attempt.error(RedirectRefused(reason))
+        } else if keep_body && matches!(attempt.status().as_u16(), 301..=303) {
+            attempt.stop()
         } else {
             attempt.follow()
         }
@@ -249,25 +259,36 @@ impl Client {
     pub fn new(config: ClientConfig) -> Result<Self, String> {
         let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
         // System proxies off: the one proxy (or none) is chosen by `proxy_for`.
-        let mut builder = reqwest::Client::builder()
-            .timeout(config.request_timeout)
-            .connect_timeout(config.request_timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("slogate/", env!("CARGO_PKG_VERSION")))
-            .redirect(redirect_policy(&config.base_url, &config.url_name))
-            .no_proxy();
-        if let Some(proxy) = proxy_for(&config.base_url, &env) {
-            let p = reqwest::Proxy::all(&proxy).map_err(|e| {
+        let proxy = match proxy_for(&config.base_url, &env) {
+            Some(proxy) => Some(reqwest::Proxy::all(&proxy).map_err(|e| {
                 crate::source::secret::userinfo_hidden(&format!(
                     "the proxy `{proxy}` is not a URL ({e}); fix HTTPS_PROXY / HTTP_PROXY / ALL_PROXY"
                 ))
-            })?;
-            builder = builder.proxy(p);
-        }
-        let http = builder
-            .build()
-            .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+            })?),
+            None => None,
+        };
+        let build = |keep_body: bool| {
+            let mut builder = reqwest::Client::builder()
+                .timeout(config.request_timeout)
+                .connect_timeout(config.request_timeout.min(Duration::from_secs(10)))
+                .user_agent(concat!("slogate/", env!("CARGO_PKG_VERSION")))
+                .redirect(redirect_policy(
+                    &config.base_url,
+                    &config.url_name,
+                    keep_body,
+                ))
+                .no_proxy();
+            if let Some(p) = &proxy {
+                builder = builder.proxy(p.clone());
+            }
+            builder
+                .build()
+                .map_err(|e| format!("cannot set up the HTTP client: {e}"))
+        };
+        let (http, post_http) = (build(false)?, build(true)?);
         Ok(Client {
             http,
+            post_http,
             limit: Arc::new(Semaphore::new(config.concurrency.max(1))),
             config,
             stats: Arc::new(Stats::default()),
@@ -369,23 +390,15 @@ impl Client {
             attempt += 1;
             let permit = self.limit.acquire().await;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let mut builder = match method {
-                Method::Get => self.http.get(&url),
-                Method::Post => self.http.post(&url),
-            }
-            .header("Accept", "application/json");
-            if let Some(h) = &header {
-                builder = builder.header("Authorization", h);
-            }
-            builder = match body {
-                Body::None => builder,
-                Body::Json(b) => builder.json(b),
-                Body::Form(f) => builder
-                    .header("Content-Type", "application/x-www-form-urlencoded")
-                    .body(f.to_string()),
-            };
-            let result = builder.send().await;
             let host = host_of(&self.config.base_url);
+            let result = match method {
+                Method::Get => self
+                    .request(&self.http, method, &url, header.as_deref(), body)
+                    .send()
+                    .await
+                    .map_err(|e| describe(&e, &host, url_name)),
+                Method::Post => self.post(&url, header.as_deref(), body, &host).await,
+            };
             let outcome = match result {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
@@ -399,7 +412,7 @@ impl Client {
                         Err(e) => Err(e),
                     }
                 }
-                Err(e) => Err(describe(&e, &host, url_name)),
+                Err(t) => Err(t),
             };
             drop(permit);
             let attempt_kind = match &outcome {
@@ -450,6 +463,82 @@ impl Client {
                     url: url_text,
                 }),
             };
+        }
+    }
+}
+
+impl Client {
+    fn request(
+        &self,
+        http: &reqwest::Client,
+        method: Method,
+        url: &str,
+        header: Option<&str>,
+        body: Body<'_>,
+    ) -> reqwest::RequestBuilder {
+        let mut builder = match method {
+            Method::Get => http.get(url),
+            Method::Post => http.post(url),
+        }
+        .header("Accept", "application/json");
+        if let Some(h) = header {
+            builder = builder.header("Authorization", h);
+        }
+        match body {
+            Body::None => builder,
+            Body::Json(b) => builder.json(b),
+            Body::Form(f) => builder
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(f.to_string()),
+        }
+    }
+
+    /// One POST. A 307/308 is followed by reqwest with the body; a 301, 302 or 303 (a proxy adding
+    /// a slash) comes back here and the same POST, body and all, goes to the new address (307
+    /// semantics), within the origin and at most [`MAX_REDIRECTS`] times: an answer to a request
+    /// that lost its query is never read.
+    async fn post(
+        &self,
+        url: &str,
+        header: Option<&str>,
+        body: Body<'_>,
+        host: &str,
+    ) -> Result<reqwest::Response, TransportError> {
+        let url_name = self.config.url_name.as_str();
+        let home = reqwest::Url::parse(&self.config.base_url)
+            .ok()
+            .map(|u| origin(&u));
+        let mut url = url.to_string();
+        let mut hops = 0;
+        loop {
+            let resp = self
+                .request(&self.post_http, Method::Post, &url, header, body)
+                .send()
+                .await
+                .map_err(|e| describe(&e, host, url_name))?;
+            if !matches!(resp.status().as_u16(), 301..=303) {
+                return Ok(resp);
+            }
+            let next = resp
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| resp.url().join(l).ok());
+            let Some(next) = next else {
+                // No usable Location: the 3xx is the answer (its status says what went wrong).
+                return Ok(resp);
+            };
+            let to = crate::source::secret::userinfo_hidden(next.as_str());
+            if home.as_ref() != Some(&origin(&next)) {
+                return Err(permanent(other_origin(&to, url_name)));
+            }
+            hops += 1;
+            if hops > MAX_REDIRECTS {
+                return Err(permanent(format!(
+                    "the server redirected more than {MAX_REDIRECTS} times (last to {to})"
+                )));
+            }
+            url = next.to_string();
         }
     }
 }
@@ -527,7 +616,9 @@ async fn read_body(
             Err(e) => return Err(describe(&e, host, url_name)),
         }
     }
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    // Without a copy when the answer is UTF-8, as it should be: a large answer is held once.
+    Ok(String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
 /// Says which transport problem it was: refused connection, unknown name, TLS (with the

@@ -145,6 +145,25 @@ pub(crate) fn succeeded(name: &str, value: f64, message: String) -> SliValue {
     }
 }
 
+/// How a value the source answered with warnings says so in its message, in every source:
+/// Keptn's dynatrace-service form, `Warnings: a, b` (empty without warnings).
+pub(crate) fn warnings_message(warnings: &[String]) -> String {
+    if warnings.is_empty() {
+        String::new()
+    } else {
+        format!("{WARNINGS}{}", warnings.join(", "))
+    }
+}
+
+const WARNINGS: &str = "Warnings: ";
+
+/// The warnings a successful value came with (partial data, a truncated answer), if any.
+pub fn warnings_of(v: &SliValue) -> Option<&str> {
+    v.message
+        .strip_prefix(WARNINGS)
+        .filter(|w| v.success && !w.is_empty())
+}
+
 /// A failed value: 0 with the reason, as Keptn reported it.
 pub(crate) fn failed(name: &str, message: String) -> SliValue {
     SliValue {

@@ -369,3 +369,47 @@ fn an_unreachable_environment_cannot_evaluate() {
     out.assert_code(3)
         .assert_stderr_contains("could not retrieve dashboard");
 }
+
+#[test]
+fn negative_thresholds_stay_absolute() {
+    // Thresholds -3 / -2 / -1 (pass below -2): Keptn's `<-2.000000` reads "baseline minus 2" and
+    // passed for lack of a baseline. The error rate (a positive number) must miss them.
+    let mut tile = de_tile("Negative;sli=negative");
+    tile["visualConfig"]["thresholds"] = json!([{"visible": true, "rules": [
+        {"value": -3, "color": "#7dc540"}, {"value": -2, "color": "#f5d30f"},
+        {"value": -1, "color": "#dc172a"}]}]);
+    let s = with_tiles(vec![tile]);
+    let sim = sim_of(&s);
+    let config = examples().join("dashboard");
+    let out = run(
+        &sim,
+        &config,
+        &[
+            "dashboard",
+            "export",
+            "--from",
+            BEFORE.0,
+            "--to",
+            BEFORE.1,
+            "--format",
+            "json",
+        ],
+    )
+    .run();
+    out.assert_code(0);
+    let doc = out.json();
+    let negative = doc["objectives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["sli"] == "negative")
+        .unwrap_or_else(|| panic!("{doc}"));
+    assert_eq!(
+        negative["pass"],
+        json!([{"criteria": [">=(-3.000000)", "<(-2.000000)"]}])
+    );
+    let (_, report) = eval_json(&sim, &config, &[]);
+    let r = indicator(&report, "negative");
+    assert_eq!(r["status"], "fail", "{r}");
+    assert_eq!(r["passTargets"][1]["targetValue"], -2.0, "{r}");
+}

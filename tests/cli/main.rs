@@ -18,6 +18,7 @@ mod hostile;
 mod injection;
 mod judge;
 mod lint;
+mod odd_answers;
 mod outcomes;
 mod pipeline;
 mod prom_server;

@@ -6,6 +6,7 @@
 //! garbled (json-iterator's decoder errors) slogate says plainly what was wrong
 //! (docs/decisions.md).
 
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use crate::query::Window;
@@ -47,8 +48,12 @@ pub fn display(method: &str, path: &str, form: &[(String, String)]) -> String {
 /// The value of an instant query, or why there is none.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Answer {
-    Value(f64),
-    Failed { message: String, failure: Failure },
+    /// The value, and the warnings Prometheus answered beside it (`partial response: …`).
+    Value(f64, Vec<String>),
+    Failed {
+        message: String,
+        failure: Failure,
+    },
 }
 
 fn failed(message: impl Into<String>, failure: Failure) -> Answer {
@@ -60,8 +65,259 @@ fn failed(message: impl Into<String>, failure: Failure) -> Answer {
 
 const API: &str = "unable to query prometheus api";
 
-/// The `data` of a response, or the failure the client reported (client_golang's `Do`).
-fn data_of(status: u16, body: &str) -> Result<Value, Answer> {
+/// A JSON list of which only the first `K` elements are kept; the others are skipped unparsed and
+/// only counted. An answer of 290,000 series costs what its first few cost, not a tree of all of
+/// them (docs/performance.md). Anything but a list reads as
+/// an empty one.
+#[derive(Debug)]
+struct Counted<T, const K: usize> {
+    kept: Vec<T>,
+    total: usize,
+}
+
+impl<T, const K: usize> Default for Counted<T, K> {
+    fn default() -> Self {
+        Counted {
+            kept: Vec::new(),
+            total: 0,
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>, const K: usize> Deserialize<'de> for Counted<T, K> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T, const K: usize>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>, const K: usize> Visitor<'de> for V<T, K> {
+            type Value = Counted<T, K>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Counted {
+                    kept: Vec::new(),
+                    total: 0,
+                };
+                while out.kept.len() < K {
+                    match seq.next_element::<T>()? {
+                        Some(t) => out.kept.push(t),
+                        None => break,
+                    }
+                }
+                out.total = out.kept.len();
+                if out.total == K {
+                    while seq.next_element::<IgnoredAny>()?.is_some() {
+                        out.total += 1;
+                    }
+                }
+                Ok(out)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Counted::default())
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Counted::default())
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Counted::default())
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Counted::default())
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Counted::default())
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Counted::default())
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Counted::default())
+            }
+        }
+        d.deserialize_any(V::<T, K>(std::marker::PhantomData))
+    }
+}
+
+/// Points of one stream kept: enough for a chart (about [`CHART_POINTS`]) with a wide margin.
+const CHART_KEEP: usize = 4096;
+/// Series kept of a result: one more than the matrix message shows, so it can say "more".
+const SERIES_KEEP: usize = MATRIX_LINES + 1;
+
+/// One element of `data.result`: a series (`metric` with `value` or `values`) in a vector or
+/// matrix, or a plain JSON value in a scalar or string result (`[time, "value"]`).
+#[derive(Debug)]
+enum Element {
+    Series {
+        metric: Value,
+        value: Option<Value>,
+        values: Counted<Value, CHART_KEEP>,
+    },
+    Plain(Value),
+}
+
+impl<'de> Deserialize<'de> for Element {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Element;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a series or a value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Element, A::Error> {
+                let (mut metric, mut value, mut values) = (Value::Null, None, Counted::default());
+                while let Some(k) = map.next_key::<String>()? {
+                    match k.as_str() {
+                        "metric" => metric = map.next_value()?,
+                        "value" => value = Some(map.next_value()?),
+                        "values" => values = map.next_value()?,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(Element::Series {
+                    metric,
+                    value,
+                    values,
+                })
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Element, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Element::Plain(Value::Null))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Element, E> {
+                Ok(Element::Plain(Value::Bool(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Element, E> {
+                Ok(Element::Plain(Value::from(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Element, E> {
+                Ok(Element::Plain(Value::from(v)))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Element, E> {
+                Ok(Element::Plain(Value::from(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Element, E> {
+                Ok(Element::Plain(Value::from(v)))
+            }
+            fn visit_unit<E>(self) -> Result<Element, E> {
+                Ok(Element::Plain(Value::Null))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// What slogate reads of `data`; `object: false` when `data` is no JSON object.
+#[derive(Debug, Default)]
+struct Data {
+    object: bool,
+    result_type: String,
+    result: Counted<Element, SERIES_KEEP>,
+}
+
+impl<'de> Deserialize<'de> for Data {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Data;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Data, A::Error> {
+                let mut data = Data {
+                    object: true,
+                    ..Data::default()
+                };
+                while let Some(k) = map.next_key::<String>()? {
+                    match k.as_str() {
+                        "resultType" => {
+                            if let Value::String(t) = map.next_value()? {
+                                data.result_type = t;
+                            }
+                        }
+                        "result" => data.result = map.next_value()?,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(data)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Data, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Data::default())
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Data, E> {
+                Ok(Data::default())
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Data, E> {
+                Ok(Data::default())
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Data, E> {
+                Ok(Data::default())
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Data, E> {
+                Ok(Data::default())
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Data, E> {
+                Ok(Data::default())
+            }
+            fn visit_unit<E>(self) -> Result<Data, E> {
+                Ok(Data::default())
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Warnings shown at most; the rest are counted.
+const WARNINGS_KEEP: usize = 5;
+
+/// The response, read in one pass without building a tree of what is not kept.
+#[derive(Debug, serde::Deserialize)]
+struct Envelope {
+    #[serde(default)]
+    status: Option<Value>,
+    #[serde(rename = "errorType", default)]
+    error_type: Option<Value>,
+    #[serde(default)]
+    error: Option<Value>,
+    #[serde(default)]
+    data: Option<Data>,
+    #[serde(default)]
+    warnings: Option<Counted<Value, WARNINGS_KEEP>>,
+}
+
+fn text_of(v: &Option<Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+/// Prometheus' `warnings` as texts (`partial response: …`), the ones not kept counted.
+fn warnings_of(w: Option<Counted<Value, WARNINGS_KEEP>>) -> Vec<String> {
+    let Some(w) = w else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = w
+        .kept
+        .iter()
+        .map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect();
+    if w.total > w.kept.len() {
+        out.push(format!("and {} more", w.total - w.kept.len()));
+    }
+    out
+}
+
+/// The `data` of a response and its warnings, or the failure the client reported
+/// (client_golang's `Do`).
+fn data_of(status: u16, body: &str) -> Result<(Data, Vec<String>), Answer> {
     // 400 and 422 carry Prometheus' error body; any other non-2xx is only its status.
     let api_error = status == 400 || status == 422;
     if !(200..300).contains(&status) && !api_error {
@@ -84,7 +340,7 @@ fn data_of(status: u16, body: &str) -> Result<Value, Answer> {
         };
         return Err(failed(format!("{API}: {kind}: {msg}"), failure));
     }
-    let v: Value = match serde_json::from_str(body) {
+    let envelope: Envelope = match serde_json::from_str(body) {
         Ok(v) => v,
         Err(_) => {
             let start: String = body.trim_start().chars().take(40).collect();
@@ -96,19 +352,18 @@ fn data_of(status: u16, body: &str) -> Result<Value, Answer> {
             ));
         }
     };
-    let field = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default();
-    if field("status") == "error" {
-        let kind = field("errorType");
+    if text_of(&envelope.status) == "error" {
+        let kind = text_of(&envelope.error_type);
         // A wrong query, or one Prometheus cannot run, is the SLI's fault; a timeout or an
         // overloaded server is not.
         // A query Prometheus cannot parse is a configuration error (`invalid`).
-        let failure = match kind {
+        let failure = match kind.as_str() {
             "bad_data" => Failure::Invalid,
             "execution" => Failure::Query,
             _ => Failure::Unavailable,
         };
         return Err(failed(
-            format!("{API}: {kind}: {}", field("error")),
+            format!("{API}: {kind}: {}", text_of(&envelope.error)),
             failure,
         ));
     }
@@ -118,8 +373,8 @@ fn data_of(status: u16, body: &str) -> Result<Value, Answer> {
             Failure::Unavailable,
         ));
     }
-    match v.get("data") {
-        Some(d) if d.is_object() => Ok(d.clone()),
+    match envelope.data {
+        Some(d) if d.object => Ok((d, warnings_of(envelope.warnings))),
         _ => Err(failed(
             format!("{API}: bad_response: the answer has no `data` object"),
             Failure::Unavailable,
@@ -198,23 +453,17 @@ const MATRIX_LINES: usize = 12;
 
 /// What an instant query's answer means for the SLI (prometheus-service's `GetSLIValue`).
 pub fn reduce(status: u16, body: &str) -> Answer {
-    let data = match data_of(status, body) {
+    let (data, warnings) = match data_of(status, body) {
         Ok(d) => d,
         Err(a) => return a,
     };
-    let kind = data.get("resultType").and_then(Value::as_str).unwrap_or("");
-    let result = data.get("result").cloned().unwrap_or(Value::Null);
     let not_vector = "prometheus api response is not a Vector";
-    match kind {
-        "vector" => {
-            let samples = result.as_array().cloned().unwrap_or_default();
-            match samples.len() {
-                0 => failed("query did not return any values", Failure::NoData),
-                1 => match samples[0]
-                    .get("value")
-                    .and_then(|p| p.get(1))
-                    .and_then(sample_value)
-                {
+    let result = data.result;
+    match data.result_type.as_str() {
+        "vector" => match (result.total, result.kept.first()) {
+            (0, _) => failed("query did not return any values", Failure::NoData),
+            (1, Some(Element::Series { value, .. })) => {
+                match value.as_ref().and_then(|p| p.get(1)).and_then(sample_value) {
                     None => failed(
                         format!("{API}: bad_response: the sample has no numeric value"),
                         Failure::Unavailable,
@@ -229,35 +478,51 @@ pub fn reduce(status: u16, body: &str) -> Answer {
                         ),
                         Failure::NoData,
                     ),
-                    Some(v) => Answer::Value(v),
-                },
-                _ => failed("query did return multiple values", Failure::NoData),
-            }
-        }
-        "scalar" => failed(
-            format!("{not_vector}: scalar: {}", pair_text(&result)),
-            Failure::Query,
-        ),
-        "matrix" => {
-            let mut lines: Vec<String> = Vec::new();
-            for stream in result.as_array().into_iter().flatten() {
-                lines.push(format!(
-                    "{} =>",
-                    metric_text(stream.get("metric").unwrap_or(&Value::Null))
-                ));
-                for p in stream
-                    .get("values")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    lines.push(pair_text(p));
+                    Some(v) => Answer::Value(v, warnings),
                 }
             }
-            let more = lines.len().saturating_sub(MATRIX_LINES);
-            lines.truncate(MATRIX_LINES);
-            if more > 0 {
-                lines.push(format!("… {more} more lines"));
+            (1, _) => failed(
+                format!("{API}: bad_response: the sample has no numeric value"),
+                Failure::Unavailable,
+            ),
+            // Upstream's text (conformance); the series beyond the first few were never parsed.
+            _ => failed("query did return multiple values", Failure::NoData),
+        },
+        "scalar" => {
+            let pair: Vec<Value> = result
+                .kept
+                .into_iter()
+                .map(|e| match e {
+                    Element::Plain(v) => v,
+                    Element::Series { .. } => Value::Null,
+                })
+                .collect();
+            failed(
+                format!("{not_vector}: scalar: {}", pair_text(&Value::Array(pair))),
+                Failure::Query,
+            )
+        }
+        "matrix" => {
+            let mut lines: Vec<String> = Vec::new();
+            let mut known = true;
+            let mut all = 0usize;
+            for e in &result.kept {
+                let Element::Series { metric, values, .. } = e else {
+                    continue;
+                };
+                lines.push(format!("{} =>", metric_text(metric)));
+                lines.extend(values.kept.iter().take(SERIES_KEEP).map(pair_text));
+                all += 1 + values.total;
+            }
+            if result.total > result.kept.len() {
+                known = false;
+            }
+            let shown = lines.len().min(MATRIX_LINES);
+            lines.truncate(shown);
+            if !known {
+                lines.push(format!("… more lines ({} series in all)", result.total));
+            } else if all > shown {
+                lines.push(format!("… {} more lines", all - shown));
             }
             failed(
                 format!(
@@ -278,19 +543,22 @@ pub fn reduce(status: u16, body: &str) -> Answer {
 }
 
 /// One series of a range query's answer, for a chart: timestamps in milliseconds, values (`None`
-/// where not a finite number). `None` unless the answer is a matrix of exactly one series.
+/// where not a finite number). `None` unless the answer is a matrix of exactly one series (of at
+/// most [`CHART_KEEP`] points).
 pub fn series(status: u16, body: &str) -> Option<(Vec<i64>, Vec<Option<f64>>)> {
-    let data = data_of(status, body).ok()?;
-    if data.get("resultType").and_then(Value::as_str) != Some("matrix") {
+    let (data, _) = data_of(status, body).ok()?;
+    if data.result_type != "matrix" || data.result.total != 1 {
         return None;
     }
-    let streams = data.get("result")?.as_array()?;
-    let [stream] = streams.as_slice() else {
+    let Some(Element::Series { values, .. }) = data.result.kept.first() else {
         return None;
     };
+    if values.total > values.kept.len() {
+        return None;
+    }
     let mut ts = Vec::new();
     let mut vs = Vec::new();
-    for p in stream.get("values")?.as_array()? {
+    for p in &values.kept {
         let t = p.get(0)?.as_f64()?;
         ts.push((t * 1000.0).round() as i64);
         vs.push(p.get(1).and_then(sample_value).filter(|v| v.is_finite()));
@@ -339,16 +607,16 @@ mod tests {
     #[test]
     fn one_sample_is_the_value() {
         let one = vector(r#"{"metric":{"job":"a"},"value":[1664361000,"1e-05"]}"#);
-        assert_eq!(reduce(200, &one), Answer::Value(0.00001));
+        assert_eq!(reduce(200, &one), Answer::Value(0.00001, Vec::new()));
         let zero = vector(r#"{"metric":{},"value":[1664361000,"0"]}"#);
-        assert_eq!(reduce(200, &zero), Answer::Value(0.0));
+        assert_eq!(reduce(200, &zero), Answer::Value(0.0, Vec::new()));
     }
 
     #[test]
     fn vectors_that_are_no_value() {
         let msg = |a: Answer| match a {
             Answer::Failed { message, failure } => (message, failure),
-            Answer::Value(v) => panic!("value {v}"),
+            Answer::Value(v, _) => panic!("value {v}"),
         };
         assert_eq!(
             msg(reduce(200, &vector(""))),
@@ -463,5 +731,68 @@ mod tests {
             ))
         );
         assert_eq!(series(200, &vector("")), None);
+    }
+
+    #[test]
+    fn warnings_come_with_the_value() {
+        let partial = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"5"]}]},"warnings":["partial response: store eu-1 unavailable"]}"#;
+        assert_eq!(
+            reduce(200, partial),
+            Answer::Value(5.0, vec!["partial response: store eu-1 unavailable".into()])
+        );
+        let many: Vec<String> = (0..8).map(|i| format!("\"w{i}\"")).collect();
+        let body = format!(
+            r#"{{"warnings":[{}],"status":"success","data":{{"result":[{{"value":[1,"5"]}}],"resultType":"vector"}}}}"#,
+            many.join(",")
+        );
+        match reduce(200, &body) {
+            Answer::Value(v, w) => {
+                assert_eq!(v, 5.0);
+                assert_eq!(w, ["w0", "w1", "w2", "w3", "w4", "and 3 more"]);
+            }
+            a => panic!("{a:?}"),
+        }
+    }
+
+    #[test]
+    fn only_the_first_series_are_kept() {
+        let series: Vec<String> = (0..1000)
+            .map(|i| format!(r#"{{"metric":{{"i":"{i}"}},"value":[1,"{i}"]}}"#))
+            .collect();
+        let body = vector(&series.join(","));
+        let (data, _) = data_of(200, &body).map_err(|_| ()).unwrap();
+        assert_eq!(data.result.total, 1000);
+        assert_eq!(data.result.kept.len(), SERIES_KEEP);
+        assert_eq!(
+            reduce(200, &body),
+            failed("query did return multiple values", Failure::NoData)
+        );
+        // A matrix of many series says how many there were.
+        let streams: Vec<String> = (0..100)
+            .map(|i| format!(r#"{{"metric":{{"i":"{i}"}},"values":[[1,"1"],[2,"2"]]}}"#))
+            .collect();
+        let matrix = format!(
+            r#"{{"status":"success","data":{{"resultType":"matrix","result":[{}]}}}}"#,
+            streams.join(",")
+        );
+        match reduce(200, &matrix) {
+            Answer::Failed { message, .. } => {
+                assert!(message.contains("(100 series in all)"), "{message}");
+                assert_eq!(message.lines().count(), MATRIX_LINES + 1, "{message}");
+            }
+            a => panic!("{a:?}"),
+        }
+        // Odd shapes are still read as before: `data` not an object, `result` not a list.
+        assert!(matches!(
+            reduce(200, r#"{"status":"success","data":[1]}"#),
+            Answer::Failed { message, .. } if message.contains("no `data` object")
+        ));
+        assert_eq!(
+            reduce(
+                200,
+                r#"{"status":"success","data":{"resultType":"vector","result":"x"}}"#
+            ),
+            failed("query did not return any values", Failure::NoData)
+        );
     }
 }

@@ -128,8 +128,8 @@ pub async fn fetch(client: &Client, slis: &[PromSli], window: Window) -> Vec<Fet
         for &i in users {
             let name = &slis[i].name;
             out[i] = Some(match &answer {
-                Answer::Value(v) => Fetched {
-                    value: succeeded(name, *v, String::new()),
+                Answer::Value(v, warnings) => Fetched {
+                    value: succeeded(name, *v, crate::source::warnings_message(warnings)),
                     failure: None,
                     query: Some(shown.clone()),
                 },

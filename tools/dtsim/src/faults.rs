@@ -35,6 +35,9 @@ pub struct Faults {
     /// Metrics queries answer with this `metricId` on every result: a client must not take
     /// any of them for a selector it did not send.
     pub rename_metric_ids: Option<String>,
+    /// Metrics queries answer with these collection `warnings` (partial data): a client must
+    /// not take such a value silently.
+    pub metric_warnings: Vec<String>,
 }
 
 impl Default for Faults {
@@ -54,6 +57,7 @@ impl Default for Faults {
             dql_running_polls: 0,
             reverse_results: false,
             rename_metric_ids: None,
+            metric_warnings: Vec::new(),
         }
     }
 }

@@ -606,7 +606,17 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
     let mut reply = reply;
     if canon == "/api/v2/metrics/query" {
         let faults = lock(&inner.faults).faults.clone();
+        if !faults.metric_warnings.is_empty()
+            && let Some(w) = reply.body.as_mut().and_then(|b| b.get_mut("warnings"))
+        {
+            *w = Value::from(faults.metric_warnings.clone());
+        }
         if let Some(Value::Array(results)) = reply.body.as_mut().and_then(|b| b.get_mut("result")) {
+            if !faults.metric_warnings.is_empty() {
+                for r in results.iter_mut() {
+                    r["warnings"] = Value::from(faults.metric_warnings.clone());
+                }
+            }
             if faults.reverse_results {
                 results.reverse();
             }
