@@ -83,6 +83,7 @@ pub struct ListArgs {
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub limit: usize,
 
+    /// `json`: one object per evaluation, for machines.
     #[arg(long, value_enum, default_value_t = HistoryFormat::Text)]
     pub format: HistoryFormat,
 }

@@ -126,6 +126,10 @@ fn assemble(
     let mut out = Judged::new();
     for (sli, m) in judged_slis(plan) {
         let Some(own) = by_name.get(sli.name.as_str()) else {
+            crate::verbose::skipped(
+                &format!("the statistical judge for {}", sli.name),
+                "its per-minute series did not come back (see the request above); Keptn's comparison decides",
+            );
             continue;
         };
         let req = by_name.get(format!("{}{REQUESTS}", sli.name).as_str());

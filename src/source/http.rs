@@ -262,6 +262,13 @@ impl Client {
                 ))
             })?;
             builder = builder.proxy(p);
+            crate::verbose::note(|| {
+                format!(
+                    "requests to {} go through the proxy {}",
+                    host_of(&config.base_url),
+                    crate::source::secret::userinfo_hidden(&proxy)
+                )
+            });
         }
         let http = builder
             .build()
@@ -356,7 +363,18 @@ impl Client {
         path: &str,
         body: Body<'_>,
     ) -> Result<Response, SendError> {
-        let (header, secret) = self.authorization(path)?;
+        let (header, secret) = match self.authorization(path) {
+            Ok(a) => a,
+            Err(e) => {
+                if let SendError::MissingToken { message } = &e {
+                    crate::verbose::skipped(
+                        &format!("{} {url_text}", method_name(method)),
+                        message,
+                    );
+                }
+                return Err(e);
+            }
+        };
         let secrets: Vec<&Secret> = secret.into_iter().collect();
         let url_text = url_text.to_string();
         let url = format!("{}{}", self.config.base_url, url_text);
@@ -382,6 +400,7 @@ impl Client {
                     .header("Content-Type", "application/x-www-form-urlencoded")
                     .body(f.to_string()),
             };
+            let sent = Instant::now();
             let result = builder.send().await;
             let host = host_of(&self.config.base_url);
             let outcome = match result {
@@ -416,6 +435,23 @@ impl Client {
                     .retry
                     .decide(attempt, &attempt_kind, start.elapsed(), fastrand::f64())
             };
+            crate::verbose::note(|| {
+                use crate::verbose::{Outcome, request_line};
+                let answer = match &outcome {
+                    Ok((status, _, _)) => Outcome::Status(*status),
+                    Err(t) => Outcome::Failed(&t.message),
+                };
+                let retry = match action {
+                    Action::RetryAfter(d) => Some(d),
+                    Action::Stop | Action::GiveUp => None,
+                };
+                let shown = match body {
+                    // Prometheus' query in a POST body is what the reader is looking for.
+                    Body::Form(f) => scrub(&format!("{url_text} (form {f})"), &secrets),
+                    Body::None | Body::Json(_) => scrub(&url_text, &secrets),
+                };
+                request_line(method_name(method), &shown, &answer, sent.elapsed(), retry)
+            });
             match action {
                 Action::RetryAfter(delay) => {
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
@@ -449,6 +485,13 @@ impl Client {
                 }),
             };
         }
+    }
+}
+
+fn method_name(method: Method) -> &'static str {
+    match method {
+        Method::Get => "GET",
+        Method::Post => "POST",
     }
 }
 

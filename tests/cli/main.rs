@@ -16,6 +16,7 @@ mod history_gate;
 mod hostile;
 mod judge;
 mod lint;
+mod newcomer;
 mod outcomes;
 mod pipeline;
 mod prom_server;
