@@ -430,7 +430,7 @@ pub fn connection(
         (None, None, None) => {
             return Err(Problem::env(
                 "DT_URL",
-                "not set, and slogate.yaml has no `dynatrace.url`: no Dynatrace environment configured",
+                "not set: no Dynatrace environment configured",
             )
             .help("set DT_URL=https://<env>.live.dynatrace.com, or `dynatrace: {url: ...}` in slogate.yaml"));
         }
