@@ -114,8 +114,10 @@ pub fn processed(
         .ok()
         .and_then(|d| d.to_std().ok())
         .unwrap_or(StdDuration::from_secs(30));
-    let client = client_for(&conn, timeout, source.concurrency.max(1))
-        .map_err(|m| usage(ui, m, "this is a bug if it happens"))?;
+    let client = client_for(&conn, timeout, source.concurrency.max(1)).map_err(|e| {
+        ui.problems(&[e.problem()]);
+        Exit::Invalid
+    })?;
     let rt = runtime().map_err(|p| {
         ui.problems(&p);
         Exit::CouldNotEvaluate

@@ -425,7 +425,7 @@ fn dashboard_text(arg: &str) -> Result<(String, String), Problem> {
         ));
     }
     let client = crate::shell::client_for(&conn, std::time::Duration::from_secs(30), 2)
-        .map_err(|m| Problem::file("slogate::usage", "command line", m))?;
+        .map_err(crate::source::http::SetupError::problem)?;
     let rt = crate::shell::runtime().map_err(|mut p| p.remove(0))?;
     let selection = crate::dashboard::Selection::Id(arg.to_string());
     let json = rt

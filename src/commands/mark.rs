@@ -129,8 +129,7 @@ fn mark(args: &MarkArgs) -> Result<Exit, Vec<Problem>> {
         .map_err(|m| usage(m, "e.g. --request-timeout 30s"))?
         .to_std()
         .unwrap_or(StdDuration::from_secs(30));
-    let client =
-        client_for(&conn, timeout, 4).map_err(|m| usage(m, "this is a bug if it happens"))?;
+    let client = client_for(&conn, timeout, 4).map_err(|e| vec![e.problem()])?;
     let runtime = runtime()?;
     let results = runtime.block_on(join_all(
         bodies.iter().map(|(_, b)| events::ingest(&client, b)),

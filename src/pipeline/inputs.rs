@@ -152,7 +152,7 @@ fn prometheus_client(
     c: &prometheus::connection::Connection,
     timeout: StdDuration,
     concurrency: usize,
-) -> Result<Client, String> {
+) -> Result<Client, crate::source::http::SetupError> {
     Client::new(ClientConfig {
         base_url: c.url.clone(),
         credentials: match &c.basic {
@@ -270,13 +270,13 @@ pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
                 )
             })?;
         let client = prometheus_client(&c, request_timeout, source.concurrency)
-            .map_err(|m| Stop::Invalid(usage(m, "this is a bug if it happens")))?;
+            .map_err(|e| Stop::Invalid(vec![e.problem()]))?;
         Some((c, client))
     } else {
         None
     };
     let client = client_for(&conn, request_timeout, source.concurrency)
-        .map_err(|m| Stop::Invalid(usage(m, "this is a bug if it happens")))?;
+        .map_err(|e| Stop::Invalid(vec![e.problem()]))?;
     Ok(Inputs {
         plans,
         previous_files,

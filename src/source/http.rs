@@ -141,6 +141,14 @@ fn redirect_policy(base: &str, url_name: &str) -> reqwest::redirect::Policy {
 /// is never behind the corporate proxy) or for hosts `NO_PROXY` lists, else `https_proxy` /
 /// `http_proxy` by the scheme, then `all_proxy` (lower case first, as curl).
 pub fn proxy_for(base: &str, env: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    proxy_setting(base, env).map(|(_, proxy)| proxy)
+}
+
+/// [`proxy_for`] with the name of the variable it came from.
+fn proxy_setting(
+    base: &str,
+    env: &std::collections::BTreeMap<String, String>,
+) -> Option<(String, String)> {
     let url = reqwest::Url::parse(base).ok()?;
     let host = url
         .host_str()?
@@ -150,12 +158,14 @@ pub fn proxy_for(base: &str, env: &std::collections::BTreeMap<String, String>) -
         return None;
     }
     let get = |name: &str| {
-        env.get(&name.to_ascii_lowercase())
-            .or_else(|| env.get(&name.to_ascii_uppercase()))
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
+        [name.to_ascii_lowercase(), name.to_ascii_uppercase()]
+            .into_iter()
+            .find_map(|var| {
+                let v = env.get(&var)?.trim();
+                (!v.is_empty()).then(|| (var, v.to_string()))
+            })
     };
-    if let Some(list) = get("no_proxy")
+    if let Some((_, list)) = get("no_proxy")
         && list
             .split(',')
             .any(|entry| no_proxy_matches(entry.trim(), &host, url.port_or_known_default()))
@@ -167,7 +177,7 @@ pub fn proxy_for(base: &str, env: &std::collections::BTreeMap<String, String>) -
     } else {
         get("http_proxy")
     };
-    by_scheme.or_else(|| get("all_proxy")).map(str::to_string)
+    by_scheme.or_else(|| get("all_proxy"))
 }
 
 /// A server's base URL as a user wrote it, before each source's own rules: trimmed, `https://`
@@ -245,8 +255,39 @@ fn no_proxy_matches(entry: &str, host: &str, port: Option<u16>) -> bool {
     !name.is_empty() && (host == name || host.ends_with(&format!(".{name}")))
 }
 
+/// Why no HTTP client could be set up: a proxy variable that holds no URL, or (never seen) the
+/// TLS backend failing to start.
+#[derive(Debug)]
+pub struct SetupError {
+    /// The environment variable at fault, if any.
+    pub variable: Option<String>,
+    pub message: String,
+}
+
+impl SetupError {
+    /// The diagnostic: labelled with the variable (`environment HTTPS_PROXY: …`) when one is at
+    /// fault.
+    pub fn problem(self) -> crate::diag::Problem {
+        use crate::diag::Problem;
+        match self.variable {
+            Some(var) => Problem::env(&var, self.message)
+                .help("set it to the proxy's URL, e.g. http://proxy.example:3128, or unset it"),
+            None => Problem::usage(self.message),
+        }
+    }
+}
+
+impl std::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.variable {
+            Some(v) => write!(f, "{v}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
 impl Client {
-    pub fn new(config: ClientConfig) -> Result<Self, String> {
+    pub fn new(config: ClientConfig) -> Result<Self, SetupError> {
         let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
         // System proxies off: the one proxy (or none) is chosen by `proxy_for`.
         let mut builder = reqwest::Client::builder()
@@ -255,11 +296,12 @@ impl Client {
             .user_agent(concat!("slogate/", env!("CARGO_PKG_VERSION")))
             .redirect(redirect_policy(&config.base_url, &config.url_name))
             .no_proxy();
-        if let Some(proxy) = proxy_for(&config.base_url, &env) {
-            let p = reqwest::Proxy::all(&proxy).map_err(|e| {
-                crate::source::secret::userinfo_hidden(&format!(
-                    "the proxy `{proxy}` is not a URL ({e}); fix HTTPS_PROXY / HTTP_PROXY / ALL_PROXY"
-                ))
+        if let Some((var, proxy)) = proxy_setting(&config.base_url, &env) {
+            let p = reqwest::Proxy::all(&proxy).map_err(|e| SetupError {
+                message: crate::source::secret::userinfo_hidden(&format!(
+                    "the proxy `{proxy}` is not a URL ({e})"
+                )),
+                variable: Some(var),
             })?;
             builder = builder.proxy(p);
             crate::verbose::note(|| {
@@ -270,9 +312,10 @@ impl Client {
                 )
             });
         }
-        let http = builder
-            .build()
-            .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+        let http = builder.build().map_err(|e| SetupError {
+            variable: None,
+            message: format!("cannot set up the HTTP client: {e}"),
+        })?;
         Ok(Client {
             http,
             limit: Arc::new(Semaphore::new(config.concurrency.max(1))),

@@ -97,6 +97,12 @@ fn environment_problems_name_the_variable_and_show_no_internal_code() {
     run(&[("DT_URL", "http://127.0.0.1:9")])
         .assert_stderr_contains("environment DT_API_TOKEN: not set");
     run(&[]).assert_stderr_contains("environment DT_URL: not set");
+    run(&[
+        ("DT_URL", "https://abc.live.dynatrace.com"),
+        ("DT_API_TOKEN", TOKEN),
+        ("HTTPS_PROXY", "http://[bad"),
+    ])
+    .assert_stderr_contains("environment HTTPS_PROXY: the proxy `http://[bad` is not a URL");
     let out = Slogate::new()
         .current_dir(examples())
         .env("PROMETHEUS_URL", "http://127.0.0.1:9090/api/v1")
