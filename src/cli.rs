@@ -67,6 +67,11 @@ pub struct Cli {
     /// When to color diagnostics.
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+
+    /// Show on stderr each request sent (method, path and query, status, time taken) and each
+    /// step left out, with why.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -77,7 +82,7 @@ pub enum Command {
     Lint(LintArgs),
     /// Show the merged SLI/SLO configuration of a service and where each value comes from.
     Config(ConfigArgs),
-    /// Evaluate a historic timeframe against Dynatrace.
+    /// Evaluate a historic timeframe with data from Dynatrace and/or Prometheus.
     Eval(EvalArgs),
     /// Evaluate the window ending now, or the window after a deployment against the one before it
     /// (the release-pipeline form).
@@ -144,9 +149,11 @@ pub struct MarkArgs {
     #[arg(long, value_name = "DIR", default_value = "slo")]
     pub config: PathBuf,
 
+    /// The project, for the entity selector and the event (default: slogate.yaml `defaults.project`).
     #[arg(long)]
     pub project: Option<String>,
 
+    /// The stage, for the entity selector and the event (default: slogate.yaml `defaults.stage`).
     #[arg(long)]
     pub stage: Option<String>,
 
@@ -158,6 +165,7 @@ pub struct MarkArgs {
     #[arg(long, value_name = "SELECTOR", conflicts_with = "service")]
     pub entity_selector: Option<String>,
 
+    /// The kind of event.
     #[arg(long = "type", value_enum, default_value_t = EventTypeArg::Deployment)]
     pub event_type: EventTypeArg,
 
@@ -185,6 +193,7 @@ pub struct MarkArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// What goes to stdout: a line per event, or the events and Dynatrace's answers as JSON.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
 
@@ -255,7 +264,7 @@ impl SelectArgs {
 /// How to talk to the data source.
 #[derive(Args, Debug, Clone)]
 pub struct SourceArgs {
-    /// Requests in flight at once per Dynatrace environment.
+    /// Requests in flight at once per server (Dynatrace environment, Prometheus).
     #[arg(long, value_parser = concurrency_arg, value_name = "N", default_value_t = 8)]
     pub concurrency: usize,
 
@@ -428,12 +437,15 @@ pub struct ExplainArgs {
     #[arg(long)]
     pub from: Option<String>,
 
+    /// End of the window (default: now): RFC 3339, epoch milliseconds, or `now-1h`.
     #[arg(long)]
     pub to: Option<String>,
 
+    /// Length of the window, ending at --to (or now) [default: 30m].
     #[arg(long, value_parser = timeframe_arg, value_name = "DURATION")]
     pub timeframe: Option<String>,
 
+    /// `json`: the requests and each indicator's query for machines.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
 }
@@ -580,6 +592,7 @@ pub struct LintArgs {
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
+    /// `json`: every problem with file, line, column, code and help (docs/lint.md).
     #[arg(long, value_enum, default_value_t = LintFormat::Text)]
     pub format: LintFormat,
 
@@ -599,12 +612,15 @@ pub struct ConfigArgs {
     #[arg(long, value_name = "DIR", default_value = "slo")]
     pub config: PathBuf,
 
+    /// The stage folder under the config root (default: slogate.yaml `defaults.stage`).
     #[arg(long)]
     pub stage: Option<String>,
 
+    /// The service folder under the stage folder (default: slogate.yaml `defaults.service`).
     #[arg(long)]
     pub service: Option<String>,
 
+    /// `text`: YAML with each value's file and line; `json`: the same for machines.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
 }
@@ -619,3 +635,220 @@ pub const VERSION: &str = concat!(
     env!("SLOGATE_BUILD_DATE"),
     ")"
 );
+
+/// An environment variable a command reads, for `--help` and the man pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EnvVar {
+    pub name: &'static str,
+    pub about: &'static str,
+}
+
+const fn var(name: &'static str, about: &'static str) -> EnvVar {
+    EnvVar { name, about }
+}
+
+const DT_URL: EnvVar = var(
+    "DT_URL",
+    "The Dynatrace environment, e.g. https://abc12345.live.dynatrace.com (slogate.yaml's `dynatrace.url` wins).",
+);
+const DT_TENANT: EnvVar = var(
+    "DT_TENANT",
+    "Keptn's name for DT_URL, read when DT_URL is not set.",
+);
+const DT_API_TOKEN: EnvVar = var(
+    "DT_API_TOKEN",
+    "The Dynatrace API token (or the variable slogate.yaml's `dynatrace.token_env` names).",
+);
+const DT_PLATFORM_TOKEN: EnvVar = var(
+    "DT_PLATFORM_TOKEN",
+    "The platform token for DQL queries (or the variable `dynatrace.platform_token_env` names).",
+);
+const PROMETHEUS_URL: EnvVar = var(
+    "PROMETHEUS_URL",
+    "The Prometheus server, e.g. http://prometheus.monitoring:9090 (slogate.yaml's `prometheus.url` wins).",
+);
+const PROMETHEUS_USER: EnvVar = var(
+    "PROMETHEUS_USER",
+    "With PROMETHEUS_PASSWORD: basic auth for a Prometheus behind a proxy.",
+);
+const PROMETHEUS_PASSWORD: EnvVar = var("PROMETHEUS_PASSWORD", "The basic-auth password.");
+const ENV_PLACEHOLDERS: EnvVar = var(
+    "$ENV.<NAME>",
+    "Any variable an SLI query names as $ENV.<NAME> (never the token variables).",
+);
+const SLOGATE_HISTORY: EnvVar = var(
+    "SLOGATE_HISTORY",
+    "Where earlier verdicts are kept when --history is not given: a SQLite file or `dynatrace`.",
+);
+const PROXIES: EnvVar = var(
+    "HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY",
+    "The proxy for requests (lower case first; never for 127.0.0.1 or localhost).",
+);
+const CI_DETECTION: EnvVar = var(
+    "TF_BUILD, GITHUB_ACTIONS, GITLAB_CI",
+    "Which CI runs slogate (--ci auto): Azure DevOps (also SYSTEM_TEAMFOUNDATIONCOLLECTIONURI), GitHub, GitLab.",
+);
+const CI_METADATA: EnvVar = var(
+    "BUILD_*, RELEASE_*, SYSTEM_*, GITHUB_*, CI_*",
+    "The CI's run metadata (build id, commit, run URL) for the report and the events sent to Dynatrace.",
+);
+const CI_OUTPUTS: EnvVar = var(
+    "GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, AGENT_TEMPDIRECTORY",
+    "Where the GitHub outputs and summary are written; Azure's folder for the summary file.",
+);
+const NO_COLOR: EnvVar = var(
+    "NO_COLOR",
+    "Set: no colors in diagnostics (with --color auto).",
+);
+
+/// The environment a command reads, by its path (`["gate"]`, `["history", "list"]`).
+pub fn environment_of(path: &[&str]) -> Vec<EnvVar> {
+    let dynatrace = [DT_URL, DT_TENANT, DT_API_TOKEN];
+    let prometheus = [PROMETHEUS_URL, PROMETHEUS_USER, PROMETHEUS_PASSWORD];
+    let mut out: Vec<EnvVar> = match path.first().copied() {
+        Some("eval" | "gate") => [
+            &dynatrace[..],
+            &[DT_PLATFORM_TOKEN],
+            &prometheus,
+            &[
+                ENV_PLACEHOLDERS,
+                SLOGATE_HISTORY,
+                CI_DETECTION,
+                CI_METADATA,
+                CI_OUTPUTS,
+                PROXIES,
+            ],
+        ]
+        .concat(),
+        Some("explain") => vec![DT_URL, DT_TENANT, PROMETHEUS_URL, ENV_PLACEHOLDERS],
+        Some("mark") => [&dynatrace[..], &[CI_DETECTION, CI_METADATA, PROXIES]].concat(),
+        Some("dashboard") => [&dynatrace[..], &[ENV_PLACEHOLDERS, PROXIES]].concat(),
+        Some("history") => [&[SLOGATE_HISTORY], &dynatrace[..], &[PROXIES]].concat(),
+        Some("lint") => [&dynatrace[..], &[PROXIES]].concat(),
+        Some("score" | "config") => Vec::new(),
+        Some(_) => return Vec::new(),
+        None => vec![DT_URL, DT_API_TOKEN, PROMETHEUS_URL, SLOGATE_HISTORY],
+    };
+    out.push(NO_COLOR);
+    out
+}
+
+/// The `Environment:` section of a command's help.
+fn environment_help(path: &[&str]) -> Option<String> {
+    let vars = environment_of(path);
+    if vars.is_empty() {
+        return None;
+    }
+    let mut text = String::from("Environment:\n");
+    for v in &vars {
+        text.push_str(&format!("  {}\n          {}\n", v.name, v.about));
+    }
+    if path.is_empty() {
+        text.push_str("  (each command's --help lists all it reads)\n");
+    }
+    Some(text.trim_end().to_string())
+}
+
+/// The command-line interface with each command's environment added to its help. `main`, the
+/// completions and the man pages all take it from here.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    with_environment(Cli::command(), &[])
+}
+
+fn with_environment(cmd: clap::Command, path: &[&str]) -> clap::Command {
+    let mut cmd = match environment_help(path) {
+        Some(env) => {
+            let text = match cmd.get_after_help() {
+                Some(before) => format!("{before}\n\n{env}"),
+                None => env,
+            };
+            cmd.after_help(text)
+        }
+        None => cmd,
+    };
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in names {
+        let mut sub_path: Vec<&str> = path.to_vec();
+        sub_path.push(&name);
+        cmd = cmd.mut_subcommand(&name, |s| with_environment(s, &sub_path));
+    }
+    cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn walk(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        for a in cmd.get_arguments() {
+            let id = a.get_id().as_str();
+            if id == "help" || id == "version" || a.is_hide_set() {
+                continue;
+            }
+            if a.get_help().is_none() && a.get_long_help().is_none() {
+                out.push(format!("{path} --{id}"));
+            }
+        }
+        for s in cmd.get_subcommands() {
+            walk(s, &format!("{path} {}", s.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_flag_has_a_help_text() {
+        let mut cmd = command();
+        cmd.build();
+        let mut missing = Vec::new();
+        walk(&cmd, "slogate", &mut missing);
+        assert!(missing.is_empty(), "flags without help: {missing:#?}");
+    }
+
+    #[test]
+    fn each_command_lists_the_environment_it_reads() {
+        let mut cmd = command();
+        cmd.build();
+        let help = |path: &[&str]| {
+            let mut c = cmd.clone();
+            for p in path {
+                c = c.find_subcommand(p).expect("subcommand").clone();
+            }
+            c.render_long_help().to_string()
+        };
+        for (path, vars) in [
+            (
+                &["gate"][..],
+                &[
+                    "DT_URL",
+                    "DT_API_TOKEN",
+                    "PROMETHEUS_URL",
+                    "PROMETHEUS_USER",
+                    "PROMETHEUS_PASSWORD",
+                    "SLOGATE_HISTORY",
+                    "NO_COLOR",
+                    "GITHUB_OUTPUT",
+                ][..],
+            ),
+            (&["eval"], &["DT_URL", "DT_API_TOKEN", "PROMETHEUS_URL"]),
+            (&["mark"], &["DT_URL", "DT_API_TOKEN", "TF_BUILD"]),
+            (&["history", "list"], &["SLOGATE_HISTORY", "DT_URL"]),
+            (&["dashboard", "export"], &["DT_URL", "DT_API_TOKEN"]),
+            (&["lint"], &["DT_URL", "DT_API_TOKEN"]),
+            (&["explain"], &["DT_URL", "PROMETHEUS_URL"]),
+            (&["score"], &["NO_COLOR"]),
+        ] {
+            let text = help(path);
+            let env = text
+                .split_once("Environment:")
+                .map(|(_, e)| e)
+                .unwrap_or_else(|| panic!("{path:?}: no Environment section:\n{text}"));
+            for v in vars {
+                assert!(env.contains(v), "{path:?} does not list {v}:\n{env}");
+            }
+        }
+        assert!(!help(&["score"]).contains("DT_URL"));
+    }
+}

@@ -163,6 +163,9 @@ pub struct Note {
     pub label: String,
 }
 
+/// What `file_name` says for problems with the flags.
+pub const COMMAND_LINE: &str = "command line";
+
 /// One problem in one input file.
 #[derive(Clone, Debug)]
 pub struct Problem {
@@ -215,6 +218,28 @@ impl Problem {
             notes: Vec::new(),
             redacted: false,
         }
+    }
+
+    /// A problem with a flag or its combination with others (no file to point at).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Problem::file("slogate::usage", COMMAND_LINE, message)
+    }
+
+    /// A problem with the value of the environment variable `var` (`environment DT_URL: …`).
+    pub fn env(var: &str, message: impl Into<String>) -> Self {
+        Problem::file(
+            "slogate::environment",
+            &format!("environment {var}"),
+            message,
+        )
+    }
+
+    /// Whether the problem is about the command line or the environment rather than a file:
+    /// its code then says nothing the label does not (the codes name kinds of file problems,
+    /// docs/lint.md), so diagnostics leave it out.
+    pub fn is_about_invocation(&self) -> bool {
+        self.origin.is_none()
+            && (self.file_name == COMMAND_LINE || self.file_name.starts_with("environment "))
     }
 
     /// Hides the source text of this problem (a pasted secret); the location is kept and put
@@ -300,6 +325,9 @@ impl std::error::Error for Problem {}
 
 impl Diagnostic for Problem {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        if self.is_about_invocation() {
+            return None;
+        }
         Some(Box::new(self.code))
     }
 
@@ -378,12 +406,20 @@ pub fn render(problems: &[Problem], color: bool, width: usize) -> String {
             continue;
         }
         let mut one = String::new();
-        if handler.render_report(&mut one, p).is_err() {
+        // miette shows no file for span-less diagnostics; say which file (or `command line`,
+        // `environment DT_URL`) it is, before miette wraps the message.
+        let named;
+        let shown = if p.origin.is_none() && !p.redacted {
+            named = Problem {
+                message: format!("{}: {}", p.file_name, p.message),
+                ..p.clone()
+            };
+            &named
+        } else {
+            p
+        };
+        if handler.render_report(&mut one, shown).is_err() {
             one = format!("{}: {}\n", p.file_name, p.message);
-        }
-        if p.origin.is_none() && !p.redacted {
-            // miette shows no file for span-less diagnostics; say which file it is.
-            one = one.replacen(&p.message, &format!("{}: {}", p.file_name, p.message), 1);
         }
         out.push_str(&one);
         // Notes pointing into other files, e.g. "first defined here" in a parent level.

@@ -16,6 +16,7 @@ pub mod eval;
 pub mod event;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod hint;
 pub mod history;
 pub mod input;
 pub mod judge;
@@ -27,4 +28,5 @@ pub mod report;
 pub mod shell;
 pub mod source;
 pub mod ui;
+pub mod verbose;
 pub mod window;

@@ -1,9 +1,13 @@
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 
 fn main() -> ExitCode {
-    let cli = match slogate::cli::Cli::try_parse() {
+    // `cli::command()`: the derived flags plus each command's environment in its help.
+    let parsed = slogate::cli::command()
+        .try_get_matches()
+        .and_then(|m| slogate::cli::Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             if e.use_stderr() {

@@ -94,6 +94,17 @@ pub fn resolve(
             .help("pass the folder holding slo.yaml / sli.yaml with --config DIR"),
         ]);
     }
+    resolve_in(select, service, env)
+}
+
+/// [`resolve`] without the check that the config root exists: a missing root is one without
+/// files (for `dashboard export`, whose SLIs and objectives come from the dashboard).
+pub fn resolve_in(
+    select: &Scope,
+    service: Option<&str>,
+    env: &BTreeMap<String, String>,
+) -> Result<Plan, Vec<Problem>> {
+    let root = select.config.clone();
     let mut problems = Vec::new();
     let settings = load_settings(&root, &mut problems);
     let project = select
@@ -434,17 +445,16 @@ pub fn connection(
         (None, Some(u), _) => (u.clone(), "DT_URL"),
         (None, None, Some(u)) => (u.clone(), "DT_TENANT"),
         (None, None, None) => {
-            return Err(usage(
-                "no Dynatrace environment configured",
-                "set DT_URL=https://<env>.live.dynatrace.com, or `dynatrace: {url: ...}` in slogate.yaml",
-            ));
+            return Err(Problem::env(
+                "DT_URL",
+                "not set: no Dynatrace environment configured",
+            )
+            .help("set DT_URL=https://<env>.live.dynatrace.com, or `dynatrace: {url: ...}` in slogate.yaml"));
         }
     };
     let url = check_url(&url).map_err(|m| {
-        usage(
-            format!("{from}: {m}"),
-            "use https://<env>.live.dynatrace.com (plain http only for 127.0.0.1/localhost)",
-        )
+        url_problem(dt.url.as_ref(), from, m)
+            .help("use https://<env>.live.dynatrace.com (plain http only for 127.0.0.1/localhost)")
     })?;
     let token_env = dt
         .token_env
@@ -474,6 +484,28 @@ pub fn connection(
         crate::source::secret::register(t);
     }
     Ok(conn)
+}
+
+/// A server URL that cannot be used, labelled where it was set: the line of slogate.yaml, or
+/// the environment variable `var`.
+pub fn url_problem(
+    set_in: Option<&crate::diag::Sourced<String>>,
+    var: &str,
+    message: String,
+) -> Problem {
+    match set_in {
+        Some(s) => Problem::error("slogate::bad-url", &s.origin, message).label("this URL"),
+        None => Problem::env(var, message),
+    }
+}
+
+/// The problem of a missing token variable.
+pub fn missing_token(var: &str, help: &str) -> Problem {
+    Problem::env(
+        var,
+        "not set; slogate needs the Dynatrace API token from it",
+    )
+    .help(help.to_string())
 }
 
 /// Normalises an environment URL: adds `https://` to a bare host (Keptn's DT_TENANT form),

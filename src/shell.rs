@@ -88,7 +88,7 @@ pub fn client_for(
     conn: &plan::Connection,
     timeout: StdDuration,
     concurrency: usize,
-) -> Result<Client, String> {
+) -> Result<Client, crate::source::http::SetupError> {
     Client::new(ClientConfig {
         base_url: conn.url.clone(),
         credentials: Credentials::Dynatrace(Tokens {

@@ -5,6 +5,10 @@
 #   SLOGATE_BINARIES=DIR  a folder with release binaries slogate-<target>[.exe] to bundle
 #                         (bin/<os>-<arch>/ in the task); without it the .vsix has none and the
 #                         task uses slogate on the agent's PATH.
+#   SLOGATE_PUBLISHER=ID  the Marketplace publisher the .vsix is packed for (vss-extension.json
+#                         holds the placeholder `your-publisher`, which no organization can
+#                         install). A .vsix for a publisher must bundle every binary: with it
+#                         set, a missing Linux, Windows or macOS binary is an error.
 #
 # Needs node (16 or later) and npm. Writes dist/azure-devops/out/*.vsix.
 set -euo pipefail
@@ -48,18 +52,45 @@ if [ -n "${SLOGATE_BINARIES:-}" ]; then
 else
   echo "(SLOGATE_BINARIES not set: no binaries bundled)"
 fi
+publisher_flags=()
+if [ -n "${SLOGATE_PUBLISHER:-}" ]; then
+  case "$SLOGATE_PUBLISHER" in
+    your-publisher | *[!A-Za-z0-9-]*)
+      echo "SLOGATE_PUBLISHER=$SLOGATE_PUBLISHER is not a Marketplace publisher ID (letters, digits, -)" >&2
+      exit 1
+      ;;
+  esac
+  missing=()
+  for want in linux-x64/slogate linux-arm64/slogate win32-x64/slogate.exe darwin-x64/slogate darwin-arm64/slogate; do
+    [ -f "tasks/slogate/bin/$want" ] || missing+=("$want")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "a .vsix for publisher $SLOGATE_PUBLISHER must bundle every binary; missing in SLOGATE_BINARIES: ${missing[*]}" >&2
+    exit 1
+  fi
+  publisher_flags=(--publisher "$SLOGATE_PUBLISHER")
+  echo "== packing for publisher $SLOGATE_PUBLISHER"
+else
+  echo "(SLOGATE_PUBLISHER not set: packed for the placeholder publisher your-publisher, for tests only)"
+fi
 
 echo "== pack the .vsix"
 rm -rf out
-npx --no-install tfx extension create --manifest-globs vss-extension.json --output-path out --no-prompt --no-color >out.log 2>&1 || {
+npx --no-install tfx extension create --manifest-globs vss-extension.json "${publisher_flags[@]}" --output-path out --no-prompt --no-color >out.log 2>&1 || {
   cat out.log
   exit 1
 }
 rm -f out.log
-python3 - out/*.vsix <<'PY'
-import sys, zipfile
-path = sys.argv[1]
-names = set(zipfile.ZipFile(path).namelist())
+python3 - out/*.vsix "${SLOGATE_PUBLISHER:-your-publisher}" <<'PY'
+import re, sys, zipfile
+path, publisher = sys.argv[1], sys.argv[2]
+archive = zipfile.ZipFile(path)
+names = set(archive.namelist())
+manifest = archive.read("extension.vsixmanifest").decode()
+found = re.search(r'<Identity[^>]*Publisher="([^"]*)"', manifest)
+if not found or found.group(1) != publisher:
+    print(f"the .vsix names publisher {found.group(1) if found else None!r}, not {publisher!r}")
+    sys.exit(1)
 need = ["extension.vsixmanifest", "extension.vsomanifest", "tasks/slogate/task.json",
         "tasks/slogate/index.js", "tasks/slogate/icon.png",
         "tasks/slogate/node_modules/azure-pipelines-task-lib/task.js"]

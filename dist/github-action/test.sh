@@ -82,6 +82,16 @@ check "annotation for a bad command" 1 "$(grep -c "::error title=slogate::input 
 run_action INPUT_SINCE_DEPLOYMENT=yes
 check "since-deployment must be a boolean" 2 "$rc"
 
+# action.yml's outputs carry the names slogate writes: `failed_objectives` (with the old
+# `failed-objectives` as an alias of the same value), so one name works with and without the action.
+mapped=$(python3 - "$here/../../action.yml" <<'PY'
+import sys, yaml
+outputs = yaml.safe_load(open(sys.argv[1]))["outputs"]
+print(";".join(f"{k}={outputs[k]['value'].strip()}" for k in ("failed_objectives", "failed-objectives")))
+PY
+)
+check "failed_objectives output" "failed_objectives=\${{ steps.run.outputs.failed_objectives }};failed-objectives=\${{ steps.run.outputs.failed_objectives }}" "$mapped"
+
 # install.sh: a fake release of v1.2.3 and a latest release
 rel="$work/releases"
 mkdir -p "$rel/download/v1.2.3" "$rel/latest/download"

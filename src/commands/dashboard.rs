@@ -22,6 +22,9 @@ pub fn run(args: &DashboardArgs, ui: &Ui) -> Exit {
     }
 }
 
+/// `--config`'s default.
+const DEFAULT_ROOT: &str = "slo";
+
 fn usage(ui: &Ui, message: impl Into<String>, help: &str) -> Exit {
     ui.problems(&[Problem::file("slogate::usage", "command line", message).help(help.to_string())]);
     Exit::Invalid
@@ -63,11 +66,18 @@ pub fn processed(
     if select.service.len() > 1 {
         return Err(usage(ui, "one service at a time", "give --service once"));
     }
-    let mut plan = match plan::resolve(
-        &select.scope(),
-        select.service.first().map(String::as_str),
-        &env,
-    ) {
+    // The dashboard holds the SLIs and objectives: outside a config root (no ./slo, no
+    // --config) there are simply no files to add.
+    let without_root = select.config == std::path::Path::new(DEFAULT_ROOT)
+        && !select.config.exists()
+        && select.dashboard.is_some();
+    let service = select.service.first().map(String::as_str);
+    let resolved = if without_root {
+        plan::resolve_in(&select.scope(), service, &env)
+    } else {
+        plan::resolve(&select.scope(), service, &env)
+    };
+    let mut plan = match resolved {
         Ok(p) => p,
         Err(problems) => {
             ui.problems(&problems);
@@ -94,21 +104,20 @@ pub fn processed(
         Exit::Invalid
     })?;
     if conn.token.is_none() {
-        return Err(usage(
-            ui,
-            format!(
-                "no Dynatrace API token: the environment variable {} is not set",
-                conn.token_env
-            ),
+        ui.problems(&[plan::missing_token(
+            &conn.token_env,
             "the token needs ReadConfig for the dashboard and the read scopes of its tiles; see docs/token-scopes.md",
-        ));
+        )]);
+        return Err(Exit::Invalid);
     }
     let timeout = window::parse_duration(&source.request_timeout)
         .ok()
         .and_then(|d| d.to_std().ok())
         .unwrap_or(StdDuration::from_secs(30));
-    let client = client_for(&conn, timeout, source.concurrency.max(1))
-        .map_err(|m| usage(ui, m, "this is a bug if it happens"))?;
+    let client = client_for(&conn, timeout, source.concurrency.max(1)).map_err(|e| {
+        ui.problems(&[e.problem()]);
+        Exit::Invalid
+    })?;
     let rt = runtime().map_err(|p| {
         ui.problems(&p);
         Exit::CouldNotEvaluate

@@ -324,7 +324,7 @@ fn in_dynatrace(
         ));
     }
     let client = crate::shell::client_for(&conn, std::time::Duration::from_secs(30), 4)
-        .map_err(|m| usage(m, "check DT_URL"))?;
+        .map_err(|e| (Exit::Invalid, vec![e.problem()]))?;
     let rt = crate::shell::runtime().map_err(|p| (Exit::Invalid, p))?;
     let now = clock.now();
     let from = now - chrono::Duration::days(history::dynatrace::LOOKBACK_DAYS);

@@ -417,20 +417,15 @@ fn dashboard_text(arg: &str) -> Result<(String, String), Problem> {
     let env = crate::shell::environment();
     let conn = crate::plan::connection(&crate::model::settings::Settings::default(), &env)?;
     if conn.token.is_none() {
-        return Err(Problem::file(
-            "slogate::usage",
-            "command line",
-            format!(
-                "no Dynatrace API token in {} to read dashboard {arg}",
-                conn.token_env
+        return Err(crate::plan::missing_token(
+            &conn.token_env,
+            &format!(
+                "lint reads dashboard {arg} with it: the token needs ReadConfig (docs/token-scopes.md); or lint a saved dashboard file"
             ),
-        )
-        .help(
-            "the token needs ReadConfig (docs/token-scopes.md); or lint a saved dashboard file",
         ));
     }
     let client = crate::shell::client_for(&conn, std::time::Duration::from_secs(30), 2)
-        .map_err(|m| Problem::file("slogate::usage", "command line", m))?;
+        .map_err(crate::source::http::SetupError::problem)?;
     let rt = crate::shell::runtime().map_err(|mut p| p.remove(0))?;
     let selection = crate::dashboard::Selection::Id(arg.to_string());
     let json = rt

@@ -12,6 +12,7 @@ use crate::diag::Problem;
 use crate::event::{self, EventKind, Mark};
 use crate::plan;
 use crate::shell::{ci_kind, client_for, environment, runtime, selectors, settings_of};
+use crate::source::entities;
 use crate::source::events::{self, EventError, IngestResult};
 use crate::source::http::SendError;
 use crate::ui::{Exit, Ui, stderr, stdout};
@@ -119,29 +120,42 @@ fn mark(args: &MarkArgs) -> Result<Exit, Vec<Problem>> {
 
     let conn = plan::connection(&settings, &env).map_err(|p| vec![p])?;
     if conn.token.is_none() {
-        return Err(usage(
-            format!(
-                "no Dynatrace API token: the environment variable {} is not set",
-                conn.token_env
-            ),
+        return Err(vec![plan::missing_token(
+            &conn.token_env,
             "the token needs the scope events.ingest; see docs/token-scopes.md",
-        ));
+        )]);
     }
     let timeout = window::parse_duration(&args.request_timeout)
         .map_err(|m| usage(m, "e.g. --request-timeout 30s"))?
         .to_std()
         .unwrap_or(StdDuration::from_secs(30));
-    let client =
-        client_for(&conn, timeout, 4).map_err(|m| usage(m, "this is a bug if it happens"))?;
+    let client = client_for(&conn, timeout, 4).map_err(|e| vec![e.problem()])?;
     let runtime = runtime()?;
     let results = runtime.block_on(join_all(
         bodies.iter().map(|(_, b)| events::ingest(&client, b)),
     ));
 
+    // An event that reached no entity: a misspelled --service or --stage is the usual cause.
+    let now_ms = clock.now().timestamp_millis();
+    let hints: Vec<String> = runtime.block_on(join_all(targets.iter().zip(&results).map(
+        |((service, selector), result)| {
+            let (client, settings) = (&client, &settings);
+            let (root, stage) = (&args.config, stage.as_deref());
+            async move {
+                match (result, service) {
+                    (Ok(rs), Some(service)) if rs.is_empty() => {
+                        unmatched_hint(client, root, settings, stage, service, selector, now_ms)
+                            .await
+                    }
+                    _ => String::new(),
+                }
+            }
+        },
+    )));
     let mut exit = Exit::Pass;
     let mut shown = Vec::new();
-    for ((selector, body), result) in bodies.iter().zip(results) {
-        let (line, ok) = describe(body, selector, &result, &conn.token_env);
+    for (((selector, body), result), hint) in bodies.iter().zip(results).zip(hints) {
+        let (line, ok) = describe(body, selector, &result, &conn.token_env, &hint);
         if !ok {
             exit = Exit::CouldNotEvaluate;
         }
@@ -175,12 +189,43 @@ fn mark(args: &MarkArgs) -> Result<Exit, Vec<Problem>> {
     Ok(exit)
 }
 
+/// Lines naming what the user may have meant by a service whose event reached no entity: a
+/// stage or service of the config root, and services in Dynatrace with a close name.
+async fn unmatched_hint(
+    client: &crate::source::http::Client,
+    root: &std::path::Path,
+    settings: &crate::model::settings::Settings,
+    stage: Option<&str>,
+    service: &str,
+    selector: &str,
+    now_ms: i64,
+) -> String {
+    const DAY_MS: i64 = 24 * 3600 * 1000;
+    let mut out = String::new();
+    if let Some(h) = crate::hint::selection(root, settings, stage, Some(service)) {
+        out.push_str(&format!("  {h}\n"));
+    }
+    let matched = entities::matched(client, selector, Some(service), now_ms - DAY_MS, now_ms);
+    if let entities::Matched::None { closest } = matched.await {
+        let close: Vec<&String> = closest.iter().filter(|n| n.as_str() != service).collect();
+        if !close.is_empty() {
+            let names: Vec<&str> = close.iter().map(|n| n.as_str()).collect();
+            out.push_str(&format!(
+                "  services in Dynatrace with a close name: {}\n",
+                names.join(", ")
+            ));
+        }
+    }
+    out
+}
+
 /// One event's outcome in words; `false` when it did not reach any entity.
 fn describe(
     body: &Value,
     selector: &str,
     result: &Result<Vec<IngestResult>, EventError>,
     token_env: &str,
+    hint: &str,
 ) -> (String, bool) {
     let head = format!(
         "{} \"{}\"\n  entities: {selector}\n",
@@ -197,7 +242,7 @@ fn describe(
         Err(e) => (format!("{head}  not sent: {e}\n"), false),
         Ok(rs) if rs.is_empty() => (
             format!(
-                "{head}  no entity matched: check the tags of the services (Dynatrace matches only entities seen in the last 24 hours), or select them with entityId(\"SERVICE-...\") or --entity-selector\n"
+                "{head}  no entity matched: check the tags of the services (Dynatrace matches only entities seen in the last 24 hours), or select them with entityId(\"SERVICE-...\") or --entity-selector\n{hint}"
             ),
             false,
         ),

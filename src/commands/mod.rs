@@ -28,6 +28,9 @@ pub fn refused_flags(subcommand: Option<&str>, cause: &str) {
 }
 
 pub fn run(cli: Cli) -> Exit {
+    if cli.verbose {
+        crate::verbose::enable();
+    }
     let ui = Ui::new(cli.color);
     match cli.command {
         Command::Score(args) => score::run(&args, &ui),

@@ -191,6 +191,12 @@ pub(crate) fn everything(
 ) -> Result<Gathered, Stop> {
     let (plans, client, conn) = (&inputs.plans, &inputs.client, &inputs.conn);
     let charts = emit::wants_charts(job.output);
+    if !charts {
+        crate::verbose::skipped(
+            "the chart series",
+            "only the HTML report draws them (--report-dir or --format html)",
+        );
+    }
     let sources = Sources {
         dynatrace: client,
         prometheus: inputs.prometheus.as_ref().map(|(_, c)| c),
@@ -251,6 +257,12 @@ pub(crate) fn everything(
     let diagnoses = if conn.token.is_some() && checked.allows(preflight::ENTITIES) {
         rt.block_on(diagnose_empty(client, plans, windows, &per_plan))
     } else {
+        if conn.token.is_some() {
+            crate::verbose::skipped(
+                "the entity lookup behind empty answers",
+                "the token lacks entities.read",
+            );
+        }
         plans.iter().map(|_| BTreeMap::new()).collect()
     };
     Ok(Gathered {

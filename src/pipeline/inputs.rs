@@ -151,7 +151,7 @@ fn prometheus_client(
     c: &prometheus::connection::Connection,
     timeout: StdDuration,
     concurrency: usize,
-) -> Result<Client, String> {
+) -> Result<Client, crate::source::http::SetupError> {
     Client::new(ClientConfig {
         base_url: c.url.clone(),
         credentials: match &c.basic {
@@ -243,25 +243,24 @@ pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
                     .is_ok_and(|q| !matches!(q, crate::query::SliQuery::Dql { .. }))
         });
     if conn.token.is_none() && needs_api_token {
-        return Err(Stop::Invalid(usage(
-            format!(
-                "no Dynatrace API token: the environment variable {} is not set",
-                conn.token_env
-            ),
+        return Err(Stop::Invalid(vec![plan::missing_token(
+            &conn.token_env,
             "store the token as a secret and expose it as that variable; see docs/token-scopes.md for the scopes",
-        )));
+        )]));
     }
     let prometheus_slis = plans
         .iter()
         .flat_map(|p| &p.slis)
         .any(|s| s.source == SourceKind::Prometheus);
     let prometheus = if prometheus_slis {
+        let set_in = plans[0].settings.prometheus_url.as_ref();
         let c = prometheus::connection::connection(&plans[0].settings, &env)
             .map_err(|m| {
-                usage(
-                    m,
+                // The message starts with where the URL was set; the label says that now.
+                let m = m.split_once(": ").map_or(m.clone(), |(_, rest)| rest.to_string());
+                vec![plan::url_problem(set_in, prometheus::URL_ENV, m).help(
                     "e.g. PROMETHEUS_URL=http://prometheus.monitoring:9090, or `prometheus: {url: ...}` in slogate.yaml",
-                )
+                )]
             })?
             .ok_or_else(|| {
                 usage(
@@ -273,13 +272,13 @@ pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
             stderr(&format!("warning: {w}\n"));
         }
         let client = prometheus_client(&c, request_timeout, source.concurrency)
-            .map_err(|m| Stop::Invalid(usage(m, "this is a bug if it happens")))?;
+            .map_err(|e| Stop::Invalid(vec![e.problem()]))?;
         Some((c, client))
     } else {
         None
     };
     let client = client_for(&conn, request_timeout, source.concurrency)
-        .map_err(|m| Stop::Invalid(usage(m, "this is a bug if it happens")))?;
+        .map_err(|e| Stop::Invalid(vec![e.problem()]))?;
     Ok(Inputs {
         plans,
         previous_files,

@@ -194,6 +194,10 @@ fn assemble(
         let own = match by_name.get(sli.name.as_str()) {
             Some(Ok(own)) => *own,
             Some(Err(why)) => {
+                crate::verbose::skipped(
+                    &format!("the statistical judge for {}", sli.name),
+                    &format!("{why}; Keptn's comparison decides"),
+                );
                 out.missing.insert(sli.name.clone(), (*why).to_string());
                 continue;
             }

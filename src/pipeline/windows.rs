@@ -192,7 +192,7 @@ pub(crate) async fn find_deployments(
     )
     .await;
     let mut out = Vec::new();
-    for (sel, r) in targets.iter().zip(results) {
+    for ((sel, r), plan) in targets.iter().zip(results).zip(plans) {
         let found = r.map_err(|e| Stop::CouldNot(event_error(&e, "events.read")))?;
         // An event without a usable start time anchors nothing: never a 1970 window, never "now".
         for e in found.iter().filter(|e| e.start_ms.is_none()) {
@@ -206,8 +206,17 @@ pub(crate) async fn find_deployments(
             let t = Utc.timestamp_millis_opt(e.start_ms?).single()?;
             Some((e, t))
         }) else {
+            // A misspelled stage or service selects no entity, so no event either: say which.
+            let hint = crate::hint::selection(
+                &plan.root,
+                &plan.settings,
+                plan.stage.as_deref(),
+                plan.service.as_deref(),
+            )
+            .map(|h| format!("; {h}"))
+            .unwrap_or_default();
             out.push(Err(format!(
-                "no deployment found: no CUSTOM_DEPLOYMENT event with a usable start time for {sel} in the last {}; mark deployments with `slogate mark`, or pass --deployment-time",
+                "no deployment found: no CUSTOM_DEPLOYMENT event with a usable start time for {sel} in the last {}{hint}; mark deployments with `slogate mark`, or pass --deployment-time",
                 human(lookback)
             )));
             continue;

@@ -151,6 +151,14 @@ fn redirect_policy(base: &str, url_name: &str, keep_body: bool) -> reqwest::redi
 /// is never behind the corporate proxy) or for hosts `NO_PROXY` lists, else `https_proxy` /
 /// `http_proxy` by the scheme, then `all_proxy` (lower case first, as curl).
 pub fn proxy_for(base: &str, env: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    proxy_setting(base, env).map(|(_, proxy)| proxy)
+}
+
+/// [`proxy_for`] with the name of the variable it came from.
+fn proxy_setting(
+    base: &str,
+    env: &std::collections::BTreeMap<String, String>,
+) -> Option<(String, String)> {
     let url = reqwest::Url::parse(base).ok()?;
     let host = url
         .host_str()?
@@ -160,12 +168,14 @@ pub fn proxy_for(base: &str, env: &std::collections::BTreeMap<String, String>) -
         return None;
     }
     let get = |name: &str| {
-        env.get(&name.to_ascii_lowercase())
-            .or_else(|| env.get(&name.to_ascii_uppercase()))
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
+        [name.to_ascii_lowercase(), name.to_ascii_uppercase()]
+            .into_iter()
+            .find_map(|var| {
+                let v = env.get(&var)?.trim();
+                (!v.is_empty()).then(|| (var, v.to_string()))
+            })
     };
-    if let Some(list) = get("no_proxy")
+    if let Some((_, list)) = get("no_proxy")
         && list
             .split(',')
             .any(|entry| no_proxy_matches(entry.trim(), &host, url.port_or_known_default()))
@@ -177,7 +187,7 @@ pub fn proxy_for(base: &str, env: &std::collections::BTreeMap<String, String>) -
     } else {
         get("http_proxy")
     };
-    by_scheme.or_else(|| get("all_proxy")).map(str::to_string)
+    by_scheme.or_else(|| get("all_proxy"))
 }
 
 /// A server's base URL as a user wrote it, before each source's own rules: trimmed, `https://`
@@ -255,16 +265,58 @@ fn no_proxy_matches(entry: &str, host: &str, port: Option<u16>) -> bool {
     !name.is_empty() && (host == name || host.ends_with(&format!(".{name}")))
 }
 
+/// Why no HTTP client could be set up: a proxy variable that holds no URL, or (never seen) the
+/// TLS backend failing to start.
+#[derive(Debug)]
+pub struct SetupError {
+    /// The environment variable at fault, if any.
+    pub variable: Option<String>,
+    pub message: String,
+}
+
+impl SetupError {
+    /// The diagnostic: labelled with the variable (`environment HTTPS_PROXY: …`) when one is at
+    /// fault.
+    pub fn problem(self) -> crate::diag::Problem {
+        use crate::diag::Problem;
+        match self.variable {
+            Some(var) => Problem::env(&var, self.message)
+                .help("set it to the proxy's URL, e.g. http://proxy.example:3128, or unset it"),
+            None => Problem::usage(self.message),
+        }
+    }
+}
+
+impl std::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.variable {
+            Some(v) => write!(f, "{v}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
 impl Client {
-    pub fn new(config: ClientConfig) -> Result<Self, String> {
+    pub fn new(config: ClientConfig) -> Result<Self, SetupError> {
         let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
         // System proxies off: the one proxy (or none) is chosen by `proxy_for`.
-        let proxy = match proxy_for(&config.base_url, &env) {
-            Some(proxy) => Some(reqwest::Proxy::all(&proxy).map_err(|e| {
-                crate::source::secret::userinfo_hidden(&format!(
-                    "the proxy `{proxy}` is not a URL ({e}); fix HTTPS_PROXY / HTTP_PROXY / ALL_PROXY"
-                ))
-            })?),
+        let proxy = match proxy_setting(&config.base_url, &env) {
+            Some((var, proxy)) => {
+                let p = reqwest::Proxy::all(&proxy).map_err(|e| SetupError {
+                    message: crate::source::secret::userinfo_hidden(&format!(
+                        "the proxy `{proxy}` is not a URL ({e})"
+                    )),
+                    variable: Some(var),
+                })?;
+                crate::verbose::note(|| {
+                    format!(
+                        "requests to {} go through the proxy {}",
+                        host_of(&config.base_url),
+                        crate::source::secret::userinfo_hidden(&proxy)
+                    )
+                });
+                Some(p)
+            }
             None => None,
         };
         let build = |keep_body: bool| {
@@ -281,9 +333,10 @@ impl Client {
             if let Some(p) = &proxy {
                 builder = builder.proxy(p.clone());
             }
-            builder
-                .build()
-                .map_err(|e| format!("cannot set up the HTTP client: {e}"))
+            builder.build().map_err(|e| SetupError {
+                variable: None,
+                message: format!("cannot set up the HTTP client: {e}"),
+            })
         };
         let (http, post_http) = (build(false)?, build(true)?);
         Ok(Client {
@@ -379,7 +432,18 @@ impl Client {
         path: &str,
         body: Body<'_>,
     ) -> Result<Response, SendError> {
-        let (header, secret) = self.authorization(path)?;
+        let (header, secret) = match self.authorization(path) {
+            Ok(a) => a,
+            Err(e) => {
+                if let SendError::MissingToken { message } = &e {
+                    crate::verbose::skipped(
+                        &format!("{} {url_text}", method_name(method)),
+                        message,
+                    );
+                }
+                return Err(e);
+            }
+        };
         let secrets: Vec<&Secret> = secret.into_iter().collect();
         let url_text = url_text.to_string();
         let url = format!("{}{}", self.config.base_url, url_text);
@@ -390,6 +454,7 @@ impl Client {
             attempt += 1;
             let permit = self.limit.acquire().await;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let sent = Instant::now();
             let host = host_of(&self.config.base_url);
             let result = match method {
                 Method::Get => self
@@ -431,6 +496,23 @@ impl Client {
                     .retry
                     .decide(attempt, &attempt_kind, start.elapsed(), fastrand::f64())
             };
+            crate::verbose::note(|| {
+                use crate::verbose::{Outcome, request_line};
+                let answer = match &outcome {
+                    Ok((status, _, _)) => Outcome::Status(*status),
+                    Err(t) => Outcome::Failed(&t.message),
+                };
+                let retry = match action {
+                    Action::RetryAfter(d) => Some(d),
+                    Action::Stop | Action::GiveUp => None,
+                };
+                let shown = match body {
+                    // Prometheus' query in a POST body is what the reader is looking for.
+                    Body::Form(f) => scrub(&format!("{url_text} (form {f})"), &secrets),
+                    Body::None | Body::Json(_) => scrub(&url_text, &secrets),
+                };
+                request_line(method_name(method), &shown, &answer, sent.elapsed(), retry)
+            });
             match action {
                 Action::RetryAfter(delay) => {
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
@@ -540,6 +622,13 @@ impl Client {
             }
             url = next.to_string();
         }
+    }
+}
+
+fn method_name(method: Method) -> &'static str {
+    match method {
+        Method::Get => "GET",
+        Method::Post => "POST",
     }
 }
 

@@ -137,8 +137,9 @@ fn service_without_stage_is_a_usage_error() {
     let out = config(&["--config", "keptn-project", "--service", "checkout"]);
     out.assert_no_panic().assert_code(2);
     assert!(out.stdout.is_empty(), "{out:?}");
-    assert_eq!(out.codes(), ["slogate::usage"]);
-    out.assert_stderr_contains("--service needs --stage");
+    // A problem with the flags carries no code: the label says what it is about.
+    assert!(out.codes().is_empty(), "{out:?}");
+    out.assert_stderr_contains("command line: --service needs --stage");
     insta::assert_snapshot!("service_without_stage", out.stderr);
 }
 

@@ -75,6 +75,92 @@ fn man_dir_writes_one_page_per_command() {
 }
 
 #[test]
+fn man_dir_writes_a_page_for_every_page_a_page_names() {
+    let dir = tempfile::tempdir().unwrap();
+    Slogate::new()
+        .arg("man")
+        .arg("--dir")
+        .arg(dir.path())
+        .run()
+        .assert_code(0);
+    for page in [
+        "slogate-history-list.1",
+        "slogate-history-import.1",
+        "slogate-dashboard-export.1",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(page)).unwrap();
+        assert!(text.contains(".TH slogate"), "{page} is not roff:\n{text}");
+    }
+    let mut named = 0;
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap().replace("\\-", "-");
+        for word in text.split_whitespace() {
+            if let Some(page) = word
+                .strip_suffix("(1)")
+                .filter(|p| p.starts_with("slogate"))
+            {
+                named += 1;
+                assert!(
+                    dir.path().join(format!("{page}.1")).is_file(),
+                    "{} names {page}(1), which was not written",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(named >= 10, "only {named} references found");
+    let list = std::fs::read_to_string(dir.path().join("slogate-history-list.1")).unwrap();
+    assert!(list.contains(".SH ENVIRONMENT"), "{list}");
+    assert!(list.contains("SLOGATE_HISTORY"), "{list}");
+}
+
+#[test]
+fn help_and_man_pages_name_the_environment_each_command_reads() {
+    for (cmd, vars) in [
+        (
+            &["gate"][..],
+            &[
+                "DT_URL",
+                "DT_API_TOKEN",
+                "PROMETHEUS_URL",
+                "PROMETHEUS_USER",
+                "PROMETHEUS_PASSWORD",
+                "NO_COLOR",
+                "TF_BUILD",
+            ][..],
+        ),
+        (&["eval"], &["DT_URL", "DT_API_TOKEN", "PROMETHEUS_URL"]),
+        (&["mark"], &["DT_URL", "DT_API_TOKEN"]),
+        (&["dashboard", "export"], &["DT_URL", "DT_API_TOKEN"]),
+        (&["history", "list"], &["SLOGATE_HISTORY"]),
+    ] {
+        let out = Slogate::new().args(cmd).arg("--help").run();
+        out.assert_code(0);
+        let env = out
+            .stdout
+            .split_once("Environment:")
+            .map(|(_, e)| e.to_string())
+            .unwrap_or_else(|| {
+                panic!("{cmd:?} --help has no Environment section:\n{}", out.stdout)
+            });
+        for v in vars {
+            assert!(env.contains(v), "{cmd:?} --help does not name {v}:\n{env}");
+        }
+    }
+    let eval = Slogate::new().args(["eval", "--help"]).run();
+    assert!(
+        !eval.stdout.contains("against Dynatrace"),
+        "{}",
+        eval.stdout
+    );
+    let page = Slogate::new().arg("man").run();
+    for v in ["DT_URL", "DT_API_TOKEN", "PROMETHEUS_URL"] {
+        page.assert_stdout_contains(v);
+    }
+}
+
+#[test]
 fn version_names_the_commit_and_the_build_date() {
     for flag in ["--version", "-V"] {
         let out = Slogate::new().arg(flag).run();

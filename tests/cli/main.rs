@@ -18,6 +18,7 @@ mod hostile;
 mod injection;
 mod judge;
 mod lint;
+mod newcomer;
 mod odd_answers;
 mod outcomes;
 mod pipeline;

@@ -3,8 +3,9 @@
 //!
 //! The server listens on 127.0.0.1 on a free port, keeps its data in a temporary folder, scrapes
 //! nothing, and is killed (by its PID) when the handle is dropped. Without the binaries a test
-//! is skipped with a message, except in CI (`CI` set), where `.ci/run` installs them and a
-//! missing binary is a failure.
+//! is skipped with a message (a bare `cargo test` on a laptop), except where every test must run:
+//! in CI (`CI=true`) and under `tests/run.sh`, the README's test command, which installs them
+//! and sets `SLOGATE_TEST_REQUIRE_PROMETHEUS`. There a missing binary fails the test.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -86,6 +87,18 @@ pub struct PromServer {
     _dir: tempfile::TempDir,
 }
 
+/// Whether a missing server fails the test instead of skipping it: `CI` set to anything but
+/// `false`/`0`, or `SLOGATE_TEST_REQUIRE_PROMETHEUS` set.
+fn required() -> bool {
+    let set = |k: &str| {
+        std::env::var(k).is_ok_and(|v| {
+            let v = v.trim();
+            !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false")
+        })
+    };
+    set("CI") || set("SLOGATE_TEST_REQUIRE_PROMETHEUS")
+}
+
 fn on_path(bin: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|p| p.join(bin).is_file()))
@@ -117,11 +130,11 @@ impl PromServer {
     pub fn start() -> Option<PromServer> {
         if !on_path("prometheus") || !on_path("promtool") {
             assert!(
-                std::env::var_os("CI").is_none(),
-                "prometheus/promtool are not installed; .ci/run installs the Debian package `prometheus`"
+                !required(),
+                "prometheus/promtool are not installed; tests/run.sh installs the Debian package `prometheus`"
             );
             eprintln!(
-                "SKIPPED: a real Prometheus is needed (apt-get install -y --no-install-recommends prometheus)"
+                "SKIPPED: a real Prometheus is needed: run the tests with `bash tests/run.sh`, which installs it"
             );
             return None;
         }

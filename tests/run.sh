@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The README's test command: installs what the tests need that cargo does not bring, then runs
+# every test of the workspace. `.ci/run` calls this same script.
+#
+#   - the Debian package `prometheus` (its server and promtool): tests/cli/prom_server.rs runs the
+#     Prometheus tests against a real server. Installed with apt-get (through sudo when not root);
+#     on a machine without apt-get, install Prometheus 2.x so that `prometheus` and `promtool` are
+#     on PATH and run this again.
+#
+# A missing server fails its tests here instead of skipping them (SLOGATE_TEST_REQUIRE_PROMETHEUS).
+# Extra arguments go to cargo test: `bash tests/run.sh prometheus` runs the tests matching it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+  echo "== installing the Debian package prometheus (for the real-Prometheus tests)"
+  if ! command -v apt-get >/dev/null; then
+    echo "tests/run.sh: no apt-get here: install Prometheus (prometheus and promtool on PATH), then run this again" >&2
+    exit 1
+  fi
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    sudo="sudo"
+  fi
+  $sudo apt-get update -qq
+  # The package's own service is not needed: the tests start servers of their own.
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+echo "== $(prometheus --version 2>&1 | head -1)"
+
+echo "== cargo test --workspace"
+SLOGATE_TEST_REQUIRE_PROMETHEUS=1 cargo test --workspace --locked "$@"
