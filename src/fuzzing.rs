@@ -175,6 +175,7 @@ pub fn sanitiser(data: &[u8]) {
         for line in out.split('\n') {
             let line = line.strip_suffix('\r').unwrap_or(line);
             assert!(!line.contains('\r'), "{line:?}");
+            assert!(!line.contains('\u{1b}'), "{line:?}");
             assert!(!line.to_ascii_lowercase().contains("##vso["), "{line:?}");
             assert!(!line.contains("##["), "{line:?}");
             assert!(!line.trim_start().starts_with("::"), "{line:?}");

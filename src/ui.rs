@@ -61,7 +61,13 @@ impl Ui {
         }
         let mut sorted = problems.to_vec();
         diag::sort(&mut sorted);
-        stderr(&diag::render(&sorted, self.color, self.width));
+        let text = diag::render(&sorted, self.color, self.width);
+        if self.color {
+            let text = crate::source::secret::redact(&text);
+            write_err(&crate::report::sanitize::guard_keeping_colour(&text));
+        } else {
+            stderr(&text);
+        }
     }
 }
 

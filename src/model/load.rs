@@ -56,7 +56,15 @@ pub fn text_from_bytes(name: &str, bytes: Vec<u8>) -> (Arc<SourceFile>, Vec<Prob
         None => bytes,
     };
     match String::from_utf8(bytes) {
-        Ok(text) => (SourceFile::new(name, text), Vec::new()),
+        Ok(text) => {
+            let file = SourceFile::new(name, text);
+            let problems = if name.ends_with(".json") {
+                Vec::new()
+            } else {
+                not_printable(&file).into_iter().collect()
+            };
+            (file, problems)
+        }
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
@@ -73,6 +81,27 @@ pub fn text_from_bytes(name: &str, bytes: Vec<u8>) -> (Arc<SourceFile>, Vec<Prob
             (file, vec![p])
         }
     }
+}
+
+/// The first character YAML does not allow in a stream (its `c-printable`: no control
+/// characters but tab and line breaks, no DEL, no C1 but NEL, no surrogates or U+FFFE/FFFF),
+/// raw ESC in a comment included: strict YAML parsers, Keptn's among them, refuse the file.
+fn not_printable(file: &Arc<SourceFile>) -> Option<Problem> {
+    let (at, c) = file.text.char_indices().find(|(_, c)| {
+        !matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7E}' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+    })?;
+    Some(
+        Problem::error(
+            "slogate::control-character",
+            &Origin::new(file, at..at + c.len_utf8()),
+            format!(
+                "the file holds the character U+{:04X}, which YAML does not allow",
+                c as u32
+            ),
+        )
+        .label("here")
+        .help("remove it; inside a double-quoted string write it as an escape (\\u001b)"),
+    )
 }
 
 fn io_problem(name: &str, e: &std::io::Error) -> Problem {
@@ -189,4 +218,31 @@ pub fn sli_file(path: &Path) -> Result<Loaded<sli::Sli>, Problem> {
 pub fn settings_file(path: &Path) -> Result<Loaded<settings::Settings>, Problem> {
     let (file, problems) = read_text(path)?;
     Ok(parse_settings(file, problems))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn characters_yaml_does_not_allow_are_an_error_where_they_are() {
+        let (_, p) = text_from_bytes("slo.yaml", b"a: 1\n# x \x1b[2J\n".to_vec());
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].code, "slogate::control-character");
+        assert_eq!(p[0].line_col(), Some((2, 5)));
+        for fine in ["a: \"\\u001b\"\t# tab\r\n", "name: caf\u{e9} \u{1F600}\n"] {
+            assert!(
+                text_from_bytes("slo.yaml", fine.as_bytes().to_vec())
+                    .1
+                    .is_empty(),
+                "{fine:?}"
+            );
+        }
+        // JSON files have their own rules (a DEL is fine there).
+        assert!(
+            text_from_bytes("d.json", b"{\"a\": \"\x7f\"}".to_vec())
+                .1
+                .is_empty()
+        );
+    }
 }

@@ -104,10 +104,20 @@ fn neutralise_line(line: &str) -> Cow<'_, str> {
 }
 
 /// A whole output (stdout, stderr, a report file) made safe to be read by any CI agent: no line
-/// holds `##vso[` or `##[`, none starts with `::`, a bare `\r` (not part of `\r\n`) is shown as
-/// `\r`, and ESC is kept only as a colour sequence (`ESC [ digits ; m`). slogate's own logging
-/// commands are written past this guard ([`crate::ui::ci_commands`]).
+/// holds `##vso[` or `##[`, none starts with `::`, a bare `\r` (not part of `\r\n`) and every
+/// ESC are shown as escapes. slogate's own logging commands are written past this guard
+/// ([`crate::ui::ci_commands`]).
 pub fn guard(output: &str) -> Cow<'_, str> {
+    guard_inner(output, false)
+}
+
+/// [`guard`] that keeps colour sequences (`ESC [ digits ; m`): for diagnostics slogate colours
+/// itself on a terminal (`--color`).
+pub fn guard_keeping_colour(output: &str) -> Cow<'_, str> {
+    guard_inner(output, true)
+}
+
+fn guard_inner(output: &str, colour: bool) -> Cow<'_, str> {
     let risky = has_marker(output)
         || output.contains("::")
         || output.contains('\r')
@@ -124,15 +134,15 @@ pub fn guard(output: &str) -> Cow<'_, str> {
                 None => (piece, ""),
             },
         };
-        let line = controls_visible(line);
+        let line = controls_visible(line, colour);
         out.push_str(&neutralise_line(&line));
         out.push_str(end);
     }
     Cow::Owned(out)
 }
 
-/// A bare `\r` and an ESC that does not start a colour sequence, as visible escapes.
-fn controls_visible(line: &str) -> Cow<'_, str> {
+/// A bare `\r` and an ESC (but a colour sequence, when `colour`), as visible escapes.
+fn controls_visible(line: &str, colour: bool) -> Cow<'_, str> {
     if !line.contains('\r') && !line.contains('\u{1b}') {
         return Cow::Borrowed(line);
     }
@@ -141,7 +151,7 @@ fn controls_visible(line: &str) -> Cow<'_, str> {
     while let Some(c) = rest.chars().next() {
         match c {
             '\r' => out.push_str("\\r"),
-            '\u{1b}' => match sgr_len(rest) {
+            '\u{1b}' => match sgr_len(rest).filter(|_| colour) {
                 Some(n) => {
                     out.push_str(&rest[..n]);
                     rest = &rest[n..];
@@ -305,7 +315,8 @@ mod tests {
     fn guarded_output_holds_no_command_for_any_agent() {
         let hostile = "ok\n##vso[task.complete result=Succeeded]\n::error::x\n  ::warning::y\r::set-output name=a::b\n\
                        ##[group]g\nfine :: here\n\u{1b}]0;title\u{7}\u{1b}[31mred\u{1b}[0m\r\nend";
-        let out = guard(hostile);
+        let out = guard_keeping_colour(hostile);
+        assert!(!guard(hostile).contains('\u{1b}'));
         for line in out.split('\n') {
             let l = line.trim_end_matches('\r');
             assert!(!l.to_ascii_lowercase().contains("##vso["), "{l}");
