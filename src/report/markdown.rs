@@ -271,13 +271,13 @@ fn targets_cell(targets: Option<&[TargetResult]>, evaluated: bool) -> String {
 }
 
 /// A table cell: pipes escaped (GFM splits cells before it parses code spans), no line breaks.
-fn cell(s: &str) -> String {
+pub(crate) fn cell(s: &str) -> String {
     s.replace(['\r', '\n'], " ").replace('|', "\\|")
 }
 
 /// Plain text as Markdown: characters that could start emphasis, links, HTML or strike-through
 /// are backslash-escaped; line breaks become spaces.
-fn text(s: &str) -> String {
+pub(crate) fn text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -293,7 +293,7 @@ fn text(s: &str) -> String {
 }
 
 /// A code span that holds `s` verbatim, whatever backticks it contains.
-fn code(s: &str) -> String {
+pub(crate) fn code(s: &str) -> String {
     let s = s.replace(['\r', '\n'], " ");
     let mut longest = 0;
     let mut run = 0;
