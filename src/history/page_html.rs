@@ -186,11 +186,7 @@ fn section(out: &mut String, s: &ServicePage, index: usize) {
         esc(&s.title())
     );
     let mut facts = vec![if s.total > s.columns.len() {
-        format!(
-            "the newest {} of {} evaluations",
-            s.columns.len(),
-            s.total
-        )
+        format!("the newest {} of {} evaluations", s.columns.len(), s.total)
     } else {
         format!("{} evaluation{}", s.columns.len(), plural(s.columns.len()))
     }];
@@ -468,7 +464,14 @@ fn score_chart(out: &mut String, s: &ServicePage, a: &str) {
         let d: Vec<String> = points
             .iter()
             .enumerate()
-            .map(|(k, (i, v))| format!("{}{} {}", if k == 0 { "M" } else { "L" }, f(x(*i)), f(y(*v))))
+            .map(|(k, (i, v))| {
+                format!(
+                    "{}{} {}",
+                    if k == 0 { "M" } else { "L" },
+                    f(x(*i)),
+                    f(y(*v))
+                )
+            })
             .collect();
         let _ = write!(out, "<path class=\"line\" d=\"{}\"/>", d.join(""));
     }
@@ -523,9 +526,11 @@ fn sparkline(out: &mut String, r: &SliRow, id: &str) {
         last.map(|v| format!("newest {}{}", num(*v), esc(&unit)))
             .unwrap_or_else(|| "no value".into())
     );
-    let (lo, hi) = all.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(*v), hi.max(*v))
-    });
+    let (lo, hi) = all
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(*v), hi.max(*v))
+        });
     let (lo, hi) = if all.is_empty() {
         (0.0, 1.0)
     } else if hi - lo < 1e-12 {
@@ -546,11 +551,7 @@ fn sparkline(out: &mut String, r: &SliRow, id: &str) {
         values.iter().flatten().copied().reduce(f64::min),
         values.iter().flatten().copied().reduce(f64::max),
     ) {
-        desc.push_str(&format!(
-            ": from {}{unit} to {}{unit}",
-            num(min),
-            num(max)
-        ));
+        desc.push_str(&format!(": from {}{unit} to {}{unit}", num(min), num(max)));
     }
     if let Some(p) = pass.iter().rev().flatten().next() {
         desc.push_str(&format!("; pass target {}{unit}", num(*p)));

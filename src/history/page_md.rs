@@ -28,7 +28,9 @@ pub fn render(page: &Page) -> String {
         return out;
     }
     if page.services.len() > 1 {
-        out.push_str("| Service | Evaluations | Newest | Score | Pass / warning / fail | Pinned |\n");
+        out.push_str(
+            "| Service | Evaluations | Newest | Score | Pass / warning / fail | Pinned |\n",
+        );
         out.push_str("| --- | ---: | --- | ---: | --- | --- |\n");
         for s in &page.services {
             let newest = s.newest();
@@ -92,11 +94,9 @@ fn section(out: &mut String, s: &ServicePage) {
             .filter_map(|r| {
                 let cl = &r.cells[i];
                 match cl.outcome() {
-                    Outcome::Warning | Outcome::Fail | Outcome::Error => Some(format!(
-                        "{} ({})",
-                        text(&r.name),
-                        cl.outcome().label()
-                    )),
+                    Outcome::Warning | Outcome::Fail | Outcome::Error => {
+                        Some(format!("{} ({})", text(&r.name), cl.outcome().label()))
+                    }
                     _ => None,
                 }
             })
@@ -113,7 +113,11 @@ fn section(out: &mut String, s: &ServicePage) {
         }
         let when = match &c.report_link {
             Some(l) if crate::report::markdown::is_web_url(l) || !l.contains(':') => {
-                format!("[{}](<{}>)", text(&c.when()), l.replace(['<', '>', ' '], ""))
+                format!(
+                    "[{}](<{}>)",
+                    text(&c.when()),
+                    l.replace(['<', '>', ' '], "")
+                )
             }
             _ => text(&c.when()),
         };

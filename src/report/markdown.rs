@@ -621,6 +621,9 @@ pub(crate) fn deployment_text(d: &crate::report::json::DeploymentInfo) -> String
 
 /// What the relative criteria compared with, when anything.
 pub(crate) fn baseline_line(report: &Report) -> Option<String> {
+    if let Some(b) = &report.baseline_selection {
+        return Some(b.reason.clone());
+    }
     if let Some(w) = &report.baseline_window {
         return Some(format!(
             "{}, the window before the deployment",
