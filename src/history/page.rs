@@ -295,7 +295,10 @@ fn link(template: &str, id: &str) -> String {
 }
 
 /// One evaluation's SLIs, in its order: (metric, name, unit, cell).
-fn cells(e: &StoredEvaluation) -> Vec<(String, String, Option<String>, Cell)> {
+/// One SLI of one evaluation: metric, name, unit, cell.
+type Sli = (String, String, Option<String>, Cell);
+
+fn cells(e: &StoredEvaluation) -> Vec<Sli> {
     let d = details(&e.document);
     let mut out = Vec::new();
     if let Some(items) = d.get("indicatorResults").and_then(Value::as_array) {
@@ -445,8 +448,7 @@ fn service_page(
     options: &Options,
 ) -> ServicePage {
     let columns: Vec<Column> = evals.iter().map(|e| column(e, options)).collect();
-    let per_eval: Vec<Vec<(String, String, Option<String>, Cell)>> =
-        evals.iter().map(|e| cells(e)).collect();
+    let per_eval: Vec<Vec<Sli>> = evals.iter().map(|e| cells(e)).collect();
     // Rows in the newest evaluation's order, then SLIs only older ones had (newest first).
     let mut order: Vec<String> = Vec::new();
     let mut names: BTreeMap<String, (String, Option<String>)> = BTreeMap::new();
@@ -511,16 +513,19 @@ pub fn unit_suffix(unit: Option<&str>) -> String {
     }
 }
 
-/// `<=+10% (440) ✗, <600 (600)`: criteria with their targets, violated ones marked.
+/// `<=+10% (440) ✗, <600`: criteria, with the target value where it is not written in the
+/// criterion (relative ones), violated ones marked ✗.
 pub fn criteria_text(list: &[Criterion]) -> String {
     list.iter()
         .map(|c| {
             let mut s = c.criteria.clone();
-            if let Some(t) = c.target {
+            if let Some(t) = c.target
+                && (c.criteria.contains('%') || !c.criteria.contains(&num(t)))
+            {
                 s.push_str(&format!(" ({})", num(t)));
             }
             if c.violated {
-                s.push_str(" violated");
+                s.push_str(" ✗");
             }
             s
         })

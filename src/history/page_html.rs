@@ -42,24 +42,24 @@ table.heat { font-size: 12px; }
 table.heat th, table.heat td { padding: 3px 4px; border: 1px solid #ffffff; }
 table.heat thead th { vertical-align: bottom; font-weight: normal; white-space: nowrap; min-width: 52px; }
 table.heat thead th.sli { min-width: 14em; }
-table.heat tbody th { white-space: nowrap; font-weight: 600; position: sticky; left: 0; z-index: 1; }
+table.heat tbody th { white-space: nowrap; font-weight: 600; }
 table.heat .unit { color: var(--muted); font-weight: normal; }
 table.heat th.x .when { text-decoration: line-through; }
 table.heat th.pin { box-shadow: inset 0 0 0 2px var(--pin); }
 .pinmark { color: var(--pin); font-weight: 700; }
-td.c { position: relative; text-align: right; color: #ffffff; font-variant-numeric: tabular-nums;
+table.heat td { text-align: right; color: #ffffff; font-variant-numeric: tabular-nums;
   cursor: default; min-width: 52px; }
-td.c.pass { background: var(--pass); } td.c.warning { background: var(--warn); }
-td.c.fail { background: var(--fail); } td.c.error { background: var(--err); }
-td.c.none { background: var(--none); color: var(--muted); }
-td.c.x { text-decoration: line-through; background-image: repeating-linear-gradient(135deg,
+table.heat td.pass { background: var(--pass); } table.heat td.warning { background: var(--warn); }
+table.heat td.fail { background: var(--fail); } table.heat td.error { background: var(--err); }
+table.heat td.none { background: var(--none); color: var(--muted); }
+table.heat td.x { text-decoration: line-through; background-image: repeating-linear-gradient(135deg,
   transparent 0 6px, rgba(255, 255, 255, .35) 6px 8px); }
-td.c:focus { outline: 3px solid var(--accent); outline-offset: -1px; z-index: 3; }
-td.c .tip { display: none; position: absolute; z-index: 4; top: 100%; right: 0; width: 20em;
-  padding: 8px 10px; text-align: left; white-space: normal; text-decoration: none; font-size: 12px;
-  color: var(--fg); background: #ffffff; border: 1px solid var(--line); border-radius: 6px;
-  box-shadow: 0 4px 12px rgba(0, 0, 0, .15); }
-td.c:hover .tip, td.c:focus .tip, td.c:focus-within .tip { display: block; }
+table.heat td:focus { outline: 3px solid var(--accent); outline-offset: -1px; z-index: 3; }
+table.heat td i { display: none; position: absolute; z-index: 4; margin: 1.6em 0 0 -10em; width: 20em;
+  padding: 8px 10px; text-align: left; white-space: pre-line; text-decoration: none; font-size: 12px;
+  font-style: normal; color: var(--fg); background: #ffffff; border: 1px solid var(--line);
+  border-radius: 6px; box-shadow: 0 4px 12px rgba(0, 0, 0, .15); }
+table.heat td:hover i, table.heat td:focus i, table.heat td:focus-within i { display: block; }
 figure { margin: 0 0 16px; }
 figcaption { font-weight: 600; font-size: 14px; }
 .sparks { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 12px 20px; }
@@ -343,7 +343,7 @@ fn heatmap(out: &mut String, s: &ServicePage, a: &str) {
         }
         out.push_str("</th>");
         for (cell, c) in r.cells.iter().zip(&s.columns) {
-            heat_cell(out, cell, c, &unit);
+            heat_cell(out, cell, c);
         }
         out.push_str("</tr>\n");
     }
@@ -351,8 +351,9 @@ fn heatmap(out: &mut String, s: &ServicePage, a: &str) {
 }
 
 /// One cell: its value, and the details (value, baseline, criteria) that show on hover and on
-/// focus. Kept short: a page of 500 evaluations × 30 SLIs stays under 2 MB.
-fn heat_cell(out: &mut String, cell: &Cell, c: &Column, unit: &str) {
+/// focus, in an `<i>` (the cell's only child element). Kept short: a page of 500 evaluations ×
+/// 30 SLIs stays under 2 MB. The unit is in the row's header.
+fn heat_cell(out: &mut String, cell: &Cell, c: &Column) {
     let o = cell.outcome();
     let x = if c.invalidated.is_some() { " x" } else { "" };
     let shown = match (o, cell.value) {
@@ -360,31 +361,30 @@ fn heat_cell(out: &mut String, cell: &Cell, c: &Column, unit: &str) {
         (_, Some(v)) => num(v),
         (_, None) => String::new(),
     };
-    let _ = write!(
-        out,
-        "<td tabindex=\"0\" class=\"c {}{x}\">{shown}<span class=\"tip\" role=\"tooltip\">{}",
-        o.as_str(),
-        o.label()
-    );
-    match cell.value {
-        Some(v) => {
-            let _ = write!(out, "<br>value {}{}", num(v), esc(unit));
-        }
-        None if !cell.message.is_empty() => {
-            let _ = write!(out, "<br>no value: {}", esc(&cell.message));
-        }
-        None => {}
+    let class = o.as_str();
+    if x.is_empty() {
+        let _ = write!(out, "<td tabindex=0 class={class}>{shown}<i>{}", o.label());
+    } else {
+        let _ = write!(
+            out,
+            "<td tabindex=0 class=\"{class}{x}\">{shown}<i>{}",
+            o.label()
+        );
+    }
+    // The value is the cell's text; line breaks are newlines (`white-space: pre-line`).
+    if cell.value.is_none() && !cell.message.is_empty() {
+        let _ = write!(out, "\nno value: {}", esc(&cell.message));
     }
     if let Some(b) = cell.baseline {
-        let _ = write!(out, "<br>baseline {}{}", num(b), esc(unit));
+        let _ = write!(out, "\nbaseline {}", num(b));
     }
     if !cell.pass.is_empty() {
-        let _ = write!(out, "<br>pass: {}", esc(&criteria_text(&cell.pass)));
+        let _ = write!(out, "\npass: {}", esc(&criteria_text(&cell.pass)));
     }
     if !cell.warning.is_empty() {
-        let _ = write!(out, "<br>warning: {}", esc(&criteria_text(&cell.warning)));
+        let _ = write!(out, "\nwarning: {}", esc(&criteria_text(&cell.warning)));
     }
-    out.push_str("</span></td>");
+    out.push_str("</i></td>");
 }
 
 const W: f64 = 760.0;
@@ -582,7 +582,16 @@ fn path(series: &[Option<f64>], x: &impl Fn(usize) -> f64, y: &impl Fn(f64) -> f
         .enumerate()
         .filter_map(|(i, v)| v.filter(|v| v.is_finite()).map(|v| (i, v)))
         .collect();
+    // Points between two of the same height add nothing to the line (a constant threshold is
+    // two points, not five hundred).
+    let keep = |k: usize| {
+        let same = |a: usize, b: usize| (points[a].1 - points[b].1).abs() < 1e-12;
+        k == 0 || k + 1 == points.len() || !(same(k - 1, k) && same(k, k + 1))
+    };
     for (k, (i, v)) in points.iter().enumerate() {
+        if !keep(k) {
+            continue;
+        }
         let _ = write!(
             d,
             "{}{} {}",
