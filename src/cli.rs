@@ -382,6 +382,9 @@ pub enum BaselineArg {
     Window,
     /// Previous evaluations (Keptn's way).
     History,
+    /// The evaluation pinned with `slogate history pin`, for `compare_with: single_result`
+    /// (as `comparison: pinned` in slogate.yaml).
+    Pinned,
 }
 
 #[derive(Args, Debug)]

@@ -33,6 +33,7 @@ pub fn run_eval(args: &EvalArgs, ui: &Ui) -> Exit {
         when,
         wait: None,
         baseline: BaselineMode::History,
+        pinned: false,
         judge: None,
     };
     run(job, ui, &clock)
@@ -89,7 +90,7 @@ pub fn run_gate(args: &GateArgs, ui: &Ui) -> Exit {
     };
     let baseline = match args.baseline {
         Some(BaselineArg::Window) => BaselineMode::Window,
-        Some(BaselineArg::History) => BaselineMode::History,
+        Some(BaselineArg::History | BaselineArg::Pinned) => BaselineMode::History,
         None if anchored => BaselineMode::Window,
         None => BaselineMode::History,
     };
@@ -101,6 +102,7 @@ pub fn run_gate(args: &GateArgs, ui: &Ui) -> Exit {
         when,
         wait,
         baseline,
+        pinned: args.baseline == Some(BaselineArg::Pinned),
         judge: args.judge.map(|j| match j {
             crate::cli::JudgeArg::Keptn => crate::judge::JudgeMode::Keptn,
             crate::cli::JudgeArg::Statistical => crate::judge::JudgeMode::Statistical,

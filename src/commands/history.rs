@@ -48,6 +48,74 @@ pub enum HistoryCommand {
     /// Add slogate JSON reports, `export` lines, and Keptn evaluation.finished /
     /// evaluation.invalidated events.
     Import(ImportArgs),
+    /// One self-contained HTML page (or a Markdown table) of the stored evaluations: the
+    /// heatmap of SLIs × evaluations, the score line and each SLI's trend, per service.
+    Report(ReportArgs),
+    /// Mark an evaluation as the known-good baseline of its service (`comparison: pinned`).
+    Pin(PinArgs),
+    /// Remove the pin of an evaluation.
+    Unpin(UnpinArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PageFormat {
+    Html,
+    Markdown,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// Only evaluations of this service.
+    #[arg(long)]
+    pub service: Option<String>,
+
+    /// Only evaluations of this stage.
+    #[arg(long)]
+    pub stage: Option<String>,
+
+    /// Only evaluations of this project.
+    #[arg(long)]
+    pub project: Option<String>,
+
+    /// At most the newest N evaluations per service [default: all for html, 10 for markdown].
+    #[arg(long, value_name = "N")]
+    pub last: Option<usize>,
+
+    /// Only evaluations whose window ended at or after this time: RFC 3339, epoch
+    /// milliseconds, or `now-7d`.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// `html`: one self-contained page; `markdown`: the last evaluations as a compact table.
+    #[arg(long, value_enum, default_value_t = PageFormat::Html)]
+    pub format: PageFormat,
+
+    /// Write the page to this file instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Link each evaluation to its own report: `{id}` becomes its id, e.g.
+    /// `https://ci.example/artifacts/{id}/report.html` or `reports/{id}.html`.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub report_link: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PinArgs {
+    /// The evaluation's id, an earlier run's id, or a unique prefix (at least 4 characters).
+    #[arg(value_name = "ID")]
+    pub id: String,
+
+    /// Why it is the known-good baseline (shown by `list`, `show` and the reports).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct UnpinArgs {
+    /// The pinned evaluation's id or a unique prefix.
+    #[arg(value_name = "ID")]
+    pub id: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -230,8 +298,91 @@ fn dispatch(
             };
             manage::import(target, &docs, place, clock.now())
         }
+        HistoryCommand::Pin(a) => {
+            manage::pin(store, &a.id, a.reason.as_deref(), place, clock.now())
+        }
+        HistoryCommand::Unpin(a) => manage::unpin(store, &a.id, place, clock.now()),
+        HistoryCommand::Report(a) => return page(a, store.as_deref(), place, clock),
     };
     stdout(&text.map_err(failure)?);
+    Ok(Exit::Pass)
+}
+
+/// `report`: the page of the stored evaluations, to stdout or `--output`.
+fn page(
+    a: &ReportArgs,
+    store: Option<&dyn History>,
+    place: &str,
+    clock: &dyn Clock,
+) -> Result<Exit, Failure> {
+    let since = match &a.since {
+        Some(t) => Some(crate::window::parse_time(t, clock.now()).map_err(|m| {
+            usage(
+                format!("--since {t}: {m}"),
+                "e.g. --since 2026-11-01T00:00:00Z or --since now-7d",
+            )
+        })?),
+        None => None,
+    };
+    if a.last == Some(0) {
+        return Err(usage(
+            "--last 0 shows nothing".into(),
+            "give at least 1, or leave --last out for every evaluation",
+        ));
+    }
+    let report_link = match &a.report_link {
+        Some(t) if t.contains(':') && !crate::report::markdown::is_web_url(t) => {
+            return Err(usage(
+                format!("--report-link {t}: only http(s) links and relative paths are linked"),
+                "e.g. --report-link 'https://ci.example/artifacts/{id}/report.html' or 'reports/{id}.html'",
+            ));
+        }
+        t => t.clone(),
+    };
+    let options = history::page::Options {
+        last: a.last.or(match a.format {
+            PageFormat::Markdown => Some(history::page_md::DEFAULT_ROWS),
+            PageFormat::Html => None,
+        }),
+        since,
+        report_link,
+    };
+    let filter = ListFilter {
+        project: a.project.clone(),
+        stage: a.stage.clone(),
+        service: a.service.clone(),
+        result: None,
+        limit: None,
+    };
+    let records = match store {
+        Some(s) => s.evaluations(&filter).map_err(failure)?,
+        None => Vec::new(),
+    };
+    let built = history::page::build(&records, &options, place);
+    let text = match a.format {
+        PageFormat::Html => history::page_html::render(&built),
+        PageFormat::Markdown => history::page_md::render(&built),
+    };
+    match &a.output {
+        Some(path) => {
+            // Through the same guards as stdout: no token, no CI logging command.
+            let safe = crate::source::secret::redact(&text);
+            std::fs::write(path, &*crate::report::sanitize::guard(&safe)).map_err(|e| {
+                (
+                    Exit::CouldNotEvaluate,
+                    vec![
+                        Problem::file(
+                            "slogate::io",
+                            &path.display().to_string(),
+                            format!("cannot write: {e}"),
+                        )
+                        .help("check that the folder exists and is writable"),
+                    ],
+                )
+            })?;
+        }
+        None => stdout(&text),
+    }
     Ok(Exit::Pass)
 }
 

@@ -23,6 +23,12 @@ pub const LOOKBACK_DAYS: i64 = 30;
 /// The property that makes a CUSTOM_INFO event an invalidation of the record with this id.
 pub const INVALIDATES: &str = "slogate.invalidates";
 
+/// The property that pins the record with this id as its service's known-good baseline.
+pub const PINS: &str = "slogate.pins";
+
+/// The property that removes the pin of the record with this id.
+pub const UNPINS: &str = "slogate.unpins";
+
 /// Sends one event to Dynatrace (the IO edge of this store).
 pub trait EventSink {
     /// Sends `body` to the events ingest API; `Err` says why it was not stored.
@@ -107,6 +113,8 @@ fn run(e: &FoundEvent) -> Option<StoredEvaluation> {
                 .and(prop(e, "slogate.invalidated_reason").map(str::to_string)),
             invalidated_at,
             runs: 1,
+            pinned_at: None,
+            pinned_reason: None,
         },
         indicators,
         document,
@@ -176,6 +184,43 @@ pub fn records(events: &[FoundEvent]) -> Vec<StoredEvaluation> {
             r.summary.invalidated_reason = prop(inv, "slogate.invalidated_reason")
                 .map(str::to_string)
                 .or_else(|| Some("invalidated with slogate history invalidate".into()));
+        }
+    }
+    // Pins and unpins, oldest first: the newest word on a service holds, one pin per service.
+    let mut pins: Vec<&FoundEvent> = events
+        .iter()
+        .filter(|e| prop(e, PINS).is_some() || prop(e, UNPINS).is_some())
+        .collect();
+    pins.sort_by_key(|e| recorded_at(e));
+    for ev in pins {
+        let (target, pin) = match (prop(ev, PINS), prop(ev, UNPINS)) {
+            (Some(t), _) => (t, true),
+            (None, Some(t)) => (t, false),
+            (None, None) => continue,
+        };
+        let Some(i) = out
+            .iter()
+            .position(|r| r.summary.id == target || r.earlier_run_ids.iter().any(|i| i == target))
+        else {
+            continue;
+        };
+        if pin {
+            let (p, st, sv) = {
+                let s = &out[i].summary;
+                (s.project.clone(), s.stage.clone(), s.service.clone())
+            };
+            for r in out.iter_mut() {
+                let s = &mut r.summary;
+                if s.project == p && s.stage == st && s.service == sv {
+                    s.pinned_at = None;
+                    s.pinned_reason = None;
+                }
+            }
+            out[i].summary.pinned_at = Some(recorded_at(ev));
+            out[i].summary.pinned_reason = prop(ev, "slogate.pinned_reason").map(str::to_string);
+        } else {
+            out[i].summary.pinned_at = None;
+            out[i].summary.pinned_reason = None;
         }
     }
     out.sort_by(|a, b| {
@@ -274,6 +319,56 @@ pub fn invalidation_payload(
         "title": format!("slogate: evaluation {} ignored for comparison", record.id),
         "entitySelector": selector,
         "properties": props,
+    })
+}
+
+/// The CUSTOM_INFO event that pins a record (`pin`) or removes its pin.
+pub fn pin_payload(
+    selector: &str,
+    record: &Summary,
+    pin: bool,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Value {
+    let mut props = BTreeMap::from([
+        (
+            if pin { PINS } else { UNPINS }.to_string(),
+            record.id.clone(),
+        ),
+        ("slogate.recorded_at".to_string(), document::timestamp(now)),
+        ("slogate.project".to_string(), record.project.clone()),
+        ("slogate.stage".to_string(), record.stage.clone()),
+        ("slogate.service".to_string(), record.service.clone()),
+        (
+            "slogate.version".to_string(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ),
+    ]);
+    if let (true, Some(r)) = (pin, reason) {
+        props.insert("slogate.pinned_reason".into(), r.to_string());
+    }
+    json!({
+        "eventType": "CUSTOM_INFO",
+        "title": if pin {
+            format!("slogate: evaluation {} pinned as the known-good baseline", record.id)
+        } else {
+            format!("slogate: evaluation {} no longer pinned", record.id)
+        },
+        "entitySelector": selector,
+        "properties": props,
+    })
+}
+
+/// The pinned record of a service, if any.
+pub fn pinned<'a>(
+    records: &'a [StoredEvaluation],
+    project: &str,
+    stage: &str,
+    service: &str,
+) -> Option<&'a StoredEvaluation> {
+    records.iter().find(|r| {
+        let s = &r.summary;
+        s.pinned() && s.project == project && s.stage == stage && s.service == service
     })
 }
 
@@ -388,6 +483,49 @@ impl super::History for EventHistory<'_> {
             .map_err(selector_failure)?;
         self.sent(&invalidation_payload(&selector, &record, reason, now))?;
         Ok(true)
+    }
+
+    fn pin(
+        &mut self,
+        id: &str,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, HistoryError> {
+        let Some(record) = self.find(id).map(|r| r.summary.clone()) else {
+            return Ok(false);
+        };
+        let selector = self
+            .sink
+            .selector(&record.project, &record.stage, &record.service)
+            .map_err(selector_failure)?;
+        self.sent(&pin_payload(&selector, &record, true, reason, now))?;
+        Ok(true)
+    }
+
+    fn unpin(&mut self, id: &str, now: DateTime<Utc>) -> Result<bool, HistoryError> {
+        let Some(record) = self.find(id).map(|r| r.summary.clone()) else {
+            return Ok(false);
+        };
+        if !record.pinned() {
+            return Ok(false);
+        }
+        let selector = self
+            .sink
+            .selector(&record.project, &record.stage, &record.service)
+            .map_err(selector_failure)?;
+        self.sent(&pin_payload(&selector, &record, false, None, now))?;
+        Ok(true)
+    }
+
+    fn evaluations(&self, filter: &ListFilter) -> Result<Vec<StoredEvaluation>, HistoryError> {
+        let ids: std::collections::BTreeSet<String> =
+            self.list(filter)?.into_iter().map(|s| s.id).collect();
+        Ok(self
+            .records
+            .iter()
+            .filter(|r| ids.contains(&r.summary.id))
+            .cloned()
+            .collect())
     }
 
     fn export(&self, out: &mut dyn Write) -> Result<usize, HistoryError> {

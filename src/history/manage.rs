@@ -123,6 +123,81 @@ pub fn invalidate(
     ))
 }
 
+/// `pin`: marks a record as the known-good baseline of its service (`comparison: pinned`); an
+/// invalidated record cannot be pinned.
+pub fn pin(
+    store: Option<&mut dyn History>,
+    id: &str,
+    reason: Option<&str>,
+    place: &str,
+    now: DateTime<Utc>,
+) -> Result<String, HistoryError> {
+    let full = find(store.as_deref(), id, place)?;
+    let Some(store) = store else {
+        return Err(unknown_id(id, place));
+    };
+    let Some(found) = store.show(&full)? else {
+        return Err(unknown_id(id, place));
+    };
+    if found.summary.invalidated {
+        return Err(input(
+            "slogate::invalidated-evaluation",
+            "",
+            format!("{full} is invalidated (ignored for comparison): it cannot be the baseline"),
+            "pin another evaluation (`slogate history list` shows them)",
+        ));
+    }
+    let reason = reason.filter(|r| !r.trim().is_empty());
+    if !store.pin(&full, reason, now)? {
+        return Err(unknown_id(id, place));
+    }
+    let s = &found.summary;
+    Ok(format!(
+        "pinned {full} ({}, {}) as the known-good baseline of {}: `comparison: pinned` in slogate.yaml or `gate --baseline pinned` compares with it\n",
+        s.result,
+        s.time_end.as_deref().unwrap_or(&s.recorded_at),
+        service_name(s)
+    ))
+}
+
+/// `unpin`: removes the pin of a record.
+pub fn unpin(
+    store: Option<&mut dyn History>,
+    id: &str,
+    place: &str,
+    now: DateTime<Utc>,
+) -> Result<String, HistoryError> {
+    let full = find(store.as_deref(), id, place)?;
+    let done = match store {
+        Some(s) => s.unpin(&full, now)?,
+        None => false,
+    };
+    Ok(if done {
+        format!("unpinned {full}: its service has no pinned baseline now\n")
+    } else {
+        format!("{full} was not pinned: nothing changed\n")
+    })
+}
+
+/// `service checkout, stage production, project shop` (what is set).
+pub fn service_name(s: &Summary) -> String {
+    let mut sel = Vec::new();
+    for (what, v) in [
+        ("service", &s.service),
+        ("stage", &s.stage),
+        ("project", &s.project),
+    ] {
+        if !v.is_empty() {
+            sel.push(format!("{what} {v}"));
+        }
+    }
+    if sel.is_empty() {
+        "evaluations without service".into()
+    } else {
+        sel.join(", ")
+    }
+}
+
 /// `export`: every record as JSON lines, oldest first; nothing without a store.
 pub fn export(store: Option<&dyn History>, out: &mut dyn Write) -> Result<usize, HistoryError> {
     match store {
@@ -287,10 +362,11 @@ pub fn list_text(list: &[Summary]) -> String {
                 or_dash(&s.project).into(),
                 or_dash(&s.stage).into(),
                 or_dash(&s.service).into(),
-                if s.invalidated {
-                    format!("{} (invalidated)", s.result)
-                } else {
-                    s.result.clone()
+                match (s.invalidated, s.pinned()) {
+                    (true, true) => format!("{} (invalidated, pinned)", s.result),
+                    (true, false) => format!("{} (invalidated)", s.result),
+                    (false, true) => format!("{} (pinned)", s.result),
+                    (false, false) => s.result.clone(),
                 },
                 score_text(s.score),
                 s.runs.to_string(),
@@ -351,6 +427,15 @@ pub fn show_text(found: &StoredEvaluation) -> String {
         out.push_str(&format!(
             "INVALIDATED {at}{}: not used for comparison\n",
             s.invalidated_reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ));
+    }
+    if let Some(at) = &s.pinned_at {
+        out.push_str(&format!(
+            "PINNED     {at}{}: the baseline of `comparison: pinned`\n",
+            s.pinned_reason
                 .as_deref()
                 .map(|r| format!(" ({r})"))
                 .unwrap_or_default()

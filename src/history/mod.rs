@@ -9,6 +9,9 @@
 pub mod document;
 pub mod dynatrace;
 pub mod manage;
+pub mod page;
+pub mod page_html;
+pub mod page_md;
 pub mod schema;
 
 use std::collections::BTreeMap;
@@ -146,6 +149,26 @@ pub trait History {
         docs: &[(String, Value)],
         now: DateTime<Utc>,
     ) -> Result<Vec<Imported>, HistoryError>;
+    /// Pins a record as the known-good baseline of its project, stage and service, replacing
+    /// an earlier pin of that service; `false` when no record has this id.
+    fn pin(
+        &mut self,
+        id: &str,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, HistoryError>;
+    /// Removes the pin of a record; `false` when it was not pinned.
+    fn unpin(&mut self, id: &str, now: DateTime<Utc>) -> Result<bool, HistoryError>;
+    /// Records matching `filter` in full, newest first by window end.
+    fn evaluations(&self, filter: &ListFilter) -> Result<Vec<StoredEvaluation>, HistoryError> {
+        let mut out = Vec::new();
+        for s in self.list(filter)? {
+            if let Some(e) = self.show(&s.id)? {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
 }
 
 impl History for Store {
@@ -175,6 +198,20 @@ impl History for Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<Imported>, HistoryError> {
         Store::import_all(self, docs, now)
+    }
+    fn pin(
+        &mut self,
+        id: &str,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, HistoryError> {
+        Store::pin(self, id, reason, now)
+    }
+    fn unpin(&mut self, id: &str, _now: DateTime<Utc>) -> Result<bool, HistoryError> {
+        Store::unpin(self, id)
+    }
+    fn evaluations(&self, filter: &ListFilter) -> Result<Vec<StoredEvaluation>, HistoryError> {
+        Store::evaluations(self, filter)
     }
 }
 
@@ -285,6 +322,17 @@ pub struct Summary {
     /// How many runs of this service, stage and window the record stands for: a rerun replaces
     /// the record (the newest run wins) instead of adding a second baseline.
     pub runs: i64,
+    /// When it was pinned as the known-good baseline of its service (`history pin`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned_reason: Option<String>,
+}
+
+impl Summary {
+    pub fn pinned(&self) -> bool {
+        self.pinned_at.is_some()
+    }
 }
 
 /// One stored evaluation in full.
@@ -739,6 +787,126 @@ impl Store {
         })
     }
 
+    /// Pins `id` as the known-good baseline of its project, stage and service; an earlier pin
+    /// of that service is removed. `false` when no record has this id.
+    pub fn pin(
+        &mut self,
+        id: &str,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, HistoryError> {
+        let at = document::timestamp(now);
+        self.write(|tx| {
+            let found: Option<(String, String, String)> = tx
+                .query_row(
+                    "SELECT project, stage, service FROM evaluations WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let Some((project, stage, service)) = found else {
+                return Ok(false);
+            };
+            tx.execute(
+                "UPDATE evaluations SET pinned_at = NULL, pinned_reason = NULL
+                 WHERE project = ?1 AND stage = ?2 AND service = ?3 AND pinned_at IS NOT NULL",
+                params![project, stage, service],
+            )?;
+            tx.execute(
+                "UPDATE evaluations SET pinned_at = ?2, pinned_reason = ?3 WHERE id = ?1",
+                params![id, at, reason],
+            )?;
+            Ok(true)
+        })
+    }
+
+    /// Removes the pin of `id`; `false` when it was not pinned.
+    pub fn unpin(&mut self, id: &str) -> Result<bool, HistoryError> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE evaluations SET pinned_at = NULL, pinned_reason = NULL
+                 WHERE id = ?1 AND pinned_at IS NOT NULL",
+                [id],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    /// The pinned evaluation of a service, invalidated or not (the caller says why it is not
+    /// used then).
+    pub fn pinned(
+        &self,
+        project: &str,
+        stage: &str,
+        service: &str,
+    ) -> Result<Option<StoredEvaluation>, HistoryError> {
+        let id: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT id FROM evaluations WHERE project = ?1 AND stage = ?2 AND service = ?3
+                   AND pinned_at IS NOT NULL ORDER BY pinned_at DESC LIMIT 1",
+                params![project, stage, service],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.read_err(&e))?;
+        match id {
+            Some(id) => self.show(&id),
+            None => Ok(None),
+        }
+    }
+
+    /// Records matching `filter` in full, newest first by window end: one read transaction,
+    /// so 10 000 of them take well under a second.
+    pub fn evaluations(&self, filter: &ListFilter) -> Result<Vec<StoredEvaluation>, HistoryError> {
+        let limit = filter
+            .limit
+            .map(|n| i64::try_from(n).unwrap_or(i64::MAX))
+            .unwrap_or(-1);
+        let tx = self
+            .conn
+            .unchecked_transaction()
+            .map_err(|e| self.read_err(&e))?;
+        let run = || -> rusqlite::Result<Vec<StoredEvaluation>> {
+            let mut stmt = tx.prepare(&format!(
+                "SELECT {SUMMARY_COLUMNS}, document FROM evaluations
+                 WHERE (?1 IS NULL OR project = ?1) AND (?2 IS NULL OR stage = ?2)
+                   AND (?3 IS NULL OR service = ?3) AND (?4 IS NULL OR result = ?4)
+                 ORDER BY sort_ms DESC, seq DESC
+                 LIMIT ?5"
+            ))?;
+            let rows = stmt
+                .query_map(
+                    params![
+                        filter.project,
+                        filter.stage,
+                        filter.service,
+                        filter.result,
+                        limit
+                    ],
+                    |r| {
+                        let (seq, s) = summary(r)?;
+                        let text: String = r.get(SUMMARY_COUNT)?;
+                        Ok((seq, s, text))
+                    },
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(|(seq, summary, text)| {
+                    Ok(StoredEvaluation {
+                        summary,
+                        indicators: indicators(&tx, seq)?,
+                        document: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+                        earlier_run_ids: earlier_runs(&tx, seq)?,
+                    })
+                })
+                .collect()
+        };
+        let out = run().map_err(|e| self.read_err(&e))?;
+        drop(tx);
+        Ok(out)
+    }
+
     /// Writes every stored evaluation as one JSON line, oldest first, then the imported Keptn
     /// `evaluation.invalidated` events; returns the number of lines.
     pub fn export(&self, out: &mut dyn Write) -> Result<usize, HistoryError> {
@@ -950,8 +1118,9 @@ fn export_rows(
 }
 
 const SUMMARY_COLUMNS: &str = "seq, id, kind, project, stage, service, labels, time_start, \
-     time_end, result, score, tool, recorded_at, invalidated_at, invalidated_reason, runs";
-const SUMMARY_COUNT: usize = 16;
+     time_end, result, score, tool, recorded_at, invalidated_at, invalidated_reason, runs, \
+     pinned_at, pinned_reason";
+const SUMMARY_COUNT: usize = 18;
 
 fn summary(r: &rusqlite::Row) -> rusqlite::Result<(i64, Summary)> {
     let labels: String = r.get(6)?;
@@ -975,6 +1144,8 @@ fn summary(r: &rusqlite::Row) -> rusqlite::Result<(i64, Summary)> {
             invalidated_at,
             invalidated_reason: r.get(14)?,
             runs: r.get(15)?,
+            pinned_at: r.get(16)?,
+            pinned_reason: r.get(17)?,
         },
     ))
 }

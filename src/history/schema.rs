@@ -79,6 +79,10 @@ pub const MIGRATIONS: &[&str] = &[
      UPDATE evaluations
          SET runs = 1 + (SELECT count(*) FROM earlier_runs r WHERE r.evaluation = evaluations.seq);
      DELETE FROM evaluations WHERE id IN (SELECT id FROM earlier_runs);",
+    // 3: a pinned known-good evaluation per project, stage and service (`history pin`), the
+    //    baseline of `comparison: pinned`.
+    "ALTER TABLE evaluations ADD COLUMN pinned_at TEXT;
+     ALTER TABLE evaluations ADD COLUMN pinned_reason TEXT;",
 ];
 
 /// The schema version this build writes.

@@ -68,6 +68,7 @@ const ENUMS: &[(&str, &str, &[&str])] = &[
         settings::JUDGE_MODES,
     ),
     ("slogate", "/properties/source", settings::SOURCES),
+    ("slogate", "/properties/comparison", settings::COMPARISONS),
 ];
 
 /// The patterns of the schemas, each checked here by the Rust code it stands for (no regex crate).

@@ -14,6 +14,7 @@ pub const SETTINGS_KEYS: &[&str] = &[
     "defaults",
     "history",
     "judge",
+    "comparison",
 ];
 pub const JUDGE_KEYS: &[&str] = &["mode", "confidence", "min_events", "min_minutes"];
 pub const JUDGE_MODES: &[&str] = &["keptn", "statistical"];
@@ -32,6 +33,9 @@ pub const DEFAULTS_KEYS: &[&str] = &[
     "on_missing_baseline",
     "strict_data",
 ];
+
+/// The values of `comparison:`: Keptn's selection of previous evaluations, or the pinned one.
+pub const COMPARISONS: &[&str] = &["previous", "pinned"];
 
 pub const MISSING_BASELINE_POLICIES: &[&str] = &["pass", "warn", "fail"];
 
@@ -56,6 +60,9 @@ pub struct Settings {
     pub history: Option<Sourced<String>>,
     /// `judge:` — who decides relative criteria against a window baseline, and its knobs.
     pub judge: Judge,
+    /// `comparison: pinned`: relative criteria with `compare_with: single_result` compare with
+    /// the evaluation pinned by `slogate history pin` instead of Keptn's selection.
+    pub comparison: Option<Sourced<String>>,
 }
 
 /// `judge: {mode: statistical, confidence: 0.95, min_events: 10, min_minutes: 10}`.
@@ -176,6 +183,26 @@ pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Set
     }
     if let Some(n) = f.get("judge") {
         s.judge = read_judge(n, r);
+    }
+    if let Some(n) = f.get("comparison") {
+        s.comparison = r.string(n, "comparison", "`comparison: pinned`");
+        if let Some(v) = &s.comparison
+            && !COMPARISONS.contains(&v.value.as_str())
+        {
+            r.push(
+                Problem::error(
+                    "slogate::bad-comparison",
+                    &v.origin,
+                    format!("unknown comparison `{}`", v.value),
+                )
+                .label("not a comparison")
+                .help(format!(
+                    "write one of: {} (Keptn's previous results, or the evaluation pinned with `slogate history pin`)",
+                    COMPARISONS.join(", ")
+                )),
+            );
+            s.comparison = None;
+        }
     }
     if let Some(n) = f.get("source") {
         s.source = r.string(n, "source", "`source: prometheus`");

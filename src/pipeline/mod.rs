@@ -52,6 +52,9 @@ pub(crate) struct Job<'a> {
     /// `--wait`: the longest slogate may wait for the window to complete.
     pub(crate) wait: Option<Duration>,
     pub(crate) baseline: BaselineMode,
+    /// `--baseline pinned`: history baselines are the pinned evaluation, whatever slogate.yaml's
+    /// `comparison:` says.
+    pub(crate) pinned: bool,
     /// `--judge`; `None`: slogate.yaml's `judge.mode`, else Keptn.
     pub(crate) judge: Option<crate::judge::JudgeMode>,
 }
@@ -158,7 +161,13 @@ pub(crate) fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, St
     } else {
         Some(rt.block_on(inputs::check_token(&inputs, &scopes))?)
     };
-    let mut previous = rt.block_on(earlier::verdicts(&inputs, &earlier, ui, clock.now()))?;
+    let mut previous = rt.block_on(earlier::verdicts(
+        &inputs,
+        &earlier,
+        job.pinned,
+        ui,
+        clock.now(),
+    ))?;
     let found = windows::of(job, &inputs.plans, &inputs.client, &rt, clock.now())?;
     // A service without a deployment event leaves the run with an `error` report of its own.
     let (windows, unanchored) = windows::anchored(found, &mut inputs.plans, &mut previous)?;

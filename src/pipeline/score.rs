@@ -65,6 +65,7 @@ pub(crate) fn build_report(
     diagnosis: &BTreeMap<String, Diagnosis>,
     units: &BTreeMap<String, String>,
     previous_evaluations: &[previous::PreviousEvaluation],
+    pinned: bool,
     output: &OutputArgs,
     mode: BaselineMode,
     sources: &[(SourceKind, &str, &Client)],
@@ -143,7 +144,12 @@ pub(crate) fn build_report(
             )
         }
         _ => {
-            let selected = previous::select(previous_evaluations, &comparison);
+            // A pinned evaluation is the baseline because someone chose it: no filter by result.
+            let selected = if pinned {
+                previous_evaluations.iter().collect()
+            } else {
+                previous::select(previous_evaluations, &comparison)
+            };
             eval::evaluate(&plan.slo, &retrieval, &values, &selected, policy)
         }
     };
@@ -308,6 +314,7 @@ pub(crate) fn build_report(
         pipeline: None,
         series: fetched.series.clone(),
         result_event: None,
+        baseline_selection: None,
         evaluation,
     }
 }
@@ -369,7 +376,7 @@ pub(crate) fn reports(
     inputs: &Inputs,
     windows: &[Windows],
     fetched: &Gathered,
-    previous: &[Vec<previous::PreviousEvaluation>],
+    previous: &[super::earlier::Baseline],
     waited: Duration,
 ) -> Result<Vec<Report>, Stop> {
     let pipeline = inputs.ci.map(|k| ci::pipeline(k, &inputs.env));
@@ -397,7 +404,8 @@ pub(crate) fn reports(
                 f,
                 diagnosis,
                 &fetched.units,
-                prev,
+                &prev.previous,
+                prev.pinned,
                 job.output,
                 job.baseline,
                 &sources,
@@ -405,6 +413,13 @@ pub(crate) fn reports(
                 job.judge_of(plan),
             );
             r.pipeline = pipeline.clone();
+            if job.baseline == BaselineMode::History {
+                r.baseline_selection = prev.selection(
+                    &r.evaluation.compared_events,
+                    &plan.slo.effective_comparison(),
+                    plan.service.as_deref().unwrap_or("this service"),
+                );
+            }
             if let Some((_, p)) = plan.dashboard.as_ref().and_then(|d| d.processed.as_ref()) {
                 for ir in &mut r.evaluation.indicator_results {
                     ir.tile = p
@@ -493,6 +508,7 @@ pub(crate) fn unanchored(
             pipeline: pipeline.clone(),
             series: Vec::new(),
             result_event: None,
+            baseline_selection: None,
             evaluation,
         };
         reports.insert(u.index.min(reports.len()), report);

@@ -162,6 +162,7 @@ fn base(result: Verdict, score: f64, message: &str, indicators: Vec<IndicatorRes
         pipeline: None,
         series: Vec::new(),
         result_event: None,
+        baseline_selection: None,
         evaluation: Evaluation {
             result,
             evaluation_result: result,

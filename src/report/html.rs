@@ -952,7 +952,7 @@ fn lines(s: &str) -> String {
 }
 
 /// Escapes text for HTML content and double- or single-quoted attributes.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -59,6 +59,10 @@ pub struct Report {
     /// The Dynatrace event that carries this verdict (`--push-result`): its correlation id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_event: Option<String>,
+    /// Which earlier evaluations the relative criteria compared with, and why (history
+    /// baselines: Keptn's selection or the pinned evaluation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_selection: Option<BaselineSelection>,
     #[serde(flatten)]
     pub evaluation: Evaluation,
 }
@@ -171,6 +175,19 @@ pub struct DeploymentInfo {
 pub struct WindowInfo {
     pub time_start: String,
     pub time_end: String,
+}
+
+/// Which earlier evaluations were the baseline of the relative criteria, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct BaselineSelection {
+    /// `previous` (Keptn's selection of previous evaluations) or `pinned` (`comparison: pinned`).
+    pub mode: String,
+    /// The ids of the evaluations compared with (empty: none).
+    pub evaluations: Vec<String>,
+    /// The sentence people read: which evaluation, and why it was chosen.
+    pub reason: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -271,13 +271,13 @@ fn targets_cell(targets: Option<&[TargetResult]>, evaluated: bool) -> String {
 }
 
 /// A table cell: pipes escaped (GFM splits cells before it parses code spans), no line breaks.
-fn cell(s: &str) -> String {
+pub(crate) fn cell(s: &str) -> String {
     s.replace(['\r', '\n'], " ").replace('|', "\\|")
 }
 
 /// Plain text as Markdown: characters that could start emphasis, links, HTML or strike-through
 /// are backslash-escaped; line breaks become spaces.
-fn text(s: &str) -> String {
+pub(crate) fn text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -293,7 +293,7 @@ fn text(s: &str) -> String {
 }
 
 /// A code span that holds `s` verbatim, whatever backticks it contains.
-fn code(s: &str) -> String {
+pub(crate) fn code(s: &str) -> String {
     let s = s.replace(['\r', '\n'], " ");
     let mut longest = 0;
     let mut run = 0;
@@ -621,6 +621,9 @@ pub(crate) fn deployment_text(d: &crate::report::json::DeploymentInfo) -> String
 
 /// What the relative criteria compared with, when anything.
 pub(crate) fn baseline_line(report: &Report) -> Option<String> {
+    if let Some(b) = &report.baseline_selection {
+        return Some(b.reason.clone());
+    }
     if let Some(w) = &report.baseline_window {
         return Some(format!(
             "{}, the window before the deployment",

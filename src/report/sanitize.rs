@@ -208,6 +208,10 @@ pub fn report(r: &Report) -> Report {
         .collect();
     fix_opt(&mut r.time_start);
     fix_opt(&mut r.time_end);
+    if let Some(b) = &mut r.baseline_selection {
+        fix(&mut b.reason);
+        b.evaluations.iter_mut().for_each(fix);
+    }
     r.slo.files.iter_mut().for_each(fix);
     fix(&mut r.slo.hash);
     fix_opt(&mut r.slo.pass_threshold);

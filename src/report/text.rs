@@ -54,6 +54,9 @@ pub fn render(report: &Report) -> String {
         out.push_str(&e.message);
         out.push('\n');
     }
+    if let Some(b) = &report.baseline_selection {
+        out.push_str(&format!("baseline: {}\n", b.reason));
+    }
     if e.indicator_results.is_empty() {
         return out;
     }

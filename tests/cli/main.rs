@@ -14,6 +14,7 @@ mod dynatrace;
 mod dynatrace_forms;
 mod history;
 mod history_gate;
+mod history_page;
 mod hostile;
 mod injection;
 mod judge;
