@@ -6,6 +6,7 @@
 mod support;
 
 mod bad_input;
+mod budget;
 mod config;
 mod config_errors;
 mod dashboard;
