@@ -17,6 +17,7 @@ mod history;
 mod history_gate;
 mod hostile;
 mod injection;
+mod interop;
 mod judge;
 mod lint;
 mod newcomer;
