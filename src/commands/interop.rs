@@ -18,6 +18,8 @@ pub enum Format {
     Sloth,
     /// Keptn Lifecycle Toolkit: AnalysisDefinition, AnalysisValueTemplate, KeptnMetricsProvider.
     Klt,
+    /// Dynatrace Site Reliability Guardian (the guardian's settings object, JSON or YAML).
+    Guardian,
 }
 
 #[derive(Args, Debug)]
@@ -53,7 +55,8 @@ pub struct ExportArgs {
     /// A stage folder, to export the merged view of a stage (and service).
     #[arg(long)]
     pub stage: Option<String>,
-    /// A service folder within the stage; also the Sloth `service` and the KLT definition's name.
+    /// A service folder within the stage; also the Sloth `service`, the KLT definition's and the
+    /// guardian's name.
     #[arg(long)]
     pub service: Option<String>,
     /// The file to write.
@@ -95,6 +98,7 @@ pub fn convert(format: Format, files: &[Arc<SourceFile>]) -> Imported {
         Format::Openslo => interop::openslo::import(files),
         Format::Sloth => interop::sloth::import(files),
         Format::Klt => interop::klt::import(files),
+        Format::Guardian => interop::guardian::import(files),
     }
 }
 
@@ -176,6 +180,7 @@ pub fn export(args: &ExportArgs, ui: &Ui) -> Exit {
         Format::Openslo => interop::openslo::export(&read, args.timeframe.trim()),
         Format::Sloth => interop::sloth::export(&read, service),
         Format::Klt => interop::klt::export(&read, service),
+        Format::Guardian => interop::guardian::export(&read, service),
     };
     losses(ui, &out.losses);
     if args.strict && !out.losses.is_empty() {

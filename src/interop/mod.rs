@@ -5,6 +5,7 @@
 //! [`Loss`]: where it was written, what was left out, and why; the commands list every loss and
 //! refuse with `--strict`. Pure: texts in, texts out; the command reads and writes the files.
 
+pub mod guardian;
 pub mod keptn;
 pub mod klt;
 pub mod openslo;

@@ -290,3 +290,34 @@ fn openslo_specification_documents() {
     // The four Prometheus ratio SLIs convert; Redshift, Datadog and CloudWatch are refused.
     assert_eq!(imported, 4);
 }
+
+/// A Site Reliability Guardian: DQL objectives, pass at the warning threshold, warning up to
+/// the target, any failed objective fails, as the guardian decides.
+#[test]
+fn guardian_imports_scores_and_round_trips() {
+    let src = dir().join("guardian/checkout-guardian.json");
+    let d = round_trip(
+        "guardian",
+        &[src],
+        &["--service", "checkout release"],
+        "guardian",
+    );
+    let sli = std::fs::read_to_string(d.join("dynatrace/sli.yaml")).unwrap();
+    assert!(
+        sli.contains("\"error_rate\": \"DQL;fetch logs\\n| filter"),
+        "{sli}"
+    );
+    let g = |v: &str| score(&d, &dir().join(format!("guardian/values-{v}.json")))["result"].clone();
+    assert_eq!(g("pass"), "pass");
+    assert_eq!(g("warning"), "warning");
+    assert_eq!(g("fail"), "fail");
+    // Objectives a guardian cannot hold are listed: relative criteria, metric SLIs.
+    let o = Slogate::new()
+        .args(["export", "guardian", "--config"])
+        .arg(dir().join("keptn-relative"))
+        .arg("--out")
+        .arg(tmp("guardian-relative").join("g.json"))
+        .run();
+    o.assert_code(2);
+    o.assert_stderr_contains("this SLI is not `DQL;`");
+}
