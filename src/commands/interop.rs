@@ -28,6 +28,7 @@ pub enum Format {
   slogate import sloth sloth/checkout.yaml --out slo --strict
   slogate import klt analysis.yaml templates.yaml provider.yaml --out slo")]
 pub struct ImportArgs {
+    /// The format of the files.
     #[arg(value_enum)]
     pub format: Format,
     /// The documents (several per file with `---`; references resolve across the files).
@@ -47,6 +48,7 @@ pub struct ImportArgs {
   slogate export sloth --config slo --service checkout --out sloth.yaml
   slogate export klt --config slo --stage production --service checkout --out analysis.yaml")]
 pub struct ExportArgs {
+    /// The format to write.
     #[arg(value_enum)]
     pub format: Format,
     /// The config root to read.
