@@ -96,12 +96,14 @@ fn write(path: &Path, text: &str) -> Result<(), Problem> {
 
 /// Converts pure texts: the files as read, the model, the losses and the refusals.
 pub fn convert(format: Format, files: &[Arc<SourceFile>]) -> Imported {
-    match format {
+    let mut got = match format {
         Format::Openslo => interop::openslo::import(files),
         Format::Sloth => interop::sloth::import(files),
         Format::Klt => interop::klt::import(files),
         Format::Guardian => interop::guardian::import(files),
-    }
+    };
+    interop::informational(&mut got.model);
+    got
 }
 
 pub fn import(args: &ImportArgs, ui: &Ui) -> Exit {

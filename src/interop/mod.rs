@@ -76,6 +76,23 @@ impl Model {
     }
 }
 
+/// Gives every SLI that no objective uses an informational objective (no criteria): Keptn files
+/// need at least one objective, and an informational one reports the value without scoring it.
+pub fn informational(model: &mut Model) {
+    for i in &model.indicators {
+        if !model.objectives.iter().any(|o| o.sli == i.name) {
+            model.objectives.push(Objective {
+                sli: i.name.clone(),
+                comments: vec![
+                    "informational: no objective in the files converted gives this SLI a target"
+                        .into(),
+                ],
+                ..Objective::default()
+            });
+        }
+    }
+}
+
 /// Something a conversion left out.
 #[derive(Clone, Debug)]
 pub struct Loss {
