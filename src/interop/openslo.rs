@@ -724,6 +724,31 @@ fn slo<'a>(
     Ok(sli_name)
 }
 
+/// The metric source's `spec`: a Dynatrace metrics query as `metricSelector` and
+/// `entitySelector` when that is all it holds (what other OpenSLO tools read), anything else as
+/// `query`, the sli.yaml text.
+fn source_spec(i: &Indicator) -> String {
+    if i.source == Source::Dynatrace
+        && let Ok(crate::query::SliQuery::Metrics(m)) = crate::query::parse::parse(&i.query)
+        && m.resolution.is_none()
+        && m.mz_selector.is_none()
+    {
+        let rebuilt = match &m.entity_selector {
+            Some(e) => format!("metricSelector={}&entitySelector={e}", m.metric_selector),
+            None => format!("metricSelector={}", m.metric_selector),
+        };
+        // Only when importing it again gives the same text.
+        if rebuilt == i.query.trim() {
+            let mut t = format!("        metricSelector: {}\n", scalar(&m.metric_selector));
+            if let Some(e) = &m.entity_selector {
+                t.push_str(&format!("        entitySelector: {}\n", scalar(e)));
+            }
+            return t;
+        }
+    }
+    format!("        query: {}\n", scalar(&i.query))
+}
+
 /// Writes a model as OpenSLO v1: a DataSource per source, an SLI per indicator (threshold
 /// metric, its query as written) and an SLO per objective with one slice as long as the window
 /// (`Timeslices`, `timeSliceWindow` = the window), which is exactly "the window's value meets the
@@ -767,9 +792,9 @@ pub fn export(read: &super::keptn::Read, window: &str) -> Exported {
             "Prometheus"
         };
         body.push_str(&format!(
-            "spec:\n  thresholdMetric:\n    metricSource:\n      metricSourceRef: {}\n      type: {ty}\n      spec:\n        query: {}\n",
+            "spec:\n  thresholdMetric:\n    metricSource:\n      metricSourceRef: {}\n      type: {ty}\n      spec:\n{}",
             i.source.as_str(),
-            scalar(&i.query)
+            source_spec(i)
         ));
         doc(&mut t, body);
     }
