@@ -95,6 +95,12 @@ pub enum Command {
     Dashboard(DashboardArgs),
     /// Earlier verdicts kept for relative criteria: list, show, invalidate, export, import.
     History(crate::commands::history::HistoryArgs),
+    /// Convert objectives from OpenSLO, Sloth or Keptn Lifecycle Toolkit files into sli.yaml and
+    /// slo.yaml (docs/interop.md).
+    Import(crate::commands::interop::ImportArgs),
+    /// Write a config root's objectives as OpenSLO, Sloth or Keptn Lifecycle Toolkit files
+    /// (docs/interop.md).
+    Export(crate::commands::interop::ExportArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
     Completions(CompletionsArgs),
     /// Print the man page (roff) to stdout, or write one page per command into a folder.

@@ -91,7 +91,7 @@ pub fn reducers(data: &[u8]) {
     let _ = reduce::metrics(&v);
     let _ = reduce::metrics_retried(&v);
     let _ = reduce::descriptor(&v);
-    let _ = reduce::slo(&v);
+    let _ = reduce::slo(&v, crate::query::SloField::BurnRate);
     let _ = reduce::total_count(&v);
     for t in [
         UsqlType::SingleValue,

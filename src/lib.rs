@@ -19,6 +19,7 @@ pub mod fuzzing;
 pub mod hint;
 pub mod history;
 pub mod input;
+pub mod interop;
 pub mod judge;
 pub mod model;
 pub mod pipeline;

@@ -299,7 +299,12 @@ fn prometheus_sli(name: &str, defined: Option<&str>, vars: &Vars) -> Sli {
     };
     let resolved = prometheus::queries::resolve(name, defined, &ctx);
     let (text, parsed) = match resolved.query {
-        Ok((q, _)) => (q.clone(), Ok(SliQuery::Promql { query: q })),
+        // `BURN;` is one PromQL query over both windows.
+        Ok((q, _)) => {
+            let parsed =
+                crate::query::burn::expand_promql(&q).map(|query| SliQuery::Promql { query });
+            (q, parsed)
+        }
         Err(m) => (String::new(), Err(m)),
     };
     Sli {

@@ -6,6 +6,7 @@ pub mod docs;
 pub mod evaluate;
 pub mod explain;
 pub mod history;
+pub mod interop;
 pub mod lint;
 pub mod mark;
 pub mod score;
@@ -42,6 +43,8 @@ pub fn run(cli: Cli) -> Exit {
         Command::Mark(args) => mark::run(&args, &ui),
         Command::Dashboard(args) => dashboard::run(&args, &ui),
         Command::History(args) => history::run(&args, &ui),
+        Command::Import(args) => interop::import(&args, &ui),
+        Command::Export(args) => interop::export(&args, &ui),
         Command::Completions(args) => docs::completions(&args),
         Command::Man(args) => docs::man(&args, &ui),
     }

@@ -191,7 +191,10 @@ pub fn query_text(q: &crate::query::SliQuery) -> Option<String> {
             }
             t
         }
-        SliQuery::Slo { id } => format!("SLO;{id}"),
+        SliQuery::Slo { id, field } => match field.suffix() {
+            Some(f) => format!("SLO;{id};{f}"),
+            None => format!("SLO;{id}"),
+        },
         SliQuery::Problems {
             problem_selector, ..
         } => format!(

@@ -923,7 +923,10 @@ impl Cx<'_> {
                 );
                 continue;
             }
-            let q = SliQuery::Slo { id: id.clone() };
+            let q = SliQuery::Slo {
+                id: id.clone(),
+                field: Default::default(),
+            };
             let req = request::build(&q, self.window);
             let name = format!("slo_{id}");
             let body = match get_json(self.client, &req).await? {

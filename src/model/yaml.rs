@@ -148,12 +148,26 @@ enum Frame {
 /// Parses `file` into a spanned tree. Syntax errors end the parse (the parser cannot recover);
 /// duplicate keys are reported and parsing goes on.
 pub fn parse(file: &Arc<SourceFile>) -> Parsed {
+    let (roots, problems) = parse_inner(file, false);
+    Parsed {
+        root: roots.into_iter().next(),
+        problems,
+    }
+}
+
+/// Every document of a `---`-separated stream (Kubernetes-style files of other tools), each a
+/// spanned tree into the same file; an empty document is left out.
+pub fn parse_documents(file: &Arc<SourceFile>) -> (Vec<Node>, Vec<Problem>) {
+    parse_inner(file, true)
+}
+
+fn parse_inner(file: &Arc<SourceFile>, multi: bool) -> (Vec<Node>, Vec<Problem>) {
     let offsets = Offsets::new(&file.text);
     let mut problems = Vec::new();
     let mut parser = Parser::new_from_str(&file.text);
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, Node> = HashMap::new();
-    let mut root: Option<Node> = None;
+    let mut roots: Vec<Node> = Vec::new();
     let mut nodes = 0usize;
     let mut documents = 0usize;
 
@@ -175,10 +189,7 @@ pub fn parse(file: &Arc<SourceFile>) -> Parsed {
                     .map(|c| at + c.len_utf8())
                     .unwrap_or(at);
                 problems.push(syntax_problem(file, at..end, err.info()));
-                return Parsed {
-                    root: None,
-                    problems,
-                };
+                return (Vec::new(), problems);
             }
         };
         // Values added by this event: one, or a whole subtree for an alias.
@@ -187,7 +198,7 @@ pub fn parse(file: &Arc<SourceFile>) -> Parsed {
             Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => continue,
             Event::DocumentStart(_) => {
                 documents += 1;
-                if documents > 1 {
+                if documents > 1 && !multi {
                     let o = origin(&span);
                     problems.push(
                         Problem::error(
@@ -215,10 +226,7 @@ pub fn parse(file: &Arc<SourceFile>) -> Parsed {
                             "SLO files need only a few levels of nesting; flatten this structure",
                         ),
                     );
-                    return Parsed {
-                        root: None,
-                        problems,
-                    };
+                    return (Vec::new(), problems);
                 }
                 let start = offsets.byte(span.start.index());
                 stack.push(if matches!(event, Event::SequenceStart(..)) {
@@ -302,10 +310,7 @@ pub fn parse(file: &Arc<SourceFile>) -> Parsed {
                         )
                         .help("define the anchor (`&name`) before using it (`*name`)"),
                     );
-                    return Parsed {
-                        root: None,
-                        problems,
-                    };
+                    return (Vec::new(), problems);
                 };
                 // The copy keeps the anchor's spans: errors inside point at the original text.
                 let mut copy = target.clone();
@@ -325,13 +330,10 @@ pub fn parse(file: &Arc<SourceFile>) -> Parsed {
                 .label("expansion passes the limit here")
                 .help("aliases (`*name`) that repeat large anchors multiply the document; write the values out or remove the aliases"),
             );
-            return Parsed {
-                root: None,
-                problems,
-            };
+            return (Vec::new(), problems);
         }
         match stack.last_mut() {
-            None => root = Some(node),
+            None => roots.push(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map { entries, key, .. }) => match key.take() {
                 None => *key = Some(node),
@@ -339,7 +341,7 @@ pub fn parse(file: &Arc<SourceFile>) -> Parsed {
             },
         }
     }
-    Parsed { root, problems }
+    (roots, problems)
 }
 
 fn remember(anchors: &mut HashMap<usize, Node>, anchor: usize, node: &Node) {

@@ -90,7 +90,9 @@ pub(crate) fn needed_scopes(
         .filter_map(|s| s.parsed.as_ref().ok())
     {
         match q {
-            SliQuery::Metrics(_) | SliQuery::Mv2 { .. } => add(preflight::METRICS),
+            SliQuery::Metrics(_) | SliQuery::Mv2 { .. } | SliQuery::Burn(_) => {
+                add(preflight::METRICS)
+            }
             SliQuery::Slo { .. } => add("slo.read"),
             SliQuery::Problems { .. } => add("problems.read"),
             SliQuery::SecurityProblems { .. } => add("securityProblems.read"),

@@ -5,6 +5,7 @@
 //! `source/` sends the requests; everything that decides *what* to send or *what a response
 //! means* lives here so it can be tested without a network.
 
+pub mod burn;
 pub mod defaults;
 pub mod encode;
 pub mod parse;
@@ -123,6 +124,38 @@ impl UsqlType {
     }
 }
 
+/// Which number of an SLO (`GET /api/v2/slo/<id>`) an `SLO;` query reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SloField {
+    /// `SLO;<id>`: `evaluatedPercentage`, as Keptn.
+    #[default]
+    EvaluatedPercentage,
+    /// `SLO;<id>;errorBudget`: `errorBudget`, the error budget left.
+    ErrorBudget,
+    /// `SLO;<id>;burnRate`: `errorBudgetBurnRate.burnRateValue`.
+    BurnRate,
+}
+
+impl SloField {
+    /// The suffix after `SLO;<id>;` (none for Keptn's form).
+    pub fn suffix(self) -> Option<&'static str> {
+        match self {
+            SloField::EvaluatedPercentage => None,
+            SloField::ErrorBudget => Some("errorBudget"),
+            SloField::BurnRate => Some("burnRate"),
+        }
+    }
+
+    /// Case-sensitive, like the API's field names.
+    pub fn from_suffix(s: &str) -> Option<SloField> {
+        match s {
+            "errorBudget" => Some(SloField::ErrorBudget),
+            "burnRate" => Some(SloField::BurnRate),
+            _ => None,
+        }
+    }
+}
+
 /// One SLI, parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SliQuery {
@@ -134,8 +167,12 @@ pub enum SliQuery {
         unit: Mv2Unit,
         metrics: MetricsQuery,
     },
-    /// `SLO;<id>`.
-    Slo { id: String },
+    /// `SLO;<id>` (Keptn: the SLO's `evaluatedPercentage`), `SLO;<id>;errorBudget` and
+    /// `SLO;<id>;burnRate` (slogate: the error budget left and the burn rate).
+    Slo { id: String, field: SloField },
+    /// `BURN;…`: the multi-window burn rate of a good/bad pair of metric queries
+    /// ([`burn`]); the Dynatrace form, with its two queries parsed.
+    Burn(Box<burn::DynatraceBurn>),
     /// `PV2;[problemSelector=…][&entitySelector=…]`.
     Problems {
         problem_selector: Option<String>,

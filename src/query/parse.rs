@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{MetricsQuery, Mv2Unit, SliQuery, UNSCALED_MV2_UNITS, UsqlType};
+use super::{MetricsQuery, Mv2Unit, SliQuery, SloField, UNSCALED_MV2_UNITS, UsqlType};
 
 /// Parses one SLI query. Errors are the complete indicator message, e.g.
 /// `error parsing Metrics v2 query: unknown key: metricsSelector`.
@@ -28,6 +28,8 @@ pub fn parse(text: &str) -> Result<SliQuery, String> {
         mv2(text).map_err(|e| format!("error parsing MV2 query: {e}"))
     } else if text.starts_with("DQL") {
         dql(text).map_err(|e| format!("error parsing DQL query: {e}"))
+    } else if text.starts_with("BURN") {
+        super::burn::parse_dynatrace(text).map_err(|e| format!("error parsing BURN query: {e}"))
     } else {
         match metrics(text) {
             Ok(m) => Ok(SliQuery::Metrics(m)),
@@ -165,14 +167,24 @@ fn mv2(text: &str) -> Result<SliQuery, String> {
     Ok(SliQuery::Mv2 { unit, metrics })
 }
 
-/// `SLO;<id>`; the id is taken as written (path-escaped later).
+/// `SLO;<id>[;errorBudget|;burnRate]`; the id is taken as written (path-escaped later). Keptn
+/// took everything after `SLO;` as the id; only the two field names are read as a field, so any
+/// other `;` stays part of the id as in Keptn (SLO ids are UUIDs, which hold no `;`).
 fn slo(text: &str) -> Result<SliQuery, String> {
     let p = pieces(text, 2, "SLO", "SLO")?;
     if p[1].is_empty() {
         return Err("SLO ID should not be empty".to_string());
     }
+    let (id, field) = match p[1].rsplit_once(';') {
+        Some((id, f)) if !id.is_empty() => match SloField::from_suffix(f) {
+            Some(field) => (id, field),
+            None => (p[1], SloField::EvaluatedPercentage),
+        },
+        _ => (p[1], SloField::EvaluatedPercentage),
+    };
     Ok(SliQuery::Slo {
-        id: p[1].to_string(),
+        id: id.to_string(),
+        field,
     })
 }
 
@@ -558,11 +570,32 @@ mod tests {
         assert_eq!(
             parse("SLO;524ca177-849b-3e8c-8175-42b93fbc33c5"),
             Ok(SliQuery::Slo {
-                id: "524ca177-849b-3e8c-8175-42b93fbc33c5".into()
+                id: "524ca177-849b-3e8c-8175-42b93fbc33c5".into(),
+                field: SloField::EvaluatedPercentage,
             })
         );
-        assert_eq!(parse("SLO;abc \n"), Ok(SliQuery::Slo { id: "abc".into() }));
-        assert_eq!(parse("SLO;a;b"), Ok(SliQuery::Slo { id: "a;b".into() }));
+        let slo = |id: &str, field| {
+            Ok(SliQuery::Slo {
+                id: id.into(),
+                field,
+            })
+        };
+        assert_eq!(
+            parse("SLO;abc \n"),
+            slo("abc", SloField::EvaluatedPercentage)
+        );
+        assert_eq!(parse("SLO;a;b"), slo("a;b", SloField::EvaluatedPercentage));
+        assert_eq!(parse("SLO;a;errorBudget"), slo("a", SloField::ErrorBudget));
+        assert_eq!(parse("SLO;a;burnRate "), slo("a", SloField::BurnRate));
+        // Only the exact field names: anything else stays part of the id, as in Keptn.
+        assert_eq!(
+            parse("SLO;a;burnrate"),
+            slo("a;burnrate", SloField::EvaluatedPercentage)
+        );
+        assert_eq!(
+            parse("SLO;;burnRate"),
+            slo(";burnRate", SloField::EvaluatedPercentage)
+        );
         assert_eq!(
             err("SLO;"),
             "error parsing SLO query: SLO ID should not be empty"
@@ -749,7 +782,13 @@ mod tests {
         // Leading space: not `SLO`, so it falls through to metrics (and parses as legacy).
         assert!(matches!(parse(" SLO;x"), Ok(SliQuery::Metrics(_))));
         // Trailing space is trimmed by the form's parser.
-        assert_eq!(parse("SLO;x "), Ok(SliQuery::Slo { id: "x".into() }));
+        assert_eq!(
+            parse("SLO;x "),
+            Ok(SliQuery::Slo {
+                id: "x".into(),
+                field: SloField::EvaluatedPercentage
+            })
+        );
         // `SECPV2` does not start with `SLO` or `PV2`; `PV2x` goes to the problems parser.
         assert!(matches!(
             parse("SECPV2;"),

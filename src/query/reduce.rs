@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Mv2Unit, UsqlType};
+use super::{Mv2Unit, SloField, UsqlType};
 
 /// What a metrics response means for one SLI.
 #[derive(Clone, Debug, PartialEq)]
@@ -178,10 +178,15 @@ pub fn mv2(value: f64, unit: Mv2Unit) -> f64 {
 
 const SLO_API: &str = "error querying Service level objectives API: ";
 
-/// `evaluatedPercentage` of an SLO (`GET /api/v2/slo/<id>`). Dynatrace answers 200 even when it
-/// could not evaluate the SLO, with `error` ≠ `"NONE"` and `-1` as the value, so that is a
+/// The number of an SLO (`GET /api/v2/slo/<id>`) that `field` names. Dynatrace answers 200 even
+/// when it could not evaluate the SLO, with `error` ≠ `"NONE"` and `-1` as the value, so that is a
 /// *failure*: `error querying Service level objectives API: dynatrace API returned an error: <e>`.
-pub fn slo(body: &Value) -> Result<f64, String> {
+///
+/// - `evaluatedPercentage` (Keptn's `SLO;<id>`);
+/// - `errorBudget`, the budget left as Dynatrace reports it (`-1` for an SLO it did not evaluate
+///   is refused, not read as "overspent");
+/// - `errorBudgetBurnRate.burnRateValue`, present only where the SLO has burn rates enabled.
+pub fn slo(body: &Value, field: SloField) -> Result<f64, String> {
     let obj = body
         .as_object()
         .ok_or_else(|| format!("{SLO_API}the body is not a JSON object"))?;
@@ -194,9 +199,37 @@ pub fn slo(body: &Value) -> Result<f64, String> {
             ));
         }
     }
-    obj.get("evaluatedPercentage")
-        .and_then(Value::as_f64)
-        .ok_or_else(|| format!("{SLO_API}the response has no numeric 'evaluatedPercentage'"))
+    let number = |k: &str| {
+        obj.get(k)
+            .and_then(Value::as_f64)
+            .ok_or_else(|| format!("{SLO_API}the response has no numeric '{k}'"))
+    };
+    match field {
+        SloField::EvaluatedPercentage => number("evaluatedPercentage"),
+        SloField::ErrorBudget => {
+            if number("evaluatedPercentage")? < 0.0 {
+                return Err(format!(
+                    "{SLO_API}Dynatrace did not evaluate the SLO (evaluatedPercentage -1): its error budget is unknown"
+                ));
+            }
+            number("errorBudget")
+        }
+        SloField::BurnRate => {
+            let rate = obj.get("errorBudgetBurnRate");
+            let enabled = rate
+                .and_then(|r| r.get("burnRateVisualizationEnabled"))
+                .and_then(Value::as_bool);
+            match rate
+                .and_then(|r| r.get("burnRateValue"))
+                .and_then(Value::as_f64)
+            {
+                Some(v) if enabled != Some(false) => Ok(v),
+                _ => Err(format!(
+                    "{SLO_API}the SLO has no burn rate (errorBudgetBurnRate.burnRateValue): enable \"burn rate visualization\" in the SLO's settings in Dynatrace"
+                )),
+            }
+        }
+    }
 }
 
 /// `totalCount` of a problems or security problems list (all matches, not the page size).
@@ -636,23 +669,61 @@ mod tests {
     // --- SLO, totalCount ---
 
     #[test]
+    fn slo_error_budget_and_burn_rate() {
+        let body = json!({"evaluatedPercentage": 99.95, "errorBudget": 50.0, "error": "NONE",
+            "errorBudgetBurnRate": {"burnRateVisualizationEnabled": true, "fastBurnThreshold": 10.0,
+                "burnRateValue": 2.5, "burnRateType": "SLOW"}});
+        assert_eq!(slo(&body, SloField::ErrorBudget), Ok(50.0));
+        assert_eq!(slo(&body, SloField::BurnRate), Ok(2.5));
+        // An overspent budget is a number like any other.
+        let over = json!({"evaluatedPercentage": 99.0, "errorBudget": -900.0, "error": "NONE"});
+        assert_eq!(slo(&over, SloField::ErrorBudget), Ok(-900.0));
+        // Not evaluated: -1 is no budget.
+        let unevaluated =
+            json!({"evaluatedPercentage": -1.0, "errorBudget": -1.0, "error": "NONE"});
+        assert!(
+            slo(&unevaluated, SloField::ErrorBudget)
+                .unwrap_err()
+                .contains("did not evaluate")
+        );
+        // Burn rates off: the real answer keeps only the flag.
+        let off = json!({"evaluatedPercentage": 99.0, "errorBudget": 1.0, "error": "NONE",
+            "errorBudgetBurnRate": {"burnRateVisualizationEnabled": false}});
+        assert!(
+            slo(&off, SloField::BurnRate)
+                .unwrap_err()
+                .contains("burn rate visualization")
+        );
+        let stale = json!({"evaluatedPercentage": 99.0, "error": "NONE",
+            "errorBudgetBurnRate": {"burnRateVisualizationEnabled": false, "burnRateValue": 3.0}});
+        assert!(slo(&stale, SloField::BurnRate).is_err());
+        assert!(
+            slo(
+                &json!({"evaluatedPercentage": 99.0, "error": "NONE"}),
+                SloField::BurnRate
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
     fn slo_value_and_errors() {
         let ok = json!({"id": "7d07efde", "evaluatedPercentage": 95.0, "error": "NONE", "status": "SUCCESS"});
-        assert_eq!(slo(&ok), Ok(95.0));
+        assert_eq!(slo(&ok, SloField::EvaluatedPercentage), Ok(95.0));
         assert_eq!(
-            slo(&json!({"evaluatedPercentage": -1.0, "error": "Metric selector parse error"})),
+            slo(&json!({"evaluatedPercentage": -1.0, "error": "Metric selector parse error"}), SloField::BurnRate),
             Err("error querying Service level objectives API: dynatrace API returned an error: Metric selector parse error".into())
         );
         assert_eq!(
-            slo(&json!({"evaluatedPercentage": 1.0})),
+            slo(&json!({"evaluatedPercentage": 1.0}), SloField::ErrorBudget),
             Err("error querying Service level objectives API: dynatrace API returned an error: (the response has no 'error' field)".into())
         );
         assert_eq!(
-            slo(&json!({"error": "NONE"})),
+            slo(&json!({"error": "NONE"}), SloField::EvaluatedPercentage),
             Err("error querying Service level objectives API: the response has no numeric 'evaluatedPercentage'".into())
         );
         assert_eq!(
-            slo(&json!(null)),
+            slo(&json!(null), SloField::EvaluatedPercentage),
             Err(
                 "error querying Service level objectives API: the body is not a JSON object".into()
             )
@@ -1008,7 +1079,7 @@ mod tests {
             let _ = metrics(b);
             let _ = metrics_retried(b);
             let _ = descriptor(b);
-            let _ = slo(b);
+            let _ = slo(b, SloField::BurnRate);
             let _ = total_count(b);
             for t in [UsqlType::SingleValue, UsqlType::PieChart, UsqlType::Table] {
                 let _ = usql(b, t, "");

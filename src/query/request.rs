@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::encode::path_escape;
 use super::reduce::Descriptor;
-use super::{Method, MetricsQuery, Request, SliQuery, Window};
+use super::{Method, MetricsQuery, Request, SliQuery, SloField, Window};
 
 const METRICS_QUERY_PATH: &str = "/api/v2/metrics/query";
 const DQL_EXECUTE_PATH: &str = "/platform/storage/query/v1/query:execute";
@@ -43,13 +43,22 @@ pub fn build(q: &SliQuery, w: Window) -> Request {
         SliQuery::Metrics(m) | SliQuery::Mv2 { metrics: m, .. } => {
             metrics(m, &m.metric_selector, w)
         }
-        SliQuery::Slo { id } => get(
+        SliQuery::Slo {
+            id,
+            field: SloField::EvaluatedPercentage,
+        } => get(
             format!("/api/v2/slo/{}", path_escape(id)),
             params(&[
                 ("from", Some(&from)),
                 ("timeFrame", Some("GTF")),
                 ("to", Some(&to)),
             ]),
+        ),
+        // The budget left and its burn rate mean something only over the SLO's own timeframe
+        // (30 days, say), not over the evaluated window: ask for it as it is now.
+        SliQuery::Slo { id, .. } => get(
+            format!("/api/v2/slo/{}", path_escape(id)),
+            params(&[("timeFrame", Some("CURRENT"))]),
         ),
         SliQuery::Problems {
             problem_selector,
@@ -100,6 +109,8 @@ pub fn build(q: &SliQuery, w: Window) -> Request {
             })),
         },
         // The instant query at the window's end, its form written as a query string.
+        // The first of its four requests; `burn_requests` lists them all.
+        SliQuery::Burn(b) => burn_requests(b, w).swap_remove(0),
         SliQuery::Promql { query } => {
             use crate::query::promql as api;
             Request {
@@ -110,6 +121,33 @@ pub fn build(q: &SliQuery, w: Window) -> Request {
             }
         }
     }
+}
+
+/// The windows of a `BURN;` query, both ending at the evaluation's end: short, then long.
+pub fn burn_windows(b: &super::burn::DynatraceBurn, w: Window) -> [Window; 2] {
+    let at = |secs: i64| Window {
+        from_ms: w.to_ms - secs * 1000,
+        to_ms: w.to_ms,
+    };
+    [at(b.burn.short.1), at(b.burn.long.1)]
+}
+
+/// The requests of a `BURN;` query: events and total per window (short, then long), each a
+/// total over its window (`resolution=Inf` unless the query gives one).
+pub fn burn_requests(b: &super::burn::DynatraceBurn, w: Window) -> Vec<Request> {
+    let inf = |m: &MetricsQuery| match m.resolution {
+        Some(_) => m.clone(),
+        None => with_resolution_inf(m),
+    };
+    burn_windows(b, w)
+        .into_iter()
+        .flat_map(|w| {
+            [&b.events, &b.total].map(|m| {
+                let m = inf(m);
+                metrics(&m, &m.metric_selector, w)
+            })
+        })
+        .collect()
 }
 
 /// `GET /api/v2/metrics/query` with `metric_selector` in place of `m`'s own selector.
@@ -132,7 +170,7 @@ fn metrics(m: &MetricsQuery, metric_selector: &str, w: Window) -> Request {
 /// The name Keptn used for the API of `q` in `error querying <api>: …`.
 pub fn api_name(q: &SliQuery) -> &'static str {
     match q {
-        SliQuery::Metrics(_) | SliQuery::Mv2 { .. } => "Metrics API v2",
+        SliQuery::Metrics(_) | SliQuery::Mv2 { .. } | SliQuery::Burn(_) => "Metrics API v2",
         SliQuery::Slo { .. } => "Service level objectives API",
         SliQuery::Problems { .. } => "Problems API v2",
         SliQuery::SecurityProblems { .. } => "Security problems API",
@@ -446,6 +484,7 @@ mod tests {
         let r = build(
             &SliQuery::Slo {
                 id: "7d07efde-b714-3e6e-ad95-08490e2540c4".into(),
+                field: SloField::EvaluatedPercentage,
             },
             W,
         );
@@ -453,9 +492,20 @@ mod tests {
             r.path_and_query(),
             "/api/v2/slo/7d07efde-b714-3e6e-ad95-08490e2540c4?from=1664323200000&timeFrame=GTF&to=1664409600000"
         );
+        for field in [SloField::ErrorBudget, SloField::BurnRate] {
+            let r = build(
+                &SliQuery::Slo {
+                    id: "x".into(),
+                    field,
+                },
+                W,
+            );
+            assert_eq!(r.path_and_query(), "/api/v2/slo/x?timeFrame=CURRENT");
+        }
         let r = build(
             &SliQuery::Slo {
                 id: "a/b c?".into(),
+                field: Default::default(),
             },
             W,
         );
@@ -567,7 +617,10 @@ mod tests {
             "Metrics API v2"
         );
         assert_eq!(
-            api_name(&SliQuery::Slo { id: "x".into() }),
+            api_name(&SliQuery::Slo {
+                id: "x".into(),
+                field: Default::default()
+            }),
             "Service level objectives API"
         );
         assert_eq!(

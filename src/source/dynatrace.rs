@@ -61,12 +61,16 @@ pub struct Groups {
     pub batches: Vec<Vec<Vec<usize>>>,
     pub singles: Vec<Vec<usize>>,
     pub unparsed: Vec<usize>,
+    /// `BURN;` SLIs: two windows of two metrics queries each, sent on their own.
+    pub burns: Vec<usize>,
+    /// Their requests: per window one, or two when the queries cannot share a batch.
+    pub burn_requests: usize,
 }
 
 impl Groups {
     /// Requests on the first round trip.
     pub fn requests(&self) -> usize {
-        self.batches.len() + self.singles.len()
+        self.batches.len() + self.singles.len() + self.burn_requests
     }
 }
 
@@ -84,6 +88,15 @@ pub fn group(slis: &[Sli], window: Window) -> Groups {
     for (i, sli) in slis.iter().enumerate() {
         match &sli.parsed {
             Err(_) => out.unparsed.push(i),
+            Ok(SliQuery::Burn(b)) => {
+                out.burns.push(i);
+                let key = |m: &MetricsQuery| request::batch_key(&first_form(m).0);
+                out.burn_requests += if key(&b.events) == key(&b.total) {
+                    2
+                } else {
+                    4
+                };
+            }
             Ok(q) => match metrics_of(q) {
                 Some((m, _)) => {
                     let (first, _) = first_form(m);
@@ -137,8 +150,17 @@ pub async fn fetch(client: &Client, slis: &[Sli], window: Window) -> Result<Vec<
         .into_iter()
         .map(|idx| fetch_single(client, slis, idx, window))
         .collect();
-    let (batches, singles_done) = tokio::join!(join_all(batch_jobs), join_all(single_jobs));
-    for done in batches.into_iter().chain(singles_done) {
+    let burn_jobs: Vec<_> = groups
+        .burns
+        .iter()
+        .map(|&i| fetch_burn(client, slis, i, window))
+        .collect();
+    let (batches, singles_done, burns) = tokio::join!(
+        join_all(batch_jobs),
+        join_all(single_jobs),
+        join_all(burn_jobs)
+    );
+    for done in batches.into_iter().chain(singles_done).chain(burns) {
         for (i, f) in done? {
             results[i] = Some(f);
         }
@@ -157,6 +179,82 @@ pub async fn fetch(client: &Client, slis: &[Sli], window: Window) -> Result<Vec<
             })
         })
         .collect())
+}
+
+/// A `BURN;` SLI: its event and total queries over the short and the long window, each fetched
+/// like any metrics SLI (same batching, retries and failure classes), then combined
+/// ([`query::burn`]). The first failure of the four is the SLI's failure.
+async fn fetch_burn(
+    client: &Client,
+    slis: &[Sli],
+    i: usize,
+    window: Window,
+) -> Result<Vec<(usize, Fetched)>, Fatal> {
+    let Ok(SliQuery::Burn(b)) = &slis[i].parsed else {
+        return Ok(Vec::new());
+    };
+    let name = &slis[i].name;
+    let shown = request::burn_requests(b, window)
+        .iter()
+        .map(query::Request::display)
+        .collect::<Vec<_>>()
+        .join(" ; ");
+    let part = |label: &str, m: &MetricsQuery| Sli {
+        name: label.to_string(),
+        text: String::new(),
+        source: slis[i].source,
+        parsed: Ok(SliQuery::Metrics(m.clone())),
+    };
+    let events_label = b.burn.counts.key();
+    let parts = [part(events_label, &b.events), part("total", &b.total)];
+    let mut rates = Vec::new();
+    for (w, (label, _)) in request::burn_windows(b, window)
+        .into_iter()
+        .zip([&b.burn.short, &b.burn.long].map(|s| (s.0.clone(), s.1)))
+    {
+        // Boxed: this is `fetch` inside `fetch`.
+        let got = Box::pin(fetch(client, &parts, w)).await?;
+        if let Some(f) = got.iter().find(|f| f.failure.is_some()) {
+            let msg = format!(
+                "burn rate over {label}, {} query: {}",
+                f.value.metric, f.value.message
+            );
+            return Ok(vec![(
+                i,
+                Fetched {
+                    value: failed(name, msg),
+                    failure: f.failure,
+                    query: Some(shown),
+                },
+            )]);
+        }
+        let v = |k: usize| got[k].value.value.unwrap_or(f64::NAN);
+        rates.push(query::burn::window_rate(
+            b.burn.counts,
+            v(0),
+            v(1),
+            b.burn.target,
+        ));
+    }
+    let fetched = match query::burn::combine(rates[0], rates[1]) {
+        Some(rate) => Fetched {
+            value: ok(name, rate, String::new()),
+            failure: None,
+            query: Some(shown),
+        },
+        None => Fetched {
+            value: failed(
+                name,
+                format!(
+                    "no events in either burn-rate window ({} and {}): no burn rate",
+                    b.burn.short.0, b.burn.long.0
+                ),
+            ),
+            failure: Some(Failure::NoData),
+            query: Some(shown),
+        },
+    };
+    Ok(vec![(i, fetched)])
 }
 
 /// One batch: `users[k]` are the SLIs that use the k-th selector of the batch.
@@ -519,8 +617,14 @@ async fn fetch_single(
                     .map_err(Clone::clone)
                     .and_then(|body| match &slis[i].parsed {
                         // Keptn fails an SLO whose evaluation reports an error.
-                        Ok(SliQuery::Slo { .. }) => {
-                            reduce::slo(body).map_err(|m| (m, Failure::Query))
+                        // slogate's fields: an SLO Dynatrace did not evaluate, or one without
+                        // burn rates, tells nothing about the release (could not evaluate).
+                        Ok(SliQuery::Slo { field, .. }) => {
+                            let kind = match field {
+                                query::SloField::EvaluatedPercentage => Failure::Query,
+                                _ => Failure::Missing,
+                            };
+                            reduce::slo(body, *field).map_err(|m| (m, kind))
                         }
                         Ok(SliQuery::Problems { .. } | SliQuery::SecurityProblems { .. }) => {
                             reduce::total_count(body).map_err(|m| (m, Failure::NoData))
@@ -633,7 +737,14 @@ pub fn plan(slis: &[Sli], window: Window) -> Vec<(String, Result<String, String>
                     let _ = unit;
                     request::build(&SliQuery::Metrics(first), window).display()
                 }
-                None => request::build(q, window).display(),
+                None => match q {
+                    SliQuery::Burn(b) => request::burn_requests(b, window)
+                        .iter()
+                        .map(query::Request::display)
+                        .collect::<Vec<_>>()
+                        .join(" ; "),
+                    _ => request::build(q, window).display(),
+                },
             });
             (s.name.clone(), shown.map_err(Clone::clone))
         })

@@ -6,6 +6,7 @@
 mod support;
 
 mod bad_input;
+mod budget;
 mod config;
 mod config_errors;
 mod dashboard;
@@ -17,6 +18,7 @@ mod history_gate;
 mod history_page;
 mod hostile;
 mod injection;
+mod interop;
 mod judge;
 mod lint;
 mod newcomer;

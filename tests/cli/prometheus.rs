@@ -628,3 +628,44 @@ fn the_examples_generator_writes_the_test_data() {
         "slo-examples/prometheus/openmetrics.py and tests/cli/prom_server.rs must write the same data"
     );
 }
+
+/// `BURN;` over the real server: one error in ten against a 99 % objective burns the budget ten
+/// times too fast, in the last five minutes and in the last hour alike.
+#[test]
+fn burn_rate_of_the_backfilled_errors() {
+    let Some(server) = PromServer::start() else {
+        return;
+    };
+    let root = server.dir().join("burn");
+    std::fs::create_dir_all(root.join("prometheus")).unwrap();
+    std::fs::write(
+        root.join("slogate.yaml"),
+        format!(
+            "spec_version: \"1\"\nprometheus:\n  url: {}\ndefaults: {{project: shop, stage: production, service: checkout}}\n",
+            server.url
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("prometheus/sli.yaml"),
+        format!(
+            "indicators:\n  burn: 'BURN;target=99;short=5m;long=1h;bad=sum(rate(http_requests_total{{job=\"{JOB}\",status=\"500\"}}[$DURATION_SECONDS]));total=sum(rate(http_requests_total{{job=\"{JOB}\"}}[$DURATION_SECONDS]))'\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("slo.yaml"),
+        "objectives:\n  - sli: burn\n    pass: [{criteria: [\"<14.4\"]}]\ntotal_score: {pass: \"90%\"}\n",
+    )
+    .unwrap();
+    let out = Slogate::new()
+        .args(["eval", "--config"])
+        .arg(&root)
+        .args(["--from", &rfc3339(END - 3600), "--to", &rfc3339(END)])
+        .args(["--format", "json"])
+        .run();
+    out.assert_code(0);
+    let v = &out.json()["indicatorResults"][0]["value"];
+    assert_eq!(v["success"], true, "{out:?}");
+    assert!(close(v["value"].as_f64().unwrap(), 10.0), "{out:?}");
+}

@@ -84,7 +84,23 @@ pub fn check(indicators: &[Indicator], filter_keys: &[String]) -> Vec<Problem> {
                 .help(help),
             );
         }
-        if let Some(reason) = promql::check(&q.value) {
+        // `BURN;` becomes one PromQL query: check that query.
+        let text = match crate::query::burn::expand_promql(&q.value) {
+            Ok(t) => t,
+            Err(reason) => {
+                out.push(
+                    Problem::error(
+                        "slogate::bad-query",
+                        &q.origin,
+                        format!("SLI `{name}` cannot be turned into a request: {reason}"),
+                    )
+                    .label("slogate cannot read this query")
+                    .help("write BURN;target=99.9;short=5m;long=1h;bad=<PromQL>;total=<PromQL> (docs/slo-reference.md#burn-rates)"),
+                );
+                continue;
+            }
+        };
+        if let Some(reason) = promql::check(&text) {
             out.push(
                 Problem::warning(
                     "slogate::bad-promql",

@@ -210,6 +210,11 @@ pub struct SloDef {
     pub filter: String,
     pub related_open_problems: u64,
     pub related_total_problems: u64,
+    /// `errorBudgetBurnRate.burnRateValue`; `None`: burn rates not enabled on the SLO (the
+    /// answer then carries only `burnRateVisualizationEnabled: false`, as Dynatrace's does).
+    pub burn_rate: Option<f64>,
+    /// `errorBudgetBurnRate.fastBurnThreshold` (Dynatrace's default 10).
+    pub fast_burn_threshold: f64,
 }
 
 impl Default for SloDef {
@@ -231,6 +236,8 @@ impl Default for SloDef {
             filter: "type(\"SERVICE\")".into(),
             related_open_problems: 0,
             related_total_problems: 0,
+            burn_rate: None,
+            fast_burn_threshold: 10.0,
         }
     }
 }

@@ -26,6 +26,18 @@ pub fn status(eval: f64, target: f64, warning: f64) -> &'static str {
     }
 }
 
+/// `FAST` at or above the threshold, `SLOW` above 1 (spending faster than the budget lasts),
+/// else `NONE`.
+pub fn burn_type(rate: f64, fast: f64) -> &'static str {
+    if rate >= fast {
+        "FAST"
+    } else if rate > 1.0 {
+        "SLOW"
+    } else {
+        "NONE"
+    }
+}
+
 fn timeframe(params: &Params, def: &SloDef, now: i64) -> Result<(i64, i64), ApiError> {
     match params.get_nonblank("timeFrame").unwrap_or("CURRENT") {
         "GTF" => crate::time::window(params, now, "now-2w"),
@@ -64,6 +76,16 @@ fn slo_json(sc: &Scenario, def: &SloDef, from: i64, to: i64, evaluate: bool) -> 
         }
         None => (-1.0, -1.0, "FAILURE"),
     };
+    // Burn rates exist only where they are enabled, and only for an evaluated SLO.
+    let burn = match def.burn_rate.filter(|_| evaluated.is_some()) {
+        Some(v) => json!({
+            "burnRateVisualizationEnabled": true,
+            "fastBurnThreshold": def.fast_burn_threshold,
+            "burnRateValue": v,
+            "burnRateType": burn_type(v, def.fast_burn_threshold),
+        }),
+        None => json!({"burnRateVisualizationEnabled": def.burn_rate.is_some()}),
+    };
     json!({
         "id": def.id,
         "enabled": def.enabled,
@@ -81,6 +103,7 @@ fn slo_json(sc: &Scenario, def: &SloDef, from: i64, to: i64, evaluate: bool) -> 
         "filter": def.filter,
         "relatedOpenProblems": def.related_open_problems,
         "relatedTotalProblems": def.related_total_problems,
+        "errorBudgetBurnRate": burn,
     })
 }
 
@@ -170,6 +193,9 @@ mod tests {
         assert_eq!(status(99.9, 99.9, 99.95), "WARNING");
         assert_eq!(status(99.0, 99.9, 99.95), "FAILURE");
         assert!(is_uuid("7d07efde-b714-3e6e-ad95-08490e2540c4"));
+        assert_eq!(burn_type(12.0, 10.0), "FAST");
+        assert_eq!(burn_type(2.0, 10.0), "SLOW");
+        assert_eq!(burn_type(0.5, 10.0), "NONE");
         assert!(!is_uuid("nope"));
     }
 }
