@@ -158,6 +158,7 @@ fn score(args: &ScoreArgs, ui: &Ui) -> Result<Exit, Vec<Problem>> {
         pipeline: None,
         series: Vec::new(),
         result_event: None,
+        context: None,
         evaluation,
     };
     let json_text = report::json::render(&report);

@@ -14,7 +14,10 @@ pub const SETTINGS_KEYS: &[&str] = &[
     "defaults",
     "history",
     "judge",
+    "context",
 ];
+/// `context:` — what else happened in the windows (docs/context.md).
+pub const CONTEXT_KEYS: &[&str] = &["problems", "changes"];
 pub const JUDGE_KEYS: &[&str] = &["mode", "confidence", "min_events", "min_minutes"];
 pub const JUDGE_MODES: &[&str] = &["keptn", "statistical"];
 pub const DYNATRACE_KEYS: &[&str] = &[
@@ -23,6 +26,7 @@ pub const DYNATRACE_KEYS: &[&str] = &[
     "platform_token_env",
     "entity_selector",
     "dashboard",
+    "ui_url",
 ];
 pub const PROMETHEUS_KEYS: &[&str] = &["url"];
 pub const DEFAULTS_KEYS: &[&str] = &[
@@ -56,6 +60,31 @@ pub struct Settings {
     pub history: Option<Sourced<String>>,
     /// `judge:` — who decides relative criteria against a window baseline, and its knobs.
     pub judge: Judge,
+    /// `context:` — the problem policy and whether changes in the windows are listed.
+    pub context: ContextSettings,
+}
+
+/// `context: {problems: note, changes: note}`.
+#[derive(Clone, Debug, Default)]
+pub struct ContextSettings {
+    /// `ignore`, `note` (default), `warning` or `fail`.
+    pub problems: Option<Sourced<String>>,
+    /// `ignore` or `note` (default).
+    pub changes: Option<Sourced<String>>,
+}
+
+impl ContextSettings {
+    pub fn problem_policy(&self) -> crate::context::ProblemPolicy {
+        self.problems
+            .as_ref()
+            .and_then(|p| crate::context::ProblemPolicy::parse(&p.value))
+            .unwrap_or_default()
+    }
+
+    /// Whether the changes in the windows are looked up and listed.
+    pub fn lists_changes(&self) -> bool {
+        self.changes.as_ref().is_none_or(|c| c.value != "ignore")
+    }
 }
 
 /// `judge: {mode: statistical, confidence: 0.95, min_events: 10, min_minutes: 10}`.
@@ -91,6 +120,8 @@ pub struct Dynatrace {
     pub entity_selector: Option<Sourced<String>>,
     /// Dashboard mode: a dashboard ID or `query` (docs/dashboards.md).
     pub dashboard: Option<Sourced<String>>,
+    /// The web UI's base URL when it differs from `url` (links in the reports).
+    pub ui_url: Option<Sourced<String>>,
 }
 
 const EXAMPLE: &str =
@@ -133,6 +164,13 @@ pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Set
             dashboard: d
                 .get("dashboard")
                 .and_then(|v| r.string(v, "dashboard", "`dashboard: query`")),
+            ui_url: d.get("ui_url").and_then(|v| {
+                r.string(
+                    v,
+                    "ui_url",
+                    "`ui_url: https://dynatrace.example.com/e/abc12345`",
+                )
+            }),
         };
         for env in [&mut dt.token_env, &mut dt.platform_token_env]
             .into_iter()
@@ -176,6 +214,9 @@ pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Set
     }
     if let Some(n) = f.get("judge") {
         s.judge = read_judge(n, r);
+    }
+    if let Some(n) = f.get("context") {
+        s.context = read_context(n, r);
     }
     if let Some(n) = f.get("source") {
         s.source = r.string(n, "source", "`source: prometheus`");
@@ -231,6 +272,48 @@ pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Set
         }
     }
     s
+}
+
+fn read_context(n: &Node, r: &mut Reader) -> ContextSettings {
+    let mut c = ContextSettings::default();
+    let example = "`context: {problems: warning, changes: note}`";
+    let Some(f) = r.fields(n, "context", CONTEXT_KEYS, example) else {
+        return c;
+    };
+    for (key, slot, allowed, help) in [
+        (
+            "problems",
+            &mut c.problems,
+            crate::context::PROBLEM_POLICIES,
+            "write one of: ignore, note (the default: listed, verdict unchanged), warning, fail",
+        ),
+        (
+            "changes",
+            &mut c.changes,
+            crate::context::CHANGE_POLICIES,
+            "write one of: ignore, note (the default)",
+        ),
+    ] {
+        let v = f
+            .get(key)
+            .and_then(|v| r.string(v, key, &format!("`{key}: note`")));
+        if let Some(v) = &v
+            && !allowed.contains(&v.value.as_str())
+        {
+            r.push(
+                Problem::error(
+                    "slogate::bad-policy",
+                    &v.origin,
+                    format!("unknown {key} policy `{}`", v.value),
+                )
+                .label("not a policy")
+                .help(help),
+            );
+            continue;
+        }
+        *slot = v;
+    }
+    c
 }
 
 fn read_judge(n: &Node, r: &mut Reader) -> Judge {

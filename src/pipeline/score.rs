@@ -308,6 +308,7 @@ pub(crate) fn build_report(
         pipeline: None,
         series: fetched.series.clone(),
         result_event: None,
+        context: None,
         evaluation,
     }
 }
@@ -493,6 +494,7 @@ pub(crate) fn unanchored(
             pipeline: pipeline.clone(),
             series: Vec::new(),
             result_event: None,
+            context: None,
             evaluation,
         };
         reports.insert(u.index.min(reports.len()), report);

@@ -59,6 +59,9 @@ pub struct Report {
     /// The Dynatrace event that carries this verdict (`--push-result`): its correlation id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_event: Option<String>,
+    /// What else happened in the windows: problems, other changes, links (docs/context.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<crate::context::Context>,
     #[serde(flatten)]
     pub evaluation: Evaluation,
 }

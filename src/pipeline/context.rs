@@ -1,0 +1,187 @@
+//! Beside the fetch (step 4): the problems and change events on each service's entities over
+//! its windows, asked in the same concurrent step as the metrics; after the scoring (step 5):
+//! the context put into each report and the problem policy applied (docs/context.md).
+
+use super::inputs::Inputs;
+use super::windows::{Windows, service_selector};
+use crate::context::{self, Context, RawEvent, RawProblem, Span};
+use crate::plan::Plan;
+use crate::report::Report;
+use crate::source::preflight::Checked;
+use crate::ui::stderr;
+use futures_util::future::join_all;
+
+pub(crate) const PROBLEMS_READ: &str = "problems.read";
+
+/// What was asked for one service: each list, or why it was not read (`None`: not asked).
+pub(crate) struct Asked {
+    problems: Option<Result<Vec<RawProblem>, String>>,
+    changes: Option<Result<Vec<RawEvent>, String>>,
+}
+
+/// The span a service's context covers.
+fn span(w: &Windows) -> Span {
+    let ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis();
+    Span {
+        before: w.baseline.map(|b| (ms(b.from), ms(b.to))),
+        after: (ms(w.eval.from), ms(w.eval.to)),
+        deployment_ms: w
+            .deployment
+            .as_ref()
+            .and_then(|d| chrono::DateTime::parse_from_rfc3339(&d.time).ok())
+            .map(|t| t.timestamp_millis()),
+    }
+}
+
+/// The problems and change events of every service, all at once. A run without a Dynatrace
+/// token asks nothing (its reports then say "not checked" where a policy needs the problems).
+pub(crate) async fn fetch(inputs: &Inputs, windows: &[Windows]) -> Vec<Asked> {
+    let client = &inputs.client;
+    let connected = inputs.conn.token.is_some();
+    join_all(
+        inputs
+            .plans
+            .iter()
+            .zip(windows)
+            .map(|(plan, w)| async move {
+                let c = &plan.settings.context;
+                let wants_problems = c.problem_policy() != context::ProblemPolicy::Ignore;
+                let wants_changes = c.lists_changes();
+                if !connected || !(wants_problems || wants_changes) {
+                    return Asked {
+                        problems: None,
+                        changes: None,
+                    };
+                }
+                let selector = service_selector(plan);
+                let (from, to) = span(w).whole();
+                let problems = async {
+                    match (&selector, wants_problems) {
+                        (_, false) => None,
+                        (Err(m), true) => Some(Err(m.clone())),
+                        (Ok(sel), true) => {
+                            Some(crate::source::context::problems(client, sel, from, to).await)
+                        }
+                    }
+                };
+                let changes = async {
+                    match (&selector, wants_changes) {
+                        (_, false) => None,
+                        (Err(m), true) => Some(Err(m.clone())),
+                        (Ok(sel), true) => {
+                            Some(crate::source::context::events(client, sel, from, to).await)
+                        }
+                    }
+                };
+                let (problems, changes) = tokio::join!(problems, changes);
+                Asked { problems, changes }
+            }),
+    )
+    .await
+}
+
+/// The preflight's word on the context scopes: a token known to lack one is named before the
+/// reports say "not checked". Policies that decide the outcome need the scope (see
+/// [`needed`]); the preflight has refused the token then.
+pub(crate) fn preflight_notes(checked: &Checked, plans: &[Plan], token_env: &str) {
+    let any = |f: fn(&Plan) -> bool| plans.iter().any(f);
+    if any(|p| p.settings.context.problem_policy() == context::ProblemPolicy::Note)
+        && !checked.allows(PROBLEMS_READ)
+    {
+        stderr(&format!(
+            "warning: the token in {token_env} lacks problems.read: the problems in the windows are not checked (docs/context.md)\n"
+        ));
+    }
+    if any(|p| p.settings.context.lists_changes())
+        && !checked.allows(crate::source::preflight::EVENTS_READ)
+    {
+        stderr(&format!(
+            "warning: the token in {token_env} lacks events.read: other changes in the windows are not checked (docs/context.md)\n"
+        ));
+    }
+}
+
+/// The scope a run needs because a problem policy decides its outcome.
+pub(crate) fn needed(plans: &[Plan]) -> Option<&'static str> {
+    plans
+        .iter()
+        .any(|p| p.settings.context.problem_policy().decides())
+        .then_some(PROBLEMS_READ)
+}
+
+/// Each report gets its context, and the problem policy its say over `result` (never over
+/// Keptn's `evaluationResult`).
+pub(crate) fn apply(
+    inputs: &Inputs,
+    windows: &[Windows],
+    asked: Vec<Asked>,
+    reports: &mut [Report],
+) {
+    let ui = context::links::ui_base(
+        &inputs.conn.url,
+        inputs.plans[0]
+            .settings
+            .dynatrace
+            .as_ref()
+            .and_then(|d| d.ui_url.as_ref())
+            .map(|u| u.value.as_str()),
+    );
+    let ui = ui.as_deref();
+    for (((plan, w), asked), report) in inputs.plans.iter().zip(windows).zip(asked).zip(reports) {
+        let policy = plan.settings.context.problem_policy();
+        let span = span(w);
+        let none_asked = asked.problems.is_none() && asked.changes.is_none();
+        if none_asked && !policy.decides() {
+            continue;
+        }
+        let anchor = w.deployment.as_ref().and_then(|d| d.event_id.as_deref());
+        let mut c = Context {
+            problem_policy: policy,
+            ..Context::default()
+        };
+        // The service's page over both windows: the entity id comes from what Dynatrace
+        // answered about it (an event or a problem on it, the anchoring deployment first).
+        let entity = service_entity(&asked);
+        match asked.problems {
+            Some(Ok(raw)) => c.problems = context::problems(&raw, &span, ui),
+            Some(Err(why)) => c.problems_not_checked = Some(why),
+            None if policy == context::ProblemPolicy::Ignore => {}
+            None => c.problems_not_checked = Some("no Dynatrace token is configured".into()),
+        }
+        match asked.changes {
+            Some(Ok(raw)) => c.changes = context::changes(&raw, &span, anchor, ui),
+            Some(Err(why)) => c.changes_not_checked = Some(why),
+            None => {}
+        }
+        if let (Some(u), Some(id)) = (ui, entity) {
+            let (from, to) = span.whole();
+            c.service_link = Some(context::links::entity(u, &id, from, to));
+        }
+        let e = &mut report.evaluation;
+        c.policy_changed = context::apply(
+            policy,
+            &c.problems,
+            c.problems_not_checked.as_deref(),
+            e.result,
+        );
+        if let Some(change) = &c.policy_changed {
+            e.result = change.to;
+            if change.to == crate::eval::Verdict::Error && e.error.is_none() {
+                e.error = Some(change.reason.clone());
+            }
+        }
+        report.context = Some(c);
+    }
+}
+
+/// The first SERVICE entity named by the events or problems found.
+fn service_entity(asked: &Asked) -> Option<String> {
+    let service = |id: &&String| id.starts_with("SERVICE-");
+    let events = asked.changes.iter().flatten().flatten();
+    let problems = asked.problems.iter().flatten().flatten();
+    events
+        .filter_map(|e| e.entity_id.as_ref())
+        .find(service)
+        .or_else(|| problems.flat_map(|p| &p.affected).find(service))
+        .cloned()
+}
