@@ -35,7 +35,8 @@ fn assert_only_own_commands(out: &Output) {
                 assert!(
                     stream == "stdout"
                         && (line.starts_with("::error title=slogate")
-                            || line.starts_with("::warning title=slogate")),
+                            || line.starts_with("::warning title=slogate")
+                            || line.starts_with("::notice title=slogate")),
                     "{stream} carries a foreign GitHub command: {line:?}"
                 );
             }

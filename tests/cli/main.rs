@@ -8,6 +8,7 @@ mod support;
 mod bad_input;
 mod config;
 mod config_errors;
+mod context;
 mod dashboard;
 mod docs;
 mod dynatrace;
