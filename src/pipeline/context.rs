@@ -9,7 +9,6 @@ use crate::plan::Plan;
 use crate::report::Report;
 use crate::source::preflight::Checked;
 use crate::ui::stderr;
-use futures_util::future::join_all;
 
 pub(crate) const PROBLEMS_READ: &str = "problems.read";
 
@@ -33,51 +32,69 @@ fn span(w: &Windows) -> Span {
     }
 }
 
-/// The problems and change events of every service, all at once. A run without a Dynatrace
-/// token asks nothing (its reports then say "not checked" where a policy needs the problems).
-pub(crate) async fn fetch(inputs: &Inputs, windows: &[Windows]) -> Vec<Asked> {
+/// The problems and change events of every service, beside the metrics. At most
+/// `--concurrency` services are asked at a time, and a request the token check has meanwhile
+/// shown to lack its scope is not sent: a fleet with a metrics-only token costs a handful of
+/// refused requests, not two per service. A run without a Dynatrace token asks nothing (its
+/// reports then say "not checked" where a policy needs the problems).
+pub(crate) async fn fetch(
+    inputs: &Inputs,
+    windows: &[Windows],
+    known: &std::sync::OnceLock<Checked>,
+    concurrency: usize,
+) -> Vec<Asked> {
+    use futures_util::stream::{self, StreamExt};
     let client = &inputs.client;
     let connected = inputs.conn.token.is_some();
-    join_all(
-        inputs
-            .plans
-            .iter()
-            .zip(windows)
-            .map(|(plan, w)| async move {
-                let c = &plan.settings.context;
-                let wants_problems = c.problem_policy() != context::ProblemPolicy::Ignore;
-                let wants_changes = c.lists_changes();
-                if !connected || !(wants_problems || wants_changes) {
-                    return Asked {
-                        problems: None,
-                        changes: None,
-                    };
+    let lacks = move |scope: &str| {
+        known
+            .get()
+            .filter(|c| !c.allows(scope))
+            .map(|_| format!("the token lacks the scope {scope} (docs/token-scopes.md)"))
+    };
+    let jobs = inputs
+        .plans
+        .iter()
+        .zip(windows)
+        .map(|(plan, w)| async move {
+            let c = &plan.settings.context;
+            let wants_problems = c.problem_policy() != context::ProblemPolicy::Ignore;
+            let wants_changes = c.lists_changes();
+            if !connected || !(wants_problems || wants_changes) {
+                return Asked {
+                    problems: None,
+                    changes: None,
+                };
+            }
+            let selector = service_selector(plan);
+            let (from, to) = span(w).whole();
+            let problems = async {
+                match (&selector, wants_problems) {
+                    (_, false) => None,
+                    (Err(m), true) => Some(Err(m.clone())),
+                    (Ok(sel), true) => Some(match lacks(PROBLEMS_READ) {
+                        Some(why) => Err(why),
+                        None => crate::source::context::problems(client, sel, from, to).await,
+                    }),
                 }
-                let selector = service_selector(plan);
-                let (from, to) = span(w).whole();
-                let problems = async {
-                    match (&selector, wants_problems) {
-                        (_, false) => None,
-                        (Err(m), true) => Some(Err(m.clone())),
-                        (Ok(sel), true) => {
-                            Some(crate::source::context::problems(client, sel, from, to).await)
-                        }
-                    }
-                };
-                let changes = async {
-                    match (&selector, wants_changes) {
-                        (_, false) => None,
-                        (Err(m), true) => Some(Err(m.clone())),
-                        (Ok(sel), true) => {
-                            Some(crate::source::context::events(client, sel, from, to).await)
-                        }
-                    }
-                };
-                let (problems, changes) = tokio::join!(problems, changes);
-                Asked { problems, changes }
-            }),
-    )
-    .await
+            };
+            let changes = async {
+                match (&selector, wants_changes) {
+                    (_, false) => None,
+                    (Err(m), true) => Some(Err(m.clone())),
+                    (Ok(sel), true) => Some(match lacks(crate::source::preflight::EVENTS_READ) {
+                        Some(why) => Err(why),
+                        None => crate::source::context::events(client, sel, from, to).await,
+                    }),
+                }
+            };
+            let (problems, changes) = tokio::join!(problems, changes);
+            Asked { problems, changes }
+        });
+    stream::iter(jobs)
+        .buffered(concurrency.max(1))
+        .collect()
+        .await
 }
 
 /// The preflight's word on the context scopes: a token known to lack one is named before the
@@ -170,7 +187,43 @@ pub(crate) fn apply(
                 e.error = Some(change.reason.clone());
             }
         }
+        name_changes_in_judged(&c, report);
         report.context = Some(c);
+    }
+}
+
+/// `--judge statistical`: an interval over a window that holds another change says so, since
+/// that change, not the release, may explain the difference.
+fn name_changes_in_judged(c: &Context, report: &mut Report) {
+    let mut said = Vec::new();
+    for w in ["before", "after"] {
+        let inside: Vec<String> = c
+            .changes
+            .iter()
+            .filter(|ch| ch.window == w)
+            .map(|ch| {
+                format!(
+                    "{} {} at {}",
+                    ch.kind,
+                    ch.what,
+                    crate::report::context::when(&ch.time)
+                )
+            })
+            .collect();
+        if !inside.is_empty() {
+            said.push(format!(
+                "the {w} window contains another change ({})",
+                inside.join(", ")
+            ));
+        }
+    }
+    if said.is_empty() {
+        return;
+    }
+    for r in &mut report.evaluation.indicator_results {
+        if let Some(j) = r.judge.as_mut().filter(|j| !j.summary.is_empty()) {
+            j.summary.push_str(&format!("; {}", said.join("; ")));
+        }
     }
 }
 

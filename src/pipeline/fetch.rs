@@ -204,12 +204,18 @@ pub(crate) fn everything(
         prometheus: inputs.prometheus.as_ref().map(|(_, c)| c),
     };
     let started = Instant::now();
+    // What the token check found, for the context requests still waiting to be sent.
+    let known = std::sync::OnceLock::new();
     let (fetched, units, checked, context) = rt.block_on(async {
         let check = async {
-            match checked {
+            let c = match checked {
                 Some(c) => Ok(c),
                 None => check_token(inputs, scopes).await,
+            };
+            if let Ok(c) = &c {
+                let _ = known.set(c.clone());
             }
+            c
         };
         // Units where the query does not state them, from the descriptors: asked beside the
         // values in the same concurrent step, whatever the output, so the same gate prints the
@@ -236,7 +242,7 @@ pub(crate) fn everything(
             fetch_all(&sources, plans, windows, charts, &judged),
             units,
             check,
-            super::context::fetch(inputs, windows)
+            super::context::fetch(inputs, windows, &known, job.source.concurrency)
         )
     });
     let checked = checked?;

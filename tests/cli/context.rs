@@ -223,3 +223,27 @@ fn ignore_asks_nothing() {
     assert!(r.json().get("context").is_none());
     assert!(!sim.requests().iter().any(|r| r.path == "/api/v2/problems"));
 }
+
+#[test]
+fn the_statistical_judge_names_a_window_that_holds_another_change() {
+    let sim = eventful();
+    mark(&sim);
+    let dir = config("");
+    let r = gate(&sim, &dir, &["--format", "json", "--judge", "statistical"]);
+    r.assert_code(0);
+    let r = r.json();
+    let judged: Vec<&str> = r["indicatorResults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["judge"]["summary"].as_str())
+        .collect();
+    assert!(!judged.is_empty(), "{r:#}");
+    for s in judged {
+        assert!(
+            s.contains("the before window contains another change (configuration change pool size 20 -> 40 at")
+                && s.contains("the after window contains another change (feature flag change new-checkout-flow=on at"),
+            "{s}"
+        );
+    }
+}
