@@ -78,6 +78,9 @@ pub struct Context {
     pub changes: Vec<ChangeInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes_not_checked: Option<String>,
+    /// Set when the maintenance windows (Settings API, `settings.read`) were not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance_not_checked: Option<String>,
     /// Set when the problem policy changed the outcome: from what, to what, and why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_changed: Option<PolicyChange>,
@@ -172,6 +175,88 @@ pub struct RawEvent {
     pub entity_id: Option<String>,
     pub entity_name: Option<String>,
     pub properties: Vec<(String, String)>,
+}
+
+/// A maintenance window as the Settings API (`builtin:alerting.maintenance-window`) holds it,
+/// reduced to a one-time schedule in UTC.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawMaintenance {
+    pub name: String,
+    /// `None` when the schedule is recurring or in another time zone: not placed.
+    pub start_ms: Option<i64>,
+    pub end_ms: Option<i64>,
+    pub filters: Vec<MaintenanceFilter>,
+}
+
+/// One filter of a maintenance window; a window applies where any filter matches (no filter:
+/// the whole environment).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MaintenanceFilter {
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    pub entity_tags: Vec<String>,
+    pub management_zones: Vec<String>,
+}
+
+impl MaintenanceFilter {
+    /// Whether it covers the service `id` selected by `selector`. Tags are compared with the
+    /// selector's `tag(...)` terms; a management-zone condition cannot be checked here and is
+    /// taken to match (a possible confounder is listed rather than hidden).
+    fn covers(&self, id: Option<&str>, selector: &str) -> bool {
+        if let Some(want) = &self.entity_id {
+            return id == Some(want.as_str());
+        }
+        if self
+            .entity_type
+            .as_ref()
+            .is_some_and(|t| !t.eq_ignore_ascii_case("SERVICE"))
+        {
+            return false;
+        }
+        let tags = selector_tags(selector);
+        self.entity_tags.iter().all(|t| tags.contains(t))
+    }
+}
+
+/// The `tag(...)` terms of an entity selector, without quotes.
+fn selector_tags(selector: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = selector;
+    while let Some(i) = rest.find("tag(") {
+        rest = &rest[i + 4..];
+        let Some(end) = rest.find(')') else { break };
+        out.push(rest[..end].trim().trim_matches('"').to_string());
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// The maintenance windows on the service that overlap the windows, as changes (`window`: the
+/// first window they overlap).
+pub fn maintenance(
+    raw: &[RawMaintenance],
+    span: &Span,
+    service_id: Option<&str>,
+    selector: &str,
+) -> Vec<ChangeInfo> {
+    raw.iter()
+        .filter(|m| {
+            m.filters.is_empty() || m.filters.iter().any(|f| f.covers(service_id, selector))
+        })
+        .filter_map(|m| {
+            let (start, end) = (m.start_ms?, m.end_ms?);
+            let window = span.overlapped(start, Some(end)).into_iter().next()?;
+            Some(ChangeInfo {
+                kind: "maintenance window".into(),
+                event_type: "MAINTENANCE_WINDOW".into(),
+                what: m.name.clone(),
+                time: rfc3339(start),
+                window,
+                entity: None,
+                link: None,
+            })
+        })
+        .collect()
 }
 
 /// The windows, in epoch ms, the problems and changes are placed in.
@@ -533,6 +618,49 @@ mod tests {
             ]
         );
         assert_eq!(c[0].entity.as_deref(), Some("checkout"));
+    }
+
+    #[test]
+    fn maintenance_windows_on_the_service_inside_the_windows() {
+        let sel = "type(SERVICE),tag(keptn_stage:production),tag(\"app:checkout\")";
+        let mw = |name: &str, start: i64, filters: Vec<MaintenanceFilter>| RawMaintenance {
+            name: name.into(),
+            start_ms: Some(start),
+            end_ms: Some(start + 10 * MIN),
+            filters,
+        };
+        let tag = |t: &str| MaintenanceFilter {
+            entity_tags: vec![t.into()],
+            ..Default::default()
+        };
+        let id = |t: &str| MaintenanceFilter {
+            entity_id: Some(t.into()),
+            ..Default::default()
+        };
+        let raw = [
+            mw("everywhere", T0 + 10 * MIN, vec![]),
+            mw("by tag", T0 - 20 * MIN, vec![tag("app:checkout")]),
+            mw("other tag", T0 + 10 * MIN, vec![tag("app:cart")]),
+            mw("by id", T0 + 10 * MIN, vec![id("SERVICE-1")]),
+            mw("other id", T0 + 10 * MIN, vec![id("SERVICE-2")]),
+            mw("too late", T0 + 60 * MIN, vec![]),
+            RawMaintenance {
+                start_ms: None,
+                ..mw("recurring", T0, vec![])
+            },
+        ];
+        let got: Vec<(String, String)> = maintenance(&raw, &span(), Some("SERVICE-1"), sel)
+            .into_iter()
+            .map(|c| (c.what, c.window))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("everywhere".to_string(), "after".to_string()),
+                ("by tag".into(), "before".into()),
+                ("by id".into(), "after".into()),
+            ]
+        );
     }
 
     #[test]

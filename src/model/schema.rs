@@ -79,6 +79,11 @@ const ENUMS: &[(&str, &str, &[&str])] = &[
         "/properties/context/properties/changes",
         crate::context::CHANGE_POLICIES,
     ),
+    (
+        "slogate",
+        "/properties/context/properties/maintenance",
+        crate::context::CHANGE_POLICIES,
+    ),
 ];
 
 /// The patterns of the schemas, each checked here by the Rust code it stands for (no regex crate).

@@ -17,7 +17,7 @@ pub const SETTINGS_KEYS: &[&str] = &[
     "context",
 ];
 /// `context:` — what else happened in the windows (docs/context.md).
-pub const CONTEXT_KEYS: &[&str] = &["problems", "changes"];
+pub const CONTEXT_KEYS: &[&str] = &["problems", "changes", "maintenance"];
 pub const JUDGE_KEYS: &[&str] = &["mode", "confidence", "min_events", "min_minutes"];
 pub const JUDGE_MODES: &[&str] = &["keptn", "statistical"];
 pub const DYNATRACE_KEYS: &[&str] = &[
@@ -71,6 +71,9 @@ pub struct ContextSettings {
     pub problems: Option<Sourced<String>>,
     /// `ignore` or `note` (default).
     pub changes: Option<Sourced<String>>,
+    /// `ignore` (default) or `note`: maintenance windows need `settings.read`, a broad scope,
+    /// so they are asked for only when chosen.
+    pub maintenance: Option<Sourced<String>>,
 }
 
 impl ContextSettings {
@@ -84,6 +87,11 @@ impl ContextSettings {
     /// Whether the changes in the windows are looked up and listed.
     pub fn lists_changes(&self) -> bool {
         self.changes.as_ref().is_none_or(|c| c.value != "ignore")
+    }
+
+    /// Whether the maintenance windows are looked up and listed among the changes.
+    pub fn lists_maintenance(&self) -> bool {
+        self.maintenance.as_ref().is_some_and(|c| c.value == "note")
     }
 }
 
@@ -292,6 +300,12 @@ fn read_context(n: &Node, r: &mut Reader) -> ContextSettings {
             &mut c.changes,
             crate::context::CHANGE_POLICIES,
             "write one of: ignore, note (the default)",
+        ),
+        (
+            "maintenance",
+            &mut c.maintenance,
+            crate::context::CHANGE_POLICIES,
+            "write one of: ignore (the default), note (needs the token scope settings.read)",
         ),
     ] {
         let v = f

@@ -4,18 +4,25 @@
 
 use super::inputs::Inputs;
 use super::windows::{Windows, service_selector};
-use crate::context::{self, Context, RawEvent, RawProblem, Span};
+use crate::context::{self, Context, RawEvent, RawMaintenance, RawProblem, Span};
 use crate::plan::Plan;
 use crate::report::Report;
 use crate::source::preflight::Checked;
 use crate::ui::stderr;
 
 pub(crate) const PROBLEMS_READ: &str = "problems.read";
+pub(crate) const SETTINGS_READ: &str = "settings.read";
 
 /// What was asked for one service: each list, or why it was not read (`None`: not asked).
 pub(crate) struct Asked {
     problems: Option<Result<Vec<RawProblem>, String>>,
     changes: Option<Result<Vec<RawEvent>, String>>,
+}
+
+/// What was asked for the run: per service, and the environment's maintenance windows (once).
+pub(crate) struct Found {
+    per_plan: Vec<Asked>,
+    maintenance: Option<Result<Vec<RawMaintenance>, String>>,
 }
 
 /// The span a service's context covers.
@@ -42,7 +49,7 @@ pub(crate) async fn fetch(
     windows: &[Windows],
     known: &std::sync::OnceLock<Checked>,
     concurrency: usize,
-) -> Vec<Asked> {
+) -> Found {
     use futures_util::stream::{self, StreamExt};
     let client = &inputs.client;
     let connected = inputs.conn.token.is_some();
@@ -91,10 +98,27 @@ pub(crate) async fn fetch(
             let (problems, changes) = tokio::join!(problems, changes);
             Asked { problems, changes }
         });
-    stream::iter(jobs)
-        .buffered(concurrency.max(1))
-        .collect()
-        .await
+    let per_plan = stream::iter(jobs).buffered(concurrency.max(1)).collect();
+    // Maintenance windows are the environment's: asked once, whatever the number of services.
+    let maintenance = async {
+        if !connected
+            || !inputs
+                .plans
+                .iter()
+                .any(|p| p.settings.context.lists_maintenance())
+        {
+            return None;
+        }
+        Some(match lacks(SETTINGS_READ) {
+            Some(why) => Err(why),
+            None => crate::source::context::maintenance(client).await,
+        })
+    };
+    let (per_plan, maintenance) = tokio::join!(per_plan, maintenance);
+    Found {
+        per_plan,
+        maintenance,
+    }
 }
 
 /// The preflight's word on the context scopes: a token known to lack one is named before the
@@ -116,6 +140,11 @@ pub(crate) fn preflight_notes(checked: &Checked, plans: &[Plan], token_env: &str
             "warning: the token in {token_env} lacks events.read: other changes in the windows are not checked (docs/context.md)\n"
         ));
     }
+    if any(|p| p.settings.context.lists_maintenance()) && !checked.allows(SETTINGS_READ) {
+        stderr(&format!(
+            "warning: the token in {token_env} lacks settings.read: maintenance windows are not checked (docs/context.md)\n"
+        ));
+    }
 }
 
 /// The scope a run needs because a problem policy decides its outcome.
@@ -128,12 +157,7 @@ pub(crate) fn needed(plans: &[Plan]) -> Option<&'static str> {
 
 /// Each report gets its context, and the problem policy its say over `result` (never over
 /// Keptn's `evaluationResult`).
-pub(crate) fn apply(
-    inputs: &Inputs,
-    windows: &[Windows],
-    asked: Vec<Asked>,
-    reports: &mut [Report],
-) {
+pub(crate) fn apply(inputs: &Inputs, windows: &[Windows], found: Found, reports: &mut [Report]) {
     let ui = context::links::ui_base(
         &inputs.conn.url,
         inputs.plans[0]
@@ -144,7 +168,13 @@ pub(crate) fn apply(
             .map(|u| u.value.as_str()),
     );
     let ui = ui.as_deref();
-    for (((plan, w), asked), report) in inputs.plans.iter().zip(windows).zip(asked).zip(reports) {
+    for (((plan, w), asked), report) in inputs
+        .plans
+        .iter()
+        .zip(windows)
+        .zip(found.per_plan)
+        .zip(reports)
+    {
         let policy = plan.settings.context.problem_policy();
         let span = span(w);
         let none_asked = asked.problems.is_none() && asked.changes.is_none();
@@ -170,9 +200,21 @@ pub(crate) fn apply(
             Some(Err(why)) => c.changes_not_checked = Some(why),
             None => {}
         }
-        if let (Some(u), Some(id)) = (ui, entity) {
+        if plan.settings.context.lists_maintenance() {
+            match (&found.maintenance, service_selector(plan)) {
+                (Some(Ok(raw)), Ok(sel)) => {
+                    c.changes
+                        .extend(context::maintenance(raw, &span, entity.as_deref(), &sel));
+                    // Oldest first; RFC 3339 in UTC sorts as time.
+                    c.changes.sort_by(|a, b| a.time.cmp(&b.time));
+                }
+                (Some(Err(why)), _) => c.maintenance_not_checked = Some(why.clone()),
+                _ => {}
+            }
+        }
+        if let (Some(u), Some(id)) = (ui, &entity) {
             let (from, to) = span.whole();
-            c.service_link = Some(context::links::entity(u, &id, from, to));
+            c.service_link = Some(context::links::entity(u, id, from, to));
         }
         let e = &mut report.evaluation;
         c.policy_changed = context::apply(

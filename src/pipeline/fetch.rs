@@ -177,7 +177,7 @@ pub(crate) struct Gathered {
     pub(crate) diagnoses: Vec<BTreeMap<String, Diagnosis>>,
     pub(crate) millis: u64,
     /// Per plan, the problems and change events in its windows.
-    pub(crate) context: Vec<super::context::Asked>,
+    pub(crate) context: super::context::Found,
 }
 
 /// Values, baselines, series and units of every service at once, with the token check beside

@@ -77,32 +77,60 @@ pub(crate) fn sections(c: &Context) -> Vec<Section> {
     }
     let changes_checked = !c.changes.is_empty() || c.changes_not_checked.is_some();
     if changes_checked || c.problems_not_checked.is_none() {
+        let maintenance = c
+            .maintenance_not_checked
+            .as_ref()
+            .map(|why| format!("maintenance windows not checked: {why}"));
+        let mut items: Vec<Item> = c
+            .changes
+            .iter()
+            .map(|ch| Item {
+                lead: ch.kind.clone(),
+                what: Some(ch.what.clone()),
+                rest: format!(
+                    "{} {} {} the {} window{}",
+                    if ch.kind == "maintenance window" {
+                        "from"
+                    } else {
+                        "at"
+                    },
+                    when(&ch.time),
+                    if ch.kind == "maintenance window" {
+                        "overlapping"
+                    } else {
+                        "inside"
+                    },
+                    ch.window,
+                    ch.entity
+                        .as_ref()
+                        .map(|e| format!(" (on {e})"))
+                        .unwrap_or_default()
+                ),
+                link: ch.link.clone(),
+                new: false,
+            })
+            .collect();
+        let status = match (&c.changes_not_checked, items.is_empty()) {
+            (Some(why), _) => Some(format!("not checked: {why}")),
+            (None, true) => Some(match &maintenance {
+                Some(m) => format!("none on the service's entities; {m}"),
+                None => "none on the service's entities".into(),
+            }),
+            (None, false) => None,
+        };
+        if let (None, Some(m)) = (&status, maintenance) {
+            items.push(Item {
+                lead: m,
+                what: None,
+                rest: String::new(),
+                link: None,
+                new: false,
+            });
+        }
         out.push(Section {
             title: "Other changes in the windows".into(),
-            status: match (&c.changes_not_checked, c.changes.is_empty()) {
-                (Some(why), _) => Some(format!("not checked: {why}")),
-                (None, true) => Some("none on the service's entities".into()),
-                (None, false) => None,
-            },
-            items: c
-                .changes
-                .iter()
-                .map(|ch| Item {
-                    lead: ch.kind.clone(),
-                    what: Some(ch.what.clone()),
-                    rest: format!(
-                        "at {} inside the {} window{}",
-                        when(&ch.time),
-                        ch.window,
-                        ch.entity
-                            .as_ref()
-                            .map(|e| format!(" (on {e})"))
-                            .unwrap_or_default()
-                    ),
-                    link: ch.link.clone(),
-                    new: false,
-                })
-                .collect(),
+            status,
+            items,
         });
     }
     out
@@ -124,6 +152,7 @@ pub(crate) fn policy_line(c: &Context) -> Option<String> {
 pub(crate) fn plain(i: &Item) -> String {
     match &i.what {
         Some(w) => format!("{} `{w}` {}", i.lead, i.rest),
+        None if i.rest.is_empty() => i.lead.clone(),
         None => format!("{} {}", i.lead, i.rest),
     }
 }

@@ -637,6 +637,7 @@ pub(crate) fn in_context() -> Report {
             )),
         }],
         changes_not_checked: None,
+        maintenance_not_checked: None,
         policy_changed: Some(PolicyChange {
             from: Verdict::Pass,
             to: Verdict::Fail,

@@ -230,6 +230,7 @@ pub fn report(r: &Report) -> Report {
     if let Some(c) = &mut r.context {
         fix_opt(&mut c.problems_not_checked);
         fix_opt(&mut c.changes_not_checked);
+        fix_opt(&mut c.maintenance_not_checked);
         fix_opt(&mut c.service_link);
         if let Some(p) = &mut c.policy_changed {
             fix(&mut p.reason);

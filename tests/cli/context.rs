@@ -247,3 +247,86 @@ fn the_statistical_judge_names_a_window_that_holds_another_change() {
         );
     }
 }
+
+#[test]
+fn maintenance_windows_on_the_service_are_changes_when_asked_for() {
+    let at = |minutes_ago: i64| {
+        (chrono::Utc::now() - chrono::Duration::minutes(minutes_ago))
+            .format("%Y-%m-%dT%H:%M:%S")
+            .to_string()
+    };
+    let window = |name: &str, tag: &str, from: i64, to: i64| {
+        json!({"enabled": true,
+               "generalProperties": {"name": name, "maintenanceType": "PLANNED",
+                                     "suppression": "DETECT_PROBLEMS_AND_ALERT"},
+               "schedule": {"scheduleType": "ONCE",
+                            "onceRecurrence": {"startTime": at(from), "endTime": at(to), "timeZone": "UTC"}},
+               "filters": [{"entityType": "SERVICE", "entityTags": [tag]}]})
+    };
+    let (mine, other) = (
+        window("db failover", "keptn_service:checkout", 12, 8),
+        window("cart upgrade", "keptn_service:cart", 12, 8),
+    );
+    let sim = sim_with(move |v| {
+        v["regressions"] = json!([]);
+        v["maintenance_windows"] = json!([mine, other]);
+        v["tokens"].as_array_mut().unwrap().push(json!({
+            "token": "dt0c01.SETTINGS.TOKEN",
+            "scopes": ["metrics.read", "events.ingest", "events.read", "problems.read",
+                       "entities.read", "settings.read"]
+        }));
+    });
+    mark(&sim);
+    let dir = config("context:\n  maintenance: note\n");
+    let out = slogate(&sim)
+        .env("DT_API_TOKEN", "dt0c01.SETTINGS.TOKEN")
+        .arg("gate")
+        .arg("--config")
+        .arg(dir.path())
+        .args([
+            "--since-deployment",
+            "--timeframe",
+            "25m",
+            "--ci",
+            "none",
+            "--format",
+            "json",
+        ])
+        .run();
+    out.assert_code(0);
+    let c = &out.json()["context"];
+    let changes: Vec<(&str, &str, &str)> = c["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["kind"].as_str().unwrap(),
+                c["what"].as_str().unwrap(),
+                c["window"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [("maintenance window", "db failover", "after")],
+        "{c}"
+    );
+    // Asked once for the run, not per service.
+    let asked = sim
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/v2/settings/objects")
+        .count();
+    assert_eq!(asked, 1);
+    // Without settings.read: named, and not checked.
+    let out = gate(&sim, &dir, &["--format", "json"]);
+    out.assert_code(0)
+        .assert_stderr_contains("lacks settings.read: maintenance windows are not checked");
+    assert!(
+        out.json()["context"]["maintenanceNotChecked"]
+            .as_str()
+            .unwrap()
+            .contains("settings.read")
+    );
+}

@@ -30,6 +30,8 @@ pub enum Area {
     UserSessions,
     /// Config API v1 (dashboards).
     Config,
+    /// Settings API 2.0 (maintenance windows).
+    Settings,
 }
 
 impl Area {
@@ -44,6 +46,7 @@ impl Area {
             Area::SecurityProblems => "securityProblems.read",
             Area::UserSessions => "DTAQLAccess",
             Area::Config => "ReadConfig",
+            Area::Settings => "settings.read",
         }
     }
 
@@ -58,6 +61,7 @@ impl Area {
             Area::SecurityProblems => "environment-api:security-problems:read",
             Area::UserSessions => "environment-api:usql:read",
             Area::Config => "environment-api:config:read",
+            Area::Settings => "environment-api:settings:read",
         }
     }
 }

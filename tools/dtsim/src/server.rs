@@ -157,6 +157,8 @@ enum Route {
     Usql,
     DashboardList,
     DashboardGet(String),
+    /// `GET /api/v2/settings/objects` (maintenance windows only).
+    SettingsObjects,
     DqlExecute,
     DqlPoll,
     DqlCancel,
@@ -249,6 +251,7 @@ fn route(method: &str, api: Api, path: &str) -> Result<Route, ApiError> {
         ("securityProblems", Some(t)) => expect("GET", Route::SecurityGet(t)),
         ("entities", None) => expect("GET", Route::EntitiesList),
         ("entities", Some(t)) => expect("GET", Route::EntityGet(t)),
+        ("settings", Some(t)) if t == "objects" => expect("GET", Route::SettingsObjects),
         ("apiTokens", Some(t)) if t == "lookup" && api == Api::Classic => {
             expect("POST", Route::TokenLookup)
         }
@@ -267,6 +270,7 @@ fn area(r: &Route) -> Option<Area> {
         Route::EntitiesList | Route::EntityGet(_) => Area::Entities,
         Route::Usql => Area::UserSessions,
         Route::DashboardList | Route::DashboardGet(_) => Area::Config,
+        Route::SettingsObjects => Area::Settings,
         Route::DqlExecute
         | Route::DqlPoll
         | Route::DqlCancel
@@ -331,6 +335,27 @@ async fn dispatch(
         Route::EntityGet(id) => entities::get(sc, &id, now),
         Route::TokenLookup => token_lookup(sc, body),
         Route::Usql => usql(sc, params),
+        Route::SettingsObjects => {
+            // Only the maintenance-window schema holds objects here.
+            const SCHEMA: &str = "builtin:alerting.maintenance-window";
+            let asked = params.get("schemaIds").unwrap_or_default();
+            let items: Vec<Value> = if asked.split(',').any(|s| s.trim() == SCHEMA) {
+                sc.maintenance_windows
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        json!({"objectId": format!("maintenance-window-{i}"),
+                               "schemaId": SCHEMA, "schemaVersion": "2.14", "scope": "environment",
+                               "value": v})
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            Ok(Reply::ok(
+                json!({"items": items, "totalCount": items.len(), "pageSize": 500}),
+            ))
+        }
         Route::DashboardList => Ok(Reply::ok(json!({
             "dashboards": sc.dashboards.iter().map(|d| json!({
                 "id": d.get("id"),
