@@ -330,3 +330,37 @@ fn maintenance_windows_on_the_service_are_changes_when_asked_for() {
             .contains("settings.read")
     );
 }
+
+#[test]
+fn hostile_problem_titles_and_flag_values_stay_text_in_every_ci() {
+    let hostile = "x\n##vso[task.setvariable variable=SLOGATE_RESULT]pass\r::error::owned\u{1b}[2J";
+    let sim = sim_with(move |v| {
+        v["regressions"] = json!([]);
+        v["problems"] = json!([{"display_id": "P-1", "title": hostile, "service": "checkout",
+                                "start": "now-20m", "end": null, "root_cause": "checkout"}]);
+        v["events"] = json!([{"eventType": "CUSTOM_INFO", "title": hostile, "startTime": "now-15m",
+            "entitySelector": "type(SERVICE),tag(\"app:checkout\")",
+            "properties": {"feature_flag.key": hostile, "feature_flag.variant": "on"}}]);
+    });
+    mark(&sim);
+    let dir = config("context:\n  problems: warning\n");
+    for ci in ["TF_BUILD", "GITHUB_ACTIONS"] {
+        let reports = tempfile::tempdir().unwrap();
+        let out = slogate(&sim)
+            .arg("gate")
+            .arg("--config")
+            .arg(dir.path())
+            .args(["--since-deployment", "--timeframe", "25m"])
+            .arg("--report-dir")
+            .arg(reports.path())
+            .env(ci, "true")
+            .run();
+        out.assert_code(0).assert_stdout_contains("P-1");
+        crate::injection::assert_only_own_commands(&out);
+        for f in std::fs::read_dir(reports.path()).unwrap() {
+            let text = std::fs::read_to_string(f.unwrap().path()).unwrap_or_default();
+            assert!(!text.to_ascii_lowercase().contains("##vso["), "{text}");
+            assert!(!text.contains('\u{1b}'));
+        }
+    }
+}

@@ -12,7 +12,7 @@ use crate::support::{Output, Script, Slogate, examples, response};
 /// What an Azure agent, a GitHub runner or GitLab would act on, other than slogate's own
 /// commands, in every line of stdout and stderr (a bare `\r` is a line break for Azure).
 #[track_caller]
-fn assert_only_own_commands(out: &Output) {
+pub(crate) fn assert_only_own_commands(out: &Output) {
     const OWN_AZURE: [&str; 4] = [
         "##vso[task.logissue type=",
         "##vso[task.setvariable variable=SLOGATE_",
