@@ -32,6 +32,8 @@ pub enum Area {
     Config,
     /// Settings API 2.0 (maintenance windows).
     Settings,
+    /// Config API v1, writing (dashboards).
+    WriteConfig,
 }
 
 impl Area {
@@ -47,6 +49,7 @@ impl Area {
             Area::UserSessions => "DTAQLAccess",
             Area::Config => "ReadConfig",
             Area::Settings => "settings.read",
+            Area::WriteConfig => "WriteConfig",
         }
     }
 
@@ -62,6 +65,7 @@ impl Area {
             Area::UserSessions => "environment-api:usql:read",
             Area::Config => "environment-api:config:read",
             Area::Settings => "environment-api:settings:read",
+            Area::WriteConfig => "environment-api:config:write",
         }
     }
 }
