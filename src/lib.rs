@@ -10,6 +10,7 @@ pub mod ci;
 pub mod cli;
 pub mod clock;
 pub mod commands;
+pub mod context;
 pub mod dashboard;
 pub mod diag;
 pub mod eval;

@@ -159,6 +159,7 @@ fn score(args: &ScoreArgs, ui: &Ui) -> Result<Exit, Vec<Problem>> {
         series: Vec::new(),
         result_event: None,
         baseline_selection: None,
+        context: None,
         evaluation,
     };
     let json_text = report::json::render(&report);

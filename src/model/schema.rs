@@ -38,6 +38,7 @@ const OBJECTS: &[(&str, &str, &[&str])] = &[
     ),
     ("slogate", "/properties/defaults", settings::DEFAULTS_KEYS),
     ("slogate", "/properties/judge", settings::JUDGE_KEYS),
+    ("slogate", "/properties/context", settings::CONTEXT_KEYS),
 ];
 
 /// Each enum of each schema and the values its reader (or lint) accepts.
@@ -69,6 +70,21 @@ const ENUMS: &[(&str, &str, &[&str])] = &[
     ),
     ("slogate", "/properties/source", settings::SOURCES),
     ("slogate", "/properties/comparison", settings::COMPARISONS),
+    (
+        "slogate",
+        "/properties/context/properties/problems",
+        crate::context::PROBLEM_POLICIES,
+    ),
+    (
+        "slogate",
+        "/properties/context/properties/changes",
+        crate::context::CHANGE_POLICIES,
+    ),
+    (
+        "slogate",
+        "/properties/context/properties/maintenance",
+        crate::context::CHANGE_POLICIES,
+    ),
 ];
 
 /// The patterns of the schemas, each checked here by the Rust code it stands for (no regex crate).

@@ -15,7 +15,10 @@ pub const SETTINGS_KEYS: &[&str] = &[
     "history",
     "judge",
     "comparison",
+    "context",
 ];
+/// `context:` — what else happened in the windows (docs/context.md).
+pub const CONTEXT_KEYS: &[&str] = &["problems", "changes", "maintenance"];
 pub const JUDGE_KEYS: &[&str] = &["mode", "confidence", "min_events", "min_minutes"];
 pub const JUDGE_MODES: &[&str] = &["keptn", "statistical"];
 pub const DYNATRACE_KEYS: &[&str] = &[
@@ -24,6 +27,7 @@ pub const DYNATRACE_KEYS: &[&str] = &[
     "platform_token_env",
     "entity_selector",
     "dashboard",
+    "ui_url",
 ];
 pub const PROMETHEUS_KEYS: &[&str] = &["url"];
 pub const DEFAULTS_KEYS: &[&str] = &[
@@ -63,6 +67,39 @@ pub struct Settings {
     /// `comparison: pinned`: relative criteria with `compare_with: single_result` compare with
     /// the evaluation pinned by `slogate history pin` instead of Keptn's selection.
     pub comparison: Option<Sourced<String>>,
+    /// `context:` — the problem policy and whether changes in the windows are listed.
+    pub context: ContextSettings,
+}
+
+/// `context: {problems: note, changes: note}`.
+#[derive(Clone, Debug, Default)]
+pub struct ContextSettings {
+    /// `ignore`, `note` (default), `warning` or `fail`.
+    pub problems: Option<Sourced<String>>,
+    /// `ignore` or `note` (default).
+    pub changes: Option<Sourced<String>>,
+    /// `ignore` (default) or `note`: maintenance windows need `settings.read`, a broad scope,
+    /// so they are asked for only when chosen.
+    pub maintenance: Option<Sourced<String>>,
+}
+
+impl ContextSettings {
+    pub fn problem_policy(&self) -> crate::context::ProblemPolicy {
+        self.problems
+            .as_ref()
+            .and_then(|p| crate::context::ProblemPolicy::parse(&p.value))
+            .unwrap_or_default()
+    }
+
+    /// Whether the changes in the windows are looked up and listed.
+    pub fn lists_changes(&self) -> bool {
+        self.changes.as_ref().is_none_or(|c| c.value != "ignore")
+    }
+
+    /// Whether the maintenance windows are looked up and listed among the changes.
+    pub fn lists_maintenance(&self) -> bool {
+        self.maintenance.as_ref().is_some_and(|c| c.value == "note")
+    }
 }
 
 /// `judge: {mode: statistical, confidence: 0.95, min_events: 10, min_minutes: 10}`.
@@ -98,6 +135,8 @@ pub struct Dynatrace {
     pub entity_selector: Option<Sourced<String>>,
     /// Dashboard mode: a dashboard ID or `query` (docs/dashboards.md).
     pub dashboard: Option<Sourced<String>>,
+    /// The web UI's base URL when it differs from `url` (links in the reports).
+    pub ui_url: Option<Sourced<String>>,
 }
 
 const EXAMPLE: &str =
@@ -140,6 +179,13 @@ pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Set
             dashboard: d
                 .get("dashboard")
                 .and_then(|v| r.string(v, "dashboard", "`dashboard: query`")),
+            ui_url: d.get("ui_url").and_then(|v| {
+                r.string(
+                    v,
+                    "ui_url",
+                    "`ui_url: https://dynatrace.example.com/e/abc12345`",
+                )
+            }),
         };
         for env in [&mut dt.token_env, &mut dt.platform_token_env]
             .into_iter()
@@ -204,6 +250,9 @@ pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Set
             s.comparison = None;
         }
     }
+    if let Some(n) = f.get("context") {
+        s.context = read_context(n, r);
+    }
     if let Some(n) = f.get("source") {
         s.source = r.string(n, "source", "`source: prometheus`");
         if let Some(v) = &s.source
@@ -258,6 +307,54 @@ pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Set
         }
     }
     s
+}
+
+fn read_context(n: &Node, r: &mut Reader) -> ContextSettings {
+    let mut c = ContextSettings::default();
+    let example = "`context: {problems: warning, changes: note}`";
+    let Some(f) = r.fields(n, "context", CONTEXT_KEYS, example) else {
+        return c;
+    };
+    for (key, slot, allowed, help) in [
+        (
+            "problems",
+            &mut c.problems,
+            crate::context::PROBLEM_POLICIES,
+            "write one of: ignore, note (the default: listed, verdict unchanged), warning, fail",
+        ),
+        (
+            "changes",
+            &mut c.changes,
+            crate::context::CHANGE_POLICIES,
+            "write one of: ignore, note (the default)",
+        ),
+        (
+            "maintenance",
+            &mut c.maintenance,
+            crate::context::CHANGE_POLICIES,
+            "write one of: ignore (the default), note (needs the token scope settings.read)",
+        ),
+    ] {
+        let v = f
+            .get(key)
+            .and_then(|v| r.string(v, key, &format!("`{key}: note`")));
+        if let Some(v) = &v
+            && !allowed.contains(&v.value.as_str())
+        {
+            r.push(
+                Problem::error(
+                    "slogate::bad-policy",
+                    &v.origin,
+                    format!("unknown {key} policy `{}`", v.value),
+                )
+                .label("not a policy")
+                .help(help),
+            );
+            continue;
+        }
+        *slot = v;
+    }
+    c
 }
 
 fn read_judge(n: &Node, r: &mut Reader) -> Judge {

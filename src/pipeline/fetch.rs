@@ -176,6 +176,8 @@ pub(crate) struct Gathered {
     /// Per plan, what the entities API said about SLIs that returned no series.
     pub(crate) diagnoses: Vec<BTreeMap<String, Diagnosis>>,
     pub(crate) millis: u64,
+    /// Per plan, the problems and change events in its windows.
+    pub(crate) context: super::context::Found,
 }
 
 /// Values, baselines, series and units of every service at once, with the token check beside
@@ -202,12 +204,18 @@ pub(crate) fn everything(
         prometheus: inputs.prometheus.as_ref().map(|(_, c)| c),
     };
     let started = Instant::now();
-    let (fetched, units, checked) = rt.block_on(async {
+    // What the token check found, for the context requests still waiting to be sent.
+    let known = std::sync::OnceLock::new();
+    let (fetched, units, checked, context) = rt.block_on(async {
         let check = async {
-            match checked {
+            let c = match checked {
                 Some(c) => Ok(c),
                 None => check_token(inputs, scopes).await,
+            };
+            if let Ok(c) = &c {
+                let _ = known.set(c.clone());
             }
+            c
         };
         // Units where the query does not state them, from the descriptors: asked beside the
         // values in the same concurrent step, whatever the output, so the same gate prints the
@@ -233,10 +241,12 @@ pub(crate) fn everything(
         tokio::join!(
             fetch_all(&sources, plans, windows, charts, &judged),
             units,
-            check
+            check,
+            super::context::fetch(inputs, windows, &known, job.source.concurrency)
         )
     });
     let checked = checked?;
+    super::context::preflight_notes(&checked, plans, &conn.token_env);
     if pushes && !checked.allows(preflight::EVENTS_INGEST) {
         stderr(&format!(
             "warning: the token in {} lacks events.ingest: the verdict will be evaluated but cannot be sent to Dynatrace\n",
@@ -270,5 +280,6 @@ pub(crate) fn everything(
         units,
         diagnoses,
         millis,
+        context,
     })
 }

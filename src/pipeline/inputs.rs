@@ -111,6 +111,10 @@ pub(crate) fn needed_scopes(
     if finds_deployment || reads_verdicts {
         add(preflight::EVENTS_READ);
     }
+    // A problem policy that decides the outcome cannot do without the problems.
+    if let Some(s) = super::context::needed(plans) {
+        add(s);
+    }
     // Pushing the verdict is a side effect: a token without events.ingest is warned about
     // (see `evaluate`), never a reason to withhold the verdict.
     out

@@ -2,6 +2,7 @@
 //! plans) → windows → wait → fetch (each source) → score → publish (push, record, reports and CI
 //! output). Commands only build a [`Job`] from their flags and call [`run`].
 
+mod context;
 mod earlier;
 pub mod emit;
 mod fetch;
@@ -184,6 +185,7 @@ pub(crate) fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, St
     let pushes = job.output.push_result || (earlier.dynatrace && job.record);
     let fetched = fetch::everything(job, &inputs, &windows, &scopes, checked, pushes, &rt)?;
     let mut reports = score::reports(job, &inputs, &windows, &fetched, &previous, waited)?;
+    context::apply(&inputs, &windows, fetched.context, &mut reports);
     let side_effects =
         publish::side_effects(job, &inputs, &mut earlier, pushes, &mut reports, &rt, clock);
     score::unanchored(job, &inputs, unanchored, &mut reports);

@@ -315,6 +315,7 @@ pub(crate) fn build_report(
         series: fetched.series.clone(),
         result_event: None,
         baseline_selection: None,
+        context: None,
         evaluation,
     }
 }
@@ -509,6 +510,7 @@ pub(crate) fn unanchored(
             series: Vec::new(),
             result_event: None,
             baseline_selection: None,
+            context: None,
             evaluation,
         };
         reports.insert(u.index.min(reports.len()), report);

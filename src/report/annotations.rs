@@ -165,6 +165,7 @@ pub fn render(report: &Report, ci: Ci) -> String {
         }
         Ci::GitLab | Ci::None => {}
     }
+    lines.extend(context_annotations(report, ci, &service));
     lines.into_iter().map(|l| l + "\n").collect()
 }
 
@@ -336,7 +337,58 @@ fn verdict_line(report: &Report) -> String {
     if !e.message.is_empty() {
         s.push_str(&format!(": {}", e.message));
     }
+    if let Some(p) = report
+        .context
+        .as_ref()
+        .and_then(crate::report::context::policy_line)
+    {
+        s.push_str(&format!("; {p}"));
+    }
     s
+}
+
+/// One annotation per problem that started after the deployment (a warning; an error when the
+/// policy failed the release) and, on GitHub, a notice per other change in the windows.
+fn context_annotations(report: &Report, ci: Ci, service: &str) -> Vec<String> {
+    let Some(c) = &report.context else {
+        return Vec::new();
+    };
+    let failed = c
+        .policy_changed
+        .as_ref()
+        .is_some_and(|p| p.to == Verdict::Fail);
+    let mut out = Vec::new();
+    for s in crate::report::context::sections(c) {
+        for i in s.items {
+            let line = crate::report::context::plain(&i);
+            let kind = match (i.new, i.what.is_some(), failed) {
+                (true, _, true) => "error",
+                (true, _, false) => "warning",
+                (false, true, _) => "notice",
+                _ => continue,
+            };
+            match ci {
+                Ci::Azure if kind != "notice" => out.push(format!(
+                    "##vso[task.logissue type={kind}]{}",
+                    azure(&format!("slogate{service}: problem {line}"))
+                )),
+                Ci::GitHub => out.push(format!(
+                    "::{kind} title={}::{}",
+                    github_property(&format!(
+                        "slogate{service} {}",
+                        if i.new {
+                            "problem"
+                        } else {
+                            "change in the windows"
+                        }
+                    )),
+                    github_data(&line)
+                )),
+                _ => {}
+            }
+        }
+    }
+    out
 }
 
 /// Azure DevOps logging-command escaping (the agent's `CommandStringConvertor`): `%` first, then
@@ -396,7 +448,8 @@ mod tests {
                     } else {
                         assert!(
                             line.starts_with("::error title=")
-                                || line.starts_with("::warning title="),
+                                || line.starts_with("::warning title=")
+                                || line.starts_with("::notice title="),
                             "{name}: {line}"
                         );
                     }
@@ -421,7 +474,15 @@ mod tests {
                     }
                     _ => report.evaluation.result != Verdict::Pass,
                 });
-                assert_eq!(issues, flagged + verdict, "{name} {ci:?}");
+                // Problems opened after the deployment, and on GitHub other changes.
+                let context = report.context.as_ref().map_or(0, |c| {
+                    c.problems
+                        .iter()
+                        .filter(|p| p.started_after_deployment)
+                        .count()
+                        + if ci == Ci::GitHub { c.changes.len() } else { 0 }
+                });
+                assert_eq!(issues, flagged + verdict + context, "{name} {ci:?}");
             }
             assert_eq!(render(&report, Ci::GitLab), "");
             assert_eq!(render(&report, Ci::None), "");

@@ -28,6 +28,7 @@ pub(crate) fn all() -> Vec<(&'static str, Report)> {
         ("errored", errored()),
         ("unavailable", unavailable()),
         ("judged", judged()),
+        ("in_context", in_context()),
     ]
 }
 
@@ -163,6 +164,7 @@ fn base(result: Verdict, score: f64, message: &str, indicators: Vec<IndicatorRes
         series: Vec::new(),
         result_event: None,
         baseline_selection: None,
+        context: None,
         evaluation: Evaluation {
             result,
             evaluation_result: result,
@@ -572,5 +574,80 @@ pub(crate) fn judged() -> Report {
     e.result = Verdict::Warning;
     e.evaluation_result = Verdict::Warning;
     e.message = "Evaluation returned a warning: 1 objective is inconclusive (--judge statistical): beyond the margin, but the interval reaches back inside it".into();
+    report
+}
+
+/// A passing before/after gate that the problem policy `fail` failed: a problem opened after
+/// the deployment, one that was there before, and a feature flag flipped inside the after
+/// window.
+pub(crate) fn in_context() -> Report {
+    use crate::context::{ChangeInfo, Context, PolicyChange, ProblemInfo, ProblemPolicy};
+    let mut report = passing();
+    report.deployment = Some(DeploymentInfo {
+        time: "2026-11-17T10:00:00Z".into(),
+        source: "event".into(),
+        event_id: Some("-4711812345678901234_1763373600000".into()),
+        title: Some("Deploy checkout 1.4.2".into()),
+        version: Some("1.4.2".into()),
+    });
+    report.baseline_window = Some(WindowInfo {
+        time_start: "2026-11-17T09:30:00Z".into(),
+        time_end: "2026-11-17T10:00:00Z".into(),
+    });
+    let ui = "https://abc12345.live.dynatrace.com";
+    report.context = Some(Context {
+        problem_policy: ProblemPolicy::Fail,
+        problems: vec![
+            ProblemInfo {
+                problem_id: "-2211_1763371800000V2".into(),
+                display_id: "P-2211".into(),
+                title: "Long garbage-collection time".into(),
+                severity: "RESOURCE_CONTENTION".into(),
+                status: "CLOSED".into(),
+                start: "2026-11-17T09:40:00Z".into(),
+                end: Some("2026-11-17T09:52:00Z".into()),
+                root_cause: Some("checkout-jvm".into()),
+                windows: vec!["before".into()],
+                started_after_deployment: false,
+                link: Some(format!("{ui}/#problems/problemdetails;pid=-2211_1763371800000V2")),
+            },
+            ProblemInfo {
+                problem_id: "-2212_1763374920000V2".into(),
+                display_id: "P-2212".into(),
+                title: "Failure rate increase".into(),
+                severity: "ERROR".into(),
+                status: "OPEN".into(),
+                start: "2026-11-17T10:22:00Z".into(),
+                end: None,
+                root_cause: Some("checkout".into()),
+                windows: vec!["after".into()],
+                started_after_deployment: true,
+                link: Some(format!("{ui}/#problems/problemdetails;pid=-2212_1763374920000V2")),
+            },
+        ],
+        problems_not_checked: None,
+        changes: vec![ChangeInfo {
+            kind: "feature flag change".into(),
+            event_type: "CUSTOM_INFO".into(),
+            what: "new-checkout-flow=on".into(),
+            time: "2026-11-17T10:42:00Z".into(),
+            window: "after".into(),
+            entity: Some("checkout".into()),
+            link: Some(format!(
+                "{ui}/#newservices/serviceOverview;id=SERVICE-F91837027736B19E;gtf=c_1763374920000_1763378520000;gf=all"
+            )),
+        }],
+        changes_not_checked: None,
+        maintenance_not_checked: None,
+        policy_changed: Some(PolicyChange {
+            from: Verdict::Pass,
+            to: Verdict::Fail,
+            reason: "1 problem started after the deployment (P-2212 Failure rate increase); the problem policy `fail` makes a pass a fail".into(),
+        }),
+        service_link: Some(format!(
+            "{ui}/#newservices/serviceOverview;id=SERVICE-F91837027736B19E;gtf=c_1763371800000_1763377200000;gf=all"
+        )),
+    });
+    report.evaluation.result = Verdict::Fail;
     report
 }

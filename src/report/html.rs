@@ -178,6 +178,10 @@ pub fn render(report: &Report) -> String {
         out.push_str("</ul>\n");
     }
 
+    if let Some(c) = &report.context {
+        out.push_str(&context_sections(c));
+    }
+
     // Charts.
     let charts: Vec<String> = e
         .indicator_results
@@ -946,6 +950,48 @@ fn interval(r: &IndicatorResult) -> Option<(f64, f64, String)> {
     })
 }
 
+/// Problems and other changes in the windows, with links into Dynatrace.
+fn context_sections(c: &crate::context::Context) -> String {
+    use crate::report::context::{policy_line, sections};
+    let mut out = String::new();
+    if let Some(p) = policy_line(c) {
+        out.push_str(&format!(
+            "<p class=\"policy\"><strong>{}</strong></p>\n",
+            esc(&p)
+        ));
+    }
+    let href = |l: &str| esc(&crate::report::markdown::link_url(l));
+    for s in sections(c) {
+        out.push_str(&format!("<h2>{}</h2>\n", esc(&s.title)));
+        if let Some(st) = &s.status {
+            out.push_str(&format!("<p class=\"muted\">{}</p>\n", esc(st)));
+            continue;
+        }
+        out.push_str("<ul class=\"context\">\n");
+        for i in &s.items {
+            let lead = match &i.link {
+                Some(l) => format!("<a href=\"{}\">{}</a>", href(l), esc(&i.lead)),
+                None => esc(&i.lead),
+            };
+            let what = i
+                .what
+                .as_ref()
+                .map(|w| format!(" <code>{}</code>", esc(w)))
+                .unwrap_or_default();
+            let new = if i.new { "<strong>new</strong> " } else { "" };
+            out.push_str(&format!("<li>{new}{lead}{what} {}</li>\n", esc(&i.rest)));
+        }
+        out.push_str("</ul>\n");
+    }
+    if let Some(l) = &c.service_link {
+        out.push_str(&format!(
+            "<p><a href=\"{}\">The service in Dynatrace</a> over both windows.</p>\n",
+            href(l)
+        ));
+    }
+    out
+}
+
 /// [`esc`], with line breaks kept as `<br>`.
 fn lines(s: &str) -> String {
     esc(s).replace("\r\n", "\n").replace(['\r', '\n'], "<br>")
@@ -988,8 +1034,18 @@ mod tests {
             ] {
                 assert!(!html.contains(banned), "{name}: {banned}");
             }
-            // the only link is the pipeline's
-            assert!(html.matches("href=").count() <= 1, "{name}");
+            // the only links are the pipeline's and those into Dynatrace
+            let dynatrace = report.context.as_ref().map_or(0, |c| {
+                c.problems.iter().filter(|p| p.link.is_some()).count()
+                    + c.changes.iter().filter(|p| p.link.is_some()).count()
+                    + usize::from(c.service_link.is_some())
+            });
+            assert!(html.matches("href=").count() <= 1 + dynatrace, "{name}");
+            assert_eq!(
+                html.matches("href=\"https://").count(),
+                html.matches("href=").count(),
+                "{name}"
+            );
         }
     }
 

@@ -63,6 +63,9 @@ pub struct Report {
     /// baselines: Keptn's selection or the pinned evaluation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline_selection: Option<BaselineSelection>,
+    /// What else happened in the windows: problems, other changes, links (docs/context.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<crate::context::Context>,
     #[serde(flatten)]
     pub evaluation: Evaluation,
 }

@@ -256,6 +256,9 @@ fn total_case(classname: &str, report: &Report) -> String {
     {
         lines.push(format!("invalid input: {i}"));
     }
+    if let Some(c) = &report.context {
+        lines.extend(crate::report::context::plain_lines(c));
+    }
     let body = text(&lines.join("\n"));
     let mut out = format!(
         "    <testcase classname=\"{}\" name=\"total score\">\n",
@@ -263,10 +266,16 @@ fn total_case(classname: &str, report: &Report) -> String {
     );
     match e.result {
         Verdict::Fail => {
-            let message = if e.message.is_empty() {
-                format!("evaluation failed with score {}", num(e.score))
-            } else {
-                e.message.clone()
+            let policy = report
+                .context
+                .as_ref()
+                .and_then(crate::report::context::policy_line);
+            let message = match policy {
+                Some(p) => p,
+                None if e.message.is_empty() => {
+                    format!("evaluation failed with score {}", num(e.score))
+                }
+                None => e.message.clone(),
             };
             out.push_str(&format!(
                 "      <failure message=\"{}\" type=\"fail\">{body}</failure>\n",

@@ -178,6 +178,9 @@ pub fn render(report: &Report) -> String {
         }
         out.push('\n');
     }
+    if let Some(c) = &report.context {
+        out.push_str(&in_the_windows(c));
+    }
     out.push_str(&format!(
         "Evaluated by {} {} with {}",
         text(&report.tool.name),
@@ -268,6 +271,63 @@ fn targets_cell(targets: Option<&[TargetResult]>, evaluated: bool) -> String {
             .collect::<Vec<_>>()
             .join(" "),
     }
+}
+
+/// Problems and other changes in the windows, with links into Dynatrace.
+fn in_the_windows(c: &crate::context::Context) -> String {
+    use crate::report::context::{policy_line, sections};
+    let mut out = String::new();
+    if let Some(p) = policy_line(c) {
+        out.push_str(&format!("> **{}**\n\n", text(&p)));
+    }
+    for s in sections(c) {
+        out.push_str(&format!("### {}\n\n", text(&s.title)));
+        if let Some(st) = &s.status {
+            out.push_str(&format!("{}.\n\n", text(st)));
+            continue;
+        }
+        for i in &s.items {
+            let lead = match &i.link {
+                Some(l) => format!("[{}]({})", text(&i.lead), link_url(l)),
+                None => text(&i.lead),
+            };
+            let what = i
+                .what
+                .as_ref()
+                .map(|w| format!(" {}", code(w)))
+                .unwrap_or_default();
+            let new = if i.new { "**new** " } else { "" };
+            out.push_str(&format!("- {new}{lead}{what} {}\n", text(&i.rest)));
+        }
+        out.push('\n');
+    }
+    if let Some(l) = &c.service_link {
+        out.push_str(&format!(
+            "[The service in Dynatrace]({}) over both windows.\n\n",
+            link_url(l)
+        ));
+    }
+    out
+}
+
+/// A URL inside `(...)`: characters that would end or break the link destination are
+/// percent-encoded.
+pub(crate) fn link_url(u: &str) -> String {
+    let mut out = String::with_capacity(u.len());
+    for c in u.chars() {
+        match c {
+            ' ' => out.push_str("%20"),
+            '(' => out.push_str("%28"),
+            ')' => out.push_str("%29"),
+            '<' => out.push_str("%3C"),
+            '>' => out.push_str("%3E"),
+            '"' => out.push_str("%22"),
+            '\\' => out.push_str("%5C"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A table cell: pipes escaped (GFM splits cells before it parses code spans), no line breaks.

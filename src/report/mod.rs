@@ -1,6 +1,7 @@
 //! Reports: one pure renderer per format, all from the same [`Report`].
 
 pub mod annotations;
+pub(crate) mod context;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod html;

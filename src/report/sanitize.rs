@@ -241,6 +241,36 @@ pub fn report(r: &Report) -> Report {
         fix(&mut s.metric);
     }
     fix_opt(&mut r.result_event);
+    if let Some(c) = &mut r.context {
+        fix_opt(&mut c.problems_not_checked);
+        fix_opt(&mut c.changes_not_checked);
+        fix_opt(&mut c.maintenance_not_checked);
+        fix_opt(&mut c.service_link);
+        if let Some(p) = &mut c.policy_changed {
+            fix(&mut p.reason);
+        }
+        for p in &mut c.problems {
+            fix(&mut p.problem_id);
+            fix(&mut p.display_id);
+            fix(&mut p.title);
+            fix(&mut p.severity);
+            fix(&mut p.status);
+            fix(&mut p.start);
+            fix_opt(&mut p.end);
+            fix_opt(&mut p.root_cause);
+            p.windows.iter_mut().for_each(fix);
+            fix_opt(&mut p.link);
+        }
+        for ch in &mut c.changes {
+            fix(&mut ch.kind);
+            fix(&mut ch.event_type);
+            fix(&mut ch.what);
+            fix(&mut ch.time);
+            fix(&mut ch.window);
+            fix_opt(&mut ch.entity);
+            fix_opt(&mut ch.link);
+        }
+    }
     let e = &mut r.evaluation;
     fix(&mut e.status);
     fix(&mut e.message);

@@ -162,6 +162,40 @@ pub fn render(report: &Report) -> String {
             out.push_str(&format!("note: {}: {n}\n", r.value.metric));
         }
     }
+    if let Some(c) = &report.context {
+        out.push_str(&context(c));
+    }
+    out
+}
+
+/// Problems and other changes in the windows, and what the problem policy did.
+fn context(c: &crate::context::Context) -> String {
+    use crate::report::context::{plain, policy_line, sections};
+    let mut out = String::from("\n");
+    if let Some(p) = policy_line(c) {
+        out.push_str(&format!("{p}\n"));
+    }
+    for s in sections(c) {
+        match &s.status {
+            Some(st) => out.push_str(&format!("{}: {st}\n", s.title)),
+            None => {
+                out.push_str(&format!("{}:\n", s.title));
+                for i in &s.items {
+                    out.push_str(&format!(
+                        "  {}{}\n",
+                        if i.new { "new: " } else { "" },
+                        plain(i)
+                    ));
+                    if let Some(l) = &i.link {
+                        out.push_str(&format!("    {l}\n"));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(l) = &c.service_link {
+        out.push_str(&format!("service in Dynatrace: {l}\n"));
+    }
     out
 }
 

@@ -3,6 +3,7 @@
 //! ([`Fetched`]) whatever the source. The HTTP layer (retries, timeouts, concurrency, secrets) is
 //! shared. Why an enum and not a trait: docs/decisions.md, "Source seam".
 
+pub mod context;
 pub mod dynatrace;
 pub mod entities;
 pub mod events;

@@ -976,6 +976,10 @@ fn a_null_value_is_unsuccessful_with_the_warnings() {
         .iter()
         .filter(|r| !r.starts_with("POST /api/v2/apiTokens/lookup"))
         .filter(|r| !(r.starts_with("GET /api/v2/metrics") && r.contains("fields=unit")))
+        // the problems and events in the window (docs/context.md)
+        .filter(|r| {
+            !r.starts_with("GET /api/v2/problems?") && !r.starts_with("GET /api/v2/events?")
+        })
         .cloned()
         .collect();
     assert_eq!(seen.len(), 1, "{seen:#?}");
@@ -1210,8 +1214,9 @@ fn identical_queries_are_sent_once() {
         on_path(&sim, "/api/v2/slo/7d07efde-b714-3e6e-ad95-08490e2540c4").len(),
         1
     );
-    // two data requests, the unit of the one metric and the preflight token lookup
-    assert_eq!(report["source"]["requests"], 4);
+    // two data requests, the unit of the one metric, the preflight token lookup, and the
+    // problems and events in the window (docs/context.md)
+    assert_eq!(report["source"]["requests"], 6);
 }
 
 #[test]
@@ -1350,12 +1355,13 @@ fn timeouts_are_exit_3_within_bounded_time() {
 #[test]
 fn rate_limits_are_waited_out_then_the_evaluation_recovers() {
     let sim = sim();
-    // the first four data requests (GET) get 429 with `Retry-After: 1`
+    // the first six GET requests (of five sent at once: two data requests, a unit, the problems
+    // and events in the window) get 429 with `Retry-After: 1`: two rounds of waiting
     sim.set_faults(Faults {
         fail_paths: vec![FailPath {
             prefix: "/".into(),
             status: 429,
-            times: Some(4),
+            times: Some(6),
             method: Some("GET".into()),
             query: None,
         }],
@@ -1369,10 +1375,10 @@ fn rate_limits_are_waited_out_then_the_evaluation_recovers() {
     let report = out.json();
     assert_close(value_of(&report, "rt"), 250_000.0);
     assert_close(value_of(&report, "availability"), 99.95);
-    assert_eq!(report["source"]["retries"], 4, "{:#}", report["source"]);
-    // the preflight token lookup, its retries, the two data requests and the unit of the one
-    // metric selector without a stated unit
-    assert_eq!(report["source"]["requests"], 8, "{:#}", report["source"]);
+    assert_eq!(report["source"]["retries"], 6, "{:#}", report["source"]);
+    // the preflight token lookup, its retries, the two data requests, the unit of the one
+    // metric selector without a stated unit, and the problems and events in the window
+    assert_eq!(report["source"]["requests"], 12, "{:#}", report["source"]);
     // two rounds of Retry-After: 1
     assert!(
         took >= Duration::from_secs(2),

@@ -383,7 +383,14 @@ fn bench_history_page_and_store() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let docs: Vec<Value> = (0..500)
-        .map(|i| evaluation("checkout", i, 30, ["pass", "warning", "fail", "pass"][i % 4]))
+        .map(|i| {
+            evaluation(
+                "checkout",
+                i,
+                30,
+                ["pass", "warning", "fail", "pass"][i % 4],
+            )
+        })
         .collect();
     let store = store_with(d, &docs);
     let page = d.join("page.html");
@@ -408,7 +415,13 @@ fn bench_history_page_and_store() {
             let started = std::time::Instant::now();
             history(
                 &store,
-                &["report", "--last", "10000", "-o", out_page.to_str().unwrap()],
+                &[
+                    "report",
+                    "--last",
+                    "10000",
+                    "-o",
+                    out_page.to_str().unwrap(),
+                ],
             )
             .assert_code(0);
             started.elapsed().as_millis()

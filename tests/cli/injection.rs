@@ -12,7 +12,7 @@ use crate::support::{Output, Script, Slogate, examples, response};
 /// What an Azure agent, a GitHub runner or GitLab would act on, other than slogate's own
 /// commands, in every line of stdout and stderr (a bare `\r` is a line break for Azure).
 #[track_caller]
-fn assert_only_own_commands(out: &Output) {
+pub(crate) fn assert_only_own_commands(out: &Output) {
     const OWN_AZURE: [&str; 4] = [
         "##vso[task.logissue type=",
         "##vso[task.setvariable variable=SLOGATE_",
@@ -35,7 +35,8 @@ fn assert_only_own_commands(out: &Output) {
                 assert!(
                     stream == "stdout"
                         && (line.starts_with("::error title=slogate")
-                            || line.starts_with("::warning title=slogate")),
+                            || line.starts_with("::warning title=slogate")
+                            || line.starts_with("::notice title=slogate")),
                     "{stream} carries a foreign GitHub command: {line:?}"
                 );
             }

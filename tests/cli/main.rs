@@ -9,6 +9,7 @@ mod bad_input;
 mod budget;
 mod config;
 mod config_errors;
+mod context;
 mod dashboard;
 mod docs;
 mod dynatrace;

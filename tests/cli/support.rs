@@ -249,11 +249,14 @@ impl Output {
     }
 }
 
-/// The requests a run sent for its data: without the preflight token lookup and the entity
-/// lookups that explain an empty answer (tests of those look at `sim.requests()` itself).
+/// The requests a run sent for its data: without the preflight token lookup, the entity
+/// lookups that explain an empty answer and the context (problems and events in the windows,
+/// asked with an entity selector and no problem or event selector; tests of those look at
+/// `sim.requests()` itself).
 pub fn data_requests(sim: &dtsim::BlockingSim) -> Vec<dtsim::RecordedRequest> {
     sim.requests()
         .into_iter()
+        .filter(|r| !is_context_request(r))
         .filter(|r| {
             !r.path.ends_with("/apiTokens/lookup")
                 && !r.path.ends_with("/api/v2/entities")
@@ -263,6 +266,17 @@ pub fn data_requests(sim: &dtsim::BlockingSim) -> Vec<dtsim::RecordedRequest> {
                     .is_some_and(|q| q.contains("fields=unit"))
         })
         .collect()
+}
+
+/// A request for the verdict's context (docs/context.md), not for an SLI's value.
+pub fn is_context_request(r: &dtsim::RecordedRequest) -> bool {
+    let q = r.query.as_deref().unwrap_or_default();
+    (r.path.ends_with("/api/v2/problems")
+        && q.contains("pageSize=500")
+        && !q.contains("problemSelector"))
+        || (r.path.ends_with("/api/v2/events")
+            && q.contains("pageSize=1000")
+            && !q.contains("eventSelector"))
 }
 
 /// A scripted HTTP/1.1 server on 127.0.0.1: each connection gets `reply(n, request head)` and

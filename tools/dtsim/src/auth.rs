@@ -30,6 +30,10 @@ pub enum Area {
     UserSessions,
     /// Config API v1 (dashboards).
     Config,
+    /// Settings API 2.0 (maintenance windows).
+    Settings,
+    /// Config API v1, writing (dashboards).
+    WriteConfig,
 }
 
 impl Area {
@@ -44,6 +48,8 @@ impl Area {
             Area::SecurityProblems => "securityProblems.read",
             Area::UserSessions => "DTAQLAccess",
             Area::Config => "ReadConfig",
+            Area::Settings => "settings.read",
+            Area::WriteConfig => "WriteConfig",
         }
     }
 
@@ -58,6 +64,8 @@ impl Area {
             Area::SecurityProblems => "environment-api:security-problems:read",
             Area::UserSessions => "environment-api:usql:read",
             Area::Config => "environment-api:config:read",
+            Area::Settings => "environment-api:settings:read",
+            Area::WriteConfig => "environment-api:config:write",
         }
     }
 }

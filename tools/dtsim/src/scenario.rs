@@ -88,6 +88,9 @@ pub struct Scenario {
     /// Classic dashboards (Config API v1), each as Dynatrace returns it (`id`,
     /// `dashboardMetadata.name`, `tiles`).
     pub dashboards: Vec<Value>,
+    /// Maintenance windows: values of `builtin:alerting.maintenance-window` settings objects,
+    /// served by `GET /api/v2/settings/objects`.
+    pub maintenance_windows: Vec<Value>,
     pub faults: Faults,
     /// Request-level traffic behind the built-in service metrics (see `traffic.rs`).
     pub traffic: Vec<crate::traffic::TrafficDef>,

@@ -68,6 +68,8 @@ pub(crate) struct Inner {
     scenario: Scenario,
     now_override: Mutex<Option<i64>>,
     events: Mutex<EventStore>,
+    /// Classic dashboards: the scenario's, then those created or updated through the API.
+    dashboards: Mutex<Vec<Value>>,
     dql: Mutex<DqlState>,
     oauth: Mutex<Vec<TokenDef>>,
     requests: Mutex<Vec<RecordedRequest>>,
@@ -89,10 +91,12 @@ impl Inner {
             }
         }
         let faults = FaultState::new(scenario.faults.clone());
+        let dashboards = scenario.dashboards.clone();
         Inner {
             scenario,
             now_override: Mutex::new(None),
             events: Mutex::new(store),
+            dashboards: Mutex::new(dashboards),
             dql: Mutex::new(DqlState::default()),
             oauth: Mutex::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
@@ -157,6 +161,12 @@ enum Route {
     Usql,
     DashboardList,
     DashboardGet(String),
+    /// `POST /api/config/v1/dashboards`.
+    DashboardCreate,
+    /// `PUT /api/config/v1/dashboards/{id}`.
+    DashboardUpdate(String),
+    /// `GET /api/v2/settings/objects` (maintenance windows only).
+    SettingsObjects,
     DqlExecute,
     DqlPoll,
     DqlCancel,
@@ -217,12 +227,15 @@ fn route(method: &str, api: Api, path: &str) -> Result<Route, ApiError> {
     if api == Api::Classic
         && let Some(rest) = path.strip_prefix("/api/config/v1/dashboards")
     {
-        return match rest.trim_end_matches('/') {
-            "" => expect("GET", Route::DashboardList),
-            id => expect(
-                "GET",
-                Route::DashboardGet(id.trim_start_matches('/').to_string()),
-            ),
+        let id = rest
+            .trim_end_matches('/')
+            .trim_start_matches('/')
+            .to_string();
+        return match (id.as_str(), method.to_ascii_uppercase().as_str()) {
+            ("", "POST") => Ok(Route::DashboardCreate),
+            ("", _) => expect("GET", Route::DashboardList),
+            (_, "PUT") => Ok(Route::DashboardUpdate(id)),
+            _ => expect("GET", Route::DashboardGet(id)),
         };
     }
     let Some(rest) = path.strip_prefix("/api/v2/") else {
@@ -249,6 +262,7 @@ fn route(method: &str, api: Api, path: &str) -> Result<Route, ApiError> {
         ("securityProblems", Some(t)) => expect("GET", Route::SecurityGet(t)),
         ("entities", None) => expect("GET", Route::EntitiesList),
         ("entities", Some(t)) => expect("GET", Route::EntityGet(t)),
+        ("settings", Some(t)) if t == "objects" => expect("GET", Route::SettingsObjects),
         ("apiTokens", Some(t)) if t == "lookup" && api == Api::Classic => {
             expect("POST", Route::TokenLookup)
         }
@@ -267,12 +281,31 @@ fn area(r: &Route) -> Option<Area> {
         Route::EntitiesList | Route::EntityGet(_) => Area::Entities,
         Route::Usql => Area::UserSessions,
         Route::DashboardList | Route::DashboardGet(_) => Area::Config,
+        Route::DashboardCreate | Route::DashboardUpdate(_) => Area::WriteConfig,
+        Route::SettingsObjects => Area::Settings,
         Route::DqlExecute
         | Route::DqlPoll
         | Route::DqlCancel
         | Route::OAuthToken
         | Route::TokenLookup => return None,
     })
+}
+
+/// A dashboard to create or update: JSON with `dashboardMetadata.name` and a `tiles` list.
+fn dashboard_body(body: &[u8]) -> Result<Value, ApiError> {
+    let d = json_body(body)?;
+    let named = d
+        .pointer("/dashboardMetadata/name")
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.trim().is_empty());
+    if !named || !d.get("tiles").is_some_and(Value::is_array) {
+        return Err(ApiError::violation(
+            "dashboardMetadata",
+            "a dashboard needs dashboardMetadata.name and tiles",
+            "PAYLOAD_BODY",
+        ));
+    }
+    Ok(d)
 }
 
 fn json_body(body: &[u8]) -> Result<Value, ApiError> {
@@ -331,15 +364,77 @@ async fn dispatch(
         Route::EntityGet(id) => entities::get(sc, &id, now),
         Route::TokenLookup => token_lookup(sc, body),
         Route::Usql => usql(sc, params),
+        Route::SettingsObjects => {
+            // Only the maintenance-window schema holds objects here.
+            const SCHEMA: &str = "builtin:alerting.maintenance-window";
+            let asked = params.get("schemaIds").unwrap_or_default();
+            let items: Vec<Value> = if asked.split(',').any(|s| s.trim() == SCHEMA) {
+                sc.maintenance_windows
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        json!({"objectId": format!("maintenance-window-{i}"),
+                               "schemaId": SCHEMA, "schemaVersion": "2.14", "scope": "environment",
+                               "value": v})
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            Ok(Reply::ok(
+                json!({"items": items, "totalCount": items.len(), "pageSize": 500}),
+            ))
+        }
+        Route::DashboardCreate => {
+            let mut d = dashboard_body(body)?;
+            let mut all = lock(&inner.dashboards);
+            let n = Hash::new(sc.seed)
+                .str("dashboard")
+                .str(&all.len().to_string())
+                .value();
+            let id = format!(
+                "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+                n >> 32,
+                (n >> 16) & 0xffff,
+                n & 0xfff,
+                (n >> 20) & 0xfff,
+                (n ^ (all.len() as u64)) & 0xffff_ffff_ffff
+            );
+            d["id"] = json!(id);
+            let name = d.pointer("/dashboardMetadata/name").cloned();
+            all.push(d);
+            Ok(Reply::with_status(201, json!({"id": id, "name": name})))
+        }
+        Route::DashboardUpdate(id) => {
+            let mut d = dashboard_body(body)?;
+            if d.get("id").and_then(Value::as_str).is_some_and(|b| b != id) {
+                return Err(ApiError::violation(
+                    "id",
+                    "The dashboard ID in the path and in the body differ",
+                    "PAYLOAD_BODY",
+                ));
+            }
+            d["id"] = json!(id);
+            let mut all = lock(&inner.dashboards);
+            match all
+                .iter_mut()
+                .find(|x| x.get("id").and_then(Value::as_str) == Some(id.as_str()))
+            {
+                Some(slot) => {
+                    *slot = d;
+                    Ok(Reply::empty(204))
+                }
+                None => Err(ApiError::not_found(format!("Dashboard {id} not found"))),
+            }
+        }
         Route::DashboardList => Ok(Reply::ok(json!({
-            "dashboards": sc.dashboards.iter().map(|d| json!({
+            "dashboards": lock(&inner.dashboards).iter().map(|d| json!({
                 "id": d.get("id"),
                 "name": d.pointer("/dashboardMetadata/name"),
                 "owner": d.pointer("/dashboardMetadata/owner"),
             })).collect::<Vec<_>>(),
         }))),
-        Route::DashboardGet(id) => match sc
-            .dashboards
+        Route::DashboardGet(id) => match lock(&inner.dashboards)
             .iter()
             .find(|d| d.get("id").and_then(Value::as_str) == Some(id.as_str()))
         {
@@ -732,6 +827,11 @@ impl Sim {
         self.inner.events_json()
     }
 
+    /// The classic dashboards: the scenario's and those written through the API.
+    pub fn dashboards(&self) -> Vec<Value> {
+        lock(&self.inner.dashboards).clone()
+    }
+
     /// Replaces the faults (and restarts their request count).
     pub fn set_faults(&self, faults: Faults) {
         self.inner.set_faults(faults);
@@ -825,6 +925,11 @@ impl BlockingSim {
     }
     pub fn events(&self) -> Vec<Value> {
         self.inner.events_json()
+    }
+
+    /// The classic dashboards: the scenario's and those written through the API.
+    pub fn dashboards(&self) -> Vec<Value> {
+        lock(&self.inner.dashboards).clone()
     }
     pub fn set_faults(&self, faults: Faults) {
         self.inner.set_faults(faults);

@@ -312,3 +312,60 @@ async fn security_problems_entities_and_usql() {
     assert_eq!(r.status, 400);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn dashboards_are_created_updated_and_read_back() {
+    let mut sc = example();
+    sc.tokens.push(dtsim::scenario::TokenDef {
+        token: "dt0c01.WRITER.TOKEN".into(),
+        scopes: vec!["ReadConfig".into(), "WriteConfig".into()],
+        ..Default::default()
+    });
+    let sim = dtsim::Sim::start(sc).await.unwrap();
+    let u = sim.url();
+    let auth = [
+        ("Authorization", "Api-Token dt0c01.WRITER.TOKEN"),
+        ("Content-Type", "application/json"),
+    ];
+    let body = json!({"dashboardMetadata": {"name": "release"}, "tiles": []}).to_string();
+    let r = send(&u, "POST", "/api/config/v1/dashboards", &auth, Some(&body)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let changed =
+        json!({"id": id, "dashboardMetadata": {"name": "release"}, "tiles": [{"tileType": "MARKDOWN"}]})
+            .to_string();
+    let path = format!("/api/config/v1/dashboards/{id}");
+    let r = send(&u, "PUT", &path, &auth, Some(&changed)).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = send(&u, "GET", &path, &auth, None).await;
+    assert_eq!(r.json()["tiles"][0]["tileType"], "MARKDOWN");
+    // Unknown id, a body without a name, a token without WriteConfig.
+    let r = send(
+        &u,
+        "PUT",
+        "/api/config/v1/dashboards/nope",
+        &auth,
+        Some(&changed),
+    )
+    .await;
+    assert_eq!(r.status, 400, "the ids differ: {}", r.body);
+    let r = send(
+        &u,
+        "POST",
+        "/api/config/v1/dashboards",
+        &auth,
+        Some("{\"tiles\": []}"),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    let r = send(
+        &u,
+        "POST",
+        "/api/config/v1/dashboards",
+        &[("Authorization", &format!("Api-Token {TOKEN}"))],
+        Some(&body),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(sim.dashboards().len(), 1);
+}
