@@ -392,6 +392,10 @@ pub struct GateArgs {
     #[arg(long, value_enum, value_name = "JUDGE")]
     pub judge: Option<JudgeArg>,
 
+    /// With --judge statistical: minutes after the deployment left out as warm-up, 0 for none [default: slogate.yaml's `judge.warm_up_minutes`, else 5].
+    #[arg(long, value_name = "MINUTES")]
+    pub warm_up_minutes: Option<usize>,
+
     #[command(flatten)]
     pub source: SourceArgs,
 

@@ -34,6 +34,7 @@ pub fn run_eval(args: &EvalArgs, ui: &Ui) -> Exit {
         wait: None,
         baseline: BaselineMode::History,
         judge: None,
+        warm_up_minutes: None,
     };
     run(job, ui, &clock)
 }
@@ -105,6 +106,7 @@ pub fn run_gate(args: &GateArgs, ui: &Ui) -> Exit {
             crate::cli::JudgeArg::Keptn => crate::judge::JudgeMode::Keptn,
             crate::cli::JudgeArg::Statistical => crate::judge::JudgeMode::Statistical,
         }),
+        warm_up_minutes: args.warm_up_minutes,
     };
     run(job, ui, &clock)
 }
