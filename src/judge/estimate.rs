@@ -226,56 +226,91 @@ pub fn between_windows(
 /// incident (latency ×2 on a few % of per-minute noise) at once.
 pub const OUTLIER_Z: f64 = 5.0;
 
-/// Which minutes of one window are outliers. `counts`: `y` are event counts out of `x` requests
-/// (a rate): a minute is an outlier when its count lies more than `z` Poisson standard
-/// deviations above what the window's rate (without outliers, two passes) predicts. Otherwise
-/// `y/x` is a level (x = 1 for a plain level): an outlier lies more than `z` robust standard
-/// deviations (1.4826·MAD) from the window's median in log space, either way. Minutes without
-/// data are never outliers.
+/// Which minutes of several windows are outliers (one `Vec` per window). `counts`: `y` are
+/// event counts out of `x` requests (a rate): a minute is an outlier when its count lies more
+/// than `z` Poisson standard deviations above what its window's rate (without outliers, two
+/// passes) predicts. Otherwise `y/x` is a level (x = 1 for a plain level): an outlier lies more
+/// than `z` robust standard deviations from its window's median in log space, either way, the
+/// robust standard deviation (1.4826·MAD of every minute from its window's median) pooled over
+/// the windows: an incident filling a third of one window does not hide itself by widening
+/// that window's spread, and a window that moved as a whole (a regression) keeps its minutes.
+/// Minutes without data are never outliers.
+pub fn outliers_pooled(
+    counts: bool,
+    windows: &[(&[Option<f64>], &[Option<f64>])],
+    z: f64,
+) -> Vec<Vec<bool>> {
+    if counts {
+        return windows
+            .iter()
+            .map(|(y, x)| count_outliers(y, x, z))
+            .collect();
+    }
+    let logs: Vec<Vec<Option<f64>>> = windows
+        .iter()
+        .map(|(y, x)| {
+            (0..y.len())
+                .map(|i| match (y[i], x.get(i).copied().flatten()) {
+                    (Some(v), Some(w)) if v > 0.0 && w > 0.0 => Some((v / w).ln()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
+    let centres: Vec<Option<f64>> = logs
+        .iter()
+        .map(|u| {
+            let mut v: Vec<f64> = u.iter().flatten().copied().collect();
+            (v.len() >= 5).then(|| median(&mut v))
+        })
+        .collect();
+    let mut dev: Vec<f64> = logs
+        .iter()
+        .zip(&centres)
+        .filter_map(|(u, c)| c.map(|c| u.iter().flatten().map(move |v| (v - c).abs())))
+        .flatten()
+        .collect();
+    let scale = 1.4826 * median(&mut dev);
+    logs.iter()
+        .zip(&centres)
+        .map(|(u, c)| {
+            u.iter()
+                .map(|v| match (v, c) {
+                    (Some(v), Some(c)) if scale > 0.0 => (v - c).abs() > z * scale,
+                    _ => false,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// [`outliers_pooled`] for a single window.
 pub fn outliers(counts: bool, y: &[Option<f64>], x: &[Option<f64>], z: f64) -> Vec<bool> {
+    outliers_pooled(counts, &[(y, x)], z).remove(0)
+}
+
+fn count_outliers(y: &[Option<f64>], x: &[Option<f64>], z: f64) -> Vec<bool> {
     let n = y.len();
     let mut out = vec![false; n];
     let xi = |i: usize| x.get(i).copied().flatten();
-    if counts {
-        for _ in 0..2 {
-            let (mut se, mut sr) = (0.0, 0.0);
-            for i in 0..n {
-                if let (Some(e), Some(r), false) = (y[i], xi(i), out[i]) {
-                    se += e;
-                    sr += r;
-                }
-            }
-            if sr <= 0.0 {
-                return out;
-            }
-            let rate = se / sr;
-            for i in 0..n {
-                if let (Some(e), Some(r)) = (y[i], xi(i)) {
-                    let expected = rate * r;
-                    out[i] = (e - expected) / (expected + 1.0).sqrt() > z;
-                }
+    for _ in 0..2 {
+        let (mut se, mut sr) = (0.0, 0.0);
+        for i in 0..n {
+            if let (Some(e), Some(r), false) = (y[i], xi(i), out[i]) {
+                se += e;
+                sr += r;
             }
         }
-        return out;
-    }
-    let u: Vec<Option<f64>> = (0..n)
-        .map(|i| match (y[i], xi(i)) {
-            (Some(v), Some(w)) if v > 0.0 && w > 0.0 => Some((v / w).ln()),
-            _ => None,
-        })
-        .collect();
-    let mut vals: Vec<f64> = u.iter().flatten().copied().collect();
-    if vals.len() < 5 {
-        return out;
-    }
-    let med = median(&mut vals);
-    let mut dev: Vec<f64> = vals.iter().map(|v| (v - med).abs()).collect();
-    let scale = 1.4826 * median(&mut dev);
-    if scale <= 0.0 {
-        return out;
-    }
-    for i in 0..n {
-        out[i] = u[i].is_some_and(|v| (v - med).abs() > z * scale);
+        if sr <= 0.0 {
+            return out;
+        }
+        let rate = se / sr;
+        for i in 0..n {
+            if let (Some(e), Some(r)) = (y[i], xi(i)) {
+                let expected = rate * r;
+                out[i] = (e - expected) / (expected + 1.0).sqrt() > z;
+            }
+        }
     }
     out
 }

@@ -253,26 +253,25 @@ pub fn compare(
     // Outlier minutes, per window of the stretch (from its end) and in the evaluation window.
     let judge_outliers = statistic != Statistic::Total;
     let mut keep_h = vec![true; n];
-    if judge_outliers && len > 0 {
-        let mut end = n;
-        while end >= len {
-            let o = estimate::outliers(
-                counts,
-                &hy[end - len..end],
-                &hx[end - len..end],
-                estimate::OUTLIER_Z,
-            );
-            for (i, out) in o.into_iter().enumerate() {
-                keep_h[end - len + i] = !out;
-            }
-            end -= len;
-        }
-    }
     let mut keep_a: Vec<bool> = (0..ay.len()).map(|i| i >= skip).collect();
-    if judge_outliers {
-        let o = estimate::outliers(counts, &ay[skip..], &ax[skip..], estimate::OUTLIER_Z);
-        for (i, out) in o.into_iter().enumerate() {
-            keep_a[skip + i] &= !out;
+    if judge_outliers && len > 0 {
+        // Windows of the stretch from its end (whole windows only), and the evaluation window.
+        let starts: Vec<usize> = (1..=n / len).map(|k| n - k * len).collect();
+        let mut windows: Vec<(&[Option<f64>], &[Option<f64>])> = starts
+            .iter()
+            .map(|s| (&hy[*s..*s + len], &hx[*s..*s + len]))
+            .collect();
+        windows.push((&ay[skip..], &ax[skip..]));
+        let flagged = estimate::outliers_pooled(counts, &windows, estimate::OUTLIER_Z);
+        for (s, o) in starts.iter().zip(&flagged) {
+            for (i, out) in o.iter().enumerate() {
+                keep_h[s + i] = !out;
+            }
+        }
+        if let Some(o) = flagged.last() {
+            for (i, out) in o.iter().enumerate() {
+                keep_a[skip + i] &= !out;
+            }
         }
     }
 
@@ -408,13 +407,16 @@ pub fn compare(
     } else {
         (s_window, "the window before the deployment".to_string())
     };
-    // The correction to Keptn's log change: its windows' raw per-minute statistics swapped for
-    // the clean ones (the robust baseline; warm-up and outliers left out; matched load).
+    // The change is the per-minute estimate on the clean minutes (the robust baseline; warm-up
+    // and outliers left out; matched load): for averages and rates with counts it is Keptn's
+    // own change when nothing was left out; for a percentile the mean of per-minute logs,
+    // which an incident's minutes move less than the p95 of a whole window. Kept as a
+    // correction to Keptn's log change; 0 when a window has no statistic.
     let correction = match (s_before_raw, s_after_raw, s_after, s_base) {
         (Some(br), Some(ar_), Some(a), Some(b))
-            if [br, ar_, a, b].iter().all(|v| v.is_finite()) =>
+            if [br, ar_, a, b].iter().all(|v| v.is_finite()) && before > 0.0 && after > 0.0 =>
         {
-            (a - ar_) + (br - b)
+            (a - b) - (after / before).ln()
         }
         _ => 0.0,
     };
@@ -444,9 +446,11 @@ pub fn compare(
             }
         }
     });
-    let split = |c: f64| match (s_before_raw, s_base, s_after_raw, s_after) {
-        (Some(br), Some(b), Some(ar_), Some(a)) if c != 0.0 => {
-            (before * (b - br).exp(), after * (a - ar_).exp())
+    // For `+N` criteria: the clean baseline in Keptn's units, and the clean change on it.
+    let split = |c: f64| match (s_before_raw, s_base, s_after) {
+        (Some(br), Some(b), Some(a)) if c != 0.0 => {
+            let base = before * (b - br).exp();
+            (base, base * (a - b).exp())
         }
         _ => (before, after),
     };

@@ -254,8 +254,12 @@ fn same_input_same_interval() {
 #[test]
 fn difference_criteria_use_the_difference_interval() {
     let mut rng = fastrand::Rng::with_seed(3);
-    let (b, a) = latency_pair(&mut rng, 0.0, 0.01, 1.0);
-    let (vb, va) = (geo_mean(&b), geo_mean(&a));
+    let (b, mut a) = latency_pair(&mut rng, 0.0, 0.01, 1.0);
+    // The minutes after 30 higher, as the value.
+    for v in a.values.iter_mut().flatten() {
+        *v += 30.0;
+    }
+    let (vb, va) = (geo_mean(&b), geo_mean(&a) - 30.0);
     let c = compare(Statistic::Level, &b, &a, None, vb, va + 30.0, &plain());
     let d = c.difference.unwrap();
     assert!(d.low < d.point && d.point < d.high);
