@@ -427,7 +427,16 @@ pub fn compare(
     let load_var = load.map_or(0.0, |(fit, lref, lafter)| {
         (lafter - lref).powi(2) * fit.se * fit.se
     });
-    let var = between.map_or(within, |(v, _)| within.max(v)) + load_var;
+    // With the stretch before the deployment, its window-to-window spread is the variance of
+    // the change itself, drift and sampling noise included (and the shared drift of adjacent
+    // windows, which the within-window sum counts twice); the sampling noise of independent
+    // minutes is its floor. Without it, the within-window estimate.
+    let sampling = {
+        let ib = estimate::window_spread(shape, &tb, &prepared[0].x, rb, 1.0, prepared[0].floor);
+        let ia = estimate::window_spread(shape, &ta, &prepared[1].x, ra, 1.0, prepared[1].floor);
+        ib.log_var + ia.log_var
+    };
+    let var = between.map_or(within, |(v, _)| sampling.max(v)) + load_var;
     let se = var.sqrt();
 
     let change_percent = (before > 0.0 && after >= 0.0 && se.is_finite()).then(|| {

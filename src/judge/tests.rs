@@ -347,13 +347,14 @@ fn summary_and_resolution_note() {
 #[test]
 fn slow_drift_is_seen_in_the_history_before_the_baseline() {
     // A level drifting more slowly than a window is long (ρ = 0.97 a minute): the two windows
-    // alone miss much of it; 90 minutes before the baseline window show it.
+    // alone miss much of it; the 210 minutes before the baseline window show it (the judge
+    // fetches seven window lengths).
     let runs = 400;
     let mut rng = fastrand::Rng::with_seed(21);
     let crit = Criterion::parse("<=+10%").unwrap();
     let (mut cov_alone, mut cov_hist, mut fail_alone, mut fail_hist) = (0, 0, 0, 0);
     for _ in 0..runs {
-        let level = estimate_tests::ar1(&mut rng, 150, 0.97, 0.03, 300);
+        let level = estimate_tests::ar1(&mut rng, 270, 0.97, 0.03, 300);
         let mut mk = |r: std::ops::Range<usize>| Minutes {
             values: r
                 .map(|i| Some(200.0 * (level[i] + 0.03 * estimate_tests::gauss(&mut rng)).exp()))
@@ -361,12 +362,12 @@ fn slow_drift_is_seen_in_the_history_before_the_baseline() {
             requests: None,
             events: None,
         };
-        let history = mk(0..120);
+        let history = mk(0..240);
         let before = Minutes {
-            values: history.values[90..].to_vec(),
+            values: history.values[210..].to_vec(),
             ..Minutes::default()
         };
-        let after = mk(120..150);
+        let after = mk(240..270);
         let (vb, va) = (geo_mean(&before), geo_mean(&after));
         let s = plain();
         for (h, cov, fail) in [
