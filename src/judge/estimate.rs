@@ -226,6 +226,9 @@ pub fn between_windows(
 /// incident (latency ×2 on a few % of per-minute noise) at once.
 pub const OUTLIER_Z: f64 = 5.0;
 
+/// One window's per-minute (y, x), `None` where missing.
+pub type Window<'a> = (&'a [Option<f64>], &'a [Option<f64>]);
+
 /// Which minutes of several windows are outliers (one `Vec` per window). `counts`: `y` are
 /// event counts out of `x` requests (a rate): a minute is an outlier when its count lies more
 /// than `z` Poisson standard deviations above what its window's rate (without outliers, two
@@ -235,11 +238,7 @@ pub const OUTLIER_Z: f64 = 5.0;
 /// the windows: an incident filling a third of one window does not hide itself by widening
 /// that window's spread, and a window that moved as a whole (a regression) keeps its minutes.
 /// Minutes without data are never outliers.
-pub fn outliers_pooled(
-    counts: bool,
-    windows: &[(&[Option<f64>], &[Option<f64>])],
-    z: f64,
-) -> Vec<Vec<bool>> {
+pub fn outliers_pooled(counts: bool, windows: &[Window<'_>], z: f64) -> Vec<Vec<bool>> {
     if counts {
         return windows
             .iter()

@@ -257,7 +257,7 @@ pub fn compare(
     if judge_outliers && len > 0 {
         // Windows of the stretch from its end (whole windows only), and the evaluation window.
         let starts: Vec<usize> = (1..=n / len).map(|k| n - k * len).collect();
-        let mut windows: Vec<(&[Option<f64>], &[Option<f64>])> = starts
+        let mut windows: Vec<estimate::Window> = starts
             .iter()
             .map(|s| (&hy[*s..*s + len], &hx[*s..*s + len]))
             .collect();
