@@ -196,7 +196,9 @@ def gate(slogate, root, svc, judge, history, extra=()):
         sys.exit(f"{svc['name']}: {result}: {report.get('error')}")
     ind = {i["value"]["metric"]: i for i in report["indicatorResults"]}
     p95 = ind["response_time_p95"].get("changePercent")
-    return {"result": result, "ms": ms, "p95_change": p95,
+    why = [(i.get("judge") or {}).get("summary", "") for i in ind.values()
+           if i.get("status") == "fail"]
+    return {"result": result, "ms": ms, "p95_change": p95, "why": why,
             "inconclusive": sum(1 for i in ind.values()
                                 if (i.get("judge") or {}).get("decision") == "inconclusive")}
 
@@ -229,6 +231,8 @@ def main():
     ap.add_argument("--min-events", type=int, help="the judge's min_events (default: slogate's)")
     ap.add_argument("--grid", action="store_true", help="the noise x traffic x size grid instead of the production effects")
     ap.add_argument("--effect", help="only the production effects whose name contains this")
+    ap.add_argument("--explain", action="store_true",
+                    help="print the judge's summaries of unchanged releases it failed")
     ap.add_argument("--judge-flag", action="append", default=[],
                     help="extra flag for the judged gate (repeatable), e.g. --judge-flag=--warm-up=0m")
     a = ap.parse_args()
@@ -297,6 +301,10 @@ def main():
         rows.append({"row": row, "regression_percent": size,
                      "between_window_p95_sd_percent": sd, "keptn": k, "judge": j,
                      "judge_inconclusive_per_gate": inc})
+    if a.explain:
+        for s, judge, r in results:
+            if judge and s["size"] == 0 and r["result"] == "fail":
+                print(f"\n{s['name']} ({s['row']}): " + " | ".join(r["why"]))
     km = [r["ms"] for _, judge, r in results if not judge]
     jm = [r["ms"] for _, judge, r in results if judge]
     med = lambda v: sorted(v)[len(v) // 2]

@@ -320,6 +320,15 @@ pub fn compare(
         (Some((fit, lref, _)), Some(r)) if r > 0.0 => (-fit.slope * (r.ln() - lref)).exp(),
         _ => 1.0,
     };
+    // A minute left out is left out of every series (a rate is made of its counts).
+    let kept = |s: &Option<Vec<Option<f64>>>, keep: &[bool]| {
+        s.as_ref().map(|v| {
+            v.iter()
+                .enumerate()
+                .map(|(i, x)| x.filter(|_| keep.get(i).copied().unwrap_or(true)))
+                .collect()
+        })
+    };
     let adjusted = |m: &Minutes, keep: &[bool], r: &[Option<f64>]| Minutes {
         values: m
             .values
@@ -327,8 +336,8 @@ pub fn compare(
             .enumerate()
             .map(|(i, v)| v.filter(|_| keep[i]).map(|v| v * factor(r[i])))
             .collect(),
-        requests: m.requests.clone(),
-        events: m.events.clone(),
+        requests: kept(&m.requests, keep),
+        events: kept(&m.events, keep),
     };
     let clean_stretch = adjusted(stretch, &keep_h, &hr);
     let clean_after = adjusted(after_minutes, &keep_a, &ar);

@@ -648,3 +648,33 @@ fn latency_that_follows_load_is_compared_at_matched_load() {
     );
     assert_eq!(c.load_adjusted_percent, None);
 }
+
+#[test]
+fn error_bursts_are_left_out_of_the_counts_too() {
+    // 300 requests a minute at 0.5 % errors; the window after holds two 2-minute bursts of 30
+    // errors a minute. Left out, the rate after is the rate before: no change.
+    let window = |bursts: &[usize], errors: f64| {
+        let ev: Vec<Option<f64>> = (0..30)
+            .map(|i| Some(if bursts.contains(&i) { 30.0 } else { errors }))
+            .collect();
+        Minutes {
+            values: ev.iter().map(|e| e.map(|e| e / 300.0 * 100.0)).collect(),
+            requests: Some(vec![Some(300.0); 30]),
+            events: Some(ev),
+        }
+    };
+    let before = window(&[], 1.5);
+    let after = window(&[10, 11, 20, 21], 1.5);
+    let c = compare(Statistic::Rate, &before, &after, None, 0.5, 0.9, &plain());
+    assert_eq!(
+        c.left_out,
+        ["4 outlier minutes after the deployment (minutes +10 … +11, minutes +20 … +21)"]
+    );
+    assert!(
+        c.change_percent.unwrap().point.abs() < 1e-9,
+        "{:?}",
+        c.change_percent
+    );
+    assert_eq!(c.events_after, Some(39.0));
+    assert_eq!(c.minutes_after, 26);
+}
