@@ -342,8 +342,8 @@ pub struct EvalArgs {
 pub enum JudgeArg {
     /// Keptn's comparison of two point values.
     Keptn,
-    /// Point values plus an interval from the per-minute series: a change whose interval
-    /// reaches back inside the margin is a warning, not a failure (docs/judge.md).
+    /// An interval from the per-minute series: fails only a change shown beyond its margin,
+    /// warns on one shown worse but not beyond it (docs/judge.md).
     Statistical,
 }
 
