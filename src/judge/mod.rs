@@ -346,11 +346,11 @@ pub fn compare(
         requests: clean_stretch
             .requests
             .as_ref()
-            .map(|v| v[base_from..].to_vec()),
+            .map(|v| v.iter().skip(base_from).copied().collect()),
         events: clean_stretch
             .events
             .as_ref()
-            .map(|v| v[base_from..].to_vec()),
+            .map(|v| v.iter().skip(base_from).copied().collect()),
     };
 
     // The windows' statistics (log), per-minute estimator: raw as Keptn's windows, and clean.

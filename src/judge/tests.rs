@@ -678,3 +678,51 @@ fn error_bursts_are_left_out_of_the_counts_too() {
     assert_eq!(c.events_after, Some(39.0));
     assert_eq!(c.minutes_after, 26);
 }
+
+#[test]
+fn ragged_series_never_panic() {
+    // Holes, zeros, windows of different lengths, histories shorter than a window, counts
+    // missing or shorter than the values: every statistic gives an interval or none, no panic.
+    let mut rng = fastrand::Rng::with_seed(77);
+    let series = |rng: &mut fastrand::Rng, n: usize| -> Vec<Option<f64>> {
+        (0..n)
+            .map(|_| match rng.u8(0..10) {
+                0 => None,
+                1 => Some(0.0),
+                _ => Some(rng.f64() * 100.0),
+            })
+            .collect()
+    };
+    let mk = |rng: &mut fastrand::Rng, n: usize| {
+        let values = series(rng, n);
+        let m = rng.usize(0..=n);
+        Minutes {
+            values,
+            requests: rng.bool().then(|| series(rng, m)),
+            events: rng.bool().then(|| series(rng, m)),
+        }
+    };
+    for _ in 0..300 {
+        let (lb, la, lh) = (rng.usize(0..40), rng.usize(0..40), rng.usize(0..300));
+        let (b, a, h) = (mk(&mut rng, lb), mk(&mut rng, la), mk(&mut rng, lh));
+        let s = Settings {
+            warm_up_minutes: rng.usize(0..40),
+            min_minutes: rng.usize(0..15),
+            ..Settings::default()
+        };
+        for st in [
+            Statistic::Percentile(95.0),
+            Statistic::Average,
+            Statistic::Rate,
+            Statistic::Total,
+            Statistic::Level,
+        ] {
+            let c = compare(st, &b, &a, Some(&h), 1.0, 1.5, &s);
+            if let Some(i) = c.change_percent {
+                assert!(!i.point.is_nan(), "{c:?}");
+            }
+            let crit = Criterion::parse("<=+10%").unwrap();
+            let _ = decide(&crit, 1.0, 1.5, &c);
+        }
+    }
+}
