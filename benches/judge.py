@@ -2,16 +2,19 @@
 """Verdict quality of `slogate gate`: Keptn's comparison vs `--judge statistical`.
 
 Simulated releases with ground truth, served by dtsim's request-level traffic model
-(heavy-tailed latencies, a traffic ramp, 0.5 % errors, optionally a drifting latency level):
-for every noise x traffic x regression size, RELEASES services whose latency is multiplied by
-(1 + size) from the deployment on. Each release is gated twice through the real binary
-(`--deployment-time T --timeframe 30m`, window baseline), once per judge, and the outcomes
-are tallied. Prints a Markdown table and writes JSON figures.
+(per-minute Poisson request counts, heavy-tailed log-normal latencies per request, errors per
+request). Default: the production effects of issue 20 (slow drift, latency following load with
+the deployment in a morning ramp, warm-up, error bursts, low traffic, an incident in the
+baseline window), each with latency regressions of 0, +20 and +50 % from the deployment on.
+`--grid`: the older noise x traffic x size grid. Each release is gated twice through the real
+binary (`--deployment-time T --timeframe 30m`, window baseline), once per judge, and the
+outcomes are tallied. Prints a Markdown table and writes JSON figures.
 
-Usage: benches/judge.py [--quick] [--releases N] [--jobs N] [--out FILE]
+Usage: benches/judge.py [--quick] [--grid] [--effect NAME] [--releases N] [--jobs N] [--out FILE]
        (benches/judge.sh builds the release binaries and runs this.)
 """
 import argparse
+import datetime
 import json
 import math
 import os
@@ -34,6 +37,41 @@ NOISE = {
 }
 TRAFFIC = {"low": [60.0, 150.0], "high": [300.0, 600.0]}
 DEPLOYMENT = "2026-01-05T10:00:00Z"
+# Minutes since the epoch of the deployment, for placing it in a ramp.
+DEPLOY_TIME = datetime.datetime(2026, 1, 5, 10, tzinfo=datetime.timezone.utc)
+DEPLOY_MIN = int(DEPLOY_TIME.timestamp()) // 60
+RT_KEY = "builtin:service.response.time"
+ERR_KEY = "builtin:service.errors.total.count"
+
+
+def at(minutes):
+    """The deployment time shifted by `minutes`, as RFC 3339."""
+    t = DEPLOY_TIME + datetime.timedelta(minutes=minutes)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# Production effects (issue 20). Each: traffic overrides, and regressions every release of the
+# effect gets (besides its own latency regression from the deployment on).
+BASE = {"requests_per_minute": [300.0, 600.0], "ramp_minutes": 120, "drift_sd": 0.03,
+        "drift_rho": 0.95}
+EFFECTS = {
+    "none (slow drift)": ({"drift_sd": 0.06}, []),
+    # A 6-hour morning ramp 200 → 700 requests a minute, the deployment 60 % up it; latency
+    # proportional to load: traffic after is about 9 % above the window before.
+    "latency follows load, deploy in the ramp": (
+        {"requests_per_minute": [200.0, 700.0], "ramp_minutes": 360, "load_exponent": 1.0,
+         "ramp_offset_minutes": 216 - DEPLOY_MIN % 720}, []),
+    # 1.5x as slow for 2 minutes, 1.2x for 2 more.
+    "warm-up after the deployment": ({}, [(RT_KEY, 0, 2, 1.5), (RT_KEY, 2, 4, 1.2)]),
+    # 3 % of minutes start a 2-minute burst of 20x the error probability (10 % errors).
+    "errors in short bursts": ({"requests_per_minute": [200.0, 400.0], "error_burst_share": 0.03,
+                                "error_burst_minutes": 2, "error_burst_factor": 20.0}, []),
+    "low traffic (5-30 requests/min)": ({"requests_per_minute": [5.0, 30.0]}, []),
+    # 10 minutes of 2.5x latency and 5x errors, 25 to 15 minutes before the deployment.
+    "10-minute incident in the baseline window": (
+        {}, [(RT_KEY, -25, -15, 2.5), (ERR_KEY, -25, -15, 5.0)]),
+}
+EFFECT_SIZES = [0, 20, 50]
 TOKEN = "dt0c01.BENCH.JUDGE"
 
 RT = 'builtin:service.response.time:merge("dt.entity.service")'
@@ -65,6 +103,22 @@ total_score:
 """
 
 
+def effect_services(releases, only=None):
+    out = []
+    n = 0
+    for effect, (over, regs) in EFFECTS.items():
+        if only and only not in effect:
+            continue
+        for size in EFFECT_SIZES:
+            # Unchanged releases get 2x as many: the false-failure target is 1 %.
+            for i in range(releases * (2 if size == 0 else 1)):
+                n += 1
+                out.append({"id": f"SERVICE-{n:016X}", "name": f"e{list(EFFECTS).index(effect)}-{size}-{i}",
+                            "row": effect, "size": size, "traffic_def": {**BASE, **over},
+                            "regs": regs})
+    return out
+
+
 def services(releases):
     out = []
     n = 0
@@ -75,8 +129,10 @@ def services(releases):
                 for i in range(releases * (3 if size == 0 else 1)):
                     n += 1
                     name = f"{noise.replace(' ', '_')}-{traffic}-{size}-{i}"
-                    out.append({"id": f"SERVICE-{n:016X}", "name": name, "noise": noise,
-                                "traffic": traffic, "size": size})
+                    out.append({"id": f"SERVICE-{n:016X}", "name": name,
+                                "row": (noise, traffic), "size": size, "regs": [],
+                                "traffic_def": {"requests_per_minute": TRAFFIC[traffic],
+                                                "ramp_minutes": 120, **NOISE[noise]}})
     return out
 
 
@@ -94,12 +150,13 @@ def scenario(svcs):
             "builtin:service.errors.total.count": metric("Count", {"sum": 1}),
             "builtin:service.errors.total.rate": metric("Percent", {"avg": 0.5}),
         },
-        "traffic": [dict(service=s["id"], requests_per_minute=TRAFFIC[s["traffic"]],
-                         ramp_minutes=120, median_us=100000, sigma=0.5, tail_share=0.02,
-                         tail_alpha=2.5, error_rate=0.005, **NOISE[s["noise"]]) for s in svcs],
-        "regressions": [{"service": s["id"], "metric": "builtin:service.response.time",
+        "traffic": [dict(service=s["id"], median_us=100000, sigma=0.5, tail_share=0.02,
+                         tail_alpha=2.5, error_rate=0.005, **s["traffic_def"]) for s in svcs],
+        "regressions": [{"service": s["id"], "metric": RT_KEY,
                          "from": DEPLOYMENT, "factor": 1 + s["size"] / 100}
-                        for s in svcs if s["size"]],
+                        for s in svcs if s["size"]]
+        + [{"service": s["id"], "metric": key, "from": at(a), "to": at(b), "factor": f}
+           for s in svcs for (key, a, b, f) in s["regs"]],
     }
 
 
@@ -118,12 +175,12 @@ def config(root, url, min_events=None):
                 + (f"judge:\n  min_events: {min_events}\n" if min_events is not None else ""))
 
 
-def gate(slogate, root, svc, judge, history):
+def gate(slogate, root, svc, judge, history, extra=()):
     cmd = [slogate, "gate", "--config", root, "--service", svc["name"],
            "--deployment-time", DEPLOYMENT, "--timeframe", "30m", "--format", "json",
            "--history", history, "--settle", "0s"]
     if judge:
-        cmd += ["--judge", "statistical"]
+        cmd += ["--judge", "statistical", *extra]
     env = dict(os.environ, BENCH_DT_TOKEN=TOKEN, NO_COLOR="1")
     for k in [k for k in env if k.startswith(("GITHUB_", "GITLAB_", "CI", "TF_BUILD", "BUILDKITE"))]:
         del env[k]
@@ -139,7 +196,9 @@ def gate(slogate, root, svc, judge, history):
         sys.exit(f"{svc['name']}: {result}: {report.get('error')}")
     ind = {i["value"]["metric"]: i for i in report["indicatorResults"]}
     p95 = ind["response_time_p95"].get("changePercent")
-    return {"result": result, "ms": ms, "p95_change": p95,
+    why = [(i.get("judge") or {}).get("summary", "") for i in ind.values()
+           if i.get("status") == "fail"]
+    return {"result": result, "ms": ms, "p95_change": p95, "why": why,
             "inconclusive": sum(1 for i in ind.values()
                                 if (i.get("judge") or {}).get("decision") == "inconclusive")}
 
@@ -170,9 +229,15 @@ def main():
     ap.add_argument("--dtsim", default=os.path.join(ROOT, "target/release/dtsim"))
     ap.add_argument("--out", help="write the figures as JSON here")
     ap.add_argument("--min-events", type=int, help="the judge's min_events (default: slogate's)")
+    ap.add_argument("--grid", action="store_true", help="the noise x traffic x size grid instead of the production effects")
+    ap.add_argument("--effect", help="only the production effects whose name contains this")
+    ap.add_argument("--explain", action="store_true",
+                    help="print the judge's summaries of unchanged releases it failed")
+    ap.add_argument("--judge-flag", action="append", default=[],
+                    help="extra flag for the judged gate (repeatable), e.g. --judge-flag=--warm-up=0m")
     a = ap.parse_args()
     releases = a.releases or (25 if a.quick else 100)
-    svcs = services(releases)
+    svcs = services(releases) if a.grid else effect_services(releases, a.effect)
     work = tempfile.mkdtemp(prefix="judge-bench-")
     sim = None
     try:
@@ -187,7 +252,7 @@ def main():
         def run(i_task):
             i, (s, judge) = i_task
             history = os.path.join(work, f"history-{i % a.jobs}-{int(judge)}.sqlite")
-            return s, judge, gate(a.slogate, root, s, judge, history)
+            return s, judge, gate(a.slogate, root, s, judge, history, a.judge_flag if judge else ())
 
         started = time.time()
         with ThreadPoolExecutor(a.jobs) as ex:
@@ -201,7 +266,7 @@ def main():
 
     cells = {}
     for s, judge, r in results:
-        key = (s["noise"], s["traffic"], s["size"])
+        key = (s["row"], s["size"])
         c = cells.setdefault(key, {"keptn": [], "judge": [], "p95": []})
         c["judge" if judge else "keptn"].append(r)
         if not judge and r["p95_change"] is not None:
@@ -212,22 +277,34 @@ def main():
         return {k: 100.0 * sum(r["result"] == k for r in rs) / n for k in ("fail", "warning", "pass")}
 
     rows = []
-    print(f"# slogate gate verdicts: Keptn vs --judge statistical ({releases} releases a cell, {3 * releases} unchanged)\n")
-    print("| noise | traffic | regression | between-window p95 sd | Keptn fail / warn / pass | judge fail / warn / pass | judge inconclusive objectives |")
-    print("|---|---|---|---|---|---|---|")
-    for (noise, traffic, size), c in sorted(cells.items(), key=lambda kv: (list(NOISE).index(kv[0][0]), list(TRAFFIC).index(kv[0][1]), kv[0][2])):
+    unchanged = (3 if a.grid else 2) * releases
+    print(f"# slogate gate verdicts: Keptn vs --judge statistical ({releases} releases a cell, {unchanged} unchanged)\n")
+    if a.grid:
+        print("| noise | traffic | regression | between-window p95 sd | Keptn fail / warn / pass | judge fail / warn / pass | judge inconclusive objectives |")
+        print("|---|---|---|---|---|---|---|")
+        order = lambda kv: (list(NOISE).index(kv[0][0][0]), list(TRAFFIC).index(kv[0][0][1]), kv[0][1])
+    else:
+        print("| production effect | regression | between-window p95 sd | Keptn fail / warn / pass | judge fail / warn / pass | judge inconclusive objectives |")
+        print("|---|---|---|---|---|---|")
+        order = lambda kv: (list(EFFECTS).index(kv[0][0]), kv[0][1])
+    for (row, size), c in sorted(cells.items(), key=order):
         k, j = rates(c["keptn"]), rates(c["judge"])
         logs = [math.log1p(p / 100) for p in c["p95"]]
         m = sum(logs) / len(logs) if logs else 0
         sd = 100 * math.sqrt(sum((x - m) ** 2 for x in logs) / max(1, len(logs) - 1)) if logs else float("nan")
         inc = sum(r["inconclusive"] for r in c["judge"]) / len(c["judge"])
         size_s = "none" if size == 0 else f"+{size} %"
-        print(f"| {noise} | {traffic} | {size_s} | {sd:.1f} % | "
+        label = " | ".join(row) if a.grid else row
+        print(f"| {label} | {size_s} | {sd:.1f} % | "
               f"{k['fail']:.0f} / {k['warning']:.0f} / {k['pass']:.0f} | "
               f"{j['fail']:.0f} / {j['warning']:.0f} / {j['pass']:.0f} | {inc:.2f} |")
-        rows.append({"noise": noise, "traffic": traffic, "regression_percent": size,
+        rows.append({"row": row, "regression_percent": size,
                      "between_window_p95_sd_percent": sd, "keptn": k, "judge": j,
                      "judge_inconclusive_per_gate": inc})
+    if a.explain:
+        for s, judge, r in results:
+            if judge and s["size"] == 0 and r["result"] == "fail":
+                print(f"\n{s['name']} ({s['row']}): " + " | ".join(r["why"]))
     km = [r["ms"] for _, judge, r in results if not judge]
     jm = [r["ms"] for _, judge, r in results if judge]
     med = lambda v: sorted(v)[len(v) // 2]

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Verdict quality of `slogate gate`, Keptn vs --judge statistical, on simulated releases with
 # ground truth (not part of the test suite; docs/judge.md has the figures and how to read them).
-#   benches/judge.sh            100 releases a cell (300 unchanged), 10,800 gates, about 3 minutes
-#   benches/judge.sh --quick    25 releases a cell, under a minute
+#   benches/judge.sh            production effects, 100 releases a cell (200 unchanged), 4,800 gates
+#   benches/judge.sh --quick    25 releases a cell
+#   benches/judge.sh --grid     the older noise x traffic x size grid (10,800 gates)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p slogate -p dtsim

@@ -377,8 +377,8 @@ pub struct EvalArgs {
 pub enum JudgeArg {
     /// Keptn's comparison of two point values.
     Keptn,
-    /// Point values plus an interval from the per-minute series: a change whose interval
-    /// reaches back inside the margin is a warning, not a failure (docs/judge.md).
+    /// An interval from the per-minute series: fails only a change shown beyond its margin,
+    /// warns on one shown worse but not beyond it (docs/judge.md).
     Statistical,
 }
 
@@ -429,6 +429,10 @@ pub struct GateArgs {
     /// Who decides relative criteria against a window baseline [default: slogate.yaml's `judge.mode`, else keptn].
     #[arg(long, value_enum, value_name = "JUDGE")]
     pub judge: Option<JudgeArg>,
+
+    /// With --judge statistical: minutes after the deployment left out as warm-up, 0 for none [default: slogate.yaml's `judge.warm_up_minutes`, else 5].
+    #[arg(long, value_name = "MINUTES")]
+    pub warm_up_minutes: Option<usize>,
 
     #[command(flatten)]
     pub source: SourceArgs,

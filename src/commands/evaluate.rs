@@ -35,6 +35,7 @@ pub fn run_eval(args: &EvalArgs, ui: &Ui) -> Exit {
         baseline: BaselineMode::History,
         pinned: false,
         judge: None,
+        warm_up_minutes: None,
     };
     run(job, ui, &clock)
 }
@@ -107,6 +108,7 @@ pub fn run_gate(args: &GateArgs, ui: &Ui) -> Exit {
             crate::cli::JudgeArg::Keptn => crate::judge::JudgeMode::Keptn,
             crate::cli::JudgeArg::Statistical => crate::judge::JudgeMode::Statistical,
         }),
+        warm_up_minutes: args.warm_up_minutes,
     };
     run(job, ui, &clock)
 }

@@ -346,8 +346,70 @@ pub fn evaluate_with(
 pub type JudgeFn<'a> = &'a dyn Fn(&Objective, f64, f64) -> Option<crate::judge::Comparison>;
 
 /// [`evaluate_with`] with the statistical judge deciding relative criteria against a window
-/// baseline (see [`crate::judge`]); `None` is exactly Keptn.
+/// baseline (see [`crate::judge`]); `None` is exactly Keptn. The objectives are judged twice:
+/// alone, then with the evidence of all of them combined ([`crate::judge::combination`]).
 pub fn evaluate_judged(
+    slo: &Slo,
+    retrieval: &Retrieval,
+    values: &[SliValue],
+    previous: &[&previous::PreviousEvaluation],
+    policy: MissingBaseline,
+    source: BaselineKind,
+    judge: Option<JudgeFn>,
+) -> Evaluation {
+    let first = evaluate_once(slo, retrieval, values, previous, policy, source, judge);
+    let Some(j) = judge else {
+        return first;
+    };
+    let mut items = Vec::new();
+    let mut at = Vec::new();
+    let mut confidence = 0.95;
+    for (k, (r, o)) in first
+        .indicator_results
+        .iter()
+        .zip(&slo.objectives)
+        .enumerate()
+    {
+        let first_relative = o
+            .pass
+            .iter()
+            .flat_map(|g| &g.criteria)
+            .filter_map(|c| Criterion::parse(&c.value).ok())
+            .find(|c| c.is_relative());
+        if let (Some(cmp), Some(c)) = (&r.judge, first_relative)
+            && let Some((worse, beyond)) = crate::judge::scores(&c, cmp)
+        {
+            confidence = cmp.confidence;
+            items.push((crate::judge::group(cmp.statistic), worse, beyond));
+            at.push(k);
+        }
+    }
+    let decisions = crate::judge::combination(&items, confidence);
+    if decisions.iter().all(Option::is_none) {
+        return first;
+    }
+    let mut combined = vec![None; slo.objectives.len()];
+    for (k, d) in at.into_iter().zip(decisions) {
+        combined[k] = d;
+    }
+    let wrapped = |o: &Objective, a: f64, m: f64| {
+        let mut c = j(o, a, m)?;
+        let k = slo.objectives.iter().position(|x| std::ptr::eq(x, o))?;
+        c.combined = combined[k];
+        Some(c)
+    };
+    evaluate_once(
+        slo,
+        retrieval,
+        values,
+        previous,
+        policy,
+        source,
+        Some(&wrapped),
+    )
+}
+
+fn evaluate_once(
     slo: &Slo,
     retrieval: &Retrieval,
     values: &[SliValue],
@@ -510,7 +572,7 @@ pub fn evaluate_judged(
         evaluation.result = Verdict::Warning;
         evaluation.evaluation_result = Verdict::Warning;
         evaluation.message = format!(
-            "Evaluation returned a warning: {} inconclusive (--judge statistical): beyond the margin, but the interval reaches back inside it",
+            "Evaluation returned a warning: {} inconclusive (--judge statistical): worse than before, but not shown to be beyond the margin",
             if open == 1 {
                 "1 objective is".to_string()
             } else {
@@ -713,35 +775,54 @@ fn objective_result(
             Err(_) => result.warning_targets = Some(Vec::new()),
         }
     }
-    // The statistical judge, against a window baseline only: a criterion Keptn holds violated
-    // stays so only when the whole interval lies beyond it; otherwise it is inconclusive and
-    // the objective a warning. Keptn's passes are never touched.
-    // `Some(full)`: inconclusive, and whether the objective keeps its full score (its pass
-    // criteria were not shown to be missed) or a warning's half (they were, its warning
-    // criteria are uncertain).
-    let mut inconclusive: Option<bool> = None;
+    // The statistical judge, against a window baseline only, decides the objective from the
+    // interval (crate::judge::decide): satisfied pass criteria pass, inconclusive ones warn with
+    // the score they were not shown to lose, violated ones fall to the warning criteria.
+    // `Some(Ok(full))`: inconclusive, keeping the full score or a warning's half;
+    // `Some(Err(status))`: the judge's pass, warning or fail.
+    let mut judged_outcome: Option<Result<bool, Status>> = None;
     if let Some(j) = judge
         && base.has_pool
         && base.source == BaselineKind::Window
         && let Some(mut cmp) = j(objective, base.a, measured)
     {
         use crate::judge::Decision;
-        let (pass_d, mut listed) = judged(&objective.pass, measured, base.a, &cmp)?;
+        let rank = |d: Decision| match d {
+            Decision::Satisfied => 0,
+            Decision::Inconclusive => 1,
+            Decision::Violated => 2,
+        };
+        let (mut pass_d, mut listed) = judged(&objective.pass, measured, base.a, &cmp)?;
+        // The objectives moving the same way, together (crate::judge::combination).
+        if let Some(c) = cmp.combined
+            && rank(c) > rank(pass_d)
+        {
+            pass_d = c;
+            for (_, _, d) in listed.iter_mut() {
+                if rank(*d) < rank(c) {
+                    *d = c;
+                }
+            }
+        } else {
+            cmp.combined = None;
+        }
         let (warn_d, warn_listed) = judged(&objective.warning, measured, base.a, &cmp)
             .unwrap_or((Decision::Violated, Vec::new()));
-        let passed_keptn = passed && !downgrade;
-        if !passed_keptn {
-            if pass_d == Decision::Inconclusive {
-                inconclusive = Some(true);
-            } else if !warned && !objective.warning.is_empty() && warn_d == Decision::Inconclusive {
-                inconclusive = Some(false);
-            }
-        }
+        judged_outcome = Some(match pass_d {
+            Decision::Satisfied => Err(Status::Pass),
+            Decision::Inconclusive => Ok(true),
+            Decision::Violated if objective.warning.is_empty() => Err(Status::Fail),
+            Decision::Violated => match warn_d {
+                Decision::Satisfied => Err(Status::Warning),
+                Decision::Inconclusive => Ok(false),
+                Decision::Violated => Err(Status::Fail),
+            },
+        });
         let relative: Vec<_> = listed.iter().map(|(c, _, d)| (*c, *d)).collect();
         crate::judge::describe(&mut cmp, objective.label(), &relative);
-        cmp.decision = Some(match inconclusive {
-            Some(_) => Decision::Inconclusive,
-            None => pass_d,
+        cmp.decision = Some(match judged_outcome {
+            Some(Ok(_)) => Decision::Inconclusive,
+            _ => pass_d,
         });
         listed.extend(warn_listed);
         cmp.criteria = listed
@@ -751,10 +832,29 @@ fn objective_result(
                 decision: d,
             })
             .collect();
-        if inconclusive.is_some() {
+        let keptn = if passed && !downgrade {
+            Status::Pass
+        } else if downgrade || warned {
+            Status::Warning
+        } else {
+            Status::Fail
+        };
+        let judged_status = match judged_outcome {
+            Some(Ok(_)) => Status::Warning,
+            Some(Err(s)) => s,
+            None => keptn,
+        };
+        if matches!(judged_outcome, Some(Ok(_))) {
             result.notes.push(format!(
                 "{}; a warning, not a failure (--judge statistical)",
                 cmp.summary
+            ));
+        } else if judged_status != keptn {
+            result.notes.push(format!(
+                "{}; {} by the statistical judge, {} by Keptn's comparison",
+                cmp.summary,
+                status_word(judged_status),
+                status_word(keptn)
             ));
         }
         if let (Some(c), Some(_)) = (relative.first(), cmp.resolvable_percent)
@@ -765,22 +865,38 @@ fn objective_result(
         }
         result.judge = Some(cmp);
     }
-    if passed && !downgrade {
-        result.status = Status::Pass;
-        result.score = weight as f64;
-        return Ok((result, None));
+    match judged_outcome {
+        Some(Ok(full)) => {
+            // Worse, not shown beyond the margin: a warning that keeps the score it has not
+            // been shown to lose, so inconclusive objectives alone never fail the total
+            // (docs/judge.md).
+            result.status = Status::Warning;
+            result.score = if full { 1.0 } else { 0.5 } * weight as f64;
+            return Ok((result, None));
+        }
+        Some(Err(Status::Pass)) => {
+            result.status = Status::Pass;
+            result.score = weight as f64;
+            return Ok((result, None));
+        }
+        Some(Err(Status::Warning)) => {
+            result.status = Status::Warning;
+            result.score = 0.5 * weight as f64;
+            return Ok((result, None));
+        }
+        _ => {}
     }
-    if let Some(full) = inconclusive {
-        // Not shown to be worse: a warning that keeps the score it has not been shown to lose,
-        // so inconclusive objectives alone never fail the total (docs/judge.md).
-        result.status = Status::Warning;
-        result.score = if full { 1.0 } else { 0.5 } * weight as f64;
-        return Ok((result, None));
-    }
-    if downgrade || warned {
-        result.status = Status::Warning;
-        result.score = 0.5 * weight as f64;
-        return Ok((result, None));
+    if judged_outcome.is_none() {
+        if passed && !downgrade {
+            result.status = Status::Pass;
+            result.score = weight as f64;
+            return Ok((result, None));
+        }
+        if downgrade || warned {
+            result.status = Status::Warning;
+            result.score = 0.5 * weight as f64;
+            return Ok((result, None));
+        }
     }
     // §4.6
     result.status = Status::Fail;
@@ -789,6 +905,15 @@ fn objective_result(
         .is_key()
         .then(|| format!("failed evaluation with score {}", go_f(result.score)));
     Ok((result, key))
+}
+
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Pass => "a pass",
+        Status::Warning => "a warning",
+        Status::Fail => "a failure",
+        Status::Info => "information",
+    }
 }
 
 /// OR over groups, AND within a group, every criterion evaluated (§2). `lenient`: a relative

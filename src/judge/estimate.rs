@@ -159,9 +159,11 @@ pub fn window_spread(
 /// The variance of the log change between two adjacent windows of `len` minutes when nothing
 /// changed, measured on a longer stretch before the deployment: the overlapping-batch-means
 /// idea (Meketon & Schmeiser 1984) applied to window pairs. Every start minute s gives one
-/// pair, [s, s+len) against [s+len, s+2·len); the mean squared log change over all pairs is the
+/// pair, [s, s+len) against [s+len, s+2·len); the variance of the log changes over all pairs is the
 /// estimate. It sees what no single window can: a level drifting more slowly than a window is
-/// long. `y`/`x` per minute as in [`terms`] (`None` = no data); a block needs half its minutes.
+/// long. When the changes share a clear mean (a steady ramp moves every pair alike) they are
+/// centred on it: a ramp is no noise.
+/// `y`/`x` per minute as in [`terms`] (`None` = no data); a block needs half its minutes.
 /// Returns the variance and the number of pairs, `None` without a full pair.
 pub fn between_windows(
     shape: Shape,
@@ -197,15 +199,196 @@ pub fn between_windows(
             Shape::RatioOfSums => (b > 0.0).then(|| ((a + 0.5) / b).ln()),
         }
     };
-    let mut sum = 0.0;
-    let mut pairs = 0;
-    for s in 0..=(n - 2 * len) {
-        if let (Some(a), Some(b)) = (stat(s, s + len), stat(s + len, s + 2 * len)) {
-            sum += (b - a) * (b - a);
-            pairs += 1;
+    let d: Vec<f64> = (0..=(n - 2 * len))
+        .filter_map(|s| Some(stat(s + len, s + 2 * len)? - stat(s, s + len)?))
+        .collect();
+    let pairs = d.len();
+    if pairs == 0 {
+        return None;
+    }
+    let mean = d.iter().sum::<f64>() / pairs as f64;
+    let raw = d.iter().map(|x| x * x).sum::<f64>() / pairs as f64;
+    // A steady ramp moves every pair alike and is no noise: centred on the mean change when
+    // that mean stands out. Overlapping pairs share minutes, so the mean rests on only about
+    // n/(2·len) independent pairs; a mean within 2 of its own standard errors is left in (on
+    // a short stretch centring would otherwise take about half the drift away).
+    let centred = raw - mean * mean;
+    let independent = (n as f64 / (2 * len) as f64).max(1.0);
+    if mean * mean > 4.0 * centred / independent {
+        Some((centred, pairs))
+    } else {
+        Some((raw, pairs))
+    }
+}
+
+/// How far (in robust standard deviations) a minute must lie from its window's typical minute
+/// to be left out as an outlier. 5: a normal minute gets there about once in 1.7 million, an
+/// incident (latency ×2 on a few % of per-minute noise) at once.
+pub const OUTLIER_Z: f64 = 5.0;
+
+/// One window's per-minute (y, x), `None` where missing.
+pub type Window<'a> = (&'a [Option<f64>], &'a [Option<f64>]);
+
+/// Which minutes of several windows are outliers (one `Vec` per window). `counts`: `y` are
+/// event counts out of `x` requests (a rate): a minute is an outlier when its count lies more
+/// than `z` Poisson standard deviations above what its window's rate (without outliers, two
+/// passes) predicts. Otherwise `y/x` is a level (x = 1 for a plain level): an outlier lies more
+/// than `z` robust standard deviations from its window's median in log space, either way, the
+/// robust standard deviation (1.4826·MAD of every minute from its window's median) pooled over
+/// the windows: an incident filling a third of one window does not hide itself by widening
+/// that window's spread, and a window that moved as a whole (a regression) keeps its minutes.
+/// Minutes without data are never outliers.
+pub fn outliers_pooled(counts: bool, windows: &[Window<'_>], z: f64) -> Vec<Vec<bool>> {
+    if counts {
+        return windows
+            .iter()
+            .map(|(y, x)| count_outliers(y, x, z))
+            .collect();
+    }
+    let logs: Vec<Vec<Option<f64>>> = windows
+        .iter()
+        .map(|(y, x)| {
+            (0..y.len())
+                .map(|i| match (y[i], x.get(i).copied().flatten()) {
+                    (Some(v), Some(w)) if v > 0.0 && w > 0.0 => Some((v / w).ln()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
+    let centres: Vec<Option<f64>> = logs
+        .iter()
+        .map(|u| {
+            let mut v: Vec<f64> = u.iter().flatten().copied().collect();
+            (v.len() >= 5).then(|| median(&mut v))
+        })
+        .collect();
+    let mut dev: Vec<f64> = logs
+        .iter()
+        .zip(&centres)
+        .filter_map(|(u, c)| c.map(|c| u.iter().flatten().map(move |v| (v - c).abs())))
+        .flatten()
+        .collect();
+    let scale = 1.4826 * median(&mut dev);
+    logs.iter()
+        .zip(&centres)
+        .map(|(u, c)| {
+            u.iter()
+                .map(|v| match (v, c) {
+                    (Some(v), Some(c)) if scale > 0.0 => (v - c).abs() > z * scale,
+                    _ => false,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// [`outliers_pooled`] for a single window.
+pub fn outliers(counts: bool, y: &[Option<f64>], x: &[Option<f64>], z: f64) -> Vec<bool> {
+    outliers_pooled(counts, &[(y, x)], z).remove(0)
+}
+
+fn count_outliers(y: &[Option<f64>], x: &[Option<f64>], z: f64) -> Vec<bool> {
+    let n = y.len();
+    let mut out = vec![false; n];
+    let xi = |i: usize| x.get(i).copied().flatten();
+    for _ in 0..2 {
+        let (mut se, mut sr) = (0.0, 0.0);
+        for i in 0..n {
+            if let (Some(e), Some(r), false) = (y[i], xi(i), out[i]) {
+                se += e;
+                sr += r;
+            }
+        }
+        if sr <= 0.0 {
+            return out;
+        }
+        let rate = se / sr;
+        for i in 0..n {
+            if let (Some(e), Some(r)) = (y[i], xi(i)) {
+                let expected = rate * r;
+                out[i] = (e - expected) / (expected + 1.0).sqrt() > z;
+            }
         }
     }
-    (pairs > 0).then(|| (sum / pairs as f64, pairs))
+    out
+}
+
+/// The median (sorts `v`); 0 for an empty slice.
+pub fn median(v: &mut [f64]) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
+}
+
+/// A per-minute relation of the log statistic with the log request rate: `u = a + slope·ln r`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LoadFit {
+    pub slope: f64,
+    /// Standard error of the slope, inflated by the persistence of the residuals.
+    pub se: f64,
+    pub minutes: usize,
+}
+
+/// Least squares of `u` on `l` (the log request rate), minute by minute. Residuals of a level
+/// that drifts are persistent, so the slope's variance `s²/Sxx` is multiplied by their τ
+/// ([`persistence`]): a slow drift that happens to run with the load is not taken for a load
+/// relation. `None` with fewer than 10 minutes or no spread in the load.
+pub fn load_fit(u: &[f64], l: &[f64]) -> Option<LoadFit> {
+    let n = u.len().min(l.len());
+    if n < 10 {
+        return None;
+    }
+    let (mu, _) = mean_var(&u[..n]);
+    let (ml, _) = mean_var(&l[..n]);
+    let sxx: f64 = l[..n].iter().map(|v| (v - ml) * (v - ml)).sum();
+    if sxx <= 1e-9 {
+        return None;
+    }
+    let sxy: f64 = (0..n).map(|i| (l[i] - ml) * (u[i] - mu)).sum();
+    let slope = sxy / sxx;
+    let resid: Vec<f64> = (0..n).map(|i| u[i] - mu - slope * (l[i] - ml)).collect();
+    let s2 = resid.iter().map(|r| r * r).sum::<f64>() / (n as f64 - 2.0);
+    let (tau, _, _) = persistence(&[&resid], n as f64);
+    Some(LoadFit {
+        slope,
+        se: (s2 * tau / sxx).sqrt(),
+        minutes: n,
+    })
+}
+
+/// Stouffer's combination for objectives in groups: within a group (measures of the same
+/// requests, e.g. a p95 and an average latency, whose dependence is unknown) the mean of the
+/// z-scores, which is never more than standard normal under any dependence (Var(mean) ≤ 1);
+/// across groups (latency, errors: taken as independent) their sum over √groups. Under the
+/// null every z is at most standard normal, so `P(combined ≥ q) ≤ P(N(0,1) ≥ q)`.
+/// `items`: (group, z). `None` without items.
+pub fn combine(items: &[(usize, f64)]) -> Option<f64> {
+    let mut groups: Vec<(usize, f64, usize)> = Vec::new();
+    for (g, z) in items {
+        if !z.is_finite() {
+            continue;
+        }
+        match groups.iter_mut().find(|(k, _, _)| k == g) {
+            Some(e) => {
+                e.1 += z;
+                e.2 += 1;
+            }
+            None => groups.push((*g, *z, 1)),
+        }
+    }
+    if groups.is_empty() {
+        return None;
+    }
+    let sum: f64 = groups.iter().map(|(_, s, c)| s / *c as f64).sum();
+    Some(sum / (groups.len() as f64).sqrt())
 }
 
 /// The standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9).
@@ -414,5 +597,82 @@ pub(crate) mod tests {
         }
         let cov = covered as f64 / 2000.0;
         assert!((0.91..=0.98).contains(&cov), "coverage {cov}");
+    }
+
+    #[test]
+    fn outlier_minutes_of_a_level_and_of_counts() {
+        // 30 minutes at 100 ± 2 %, three at 250: those three, nothing else.
+        let mut rng = fastrand::Rng::with_seed(41);
+        let y: Vec<Option<f64>> = (0..30)
+            .map(|i| {
+                let base = if (10..13).contains(&i) { 250.0 } else { 100.0 };
+                Some(base * (0.02 * gauss(&mut rng)).exp())
+            })
+            .collect();
+        let x = vec![Some(1.0); 30];
+        let o = outliers(false, &y, &x, OUTLIER_Z);
+        let flagged: Vec<usize> = (0..30).filter(|i| o[*i]).collect();
+        assert_eq!(flagged, [10, 11, 12]);
+        // Counts: 300 requests a minute at 0.5 % (1.5 errors), one minute with 30 errors.
+        let e: Vec<Option<f64>> = (0..30)
+            .map(|i| Some(if i == 7 { 30.0 } else { f64::from(i % 3) }))
+            .collect();
+        let r = vec![Some(300.0); 30];
+        let o = outliers(true, &e, &r, OUTLIER_Z);
+        assert_eq!((0..30).filter(|i| o[*i]).collect::<Vec<_>>(), [7]);
+        // Nothing flagged in a window without spread or without data.
+        assert!(!outliers(false, &[Some(5.0); 10], &[Some(1.0); 10], 5.0).contains(&true));
+        assert!(!outliers(true, &[None; 10], &[None; 10], 5.0).contains(&true));
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(median(&mut []), 0.0);
+    }
+
+    #[test]
+    fn load_fit_finds_a_known_slope() {
+        // u = 0.8·l + independent noise sd 0.05, l spread over ln 100 … ln 400 in 120 minutes:
+        // slope 0.8, its standard error sd/√Sxx.
+        let mut rng = fastrand::Rng::with_seed(42);
+        let l: Vec<f64> = (0..120).map(|i| (100.0 + 2.5 * i as f64).ln()).collect();
+        let u: Vec<f64> = l.iter().map(|l| 0.8 * l + 0.05 * gauss(&mut rng)).collect();
+        let f = load_fit(&u, &l).unwrap();
+        let (ml, _) = mean_var(&l);
+        let sxx: f64 = l.iter().map(|v| (v - ml) * (v - ml)).sum();
+        assert!((f.slope - 0.8).abs() < 3.0 * 0.05 / sxx.sqrt(), "{f:?}");
+        assert!((f.se / (0.05 / sxx.sqrt()) - 1.0).abs() < 0.3, "{f:?}");
+        assert_eq!(f.minutes, 120);
+        // No spread in load, or too few minutes: no fit.
+        assert_eq!(load_fit(&u, &[1.0; 120]), None);
+        assert_eq!(load_fit(&u[..5], &l[..5]), None);
+    }
+
+    #[test]
+    fn stouffer_within_and_across_groups() {
+        // Group 0: z 1 and 3 (mean 2); group 1: z 2. (2 + 2)/√2.
+        let z = combine(&[(0, 1.0), (0, 3.0), (1, 2.0)]).unwrap();
+        assert!((z - 4.0 / 2f64.sqrt()).abs() < 1e-12);
+        // One group: the mean, never more than its largest member.
+        assert_eq!(combine(&[(0, 1.0), (0, 2.0)]), Some(1.5));
+        assert_eq!(combine(&[]), None);
+    }
+
+    #[test]
+    fn between_windows_centres_a_steady_ramp() {
+        // A level rising 0.5 % a minute, no noise: every pair of 10-minute windows differs by
+        // the same 5 %: a ramp, not noise.
+        let y: Vec<Option<f64>> = (0..60).map(|i| Some((0.005 * i as f64).exp())).collect();
+        let (v, _) = between_windows(Shape::Level, &y, &[], 10).unwrap();
+        assert!(v < 1e-12, "{v}");
+        // Noise around a flat level: the mean change is no ramp and is left in.
+        let mut rng = fastrand::Rng::with_seed(43);
+        let y: Vec<Option<f64>> = (0..60)
+            .map(|_| Some((0.1 * gauss(&mut rng)).exp()))
+            .collect();
+        let (v, _) = between_windows(Shape::Level, &y, &[], 10).unwrap();
+        assert!(v > 0.0005, "{v}");
     }
 }

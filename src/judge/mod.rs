@@ -49,7 +49,14 @@ pub struct Settings {
     pub min_events: f64,
     /// Fewest minutes with data a window needs.
     pub min_minutes: usize,
+    /// Minutes after the deployment left out of the evaluation window (warm-up).
+    pub warm_up_minutes: usize,
 }
+
+/// Minutes after a deployment the judge leaves out by default: caches, JIT compilation and
+/// connection pools settle within a few minutes; 5 of a 30-minute window cost a sixth of the
+/// evaluation minutes.
+pub const DEFAULT_WARM_UP_MINUTES: usize = 5;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -61,6 +68,7 @@ impl Default for Settings {
             confidence: 0.95,
             min_events: 10.0,
             min_minutes: 10,
+            warm_up_minutes: DEFAULT_WARM_UP_MINUTES,
         }
     }
 }
@@ -175,6 +183,27 @@ pub struct Comparison {
     /// Each relative criterion (pass, then warning) with the judge's decision.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub criteria: Vec<JudgedCriterion>,
+    /// What the change was compared with: "median of 4 windows of 30 minutes before the
+    /// deployment" or "the window before the deployment".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
+    /// Minutes the judge left out, in words (warm-up, outlier minutes with their offsets from
+    /// the deployment).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<String>,
+    /// The traffic change (percent) the comparison was adjusted for, when the SLI follows load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_adjusted_percent: Option<f64>,
+    /// The fitted exponent of the SLI against the request rate (`SLI ∝ requests^slope`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_slope: Option<f64>,
+    /// Standard error of the log change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_se: Option<f64>,
+    /// The decision the objectives moving the same way gave together (see [`combination`]),
+    /// when it is firmer than this objective's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub combined: Option<Decision>,
 }
 
 /// A relative criterion and what the judge decided about it.
@@ -186,12 +215,15 @@ pub struct JudgedCriterion {
 }
 
 /// The interval of the change between two windows. `before` and `after` are the windows'
-/// point values as fetched (Keptn's A and value): the interval is centred on them, its width
-/// comes from the minutes.
+/// point values as fetched (Keptn's A and value): the interval is centred on them, corrected
+/// for what the per-minute series show besides the release, its width comes from the minutes.
 ///
 /// `history`: the minutes before the deployment, ending with the baseline window, longer than
-/// two windows: how much one window's statistic moves against the next when nothing changed.
-/// The interval is the wider of that and the within-window estimate.
+/// two windows. From it: the baseline (the median of the windows of the same length before the
+/// deployment, outlier minutes left out), how much one window's statistic moves against the
+/// next when nothing changed (the interval is the wider of that and the within-window
+/// estimate), and for latencies the relation with load (compared at matched load). The first
+/// `settings.warm_up_minutes` of the evaluation window are left out.
 pub fn compare(
     statistic: Statistic,
     before_minutes: &Minutes,
@@ -201,31 +233,226 @@ pub fn compare(
     after: f64,
     settings: &Settings,
 ) -> Comparison {
-    let prepared = [before_minutes, after_minutes].map(|m| prepare(statistic, m));
-    let shape = prepared[0].shape;
+    let len = before_minutes.values.len();
+    let stretch = history
+        .filter(|h| h.values.len() >= len && len > 0)
+        .unwrap_or(before_minutes);
+    let n = stretch.values.len();
+    let shape = prepare(statistic, before_minutes).shape;
+    let counts = statistic == Statistic::Rate
+        && stretch.events.is_some()
+        && stretch.requests.is_some()
+        && after_minutes.events.is_some();
+    let (hy, hx) = per_minute(statistic, stretch);
+    let (ay, ax) = per_minute(statistic, after_minutes);
+
+    // Warm-up: the first minutes after the deployment, as long as enough minutes remain.
+    let skip = settings
+        .warm_up_minutes
+        .min(ay.len().saturating_sub(settings.min_minutes.max(1)));
+    // Outlier minutes, per window of the stretch (from its end) and in the evaluation window.
+    let judge_outliers = statistic != Statistic::Total;
+    let mut keep_h = vec![true; n];
+    let mut keep_a: Vec<bool> = (0..ay.len()).map(|i| i >= skip).collect();
+    if judge_outliers && len > 0 {
+        // Windows of the stretch from its end (whole windows only), and the evaluation window.
+        let starts: Vec<usize> = (1..=n / len).map(|k| n - k * len).collect();
+        let mut windows: Vec<estimate::Window> = starts
+            .iter()
+            .map(|s| (&hy[*s..*s + len], &hx[*s..*s + len]))
+            .collect();
+        windows.push((&ay[skip..], &ax[skip..]));
+        let flagged = estimate::outliers_pooled(counts, &windows, estimate::OUTLIER_Z);
+        for (s, o) in starts.iter().zip(&flagged) {
+            for (i, out) in o.iter().enumerate() {
+                keep_h[s + i] = !out;
+            }
+        }
+        if let Some(o) = flagged.last() {
+            for (i, out) in o.iter().enumerate() {
+                keep_a[skip + i] &= !out;
+            }
+        }
+    }
+
+    // Load: latency against the request rate, fitted on the clean minutes before.
+    let hr = requests_of(stretch);
+    let ar = requests_of(after_minutes);
+    let base_from = n - len.min(n);
+    let mean_log = |r: &[Option<f64>], keep: &[bool], from: usize| {
+        let l: Vec<f64> = (from..r.len())
+            .filter(|i| keep[*i])
+            .filter_map(|i| r[i].filter(|v| *v > 0.0).map(f64::ln))
+            .collect();
+        (!l.is_empty()).then(|| estimate::mean_var(&l).0)
+    };
+    let mut load: Option<(estimate::LoadFit, f64, f64)> = None;
+    if let (Statistic::Percentile(_) | Statistic::Average, Some(_), Some(_)) =
+        (statistic, &stretch.requests, &after_minutes.requests)
+    {
+        // Per-minute percentiles of few requests sit lower the fewer there are: only minutes
+        // with enough requests (above the percentile) show the load relation, not that.
+        let need = match statistic {
+            Statistic::Percentile(p) => settings.min_events.max(1.0) / (1.0 - p / 100.0).max(1e-6),
+            _ => settings.min_events.max(1.0),
+        };
+        let (mut u, mut l) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            if let (true, Some(y), Some(x), Some(r)) = (keep_h[i], hy[i], hx[i], hr[i])
+                && y > 0.0
+                && x > 0.0
+                && r >= need
+            {
+                u.push((y / x).ln());
+                l.push(r.ln());
+            }
+        }
+        if let (Some(fit), Some(lref), Some(lafter)) = (
+            estimate::load_fit(&u, &l).filter(|_| u.len() >= settings.min_minutes),
+            mean_log(&hr, &keep_h, base_from),
+            mean_log(&ar, &keep_a, 0),
+        ) && fit.slope.abs() >= 2.0 * fit.se
+        {
+            load = Some((fit, lref, lafter));
+        }
+    }
+    let factor = |r: Option<f64>| match (load, r) {
+        (Some((fit, lref, _)), Some(r)) if r > 0.0 => (-fit.slope * (r.ln() - lref)).exp(),
+        _ => 1.0,
+    };
+    // A minute left out is left out of every series (a rate is made of its counts).
+    let kept = |s: &Option<Vec<Option<f64>>>, keep: &[bool]| {
+        s.as_ref().map(|v| {
+            v.iter()
+                .enumerate()
+                .map(|(i, x)| x.filter(|_| keep.get(i).copied().unwrap_or(true)))
+                .collect()
+        })
+    };
+    let adjusted = |m: &Minutes, keep: &[bool], r: &[Option<f64>]| Minutes {
+        values: m
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v.filter(|_| keep[i]).map(|v| v * factor(r[i])))
+            .collect(),
+        requests: kept(&m.requests, keep),
+        events: kept(&m.events, keep),
+    };
+    let clean_stretch = adjusted(stretch, &keep_h, &hr);
+    let clean_after = adjusted(after_minutes, &keep_a, &ar);
+    let clean_before = Minutes {
+        values: clean_stretch.values[base_from..].to_vec(),
+        requests: clean_stretch
+            .requests
+            .as_ref()
+            .map(|v| v.iter().skip(base_from).copied().collect()),
+        events: clean_stretch
+            .events
+            .as_ref()
+            .map(|v| v.iter().skip(base_from).copied().collect()),
+    };
+
+    // The windows' statistics (log), per-minute estimator: raw as Keptn's windows, and clean.
+    let stat = |m: &Minutes, from: usize, to: usize| -> Option<f64> {
+        let (y, x) = per_minute(statistic, m);
+        window_log_stat(shape, &y[from..to], &x[from..to])
+    };
+    let s_before_raw = stat(before_minutes, 0, len);
+    let s_after_raw = stat(after_minutes, 0, after_minutes.values.len());
+    let s_after = stat(&clean_after, 0, after_minutes.values.len());
+    let mut window_stats = Vec::new();
+    let mut end = n;
+    while end >= len && len > 0 {
+        let kept = (end - len..end)
+            .filter(|i| keep_h[*i] && clean_stretch.values[*i].is_some())
+            .count();
+        if kept >= settings.min_minutes.max(len / 2)
+            && let Some(v) = stat(&clean_stretch, end - len, end)
+        {
+            window_stats.push(v);
+        }
+        end -= len;
+    }
+    let prepared = [&clean_before, &clean_after].map(|m| prepare(statistic, m));
     let (tb, rb) = estimate::terms(shape, &prepared[0].y, &prepared[0].x);
     let (ta, ra) = estimate::terms(shape, &prepared[1].y, &prepared[1].x);
     let n_mean = (tb.len() + ta.len()) as f64 / 2.0;
     let (tau, rho, _) = estimate::persistence(&[&tb, &ta], n_mean);
     let sb = estimate::window_spread(shape, &tb, &prepared[0].x, rb, tau, prepared[0].floor);
     let sa = estimate::window_spread(shape, &ta, &prepared[1].x, ra, tau, prepared[1].floor);
-    // The normal quantile: with a handful of effective minutes a t quantile on n_eff − 1
-    // degrees of freedom made +50 % regressions look uncertain (docs/decisions.md).
+    let s_window = stat(&clean_before, 0, clean_before.values.len());
     let q = estimate::normal_quantile(0.5 + settings.confidence / 2.0);
-    let within = sb.log_var + sa.log_var;
-    let len = before_minutes.values.len().max(after_minutes.values.len());
-    let between = history.and_then(|h| {
-        let (y, x) = per_minute(statistic, h);
-        estimate::between_windows(shape, &y, &x, len)
+    let wlen = len.max(after_minutes.values.len());
+    let between = history.and_then(|_| {
+        let (y, x) = per_minute(statistic, &clean_stretch);
+        estimate::between_windows(shape, &y, &x, wlen)
     });
-    let se = between.map_or(within, |(v, _)| within.max(v)).sqrt();
+    // The robust baseline: the median of the windows before the deployment replaces the window
+    // before when that window, outlier minutes left out, still stands apart from the median
+    // of the earlier ones by more than 4 standard deviations of a window-to-window change among
+    // the earlier ones (a longer or milder incident than single minutes show). Otherwise the window before stays:
+    // under a drifting level it is the closest to the release.
+    let earlier_between = (n > len).then(|| {
+        let (y, x) = per_minute(statistic, &clean_stretch);
+        estimate::between_windows(shape, &y[..n - len], &x[..n - len], len)
+    });
+    let stands_apart = match (s_window, earlier_between.flatten(), window_stats.len()) {
+        (Some(w), Some((v, _)), k) if k >= 3 && window_stats[0] == w => {
+            let mut earlier = window_stats[1..].to_vec();
+            // The within-window variance of two windows is a floor: 90 minutes hold too few
+            // independent pairs for their spread alone to be trusted.
+            let v = v.max(2.0 * sb.log_var);
+            (w - estimate::median(&mut earlier)).abs() > 4.0 * v.sqrt()
+        }
+        _ => false,
+    };
+    let (s_base, baseline_text) = if stands_apart {
+        let k = window_stats.len();
+        (
+            Some(estimate::median(&mut window_stats)),
+            format!("median of {k} windows of {len} minutes before the deployment"),
+        )
+    } else {
+        (s_window, "the window before the deployment".to_string())
+    };
+    // The change is the per-minute estimate on the clean minutes (the robust baseline; warm-up
+    // and outliers left out; matched load): for averages and rates with counts it is Keptn's
+    // own change when nothing was left out; for a percentile the mean of per-minute logs,
+    // which an incident's minutes move less than the p95 of a whole window. Kept as a
+    // correction to Keptn's log change; 0 when a window has no statistic.
+    let correction = match (s_before_raw, s_after_raw, s_after, s_base) {
+        (Some(br), Some(ar_), Some(a), Some(b))
+            if [br, ar_, a, b].iter().all(|v| v.is_finite()) && before > 0.0 && after > 0.0 =>
+        {
+            (a - b) - (after / before).ln()
+        }
+        _ => 0.0,
+    };
+
+    // The normal quantile (q above): with a handful of effective minutes a t quantile on
+    // n_eff − 1 degrees of freedom made +50 % regressions look uncertain (docs/decisions.md).
+    let within = sb.log_var + sa.log_var;
+    let load_var = load.map_or(0.0, |(fit, lref, lafter)| {
+        (lafter - lref).powi(2) * fit.se * fit.se
+    });
+    // With the stretch before the deployment, its window-to-window spread is the variance of
+    // the change itself, drift and sampling noise included (and the shared drift of adjacent
+    // windows, which the within-window sum counts twice); the sampling noise of independent
+    // minutes is its floor. Without it, the within-window estimate.
+    let sampling = {
+        let ib = estimate::window_spread(shape, &tb, &prepared[0].x, rb, 1.0, prepared[0].floor);
+        let ia = estimate::window_spread(shape, &ta, &prepared[1].x, ra, 1.0, prepared[1].floor);
+        ib.log_var + ia.log_var
+    };
+    let var = between.map_or(within, |(v, _)| sampling.max(v)) + load_var;
+    let se = var.sqrt();
 
     let change_percent = (before > 0.0 && after >= 0.0 && se.is_finite()).then(|| {
-        let ratio = after / before;
         if after > 0.0 {
-            let l = ratio.ln();
+            let l = (after / before).ln() + correction;
             Interval {
-                point: (ratio - 1.0) * 100.0,
+                point: (l.exp() - 1.0) * 100.0,
                 low: ((l - q * se).exp() - 1.0) * 100.0,
                 high: ((l + q * se).exp() - 1.0) * 100.0,
             }
@@ -237,10 +464,19 @@ pub fn compare(
             }
         }
     });
+    // For `+N` criteria: the clean baseline in Keptn's units, and the clean change on it.
+    let split = |c: f64| match (s_before_raw, s_base, s_after) {
+        (Some(br), Some(b), Some(a)) if c != 0.0 => {
+            let base = before * (b - br).exp();
+            (base, base * (a - b).exp())
+        }
+        _ => (before, after),
+    };
+    let (b_adj, a_adj) = split(correction);
     let difference = se.is_finite().then(|| {
         // Delta method: sd of each value = value · sd of its log.
-        let sd = (before * before * sb.log_var + after * after * sa.log_var).sqrt();
-        let d = after - before;
+        let sd = (b_adj * b_adj * sb.log_var + a_adj * a_adj * (sa.log_var + load_var)).sqrt();
+        let d = a_adj - b_adj;
         Interval {
             point: d,
             low: d - q * sd,
@@ -255,6 +491,34 @@ pub fn compare(
             "; at least the spread of {pairs} overlapping window pairs before the deployment"
         ));
     }
+    let mut left_out = Vec::new();
+    if skip > 0 {
+        left_out.push(format!(
+            "the first {skip} minutes after the deployment (warm-up)"
+        ));
+    }
+    let before_out: Vec<i64> = (0..n)
+        .filter(|i| !keep_h[*i] && hy[*i].is_some())
+        .map(|i| i as i64 - n as i64)
+        .collect();
+    let after_out: Vec<i64> = (skip..ay.len())
+        .filter(|i| !keep_a[*i] && ay[*i].is_some())
+        .map(|i| i as i64)
+        .collect();
+    for (out, when) in [(&before_out, "before"), (&after_out, "after")] {
+        if !out.is_empty() {
+            left_out.push(format!(
+                "{} outlier minute{} {when} the deployment ({})",
+                out.len(),
+                if out.len() == 1 { "" } else { "s" },
+                minute_ranges(out)
+            ));
+        }
+    }
+    let traffic = match (load, &stretch.requests, &after_minutes.requests) {
+        (Some((_, lref, lafter)), _, _) => Some(((lafter - lref).exp() - 1.0) * 100.0),
+        _ => None,
+    };
     Comparison {
         statistic,
         method,
@@ -275,7 +539,78 @@ pub fn compare(
         summary: String::new(),
         resolvable_percent: None,
         criteria: Vec::new(),
+        baseline: Some(baseline_text),
+        left_out,
+        load_adjusted_percent: traffic,
+        load_slope: load.map(|(f, _, _)| f.slope),
+        log_se: se.is_finite().then_some(se),
+        combined: None,
     }
+}
+
+/// The requests per minute of a series, `None` where missing.
+fn requests_of(m: &Minutes) -> Vec<Option<f64>> {
+    (0..m.values.len())
+        .map(|i| {
+            m.requests
+                .as_ref()
+                .and_then(|r| r.get(i).copied().flatten())
+        })
+        .collect()
+}
+
+/// The log of a window's statistic by the per-minute estimator: the mean log for a level, the
+/// log of Σy/Σx for a ratio of sums. `None` without data (or without events).
+fn window_log_stat(shape: Shape, y: &[Option<f64>], x: &[Option<f64>]) -> Option<f64> {
+    match shape {
+        Shape::Level => {
+            let l: Vec<f64> = y
+                .iter()
+                .flatten()
+                .filter(|v| **v > 0.0)
+                .map(|v| v.ln())
+                .collect();
+            (!l.is_empty()).then(|| estimate::mean_var(&l).0)
+        }
+        Shape::RatioOfSums => {
+            let (mut sy, mut sx) = (0.0, 0.0);
+            for (y, x) in y.iter().zip(x) {
+                if let (Some(y), Some(x)) = (y, x)
+                    && *x > 0.0
+                {
+                    sy += y;
+                    sx += x;
+                }
+            }
+            (sy > 0.0 && sx > 0.0).then(|| (sy / sx).ln())
+        }
+    }
+}
+
+/// Minute offsets from the deployment as ranges: `−25 … −16, −3`, `+12`.
+fn minute_ranges(offsets: &[i64]) -> String {
+    let sign = |v: i64| {
+        if v < 0 {
+            format!("−{}", -v)
+        } else {
+            format!("+{v}")
+        }
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < offsets.len() {
+        let mut j = i;
+        while j + 1 < offsets.len() && offsets[j + 1] == offsets[j] + 1 {
+            j += 1;
+        }
+        out.push(if j == i {
+            format!("minute {}", sign(offsets[i]))
+        } else {
+            format!("minutes {} … {}", sign(offsets[i]), sign(offsets[j]))
+        });
+        i = j + 1;
+    }
+    out.join(", ")
 }
 
 /// Per-minute (y, x) of a stretch for [`estimate::between_windows`], `None` where missing.
@@ -445,36 +780,142 @@ fn count(v: f64) -> String {
 }
 
 /// The judge's decision for one relative criterion given the baseline `a` and the measured value
-/// (Keptn's), as Keptn would have held it (`holds`) and as the interval allows.
+/// (Keptn's), from the interval of the change (centred on the judge's corrected point):
+///
+/// - **violated**: the whole interval lies beyond the margin (and both windows hold enough
+///   evidence): a regression beyond the margin, with the chosen confidence;
+/// - **inconclusive**: the point is beyond the margin and the interval lies entirely on the
+///   worse side of no change: the release made it worse, by how much is not certain;
+/// - **satisfied**: otherwise: the point is within the margin, or no change at all is
+///   consistent with the data.
+///
+/// For an unchanged release each criterion is inconclusive with probability at most
+/// (1 − confidence)/2 (the interval leaves out 0 on the worse side) and violated far more rarely
+/// (it must leave out the margin as well); docs/judge.md.
 pub fn decide(c: &Criterion, a: f64, measured: f64, cmp: &Comparison) -> Decision {
-    let target = c.target_value(a);
-    if c.op.holds(measured, target) {
+    let (percent, amount, increase) = match c.target {
+        Target::Relative {
+            percent,
+            amount,
+            increase,
+        } => (percent, amount, increase),
+        Target::Absolute(_) => {
+            return if c.op.holds(measured, c.target_value(a)) {
+                Decision::Satisfied
+            } else {
+                Decision::Violated
+            };
+        }
+    };
+    let margin = if increase { amount } else { -amount };
+    // The criterion on the change: `<=+10%` holds when change ≤ +10; in percent or absolute.
+    let interval = if percent {
+        cmp.change_percent
+    } else {
+        cmp.difference
+    };
+    let Some(i) = interval.or_else(|| {
+        // A baseline of 0 has no percent change: its difference says whether it got worse.
+        cmp.difference.map(|d| Interval {
+            point: if d.point > 0.0 { f64::INFINITY } else { 0.0 },
+            low: if d.low > 0.0 { f64::INFINITY } else { d.low },
+            high: d.high,
+        })
+    }) else {
+        return if c.op.holds(measured, c.target_value(a)) {
+            Decision::Satisfied
+        } else {
+            Decision::Inconclusive
+        };
+    };
+    let holds = |v: f64| c.op.holds(v, margin);
+    if holds(i.point) {
         return Decision::Satisfied;
     }
-    if cmp.too_little.is_some() {
-        return Decision::Inconclusive;
-    }
-    // The interval of the measured value implied by the change's interval.
-    let range = match c.target {
-        Target::Relative { percent: true, .. } => cmp
-            .change_percent
-            .map(|i| (a * (1.0 + i.low / 100.0), a * (1.0 + i.high / 100.0))),
-        Target::Relative { percent: false, .. } => cmp.difference.map(|i| (a + i.low, a + i.high)),
-        Target::Absolute(_) => return Decision::Violated,
+    let (beyond, worse) = match c.op {
+        Operator::Lt | Operator::Le => (!holds(i.low), i.low > 0.0),
+        Operator::Gt | Operator::Ge => (!holds(i.high), i.high < 0.0),
+        // `=`: beyond when the margin is outside the interval; any shown change is worse.
+        Operator::Eq => (
+            !(i.low <= margin && margin <= i.high),
+            i.low > 0.0 || i.high < 0.0,
+        ),
     };
-    let Some((lo, hi)) = range else {
-        // No interval (a baseline of 0): too little to judge, never a violation.
-        return Decision::Inconclusive;
-    };
-    let reaches = match c.op {
-        Operator::Lt | Operator::Le => c.op.holds(lo, target),
-        Operator::Gt | Operator::Ge => c.op.holds(hi, target),
-        Operator::Eq => lo <= target && target <= hi,
-    };
-    if reaches {
+    if beyond && cmp.too_little.is_none() {
+        Decision::Violated
+    } else if worse || beyond {
         Decision::Inconclusive
     } else {
-        Decision::Violated
+        Decision::Satisfied
+    }
+}
+
+/// The z-scores of an objective's change under its first relative pass criterion `c`: against
+/// no change (`worse`, positive when it got worse) and against the margin (`beyond`, positive
+/// beyond it). `None` without an interval.
+pub fn scores(c: &Criterion, cmp: &Comparison) -> Option<(f64, f64)> {
+    let Target::Relative {
+        percent,
+        amount,
+        increase,
+    } = c.target
+    else {
+        return None;
+    };
+    let q = estimate::normal_quantile(0.5 + cmp.confidence / 2.0);
+    let bad = match c.op {
+        Operator::Gt | Operator::Ge => -1.0,
+        _ => 1.0,
+    };
+    let margin = if increase { amount } else { -amount };
+    if percent {
+        let i = cmp.change_percent?;
+        let se = cmp.log_se.filter(|s| *s > 0.0)?;
+        if i.point <= -100.0 {
+            return None;
+        }
+        let l = (1.0 + i.point / 100.0).ln();
+        let m = (1.0 + margin / 100.0).max(1e-9).ln();
+        Some((bad * l / se, bad * (l - m) / se))
+    } else {
+        let i = cmp.difference?;
+        let sd = (i.high - i.low) / (2.0 * q);
+        (sd > 0.0).then(|| (bad * i.point / sd, bad * (i.point - margin) / sd))
+    }
+}
+
+/// Evidence that adds up: the objectives of one gate judged together. Each judged objective
+/// gives its z-scores ([`scores`]) and a group (latency statistics in one, counts in another);
+/// [`estimate::combine`] averages within a group and sums over √groups. When the combination
+/// against the margins reaches the confidence, every objective whose point is beyond its margin
+/// is violated; when the combination against no change does, each such objective is at least
+/// inconclusive. Under the null every combined score is at most standard normal whatever the
+/// dependence within a group, so each adds at most (1 − confidence)/2 to the false alarms.
+/// `items`: (group, worse, beyond); returns per item the decision the combination gives it.
+pub fn combination(items: &[(usize, f64, f64)], confidence: f64) -> Vec<Option<Decision>> {
+    let q = estimate::normal_quantile(0.5 + confidence / 2.0);
+    let worse = estimate::combine(&items.iter().map(|(g, w, _)| (*g, *w)).collect::<Vec<_>>());
+    let beyond = estimate::combine(&items.iter().map(|(g, _, b)| (*g, *b)).collect::<Vec<_>>());
+    let firm = if items.len() < 2 {
+        None
+    } else if beyond.is_some_and(|z| z >= q) {
+        Some(Decision::Violated)
+    } else if worse.is_some_and(|z| z >= q) {
+        Some(Decision::Inconclusive)
+    } else {
+        None
+    };
+    items
+        .iter()
+        .map(|(_, _, b)| firm.filter(|_| *b > 0.0))
+        .collect()
+}
+
+/// The group an objective's statistic belongs to for [`combination`].
+pub fn group(statistic: Statistic) -> usize {
+    match statistic {
+        Statistic::Rate | Statistic::Total => 1,
+        _ => 0,
     }
 }
 
@@ -548,24 +989,69 @@ pub fn describe(cmp: &mut Comparison, label: &str, criteria: &[(Criterion, Decis
         })
     };
     let change = change.unwrap_or_else(|| "no interval (baseline of 0)".into());
+    let point_beyond = first.is_some_and(|c| {
+        let i = if percent {
+            cmp.change_percent
+        } else {
+            cmp.difference
+        };
+        match (c.target, i) {
+            (
+                Target::Relative {
+                    amount, increase, ..
+                },
+                Some(i),
+            ) => !c.op.holds(i.point, if increase { amount } else { -amount }),
+            _ => false,
+        }
+    });
+    let together = if cmp.combined.is_some() {
+        " (together with the objectives moving the same way)"
+    } else {
+        ""
+    };
     let verdict = match (first, decision) {
+        (Some(c), Some(Decision::Satisfied)) if point_beyond => format!(
+            "beyond {} but no change is as consistent with the data: satisfied",
+            margin_text(&c)
+        ),
         (Some(c), Some(Decision::Satisfied)) => format!("within {}", margin_text(&c)),
         (Some(c), Some(Decision::Inconclusive)) => match &cmp.too_little {
             Some(why) => format!("beyond {} but {why}: inconclusive", margin_text(&c)),
             None => format!(
-                "beyond {} but the interval reaches back inside it: inconclusive",
+                "worse{together}, but not shown to be beyond {}: inconclusive",
                 margin_text(&c)
             ),
         },
         (Some(c), Some(Decision::Violated)) => {
-            format!("beyond {} with {conf} confidence", margin_text(&c))
+            format!(
+                "beyond {} with {conf} confidence{together}",
+                margin_text(&c)
+            )
         }
         _ => String::new(),
     };
-    cmp.summary = if verdict.is_empty() {
-        format!("{label} {change}")
+    let mut context = Vec::new();
+    if let Some(t) = cmp.load_adjusted_percent {
+        context.push(format!("adjusted for {} traffic", signed_percent(t)));
+    }
+    if let Some(b) = &cmp.baseline
+        && b.starts_with("median")
+    {
+        context.push(format!("baseline: {b}"));
+    }
+    if !cmp.left_out.is_empty() {
+        context.push(format!("left out: {}", cmp.left_out.join("; ")));
+    }
+    let context = if context.is_empty() {
+        String::new()
     } else {
-        format!("{label} {change}: {verdict}")
+        format!(" [{}]", context.join("; "))
+    };
+    cmp.summary = if verdict.is_empty() {
+        format!("{label} {change}{context}")
+    } else {
+        format!("{label} {change}{context}: {verdict}")
     };
     // The resolution note: the interval's half-width against the tightest percent margin.
     if let Some(i) = cmp.change_percent {

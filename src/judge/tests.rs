@@ -1,6 +1,14 @@
 use super::estimate::normal_quantile;
 use super::*;
 
+/// The judge's defaults without the warm-up: the windows of these tests have none.
+fn plain() -> Settings {
+    Settings {
+        warm_up_minutes: 0,
+        ..Settings::default()
+    }
+}
+
 fn flat(n: usize, v: f64) -> Vec<Option<f64>> {
     vec![Some(v); n]
 }
@@ -23,7 +31,7 @@ fn ratio_of_two_poisson_rates_is_the_textbook_interval() {
     // variance 1/9 + 1/14 (Rothman & Greenland, Modern Epidemiology, ch. 14; Wald interval).
     let s = Settings {
         min_events: 5.0,
-        ..Settings::default()
+        ..plain()
     };
     let b = rate_window(30, 100.0, 9);
     let a = rate_window(30, 100.0, 14);
@@ -44,33 +52,43 @@ fn ratio_of_two_poisson_rates_is_the_textbook_interval() {
     );
     assert_eq!(c.events_before, Some(9.0));
     assert_eq!(c.events_after, Some(14.0));
-    // +56 % is beyond +50 %, but 9 and 14 errors cannot tell: inconclusive, never violated.
+    // +56 % is beyond +50 %, but 9 and 14 errors are as consistent with no change: satisfied.
     let crit = Criterion::parse("<=+50%").unwrap();
+    assert_eq!(decide(&crit, vb, va, &c), Decision::Satisfied);
+    // 9 → 25: worse (the interval, +30 … +480 %, leaves out 0) but not shown beyond +50 %.
+    let a = rate_window(30, 100.0, 25);
+    let va = 25.0 / 3000.0 * 100.0;
+    let c = compare(Statistic::Rate, &b, &a, None, vb, va, &s);
+    let i = c.change_percent.unwrap();
+    assert!(i.low > 0.0 && i.low < 50.0, "{i:?}");
     assert_eq!(decide(&crit, vb, va, &c), Decision::Inconclusive);
 }
 
 #[test]
 fn too_few_errors_is_inconclusive_with_the_reason() {
+    // 9 → 30 errors: the interval (+64 … +578 %) lies beyond +50 %, but 9 errors are too few
+    // for a violation.
     let b = rate_window(30, 60.0, 9);
-    let a = rate_window(30, 60.0, 14);
-    let (vb, va) = (9.0 / 1800.0 * 100.0, 14.0 / 1800.0 * 100.0);
-    let mut c = compare(Statistic::Rate, &b, &a, None, vb, va, &Settings::default());
+    let a = rate_window(30, 60.0, 30);
+    let (vb, va) = (9.0 / 1800.0 * 100.0, 30.0 / 1800.0 * 100.0);
+    let mut c = compare(Statistic::Rate, &b, &a, None, vb, va, &plain());
+    assert!(c.change_percent.unwrap().low > 50.0);
     assert_eq!(
         c.too_little.as_deref(),
-        Some("9 errors before, 14 after: too few to judge (at least 10 a window)")
+        Some("9 errors before, 30 after: too few to judge (at least 10 a window)")
     );
     let crit = Criterion::parse("<=+50%").unwrap();
     let d = decide(&crit, vb, va, &c);
     assert_eq!(d, Decision::Inconclusive);
     describe(&mut c, "error_rate", &[(crit, d)]);
     assert!(
-        c.summary.starts_with("error_rate +55.6 % (95 % CI "),
+        c.summary.starts_with("error_rate +233.3 % (95 % CI "),
         "{}",
         c.summary
     );
     assert!(
         c.summary
-            .ends_with("beyond +50 % but 9 errors before, 14 after: too few to judge (at least 10 a window): inconclusive"),
+            .ends_with("beyond +50 % but 9 errors before, 30 after: too few to judge (at least 10 a window): inconclusive"),
         "{}",
         c.summary
     );
@@ -81,11 +99,12 @@ fn many_errors_make_a_doubling_a_violation() {
     let b = rate_window(30, 600.0, 90);
     let a = rate_window(30, 600.0, 200);
     let (vb, va) = (90.0 / 18000.0 * 100.0, 200.0 / 18000.0 * 100.0);
-    let c = compare(Statistic::Rate, &b, &a, None, vb, va, &Settings::default());
+    let c = compare(Statistic::Rate, &b, &a, None, vb, va, &plain());
     assert_eq!(c.too_little, None);
     let crit = Criterion::parse("<=+50%").unwrap();
     assert_eq!(decide(&crit, vb, va, &c), Decision::Violated);
     // and a rate that fell is within the margin whatever the evidence
+    let c = compare(Statistic::Rate, &a, &b, None, va, vb, &plain());
     assert_eq!(decide(&crit, va, vb, &c), Decision::Satisfied);
 }
 
@@ -93,15 +112,7 @@ fn many_errors_make_a_doubling_a_violation() {
 fn a_baseline_of_zero_is_never_a_violation() {
     let b = rate_window(30, 600.0, 0);
     let a = rate_window(30, 600.0, 20);
-    let c = compare(
-        Statistic::Rate,
-        &b,
-        &a,
-        None,
-        0.0,
-        0.1,
-        &Settings::default(),
-    );
+    let c = compare(Statistic::Rate, &b, &a, None, 0.0, 0.1, &plain());
     let crit = Criterion::parse("<=+50%").unwrap();
     assert_eq!(decide(&crit, 0.0, 0.1, &c), Decision::Inconclusive);
     assert!(c.too_little.is_some());
@@ -110,15 +121,7 @@ fn a_baseline_of_zero_is_never_a_violation() {
 #[test]
 fn absolute_criteria_are_never_judged() {
     let b = rate_window(30, 600.0, 90);
-    let c = compare(
-        Statistic::Rate,
-        &b,
-        &b,
-        None,
-        0.5,
-        0.5,
-        &Settings::default(),
-    );
+    let c = compare(Statistic::Rate, &b, &b, None, 0.5, 0.5, &plain());
     let crit = Criterion::parse("<0.4").unwrap();
     assert_eq!(decide(&crit, 0.5, 0.5, &c), Decision::Violated);
 }
@@ -150,7 +153,7 @@ fn coverage(rho: f64, sd: f64, runs: usize, seed: u64) -> (f64, f64) {
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut covered = 0;
     let mut false_fail = 0;
-    let s = Settings::default();
+    let s = plain();
     let crit = Criterion::parse("<=+10%").unwrap();
     for _ in 0..runs {
         let (b, a) = latency_pair(&mut rng, rho, sd, 1.0);
@@ -215,7 +218,7 @@ fn a_clear_regression_is_violated_and_a_small_one_is_not() {
             None,
             geo_mean(&b),
             geo_mean(&a),
-            &Settings::default(),
+            &plain(),
         );
         if decide(&crit, geo_mean(&b), geo_mean(&a), &c) == Decision::Violated {
             violated_50 += 1;
@@ -228,7 +231,7 @@ fn a_clear_regression_is_violated_and_a_small_one_is_not() {
             None,
             geo_mean(&b),
             geo_mean(&a),
-            &Settings::default(),
+            &plain(),
         );
         if decide(&crit, geo_mean(&b), geo_mean(&a), &c) == Decision::Violated {
             violated_3 += 1;
@@ -242,7 +245,7 @@ fn a_clear_regression_is_violated_and_a_small_one_is_not() {
 fn same_input_same_interval() {
     let mut rng = fastrand::Rng::with_seed(9);
     let (b, a) = latency_pair(&mut rng, 0.5, 0.03, 1.1);
-    let s = Settings::default();
+    let s = plain();
     let c1 = compare(Statistic::Average, &b, &a, None, 1.0, 1.1, &s);
     let c2 = compare(Statistic::Average, &b, &a, None, 1.0, 1.1, &s);
     assert_eq!(c1, c2);
@@ -251,17 +254,13 @@ fn same_input_same_interval() {
 #[test]
 fn difference_criteria_use_the_difference_interval() {
     let mut rng = fastrand::Rng::with_seed(3);
-    let (b, a) = latency_pair(&mut rng, 0.0, 0.01, 1.0);
-    let (vb, va) = (geo_mean(&b), geo_mean(&a));
-    let c = compare(
-        Statistic::Level,
-        &b,
-        &a,
-        None,
-        vb,
-        va + 30.0,
-        &Settings::default(),
-    );
+    let (b, mut a) = latency_pair(&mut rng, 0.0, 0.01, 1.0);
+    // The minutes after 30 higher, as the value.
+    for v in a.values.iter_mut().flatten() {
+        *v += 30.0;
+    }
+    let (vb, va) = (geo_mean(&b), geo_mean(&a) - 30.0);
+    let c = compare(Statistic::Level, &b, &a, None, vb, va + 30.0, &plain());
     let d = c.difference.unwrap();
     assert!(d.low < d.point && d.point < d.high);
     // +30 over a margin of +5, with an interval of a few units: violated
@@ -298,6 +297,12 @@ fn summary_and_resolution_note() {
         summary: String::new(),
         resolvable_percent: None,
         criteria: Vec::new(),
+        baseline: None,
+        left_out: Vec::new(),
+        load_adjusted_percent: None,
+        load_slope: None,
+        log_se: None,
+        combined: None,
     };
     let mut c = c0.clone();
     let crit = Criterion::parse("<=+10%").unwrap();
@@ -314,10 +319,23 @@ fn summary_and_resolution_note() {
         low: -1.0,
         high: 29.0,
     });
-    describe(&mut c, "p95", &[(crit, Decision::Inconclusive)]);
+    describe(&mut c, "p95", &[(crit, Decision::Satisfied)]);
     assert_eq!(
         c.summary,
-        "p95 +14.0 % (95 % CI −1.0 % … +29.0 %): beyond +10 % but the interval reaches back inside it: inconclusive"
+        "p95 +14.0 % (95 % CI −1.0 % … +29.0 %): beyond +10 % but no change is as consistent with the data: satisfied"
+    );
+    let mut shown = c.clone();
+    shown.change_percent = Some(Interval {
+        point: 14.0,
+        low: 1.0,
+        high: 29.0,
+    });
+    shown.load_adjusted_percent = Some(15.0);
+    shown.left_out = vec!["the first 5 minutes after the deployment (warm-up)".into()];
+    describe(&mut shown, "p95", &[(crit, Decision::Inconclusive)]);
+    assert_eq!(
+        shown.summary,
+        "p95 +14.0 % (95 % CI +1.0 % … +29.0 %) [adjusted for +15.0 % traffic; left out: the first 5 minutes after the deployment (warm-up)]: worse, but not shown to be beyond +10 %: inconclusive"
     );
     assert_eq!(c.resolvable_percent, Some(15.0));
     assert_eq!(
@@ -329,13 +347,14 @@ fn summary_and_resolution_note() {
 #[test]
 fn slow_drift_is_seen_in_the_history_before_the_baseline() {
     // A level drifting more slowly than a window is long (ρ = 0.97 a minute): the two windows
-    // alone miss much of it; 90 minutes before the baseline window show it.
+    // alone miss much of it; the 210 minutes before the baseline window show it (the judge
+    // fetches seven window lengths).
     let runs = 400;
     let mut rng = fastrand::Rng::with_seed(21);
     let crit = Criterion::parse("<=+10%").unwrap();
     let (mut cov_alone, mut cov_hist, mut fail_alone, mut fail_hist) = (0, 0, 0, 0);
     for _ in 0..runs {
-        let level = estimate_tests::ar1(&mut rng, 150, 0.97, 0.03, 300);
+        let level = estimate_tests::ar1(&mut rng, 270, 0.97, 0.03, 300);
         let mut mk = |r: std::ops::Range<usize>| Minutes {
             values: r
                 .map(|i| Some(200.0 * (level[i] + 0.03 * estimate_tests::gauss(&mut rng)).exp()))
@@ -343,14 +362,14 @@ fn slow_drift_is_seen_in_the_history_before_the_baseline() {
             requests: None,
             events: None,
         };
-        let history = mk(0..120);
+        let history = mk(0..240);
         let before = Minutes {
-            values: history.values[90..].to_vec(),
+            values: history.values[210..].to_vec(),
             ..Minutes::default()
         };
-        let after = mk(120..150);
+        let after = mk(240..270);
         let (vb, va) = (geo_mean(&before), geo_mean(&after));
-        let s = Settings::default();
+        let s = plain();
         for (h, cov, fail) in [
             (None, &mut cov_alone, &mut fail_alone),
             (Some(&history), &mut cov_hist, &mut fail_hist),
@@ -379,3 +398,331 @@ fn slow_drift_is_seen_in_the_history_before_the_baseline() {
 }
 
 use super::estimate::tests as estimate_tests;
+
+/// Minutes of a latency SLI with request counts: `level(i)` the level of minute i, per-minute
+/// noise `sd` in log space, `requests(i)` the requests per minute.
+fn minutes_of(
+    rng: &mut fastrand::Rng,
+    range: std::ops::Range<usize>,
+    level: impl Fn(usize) -> f64,
+    requests: impl Fn(usize) -> f64,
+    sd: f64,
+) -> Minutes {
+    let (values, reqs): (Vec<_>, Vec<_>) = range
+        .map(|i| {
+            (
+                Some(level(i) * (sd * estimate_tests::gauss(rng)).exp()),
+                Some(requests(i)),
+            )
+        })
+        .unzip();
+    Minutes {
+        values,
+        requests: Some(reqs),
+        events: None,
+    }
+}
+
+fn window_of(m: &Minutes, from: usize, to: usize) -> Minutes {
+    Minutes {
+        values: m.values[from..to].to_vec(),
+        requests: m.requests.as_ref().map(|r| r[from..to].to_vec()),
+        events: m.events.as_ref().map(|r| r[from..to].to_vec()),
+    }
+}
+
+fn mean_value(m: &Minutes) -> f64 {
+    let v: Vec<f64> = m.values.iter().flatten().copied().collect();
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+#[test]
+fn warm_up_minutes_are_left_out() {
+    // The first 4 minutes after the deployment twice as slow, nothing else changed: Keptn's
+    // average rises by about 4/30; the judge leaves 5 minutes out and sees no change.
+    let mut rng = fastrand::Rng::with_seed(31);
+    let all = minutes_of(
+        &mut rng,
+        0..150,
+        |i| {
+            if (120..124).contains(&i) {
+                200.0
+            } else {
+                100.0
+            }
+        },
+        |_| 300.0,
+        0.02,
+    );
+    let (hist, before, after) = (
+        window_of(&all, 0, 120),
+        window_of(&all, 90, 120),
+        window_of(&all, 120, 150),
+    );
+    let (vb, va) = (mean_value(&before), mean_value(&after));
+    assert!(va / vb > 1.1);
+    let s = Settings::default();
+    let c = compare(Statistic::Average, &before, &after, Some(&hist), vb, va, &s);
+    let i = c.change_percent.unwrap();
+    assert!(i.point.abs() < 1.5, "{i:?}");
+    assert_eq!(
+        c.left_out,
+        ["the first 5 minutes after the deployment (warm-up)"]
+    );
+    assert_eq!(c.minutes_after, 25);
+    let crit = Criterion::parse("<=+10%").unwrap();
+    assert_eq!(decide(&crit, vb, va, &c), Decision::Satisfied);
+    // 0 turns it off: the slow minutes count (and, at 2× on 2 % noise, are outliers instead).
+    let c = compare(
+        Statistic::Average,
+        &before,
+        &after,
+        Some(&hist),
+        vb,
+        va,
+        &plain(),
+    );
+    assert_eq!(c.minutes_after + 4, 30);
+    assert!(c.left_out[0].starts_with("4 outlier minutes after the deployment (minutes +0 … +3)"));
+}
+
+#[test]
+fn an_incident_in_the_baseline_window_is_left_out() {
+    // Minutes −25 … −16 at 2.5× latency; the release is +20 %. Keptn sees the baseline inflated
+    // and the release as an improvement; the judge leaves the incident out and finds +20 %.
+    let mut rng = fastrand::Rng::with_seed(32);
+    let all = minutes_of(
+        &mut rng,
+        0..150,
+        |i| match i {
+            95..105 => 250.0,
+            120.. => 120.0,
+            _ => 100.0,
+        },
+        |_| 300.0,
+        0.03,
+    );
+    let (hist, before, after) = (
+        window_of(&all, 0, 120),
+        window_of(&all, 90, 120),
+        window_of(&all, 120, 150),
+    );
+    let (vb, va) = (mean_value(&before), mean_value(&after));
+    assert!(va < vb * 1.1);
+    let c = compare(
+        Statistic::Average,
+        &before,
+        &after,
+        Some(&hist),
+        vb,
+        va,
+        &plain(),
+    );
+    let i = c.change_percent.unwrap();
+    assert!((i.point - 20.0).abs() < 2.0, "{i:?}");
+    assert_eq!(
+        c.left_out,
+        ["10 outlier minutes before the deployment (minutes −25 … −16)"]
+    );
+    let crit = Criterion::parse("<=+10%").unwrap();
+    assert_eq!(decide(&crit, vb, va, &c), Decision::Violated);
+}
+
+#[test]
+fn a_baseline_window_standing_apart_gives_way_to_the_median() {
+    // The whole window before the deployment 40 % slower (no single minute stands out), the
+    // three before it at the usual level: the baseline is the median of the four windows.
+    let mut rng = fastrand::Rng::with_seed(33);
+    let all = minutes_of(
+        &mut rng,
+        0..150,
+        |i| if (90..120).contains(&i) { 140.0 } else { 100.0 },
+        |_| 300.0,
+        0.03,
+    );
+    let (hist, before, after) = (
+        window_of(&all, 0, 120),
+        window_of(&all, 90, 120),
+        window_of(&all, 120, 150),
+    );
+    let (vb, va) = (mean_value(&before), mean_value(&after));
+    let c = compare(
+        Statistic::Average,
+        &before,
+        &after,
+        Some(&hist),
+        vb,
+        va,
+        &plain(),
+    );
+    assert_eq!(
+        c.baseline.as_deref(),
+        Some("median of 4 windows of 30 minutes before the deployment")
+    );
+    assert!(
+        c.change_percent.unwrap().point.abs() < 3.0,
+        "{:?}",
+        c.change_percent
+    );
+    // A steady level keeps the window before as the baseline.
+    let mut rng = fastrand::Rng::with_seed(34);
+    let all = minutes_of(&mut rng, 0..150, |_| 100.0, |_| 300.0, 0.03);
+    let (hist, before, after) = (
+        window_of(&all, 0, 120),
+        window_of(&all, 90, 120),
+        window_of(&all, 120, 150),
+    );
+    let c = compare(
+        Statistic::Average,
+        &before,
+        &after,
+        Some(&hist),
+        mean_value(&before),
+        mean_value(&after),
+        &plain(),
+    );
+    assert_eq!(
+        c.baseline.as_deref(),
+        Some("the window before the deployment")
+    );
+    assert!(c.left_out.is_empty(), "{:?}", c.left_out);
+}
+
+#[test]
+fn latency_that_follows_load_is_compared_at_matched_load() {
+    // Latency ∝ requests (exponent 1), traffic ramping 300 → 450 a minute over 150 minutes:
+    // the window after carries about 11 % more traffic and so 11 % more latency. At matched
+    // load the change is 0; with a +20 % release it is +20 %.
+    let req = |i: usize| 300.0 + i as f64;
+    for (factor, expected) in [(1.0, 0.0), (1.2, 20.0)] {
+        let mut rng = fastrand::Rng::with_seed(35);
+        let all = minutes_of(
+            &mut rng,
+            0..150,
+            |i| req(i) / 3.0 * if i >= 120 { factor } else { 1.0 },
+            req,
+            0.02,
+        );
+        let (hist, before, after) = (
+            window_of(&all, 0, 120),
+            window_of(&all, 90, 120),
+            window_of(&all, 120, 150),
+        );
+        let (vb, va) = (mean_value(&before), mean_value(&after));
+        let c = compare(
+            Statistic::Average,
+            &before,
+            &after,
+            Some(&hist),
+            vb,
+            va,
+            &plain(),
+        );
+        let i = c.change_percent.unwrap();
+        assert!((i.point - expected).abs() < 1.5, "{factor}: {i:?}");
+        assert!(
+            (c.load_slope.unwrap() - 1.0).abs() < 0.1,
+            "{:?}",
+            c.load_slope
+        );
+        let traffic = c.load_adjusted_percent.unwrap();
+        // (mean log requests after − before): ln(435/405) ≈ 7.1 %.
+        assert!((traffic - 7.4).abs() < 0.5, "{traffic}");
+    }
+    // No relation with load: nothing is adjusted.
+    let mut rng = fastrand::Rng::with_seed(36);
+    let all = minutes_of(&mut rng, 0..150, |_| 100.0, req, 0.02);
+    let (hist, before, after) = (
+        window_of(&all, 0, 120),
+        window_of(&all, 90, 120),
+        window_of(&all, 120, 150),
+    );
+    let c = compare(
+        Statistic::Average,
+        &before,
+        &after,
+        Some(&hist),
+        mean_value(&before),
+        mean_value(&after),
+        &plain(),
+    );
+    assert_eq!(c.load_adjusted_percent, None);
+}
+
+#[test]
+fn error_bursts_are_left_out_of_the_counts_too() {
+    // 300 requests a minute at 0.5 % errors; the window after holds two 2-minute bursts of 30
+    // errors a minute. Left out, the rate after is the rate before: no change.
+    let window = |bursts: &[usize], errors: f64| {
+        let ev: Vec<Option<f64>> = (0..30)
+            .map(|i| Some(if bursts.contains(&i) { 30.0 } else { errors }))
+            .collect();
+        Minutes {
+            values: ev.iter().map(|e| e.map(|e| e / 300.0 * 100.0)).collect(),
+            requests: Some(vec![Some(300.0); 30]),
+            events: Some(ev),
+        }
+    };
+    let before = window(&[], 1.5);
+    let after = window(&[10, 11, 20, 21], 1.5);
+    let c = compare(Statistic::Rate, &before, &after, None, 0.5, 0.9, &plain());
+    assert_eq!(
+        c.left_out,
+        ["4 outlier minutes after the deployment (minutes +10 … +11, minutes +20 … +21)"]
+    );
+    assert!(
+        c.change_percent.unwrap().point.abs() < 1e-9,
+        "{:?}",
+        c.change_percent
+    );
+    assert_eq!(c.events_after, Some(39.0));
+    assert_eq!(c.minutes_after, 26);
+}
+
+#[test]
+fn ragged_series_never_panic() {
+    // Holes, zeros, windows of different lengths, histories shorter than a window, counts
+    // missing or shorter than the values: every statistic gives an interval or none, no panic.
+    let mut rng = fastrand::Rng::with_seed(77);
+    let series = |rng: &mut fastrand::Rng, n: usize| -> Vec<Option<f64>> {
+        (0..n)
+            .map(|_| match rng.u8(0..10) {
+                0 => None,
+                1 => Some(0.0),
+                _ => Some(rng.f64() * 100.0),
+            })
+            .collect()
+    };
+    let mk = |rng: &mut fastrand::Rng, n: usize| {
+        let values = series(rng, n);
+        let m = rng.usize(0..=n);
+        Minutes {
+            values,
+            requests: rng.bool().then(|| series(rng, m)),
+            events: rng.bool().then(|| series(rng, m)),
+        }
+    };
+    for _ in 0..300 {
+        let (lb, la, lh) = (rng.usize(0..40), rng.usize(0..40), rng.usize(0..300));
+        let (b, a, h) = (mk(&mut rng, lb), mk(&mut rng, la), mk(&mut rng, lh));
+        let s = Settings {
+            warm_up_minutes: rng.usize(0..40),
+            min_minutes: rng.usize(0..15),
+            ..Settings::default()
+        };
+        for st in [
+            Statistic::Percentile(95.0),
+            Statistic::Average,
+            Statistic::Rate,
+            Statistic::Total,
+            Statistic::Level,
+        ] {
+            let c = compare(st, &b, &a, Some(&h), 1.0, 1.5, &s);
+            if let Some(i) = c.change_percent {
+                assert!(!i.point.is_nan(), "{c:?}");
+            }
+            let crit = Criterion::parse("<=+10%").unwrap();
+            let _ = decide(&crit, 1.0, 1.5, &c);
+        }
+    }
+}

@@ -19,7 +19,13 @@ pub const SETTINGS_KEYS: &[&str] = &[
 ];
 /// `context:` — what else happened in the windows (docs/context.md).
 pub const CONTEXT_KEYS: &[&str] = &["problems", "changes", "maintenance"];
-pub const JUDGE_KEYS: &[&str] = &["mode", "confidence", "min_events", "min_minutes"];
+pub const JUDGE_KEYS: &[&str] = &[
+    "mode",
+    "confidence",
+    "min_events",
+    "min_minutes",
+    "warm_up_minutes",
+];
 pub const JUDGE_MODES: &[&str] = &["keptn", "statistical"];
 pub const DYNATRACE_KEYS: &[&str] = &[
     "url",
@@ -109,6 +115,7 @@ pub struct Judge {
     pub confidence: Option<f64>,
     pub min_events: Option<i64>,
     pub min_minutes: Option<i64>,
+    pub warm_up_minutes: Option<i64>,
 }
 
 impl Judge {
@@ -121,6 +128,9 @@ impl Judge {
             min_minutes: self
                 .min_minutes
                 .map_or(d.min_minutes, |v| v.max(0) as usize),
+            warm_up_minutes: self
+                .warm_up_minutes
+                .map_or(d.warm_up_minutes, |v| v.max(0) as usize),
         }
     }
 }
@@ -399,6 +409,7 @@ fn read_judge(n: &Node, r: &mut Reader) -> Judge {
     for (key, slot) in [
         ("min_events", &mut j.min_events),
         ("min_minutes", &mut j.min_minutes),
+        ("warm_up_minutes", &mut j.warm_up_minutes),
     ] {
         if let Some(v) = f
             .get(key)

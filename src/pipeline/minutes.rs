@@ -1,6 +1,6 @@
 //! The statistical judge's data: per-minute series of both windows for every metric SLI with a
 //! relative criterion, plus the request and error counts behind built-in service metrics, in
-//! one batched round of `resolution=1m` requests over the span from three window lengths before
+//! one batched round of `resolution=1m` requests over the span from seven window lengths before
 //! the baseline window (how windows move against each other when nothing changed) to the
 //! evaluation window's end.
 
@@ -51,8 +51,10 @@ impl Judged {
     }
 }
 
-/// Window lengths of history before the baseline window.
-const HISTORY_WINDOWS: i32 = 3;
+/// Window lengths of history before the baseline window: eight windows before the deployment
+/// give the window-to-window spread about four independent pairs (three windows gave two, too
+/// few to use that spread on its own: docs/judge.md).
+const HISTORY_WINDOWS: i32 = 7;
 
 const REQUESTS: &str = "\u{1f}requests";
 const EVENTS: &str = "\u{1f}events";

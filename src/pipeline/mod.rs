@@ -58,6 +58,8 @@ pub(crate) struct Job<'a> {
     pub(crate) pinned: bool,
     /// `--judge`; `None`: slogate.yaml's `judge.mode`, else Keptn.
     pub(crate) judge: Option<crate::judge::JudgeMode>,
+    /// `--warm-up-minutes`; `None`: slogate.yaml's `judge.warm_up_minutes`, else the default.
+    pub(crate) warm_up_minutes: Option<usize>,
 }
 
 impl Job<'_> {

@@ -71,6 +71,7 @@ pub(crate) fn build_report(
     sources: &[(SourceKind, &str, &Client)],
     fetch_millis: u64,
     judge: crate::judge::JudgeMode,
+    warm_up_minutes: Option<usize>,
 ) -> Report {
     // The sources this plan asked, in `SourceKind` order (one entry when a single one).
     let used: Vec<&(SourceKind, &str, &Client)> = sources
@@ -114,7 +115,14 @@ pub(crate) fn build_report(
                 indicators: base.iter().map(|f| f.value.clone()).collect(),
                 invalidated: false,
             };
-            let settings = plan.settings.judge.settings();
+            let mut settings = plan.settings.judge.settings();
+            if let Some(m) = warm_up_minutes {
+                settings.warm_up_minutes = m;
+            }
+            // The warm-up counts from the deployment (the baseline window's end); an evaluation
+            // window starting later has already left some of it out.
+            let late = (w.eval.from - bw.to).num_minutes().max(0) as usize;
+            settings.warm_up_minutes = settings.warm_up_minutes.saturating_sub(late);
             let hook = |o: &crate::model::slo::Objective, a: f64, measured: f64| {
                 let m = fetched.minutes.get(&o.sli.value)?;
                 let mut cmp = crate::judge::compare(
@@ -412,6 +420,7 @@ pub(crate) fn reports(
                 &sources,
                 fetched.millis,
                 job.judge_of(plan),
+                job.warm_up_minutes,
             );
             r.pipeline = pipeline.clone();
             if job.baseline == BaselineMode::History {

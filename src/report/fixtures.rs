@@ -528,6 +528,12 @@ pub(crate) fn judged() -> Report {
         summary: String::new(),
         resolvable_percent: None,
         criteria: Vec::new(),
+        baseline: None,
+        left_out: Vec::new(),
+        load_adjusted_percent: None,
+        load_slope: None,
+        log_se: None,
+        combined: None,
     };
     let mut rt = judge(Statistic::Percentile(95.0), (6.0, -2.1, 14.8), None, None);
     describe(

@@ -321,3 +321,79 @@ fn a_history_baseline_is_not_judged_and_says_why() {
         "Response time P95 (ms): not judged: the baseline is earlier evaluations, not a window before the deployment",
     );
 }
+
+#[test]
+fn an_incident_before_and_the_warm_up_are_left_out_and_said() {
+    // 10 minutes of 2.5× latency inside the baseline window, then a +25 % release: Keptn
+    // compares with the inflated baseline and passes; the judge leaves the incident out.
+    let at = |m: i64| {
+        (chrono::DateTime::parse_from_rfc3339(DEPLOYED).unwrap() + chrono::Duration::minutes(m))
+            .to_rfc3339()
+    };
+    let metric = |unit: &str, agg: &str| json!({"unit": unit, "baseline": {agg: 1}});
+    let rt = "builtin:service.response.time";
+    let scenario = json!({
+        "seed": 5,
+        "tokens": [{"token": TOKEN, "scopes": ["metrics.read", "entities.read"]}],
+        "services": [{"id": "SERVICE-0000000000000001", "name": "inc",
+                      "tags": ["keptn_project:shop", "keptn_stage:prod", "keptn_service:inc"]}],
+        "metrics": {
+            rt: metric("MicroSecond", "avg"),
+            "builtin:service.requestCount.total": metric("Count", "sum"),
+            "builtin:service.errors.total.count": metric("Count", "sum"),
+            "builtin:service.errors.total.rate": metric("Percent", "avg"),
+        },
+        "traffic": [{"service": "inc", "requests_per_minute": [400, 400], "drift_sd": 0.02}],
+        "regressions": [
+            {"service": "inc", "metric": rt, "from": at(-25), "to": at(-15), "factor": 2.5},
+            {"service": "inc", "metric": rt, "from": DEPLOYED, "factor": 1.25},
+        ],
+    });
+    let sim =
+        dtsim::start_blocking(dtsim::scenario_from_json(&scenario.to_string()).unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path(), &sim.url(), "");
+    let k = gate(dir.path(), "inc", &[]).json();
+    assert_eq!(k["result"], "pass");
+
+    let out = gate(dir.path(), "inc", &["--judge", "statistical"]);
+    out.assert_no_panic().assert_code(1);
+    let j = out.json();
+    assert_eq!(j["result"], "fail");
+    let p95 = &indicator(&j, "response_time_p95")["judge"];
+    let left: Vec<&str> = p95["leftOut"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        left[0],
+        "the first 5 minutes after the deployment (warm-up)"
+    );
+    assert_eq!(
+        left[1],
+        "10 outlier minutes before the deployment (minutes −25 … −16)"
+    );
+    assert!(
+        p95["summary"].as_str().unwrap().contains(
+            "[left out: the first 5 minutes after the deployment (warm-up); 10 outlier minutes"
+        ),
+        "{}",
+        p95["summary"]
+    );
+    assert_eq!(p95["decision"], "violated");
+    // --warm-up-minutes 0 turns the warm-up off; slogate.yaml sets it too.
+    let j = gate(
+        dir.path(),
+        "inc",
+        &["--judge", "statistical", "--warm-up-minutes", "0"],
+    )
+    .json();
+    let left = indicator(&j, "response_time_p95")["judge"]["leftOut"].to_string();
+    assert!(!left.contains("warm-up"), "{left}");
+    config(dir.path(), &sim.url(), "judge:\n  warm_up_minutes: 3\n");
+    let j = gate(dir.path(), "inc", &["--judge", "statistical"]).json();
+    let left = indicator(&j, "response_time_p95")["judge"]["leftOut"].to_string();
+    assert!(left.contains("the first 3 minutes"), "{left}");
+}

@@ -43,6 +43,16 @@ pub struct TrafficDef {
     pub drift_sd: f64,
     /// Minute-to-minute autocorrelation of the level.
     pub drift_rho: f64,
+    /// Latency follows load: the level is multiplied by (rate / top rate)^load_exponent.
+    pub load_exponent: f64,
+    /// Shifts the ramp's triangle wave by this many minutes (where in the ramp a time falls).
+    pub ramp_offset_minutes: i64,
+    /// Probability that an error burst starts in a minute.
+    pub error_burst_share: f64,
+    /// Minutes a burst lasts.
+    pub error_burst_minutes: i64,
+    /// The error probability is multiplied by this during a burst.
+    pub error_burst_factor: f64,
 }
 
 impl Default for TrafficDef {
@@ -58,6 +68,11 @@ impl Default for TrafficDef {
             error_rate: 0.005,
             drift_sd: 0.0,
             drift_rho: 0.9,
+            load_exponent: 0.0,
+            ramp_offset_minutes: 0,
+            error_burst_share: 0.0,
+            error_burst_minutes: 1,
+            error_burst_factor: 1.0,
         }
     }
 }
@@ -77,6 +92,15 @@ impl TrafficDef {
         }
         if self.drift_sd < 0.0 || !(0.0..0.999).contains(&self.drift_rho) {
             return bad("drift_sd ≥ 0 and 0 ≤ drift_rho < 0.999 are required");
+        }
+        if !(0.0..=1.0).contains(&self.error_burst_share)
+            || !(1..=1440).contains(&self.error_burst_minutes)
+            || self.error_burst_factor < 0.0
+            || !self.load_exponent.is_finite()
+        {
+            return bad(
+                "error_burst_share is a probability, 1 ≤ error_burst_minutes ≤ 1440, error_burst_factor ≥ 0, load_exponent finite",
+            );
         }
         Ok(())
     }
@@ -148,6 +172,11 @@ impl TrafficGen {
             d.error_rate,
             d.drift_sd,
             d.drift_rho,
+            d.load_exponent,
+            d.ramp_offset_minutes as f64,
+            d.error_burst_share,
+            d.error_burst_minutes as f64,
+            d.error_burst_factor,
         ]
         .iter()
         .fold(self.hash.num(d.ramp_minutes as u64), |h, v| {
@@ -178,10 +207,19 @@ impl TrafficGen {
         innovation * sum
     }
 
+    /// Whether minute `m` lies in an error burst (one started within the last burst length).
+    fn in_burst(&self, m: i64) -> bool {
+        let d = &self.def;
+        d.error_burst_share > 0.0
+            && (0..d.error_burst_minutes).any(|j| {
+                Rng(self.hash.str("burst").num((m - j) as u64).value()).unit() < d.error_burst_share
+            })
+    }
+
     fn rate(&self, m: i64) -> f64 {
         let [lo, hi] = self.def.requests_per_minute;
         let r = self.def.ramp_minutes.max(1);
-        let phase = m.rem_euclid(2 * r);
+        let phase = (m + self.def.ramp_offset_minutes).rem_euclid(2 * r);
         let up = if phase < r { phase } else { 2 * r - phase };
         lo + (hi - lo) * up as f64 / r as f64
     }
@@ -244,8 +282,18 @@ impl TrafficGen {
             }
         };
         let (lat_f, err_f) = self.factors(start);
-        let level = self.def.median_us * self.level(m).exp() * lat_f;
-        let p_err = (self.def.error_rate * err_f).min(1.0);
+        let load = if self.def.load_exponent != 0.0 && self.def.requests_per_minute[1] > 0.0 {
+            (lambda / self.def.requests_per_minute[1]).powf(self.def.load_exponent)
+        } else {
+            1.0
+        };
+        let level = self.def.median_us * self.level(m).exp() * lat_f * load;
+        let burst = if self.in_burst(m) {
+            self.def.error_burst_factor
+        } else {
+            1.0
+        };
+        let p_err = (self.def.error_rate * err_f * burst).min(1.0);
         let mut latencies = Vec::with_capacity(n);
         let mut errors = 0;
         for _ in 0..n {
@@ -328,5 +376,47 @@ mod tests {
         let a = base.minute(MINUTE);
         let b = slow.minute(MINUTE);
         assert!((b.latencies[0] / a.latencies[0] - 1.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn latency_follows_load_and_errors_come_in_bursts() {
+        // Exponent 1: at the bottom of a 100 → 400 ramp the level is a quarter of the top's.
+        let def = TrafficDef {
+            requests_per_minute: [100.0, 400.0],
+            ramp_minutes: 10,
+            tail_share: 0.0,
+            sigma: 0.0,
+            load_exponent: 1.0,
+            ..TrafficDef::default()
+        };
+        let g = TrafficGen::new(&def, 1, "S", Vec::new());
+        let bottom = g.minute(0).latencies[0];
+        let top = g.minute(10 * MINUTE).latencies[0];
+        assert!((top / bottom - 4.0).abs() < 1e-9, "{top} {bottom}");
+        // The offset moves where a time falls in the ramp.
+        let shifted = TrafficGen::new(
+            &TrafficDef {
+                ramp_offset_minutes: 10,
+                ..def.clone()
+            },
+            1,
+            "S",
+            Vec::new(),
+        );
+        assert!((shifted.minute(0).latencies[0] - top).abs() < 1e-9);
+        // Bursts: about the configured share of minutes starts one, each lasting its length.
+        let def = TrafficDef {
+            requests_per_minute: [100.0, 100.0],
+            error_burst_share: 0.05,
+            error_burst_minutes: 2,
+            error_burst_factor: 50.0,
+            ..TrafficDef::default()
+        };
+        let g = TrafficGen::new(&def, 1, "S", Vec::new());
+        let bursty = (0..4000).filter(|m| g.in_burst(*m)).count() as f64 / 4000.0;
+        // P(in a burst) = 1 − 0.95² = 0.0975.
+        assert!((bursty - 0.0975).abs() < 0.015, "{bursty}");
+        let m = (0..4000).find(|m| g.in_burst(*m)).unwrap();
+        assert!(g.minute(m * MINUTE).errors >= 10);
     }
 }
