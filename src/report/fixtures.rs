@@ -579,7 +579,7 @@ pub(crate) fn judged() -> Report {
     e.score = 100.0;
     e.result = Verdict::Warning;
     e.evaluation_result = Verdict::Warning;
-    e.message = "Evaluation returned a warning: 1 objective is inconclusive (--judge statistical): beyond the margin, but the interval reaches back inside it".into();
+    e.message = "Evaluation returned a warning: 1 objective is inconclusive (--judge statistical): worse than before, but not shown to be beyond the margin".into();
     report
 }
 

@@ -55,7 +55,7 @@ pub(crate) fn noted(
 }
 
 /// Objectives the statistical judge held inconclusive: beyond their margin, but the interval
-/// reaches back inside it (or too little data), so a warning rather than a failure.
+/// is worse than before but not shown to be beyond it (or too little data): a warning.
 pub(crate) fn inconclusive(results: &[crate::eval::IndicatorResult]) -> usize {
     results.iter().filter(|r| r.is_inconclusive()).count()
 }
