@@ -54,7 +54,7 @@ pub(crate) fn noted(
         .collect()
 }
 
-/// Objectives the statistical judge held inconclusive: beyond their margin, but the interval
+/// Objectives the statistical judge held inconclusive: the change
 /// is worse than before but not shown to be beyond it (or too little data): a warning.
 pub(crate) fn inconclusive(results: &[crate::eval::IndicatorResult]) -> usize {
     results.iter().filter(|r| r.is_inconclusive()).count()
