@@ -21,6 +21,20 @@ export DT_URL; DT_URL=$(sed -n 's/^listening on //p' "$LOG" | head -1)
 export DT_API_TOKEN=dt0c01.SIMULATOR.TOKEN
 echo "   simulated Dynatrace at $DT_URL"
 
+# The history of this demo lives beside its reports, not in the repository.
+mkdir -p "$OUT"
+export SLOGATE_HISTORY="$OUT/history.sqlite"
+rm -f "$SLOGATE_HISTORY"
+
+echo
+echo "== earlier releases: three evaluations recorded in the history (slogate eval --record)"
+for i in 0 1 2; do
+  start=$((180 - 45 * i))
+  verdict=$($SLOGATE eval --config slo-examples/demo --from "now-${start}m" --to "now-$((start - 25))m" \
+    --record --label "version=1.$((7 + i)).0") || true
+  echo "   1.$((7 + i)).0: ${verdict%%$'\n'*}"
+done
+
 echo
 echo "== slogate mark: checkout 2.0.0 was deployed 30 minutes ago"
 $SLOGATE mark --config slo-examples/demo --version 2.0.0 --time now-30m
@@ -31,6 +45,10 @@ set +e
 $SLOGATE gate --config slo-examples/demo --since-deployment --timeframe 25m --report-dir "$OUT" --push-result
 CODE=$?
 set -e
+
+echo
+echo "== slogate history report: the four releases as a heatmap (docs/history.md)"
+$SLOGATE history report -o "$OUT/history.html"
 
 echo
 echo "== exit code $CODE (0 pass, 1 fail, 2 invalid input, 3 could not evaluate)"
