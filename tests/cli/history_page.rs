@@ -393,6 +393,8 @@ fn bench_history_page_and_store() {
         })
         .collect();
     let store = store_with(d, &docs);
+    // The probe reads a struck-through (invalidated) cell too.
+    history(&store, &["invalidate", "checkout-00007"]).assert_code(0);
     let page = d.join("page.html");
     history(&store, &["report", "-o", page.to_str().unwrap()]).assert_code(0);
     let html = std::fs::read_to_string(&page).unwrap();
