@@ -60,6 +60,11 @@ fn run(e: &FoundEvent) -> Option<StoredEvaluation> {
     let raw: Vec<Value> = prop(e, "slogate.indicators")
         .and_then(|t| serde_json::from_str(t).ok())
         .unwrap_or_default();
+    // Only entries with a metric: `indicators` and `raw` stay aligned.
+    let raw: Vec<Value> = raw
+        .into_iter()
+        .filter(|i| i.get("metric").and_then(Value::as_str).is_some())
+        .collect();
     let indicators: Vec<SliValue> = raw
         .iter()
         .filter_map(|i| {
@@ -85,8 +90,15 @@ fn run(e: &FoundEvent) -> Option<StoredEvaluation> {
         "timeStart": time_start,
         "timeEnd": time_end,
         "message": text("slogate.message"),
-        "indicatorResults": indicators.iter().map(|i| json!({"value": {
-            "metric": i.metric, "value": i.value, "success": i.success}})).collect::<Vec<_>>(),
+        // Each objective's status, as the verdict event holds it: the history page colours
+        // its cells by it.
+        "indicatorResults": indicators.iter().zip(&raw).map(|(i, r)| {
+            let mut one = json!({"value": {"metric": i.metric, "value": i.value, "success": i.success}});
+            if let Some(st) = r.get("status").and_then(Value::as_str) {
+                one["status"] = Value::String(st.to_string());
+            }
+            one
+        }).collect::<Vec<_>>(),
     });
     let mut document = document;
     if let Some(id) = prop(e, "slogate.imported_id") {
@@ -638,7 +650,7 @@ mod tests {
             ("slogate.recorded_at", recorded),
             (
                 "slogate.indicators",
-                r#"[{"metric":"rt","value":400,"success":true}]"#,
+                r#"[{"metric":"rt","value":400,"success":true,"status":"warning"},{"value":1},{"metric":"er","value":1,"success":true,"status":"pass"}]"#,
             ),
         ];
         FoundEvent {
@@ -650,6 +662,28 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         }
+    }
+
+    #[test]
+    fn each_objectives_status_reaches_the_record() {
+        let r = records(&[verdict(
+            "a",
+            "2026-11-17T10:00:00Z",
+            "2026-11-17T10:01:00.000Z",
+            "warning",
+        )]);
+        let items = r[0].document["indicatorResults"].as_array().unwrap();
+        let got: Vec<(&str, &str)> = items
+            .iter()
+            .map(|i| {
+                (
+                    i["value"]["metric"].as_str().unwrap(),
+                    i["status"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        // The entry without a metric is left out; the others keep their own status.
+        assert_eq!(got, [("rt", "warning"), ("er", "pass")]);
     }
 
     #[test]
