@@ -157,6 +157,10 @@ pub enum BaselineKind {
     None,
 }
 
+/// How an objective's `error` begins when its SLI is wrong (a typo, a query its source refused
+/// as malformed), not its data missing: reports then say `invalid`, not `error`.
+pub const CONFIGURATION_ERROR: &str = "configuration error: ";
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(test, derive(schemars::JsonSchema))]

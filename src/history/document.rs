@@ -183,6 +183,22 @@ pub fn documents(text: &str) -> Result<Vec<Value>, String> {
 
 /// Reads one document into a row (or an invalidation). `now` is the recording time of documents
 /// that do not say when they were recorded.
+/// Every named document parsed (both stores import through this), or the first that is not one,
+/// by its name (file and position).
+pub fn parse_named(
+    docs: &[(String, Value)],
+    now: DateTime<Utc>,
+) -> Result<Vec<Parsed>, super::HistoryError> {
+    docs.iter()
+        .map(|(what, doc)| {
+            parse(doc, now).map_err(|reason| super::HistoryError::BadDocument {
+                what: what.clone(),
+                reason,
+            })
+        })
+        .collect()
+}
+
 pub fn parse(doc: &Value, now: DateTime<Utc>) -> Result<Parsed, String> {
     let obj = doc.as_object().ok_or(
         "expected a JSON object (a slogate report, a Keptn evaluation.finished event, or its data)",

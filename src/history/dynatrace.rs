@@ -556,15 +556,7 @@ impl super::History for EventHistory<'_> {
         docs: &[(String, Value)],
         now: DateTime<Utc>,
     ) -> Result<Vec<Imported>, HistoryError> {
-        let parsed = docs
-            .iter()
-            .map(|(what, doc)| {
-                document::parse(doc, now).map_err(|reason| HistoryError::BadDocument {
-                    what: what.clone(),
-                    reason,
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let parsed = document::parse_named(docs, now)?;
         // Keptn invalidations travel with their evaluation (events cannot be changed later).
         let invalidated: BTreeMap<&str, &document::Invalidation> = parsed
             .iter()

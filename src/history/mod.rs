@@ -941,15 +941,7 @@ impl Store {
         docs: &[(String, Value)],
         now: DateTime<Utc>,
     ) -> Result<Vec<Imported>, HistoryError> {
-        let parsed = docs
-            .iter()
-            .map(|(what, doc)| {
-                document::parse(doc, now).map_err(|reason| HistoryError::BadDocument {
-                    what: what.clone(),
-                    reason,
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let parsed = document::parse_named(docs, now)?;
         self.write(|tx| {
             let mut out = Vec::with_capacity(parsed.len());
             for p in &parsed {

@@ -233,7 +233,8 @@ pub(crate) fn build_report(
             .filter(|f| rejected(f));
         if let Some(f) = own {
             r.error = Some(format!(
-                "configuration error: {} (fix the SLI; no verdict about the release)",
+                "{}{} (fix the SLI; no verdict about the release)",
+                eval::CONFIGURATION_ERROR,
                 f.value.message
             ));
         }

@@ -397,7 +397,7 @@ pub(crate) fn status_word(s: Status) -> &'static str {
 /// could not be fetched; `None` for a scored objective.
 pub(crate) fn no_verdict(r: &IndicatorResult) -> Option<(&'static str, &'static str, &str)> {
     let e = r.error.as_deref()?;
-    Some(match e.strip_prefix("configuration error: ") {
+    Some(match e.strip_prefix(crate::eval::CONFIGURATION_ERROR) {
         Some(cause) => ("invalid", "configuration error", cause),
         None => ("error", "could not evaluate", e),
     })
