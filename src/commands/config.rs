@@ -22,9 +22,11 @@ pub fn run(args: &ConfigArgs, ui: &Ui) -> Exit {
     let settings_path = args.config.join(layout::SETTINGS_FILE);
     let mut stage = args.stage.clone();
     let mut service = args.service.clone();
+    let mut settings = crate::model::settings::Settings::default();
     if settings_path.is_file() {
         match load::settings_file(&settings_path) {
             Ok(l) => {
+                settings = l.value.clone();
                 stage = stage.or(l.value.stage.map(|s| s.value));
                 service = service.or(l.value.service.map(|s| s.value));
                 problems.extend(l.problems);
@@ -47,6 +49,12 @@ pub fn run(args: &ConfigArgs, ui: &Ui) -> Exit {
         service.as_deref(),
         &mut problems,
     );
+    problems.extend(missing_folder(
+        &args.config,
+        &settings,
+        stage.as_deref(),
+        service.as_deref(),
+    ));
     // The merged view is what eval and gate use: keys Keptn ignored are warnings here too.
     problems.extend(
         chain
@@ -251,4 +259,33 @@ fn emit(v: &serde_json::Value, indent: usize, lines: &mut Vec<(String, Option<St
         }
         other => lines.push((format!("{pad}{other}"), None)),
     }
+}
+
+/// A stage or service without its own folder is valid (the levels above apply, as in Keptn), but
+/// a misspelt name then shows the stage's configuration without a word: say so, with the
+/// nearest existing name.
+fn missing_folder(
+    root: &std::path::Path,
+    settings: &crate::model::settings::Settings,
+    stage: Option<&str>,
+    service: Option<&str>,
+) -> Option<Problem> {
+    let stage_name = stage?;
+    let stage_dir = root.join(stage_name);
+    let (dir, applies) = if !stage_dir.is_dir() {
+        (stage_dir, "only the project's files apply")
+    } else {
+        let dir = stage_dir.join(service?);
+        if dir.is_dir() {
+            return None;
+        }
+        (dir, "only the stage's and the project's files apply")
+    };
+    let help = crate::hint::selection(root, settings, stage, service).unwrap_or_else(|| {
+        "nothing to change if that is intended; create the folder for files of its own".into()
+    });
+    Some(Problem {
+        severity: crate::diag::Severity::Warning,
+        ..Problem::usage(format!("no folder {}: {applies}", dir.display())).help(help)
+    })
 }

@@ -163,3 +163,33 @@ fn project_level_alone() {
     );
     assert_eq!(doc["slo"]["total_score"]["pass"]["value"], "90%");
 }
+
+#[test]
+fn misspelt_service_folder_is_named_not_silently_skipped() {
+    let args = |svc: &'static str| {
+        [
+            "--config",
+            "keptn-project",
+            "--stage",
+            "production",
+            "--service",
+            svc,
+        ]
+    };
+    let out = config(&args("checkou"));
+    // Still valid (Keptn falls back to the stage's files), but the fallback is said aloud.
+    out.assert_no_panic().assert_code(0);
+    assert!(
+        out.stderr
+            .contains("no folder keptn-project/production/checkou"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains("did you mean --service checkout?"),
+        "{out:?}"
+    );
+    // The real folder: no warning.
+    let out = config(&args("checkout"));
+    out.assert_no_panic().assert_code(0);
+    assert!(out.stderr.is_empty(), "{out:?}");
+}
