@@ -47,6 +47,11 @@ pub fn problem(ui: &str, problem_id: &str) -> String {
     format!("{ui}/#problems/problemdetails;pid={}", safe_id(problem_id))
 }
 
+/// A classic dashboard: `<ui>/#dashboard;id=<id>`.
+pub fn dashboard(ui: &str, id: &str) -> String {
+    format!("{ui}/#dashboard;id={}", safe_id(id))
+}
+
 pub fn entity(ui: &str, entity_id: &str, from_ms: i64, to_ms: i64) -> String {
     format!(
         "{ui}/#newservices/serviceOverview;id={};gtf=c_{from_ms}_{to_ms};gf=all",

@@ -165,6 +165,7 @@ fn base(result: Verdict, score: f64, message: &str, indicators: Vec<IndicatorRes
         result_event: None,
         baseline_selection: None,
         context: None,
+        release_dashboard: None,
         evaluation: Evaluation {
             result,
             evaluation_result: result,

@@ -253,6 +253,21 @@ fn context(report: &Report) -> String {
     if let Some(id) = &report.result_event {
         items.push(("Result event", format!("<code>{}</code>", esc(id))));
     }
+    if let Some(d) = &report.release_dashboard {
+        let v = match d
+            .link
+            .as_deref()
+            .filter(|u| crate::report::markdown::is_web_url(u))
+        {
+            Some(u) => format!(
+                "<a href=\"{}\">{}</a>",
+                esc(&crate::report::markdown::link_url(u)),
+                esc(&d.name)
+            ),
+            None => esc(&d.name),
+        };
+        items.push(("Dashboard", v));
+    }
     if items.is_empty() {
         return String::new();
     }

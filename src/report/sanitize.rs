@@ -241,6 +241,11 @@ pub fn report(r: &Report) -> Report {
         fix(&mut s.metric);
     }
     fix_opt(&mut r.result_event);
+    if let Some(d) = &mut r.release_dashboard {
+        fix(&mut d.id);
+        fix(&mut d.name);
+        fix_opt(&mut d.link);
+    }
     if let Some(c) = &mut r.context {
         fix_opt(&mut c.problems_not_checked);
         fix_opt(&mut c.changes_not_checked);
