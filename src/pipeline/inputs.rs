@@ -115,6 +115,12 @@ pub(crate) fn needed_scopes(
     if let Some(s) = super::context::needed(plans) {
         add(s);
     }
+    // Asked for in so many words: a token that cannot publish stops the run before the fetch.
+    if job.dashboard.is_some() {
+        super::release_dashboard::SCOPES
+            .into_iter()
+            .for_each(&mut add);
+    }
     // Pushing the verdict is a side effect: a token without events.ingest is warned about
     // (see `evaluate`), never a reason to withhold the verdict.
     out
