@@ -152,13 +152,7 @@ fn section(r: &Report, selector: &str, header: &str) -> Vec<Value> {
                 .as_ref()
                 .map(|w| (w.time_start.clone(), w.time_end.clone())),
         ),
-        (
-            "after",
-            r.time_start
-                .clone()
-                .zip(r.time_end.clone())
-                .map(|(a, b)| (a, b)),
-        ),
+        ("after", r.time_start.clone().zip(r.time_end.clone())),
     ];
     let charts = charts(r, selector);
     for (row, (title, metric_selector)) in charts.iter().enumerate() {

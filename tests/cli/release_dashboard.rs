@@ -7,16 +7,17 @@ use serde_json::{Value, json};
 
 use crate::pipeline::{TOKEN, sim_with, slogate};
 
-/// The demo scenario whose token may also read and write the configuration.
+/// The demo scenario without its regression; `write: false` takes the token's ReadConfig and
+/// WriteConfig away.
 fn sim(write: bool) -> BlockingSim {
     sim_with(|v| {
         v["regressions"] = json!([]);
-        if write {
-            let scopes = v["tokens"][0]["scopes"].as_array_mut().unwrap();
-            scopes.push(json!("ReadConfig"));
-            scopes.push(json!("WriteConfig"));
-        }
         assert_eq!(v["tokens"][0]["token"], TOKEN);
+        let scopes = v["tokens"][0]["scopes"].as_array_mut().unwrap();
+        assert!(scopes.contains(&json!("WriteConfig")), "the demo publishes");
+        if !write {
+            scopes.retain(|s| s != "ReadConfig" && s != "WriteConfig");
+        }
     })
 }
 
