@@ -72,6 +72,10 @@ pub struct Context {
     /// Set when the problems were not checked, with the reason: the list is then not "none".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problems_not_checked: Option<String>,
+    /// Set when the problems of the process groups and hosts the service runs on could not be
+    /// read (the service's own were).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub related_not_checked: Option<String>,
     /// Deployments, configuration changes and feature-flag changes on the same entities inside
     /// either window, other than the deployment the windows are anchored on, oldest first.
     #[serde(default)]
@@ -126,6 +130,10 @@ pub struct ProblemInfo {
     pub started_after_deployment: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// Set when the problem is not on the service but on a process group or host it runs on
+    /// (`process group`, `host`): listed, never held against the release by the policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_related: Option<String>,
 }
 
 /// One change event inside a window: a confounder of the before/after comparison.
@@ -163,6 +171,18 @@ pub struct RawProblem {
     pub root_cause: Option<String>,
     /// The ids of the affected entities.
     pub affected: Vec<String>,
+    /// `process group` or `host` when found through the service's related entities.
+    pub on_related: Option<String>,
+}
+
+/// The entities the service runs on, as selectors of the Problems API: its process groups
+/// (`runsOn` from the service) and their hosts (`runsOn` from the process groups). Dynatrace
+/// resolves the relationships, so no entity lookup comes first: the requests go out beside the
+/// service's own, in the same round trip.
+pub fn related_selectors(service_selector: &str) -> [(&'static str, String); 2] {
+    let pg = format!("type(PROCESS_GROUP),toRelationships.runsOn({service_selector})");
+    let host = format!("type(HOST),toRelationships.runsOn({pg})");
+    [("process group", pg), ("host", host)]
 }
 
 /// An event as the Events API v2 answers it.
@@ -336,6 +356,7 @@ pub fn problems(raw: &[RawProblem], span: &Span, ui: Option<&str>) -> Vec<Proble
                 windows,
                 started_after_deployment: p.start_ms >= span.anchor() && p.start_ms < span.after.1,
                 link: ui.map(|u| links::problem(u, &p.problem_id)),
+                on_related: p.on_related.clone(),
             };
             Some((p.start_ms, info))
         })
@@ -460,9 +481,11 @@ pub fn apply(
             ),
         });
     }
+    // The policy is about the deployed service: a problem on a host or process group it runs
+    // on is listed, not held against the release.
     let new: Vec<&ProblemInfo> = problems
         .iter()
-        .filter(|p| p.started_after_deployment)
+        .filter(|p| p.started_after_deployment && p.on_related.is_none())
         .collect();
     if new.is_empty() {
         return None;
@@ -517,7 +540,33 @@ mod tests {
             end_ms: end,
             root_cause: None,
             affected: vec!["SERVICE-1".into()],
+            on_related: None,
         }
+    }
+
+    #[test]
+    fn related_entities_are_the_process_groups_and_hosts_the_service_runs_on() {
+        let [(pg_kind, pg), (host_kind, host)] =
+            related_selectors("type(SERVICE),tag(\"app:checkout\")");
+        assert_eq!((pg_kind, host_kind), ("process group", "host"));
+        assert_eq!(
+            pg,
+            "type(PROCESS_GROUP),toRelationships.runsOn(type(SERVICE),tag(\"app:checkout\"))"
+        );
+        assert_eq!(
+            host,
+            "type(HOST),toRelationships.runsOn(type(PROCESS_GROUP),toRelationships.runsOn(type(SERVICE),tag(\"app:checkout\")))"
+        );
+    }
+
+    #[test]
+    fn a_problem_on_a_related_host_is_listed_and_not_held_against_the_release() {
+        let mut on_host = problem("P-5", T0 + MIN, None);
+        on_host.on_related = Some("host".into());
+        let p = problems(&[on_host], &span(), None);
+        assert_eq!(p[0].on_related.as_deref(), Some("host"));
+        assert!(p[0].started_after_deployment);
+        assert_eq!(apply(ProblemPolicy::Fail, &p, None, Verdict::Pass), None);
     }
 
     #[test]

@@ -15,7 +15,8 @@ pub(crate) const SETTINGS_READ: &str = "settings.read";
 
 /// What was asked for one service: each list, or why it was not read (`None`: not asked).
 pub(crate) struct Asked {
-    problems: Option<Result<Vec<RawProblem>, String>>,
+    /// The problems, and why those of the related process groups and hosts were not read.
+    problems: Option<Result<(Vec<RawProblem>, Option<String>), String>>,
     changes: Option<Result<Vec<RawEvent>, String>>,
 }
 
@@ -81,7 +82,10 @@ pub(crate) async fn fetch(
                     (Err(m), true) => Some(Err(m.clone())),
                     (Ok(sel), true) => Some(match lacks(PROBLEMS_READ) {
                         Some(why) => Err(why),
-                        None => crate::source::context::problems(client, sel, from, to).await,
+                        None => {
+                            crate::source::context::problems_with_related(client, sel, from, to)
+                                .await
+                        }
                     }),
                 }
             };
@@ -190,7 +194,10 @@ pub(crate) fn apply(inputs: &Inputs, windows: &[Windows], found: Found, reports:
         // answered about it (an event or a problem on it, the anchoring deployment first).
         let entity = service_entity(&asked);
         match asked.problems {
-            Some(Ok(raw)) => c.problems = context::problems(&raw, &span, ui),
+            Some(Ok((raw, related))) => {
+                c.problems = context::problems(&raw, &span, ui);
+                c.related_not_checked = related;
+            }
             Some(Err(why)) => c.problems_not_checked = Some(why),
             None if policy == context::ProblemPolicy::Ignore => {}
             None => c.problems_not_checked = Some("no Dynatrace token is configured".into()),
@@ -273,7 +280,7 @@ fn name_changes_in_judged(c: &Context, report: &mut Report) {
 fn service_entity(asked: &Asked) -> Option<String> {
     let service = |id: &&String| id.starts_with("SERVICE-");
     let events = asked.changes.iter().flatten().flatten();
-    let problems = asked.problems.iter().flatten().flatten();
+    let problems = asked.problems.iter().flatten().flat_map(|(p, _)| p);
     events
         .filter_map(|e| e.entity_id.as_ref())
         .find(service)

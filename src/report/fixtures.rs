@@ -617,6 +617,7 @@ pub(crate) fn in_context() -> Report {
                 windows: vec!["before".into()],
                 started_after_deployment: false,
                 link: Some(format!("{ui}/#problems/problemdetails;pid=-2211_1763371800000V2")),
+                on_related: Some("process group".into()),
             },
             ProblemInfo {
                 problem_id: "-2212_1763374920000V2".into(),
@@ -630,9 +631,11 @@ pub(crate) fn in_context() -> Report {
                 windows: vec!["after".into()],
                 started_after_deployment: true,
                 link: Some(format!("{ui}/#problems/problemdetails;pid=-2212_1763374920000V2")),
+                on_related: None,
             },
         ],
         problems_not_checked: None,
+        related_not_checked: None,
         changes: vec![ChangeInfo {
             kind: "feature flag change".into(),
             event_type: "CUSTOM_INFO".into(),

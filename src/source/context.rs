@@ -127,9 +127,42 @@ pub async fn problems(
                     .filter_map(|e| e.pointer("/entityId/id").and_then(Value::as_str))
                     .map(str::to_string)
                     .collect(),
+                on_related: None,
             })
         })
         .collect())
+}
+
+/// The problems of the service's entities and of the process groups and hosts it runs on
+/// ([`crate::context::related_selectors`]), all requests at once. The service's own come
+/// first (a problem on both is the service's); a refused related request is the second
+/// value's reason, and the service's problems stand.
+pub async fn problems_with_related(
+    client: &Client,
+    selector: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<(Vec<RawProblem>, Option<String>), String> {
+    let [(pg_kind, pg), (host_kind, host)] = crate::context::related_selectors(selector);
+    let (own, pgs, hosts) = tokio::join!(
+        problems(client, selector, from_ms, to_ms),
+        problems(client, &pg, from_ms, to_ms),
+        problems(client, &host, from_ms, to_ms)
+    );
+    let mut out = own?;
+    let mut not_checked = None;
+    for (kind, found) in [(pg_kind, pgs), (host_kind, hosts)] {
+        match found {
+            Ok(list) => out.extend(list.into_iter().map(|mut p| {
+                p.on_related = Some(kind.to_string());
+                p
+            })),
+            Err(why) => {
+                not_checked.get_or_insert(format!("the problems of its {kind}s: {why}"));
+            }
+        }
+    }
+    Ok((out, not_checked))
 }
 
 /// `GET /api/v2/events` of every type for the entities of `selector` in `[from, to]`; the

@@ -120,7 +120,8 @@ fn problems_and_changes_in_the_windows_are_listed_and_note_changes_nothing() {
     );
     // Asked beside the metrics, once per service over both windows.
     let asked = |p: &str| sim.requests().iter().filter(|r| r.path == p).count();
-    assert_eq!(asked("/api/v2/problems"), 1);
+    // The service's, its process groups' and their hosts' (docs/context.md).
+    assert_eq!(asked("/api/v2/problems"), 3);
     assert_eq!(
         asked("/api/v2/events"),
         2,
@@ -363,4 +364,53 @@ fn hostile_problem_titles_and_flag_values_stay_text_in_every_ci() {
             assert!(!text.contains('\u{1b}'));
         }
     }
+}
+
+#[test]
+fn problems_on_the_process_group_and_host_the_service_runs_on_are_listed_as_related() {
+    let sim = sim_with(|v| {
+        v["regressions"] = json!([]);
+        let services = v["services"].as_array_mut().unwrap();
+        services[0]["runs_on"] = json!(["PROCESS_GROUP-00000000000000A1"]);
+        services.push(
+            json!({"id": "PROCESS_GROUP-00000000000000A1", "name": "checkout-jvm",
+            "entity_type": "PROCESS_GROUP", "runs_on": ["HOST-00000000000000B1"]}),
+        );
+        services.push(json!({"id": "HOST-00000000000000B1", "name": "node-1",
+            "entity_type": "HOST"}));
+        services.push(json!({"id": "HOST-00000000000000B2", "name": "node-2",
+            "entity_type": "HOST"}));
+        v["problems"] = json!([
+            {"display_id": "P-21", "title": "CPU saturation", "service": "node-1",
+             "severity": "RESOURCE_CONTENTION", "start": "now-20m", "end": null},
+            {"display_id": "P-22", "title": "Memory saturation", "service": "checkout-jvm",
+             "severity": "RESOURCE_CONTENTION", "start": "now-50m", "end": "now-40m"},
+            {"display_id": "P-23", "title": "Another host", "service": "node-2",
+             "start": "now-20m", "end": null}
+        ]);
+    });
+    mark(&sim);
+    // A related problem is listed, never held against the release: `fail` still passes.
+    let dir = config("context:\n  problems: fail\n");
+    let r = gate(&sim, &dir, &["--format", "json"]);
+    r.assert_code(0);
+    let r = r.json();
+    assert_eq!(r["result"], "pass");
+    let problems = r["context"]["problems"].as_array().unwrap();
+    let got: Vec<(&str, &str)> = problems
+        .iter()
+        .map(|p| {
+            (
+                p["displayId"].as_str().unwrap(),
+                p["onRelated"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("P-22", "process group"), ("P-21", "host")]);
+    let out = gate(&sim, &dir, &[]);
+    out.assert_code(0)
+        .assert_stdout_contains("P-21 CPU saturation")
+        .assert_stdout_contains("on a related host (not the service itself)")
+        .assert_stdout_contains("on a related process group");
+    assert!(!out.stdout.contains("P-23"), "{}", out.stdout);
 }
