@@ -13,10 +13,14 @@ use crate::ui::stderr;
 pub(crate) const PROBLEMS_READ: &str = "problems.read";
 pub(crate) const SETTINGS_READ: &str = "settings.read";
 
+/// The problems of a service, and why those of its related process groups and hosts were not
+/// read.
+type Problems = (Vec<RawProblem>, Option<String>);
+
 /// What was asked for one service: each list, or why it was not read (`None`: not asked).
 pub(crate) struct Asked {
     /// The problems, and why those of the related process groups and hosts were not read.
-    problems: Option<Result<(Vec<RawProblem>, Option<String>), String>>,
+    problems: Option<Result<Problems, String>>,
     changes: Option<Result<Vec<RawEvent>, String>>,
 }
 
