@@ -129,6 +129,36 @@ pub(crate) async fn fetch(
     }
 }
 
+/// The context requests an evaluation of `plan` over `[from, to]` sends beside its metric
+/// queries, as `explain` shows them: what each asks for, and the request.
+pub(crate) fn requests(plan: &Plan, from_ms: i64, to_ms: i64) -> Vec<(&'static str, String)> {
+    use crate::source::context::{events_request, maintenance_request, problems_request};
+    let c = &plan.settings.context;
+    let Ok(sel) = service_selector(plan) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if c.problem_policy() != context::ProblemPolicy::Ignore {
+        out.push(("problems", problems_request(&sel, from_ms, to_ms).display()));
+        for (kind, related) in context::related_selectors(&sel) {
+            out.push((
+                match kind {
+                    "host" => "problems of its hosts",
+                    _ => "problems of its process groups",
+                },
+                problems_request(&related, from_ms, to_ms).display(),
+            ));
+        }
+    }
+    if c.lists_changes() {
+        out.push(("changes", events_request(&sel, from_ms, to_ms).display()));
+    }
+    if c.lists_maintenance() {
+        out.push(("maintenance windows", maintenance_request().display()));
+    }
+    out
+}
+
 /// The preflight's word on the context scopes: a token known to lack one is named before the
 /// reports say "not checked". Policies that decide the outcome need the scope (see
 /// [`needed`]); the preflight has refused the token then.

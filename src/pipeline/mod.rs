@@ -3,6 +3,7 @@
 //! output). Commands only build a [`Job`] from their flags and call [`run`].
 
 mod context;
+pub(crate) use context::requests as context_requests;
 mod earlier;
 pub mod emit;
 mod fetch;

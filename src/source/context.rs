@@ -11,6 +11,60 @@ use crate::source::http::{Client, SendError, error_message};
 /// At most this many pages are read (problems: 500 a page, events: 1000 a page).
 const MAX_PAGES: usize = 10;
 
+fn get(path: &str, query: &[(&str, String)]) -> Request {
+    Request {
+        method: Method::Get,
+        path: path.into(),
+        query: query
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+        body: None,
+    }
+}
+
+/// The first page of the problems of the entities of `selector` over `[from, to]`.
+pub fn problems_request(selector: &str, from_ms: i64, to_ms: i64) -> Request {
+    get(
+        "/api/v2/problems",
+        &[
+            ("entitySelector", selector.to_string()),
+            ("from", from_ms.to_string()),
+            ("to", to_ms.to_string()),
+            ("pageSize", "500".to_string()),
+        ],
+    )
+}
+
+/// The first page of the events of the entities of `selector` over `[from, to]`.
+pub fn events_request(selector: &str, from_ms: i64, to_ms: i64) -> Request {
+    get(
+        "/api/v2/events",
+        &[
+            ("entitySelector", selector.to_string()),
+            ("from", from_ms.to_string()),
+            ("to", to_ms.to_string()),
+            ("pageSize", "1000".to_string()),
+        ],
+    )
+}
+
+/// The first page of the environment's maintenance windows.
+pub fn maintenance_request() -> Request {
+    get(
+        "/api/v2/settings/objects",
+        &[
+            (
+                "schemaIds",
+                "builtin:alerting.maintenance-window".to_string(),
+            ),
+            ("scopes", "environment".to_string()),
+            ("fields", "objectId,value".to_string()),
+            ("pageSize", "500".to_string()),
+        ],
+    )
+}
+
 /// Why a list could not be read, for "not checked: …".
 fn refused(e: SendError, scope: &str) -> String {
     match e {
@@ -89,20 +143,8 @@ pub async fn problems(
     from_ms: i64,
     to_ms: i64,
 ) -> Result<Vec<RawProblem>, String> {
-    let query = vec![
-        ("entitySelector".to_string(), selector.to_string()),
-        ("from".to_string(), from_ms.to_string()),
-        ("to".to_string(), to_ms.to_string()),
-        ("pageSize".to_string(), "500".to_string()),
-    ];
-    let list = pages(
-        client,
-        "/api/v2/problems",
-        query,
-        "problems",
-        "problems.read",
-    )
-    .await?;
+    let req = problems_request(selector, from_ms, to_ms);
+    let list = pages(client, &req.path, req.query, "problems", "problems.read").await?;
     Ok(list
         .iter()
         .filter_map(|p| {
@@ -173,13 +215,8 @@ pub async fn events(
     from_ms: i64,
     to_ms: i64,
 ) -> Result<Vec<RawEvent>, String> {
-    let query = vec![
-        ("entitySelector".to_string(), selector.to_string()),
-        ("from".to_string(), from_ms.to_string()),
-        ("to".to_string(), to_ms.to_string()),
-        ("pageSize".to_string(), "1000".to_string()),
-    ];
-    let list = pages(client, "/api/v2/events", query, "events", "events.read").await?;
+    let req = events_request(selector, from_ms, to_ms);
+    let list = pages(client, &req.path, req.query, "events", "events.read").await?;
     Ok(list
         .iter()
         .filter_map(|e| {
@@ -216,23 +253,8 @@ pub async fn events(
 /// `builtin:alerting.maintenance-window` (scope `settings.read`). Only enabled one-time
 /// schedules in UTC are placed in time; recurring ones and other time zones have no times.
 pub async fn maintenance(client: &Client) -> Result<Vec<RawMaintenance>, String> {
-    let query = vec![
-        (
-            "schemaIds".to_string(),
-            "builtin:alerting.maintenance-window".to_string(),
-        ),
-        ("scopes".to_string(), "environment".to_string()),
-        ("fields".to_string(), "objectId,value".to_string()),
-        ("pageSize".to_string(), "500".to_string()),
-    ];
-    let list = pages(
-        client,
-        "/api/v2/settings/objects",
-        query,
-        "items",
-        "settings.read",
-    )
-    .await?;
+    let req = maintenance_request();
+    let list = pages(client, &req.path, req.query, "items", "settings.read").await?;
     Ok(list
         .iter()
         .filter_map(|o| o.get("value"))

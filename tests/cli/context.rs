@@ -414,3 +414,32 @@ fn problems_on_the_process_group_and_host_the_service_runs_on_are_listed_as_rela
         .assert_stdout_contains("on a related process group");
     assert!(!out.stdout.contains("P-23"), "{}", out.stdout);
 }
+
+#[test]
+fn explain_lists_the_context_requests_as_the_settings_ask_for_them() {
+    let sim = eventful();
+    let dir = config("context:\n  problems: ignore\n  maintenance: note\n");
+    let out = slogate(&sim)
+        .arg("explain")
+        .arg("--config")
+        .arg(dir.path())
+        .args(["--format", "json", "--timeframe", "30m"])
+        .run();
+    out.assert_code(0);
+    let doc = out.json();
+    let what: Vec<&str> = doc["contextRequests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["what"].as_str().unwrap())
+        .collect();
+    assert_eq!(what, ["changes", "maintenance windows"], "{doc}");
+    assert!(
+        doc["contextRequests"][1]["query"]
+            .as_str()
+            .unwrap()
+            .starts_with("GET /api/v2/settings/objects?"),
+        "{doc}"
+    );
+    assert!(sim.requests().is_empty(), "explain sends nothing");
+}
