@@ -8,6 +8,7 @@
 //! nothing, so the outcome stays Keptn's; Keptn's own view (`evaluationResult`) is never touched.
 
 pub mod links;
+pub mod schedule;
 
 use serde::{Deserialize, Serialize};
 
@@ -197,14 +198,13 @@ pub struct RawEvent {
     pub properties: Vec<(String, String)>,
 }
 
-/// A maintenance window as the Settings API (`builtin:alerting.maintenance-window`) holds it,
-/// reduced to a one-time schedule in UTC.
+/// A maintenance window as the Settings API (`builtin:alerting.maintenance-window`) holds it:
+/// its schedule (one-time or recurring, in its time zone) and filters.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RawMaintenance {
     pub name: String,
-    /// `None` when the schedule is recurring or in another time zone: not placed.
-    pub start_ms: Option<i64>,
-    pub end_ms: Option<i64>,
+    /// Why the schedule cannot be placed in time, when it cannot (an unknown zone or type).
+    pub schedule: Result<schedule::Schedule, String>,
     pub filters: Vec<MaintenanceFilter>,
 }
 
@@ -251,30 +251,57 @@ fn selector_tags(selector: &str) -> Vec<String> {
     out
 }
 
-/// The maintenance windows on the service that overlap the windows, as changes (`window`: the
-/// first window they overlap).
+/// The maintenance windows on the service that overlap the windows, as changes: one per
+/// occurrence of a recurring window (`window`: the first window it overlaps), oldest first.
 pub fn maintenance(
     raw: &[RawMaintenance],
     span: &Span,
     service_id: Option<&str>,
     selector: &str,
 ) -> Vec<ChangeInfo> {
+    let (from, to) = span.whole();
+    let mut out: Vec<(i64, ChangeInfo)> = raw
+        .iter()
+        .filter(|m| {
+            m.filters.is_empty() || m.filters.iter().any(|f| f.covers(service_id, selector))
+        })
+        .filter_map(|m| Some((m, m.schedule.as_ref().ok()?)))
+        .flat_map(|(m, s)| {
+            s.occurrences(from, to)
+                .into_iter()
+                .filter_map(move |(start, end)| {
+                    let window = span.overlapped(start, Some(end)).into_iter().next()?;
+                    Some((
+                        start,
+                        ChangeInfo {
+                            kind: "maintenance window".into(),
+                            event_type: "MAINTENANCE_WINDOW".into(),
+                            what: m.name.clone(),
+                            time: rfc3339(start),
+                            window,
+                            entity: None,
+                            link: None,
+                        },
+                    ))
+                })
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.what.cmp(&b.1.what)));
+    out.into_iter().map(|(_, c)| c).collect()
+}
+
+/// The maintenance windows on the service whose schedule could not be placed in time, with why:
+/// "not checked" rather than silently left out.
+pub fn unplaced(raw: &[RawMaintenance], service_id: Option<&str>, selector: &str) -> Vec<String> {
     raw.iter()
         .filter(|m| {
             m.filters.is_empty() || m.filters.iter().any(|f| f.covers(service_id, selector))
         })
         .filter_map(|m| {
-            let (start, end) = (m.start_ms?, m.end_ms?);
-            let window = span.overlapped(start, Some(end)).into_iter().next()?;
-            Some(ChangeInfo {
-                kind: "maintenance window".into(),
-                event_type: "MAINTENANCE_WINDOW".into(),
-                what: m.name.clone(),
-                time: rfc3339(start),
-                window,
-                entity: None,
-                link: None,
-            })
+            m.schedule
+                .as_ref()
+                .err()
+                .map(|why| format!("`{}`: {why}", m.name))
         })
         .collect()
 }
@@ -672,10 +699,18 @@ mod tests {
     #[test]
     fn maintenance_windows_on_the_service_inside_the_windows() {
         let sel = "type(SERVICE),tag(keptn_stage:production),tag(\"app:checkout\")";
+        let utc = |ms: i64| {
+            chrono::DateTime::from_timestamp_millis(ms)
+                .unwrap()
+                .naive_utc()
+        };
         let mw = |name: &str, start: i64, filters: Vec<MaintenanceFilter>| RawMaintenance {
             name: name.into(),
-            start_ms: Some(start),
-            end_ms: Some(start + 10 * MIN),
+            schedule: Ok(schedule::Schedule::Once {
+                start: utc(start),
+                end: utc(start + 10 * MIN),
+                zone: chrono_tz::UTC,
+            }),
             filters,
         };
         let tag = |t: &str| MaintenanceFilter {
@@ -694,8 +729,8 @@ mod tests {
             mw("other id", T0 + 10 * MIN, vec![id("SERVICE-2")]),
             mw("too late", T0 + 60 * MIN, vec![]),
             RawMaintenance {
-                start_ms: None,
-                ..mw("recurring", T0, vec![])
+                schedule: Err("unknown time zone".into()),
+                ..mw("unplaceable", T0, vec![])
             },
         ];
         let got: Vec<(String, String)> = maintenance(&raw, &span(), Some("SERVICE-1"), sel)
@@ -705,9 +740,9 @@ mod tests {
         assert_eq!(
             got,
             [
-                ("everywhere".to_string(), "after".to_string()),
-                ("by tag".into(), "before".into()),
+                ("by tag".to_string(), "before".to_string()),
                 ("by id".into(), "after".into()),
+                ("everywhere".into(), "after".into()),
             ]
         );
     }

@@ -246,6 +246,13 @@ pub(crate) fn apply(inputs: &Inputs, windows: &[Windows], found: Found, reports:
                 (Some(Ok(raw)), Ok(sel)) => {
                     c.changes
                         .extend(context::maintenance(raw, &span, entity.as_deref(), &sel));
+                    let unplaced = context::unplaced(raw, entity.as_deref(), &sel);
+                    if !unplaced.is_empty() {
+                        c.maintenance_not_checked = Some(format!(
+                            "the schedule of {} cannot be placed in time",
+                            unplaced.join(", ")
+                        ));
+                    }
                     // Oldest first; RFC 3339 in UTC sorts as time.
                     c.changes.sort_by(|a, b| a.time.cmp(&b.time));
                 }

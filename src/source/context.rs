@@ -250,8 +250,9 @@ pub async fn events(
 }
 
 /// The maintenance windows of the environment: `GET /api/v2/settings/objects` of the schema
-/// `builtin:alerting.maintenance-window` (scope `settings.read`). Only enabled one-time
-/// schedules in UTC are placed in time; recurring ones and other time zones have no times.
+/// `builtin:alerting.maintenance-window` (scope `settings.read`). Enabled windows only; their
+/// schedules (one-time, daily, weekly, monthly, in their time zones) are placed in time later,
+/// over the windows of each service.
 pub async fn maintenance(client: &Client) -> Result<Vec<RawMaintenance>, String> {
     let req = maintenance_request();
     let list = pages(client, &req.path, req.query, "items", "settings.read").await?;
@@ -259,70 +260,42 @@ pub async fn maintenance(client: &Client) -> Result<Vec<RawMaintenance>, String>
         .iter()
         .filter_map(|o| o.get("value"))
         .filter(|v| v.get("enabled").and_then(Value::as_bool) != Some(false))
-        .map(|v| {
-            let (start_ms, end_ms) = once_in_utc(v).unzip();
-            RawMaintenance {
-                name: v
-                    .pointer("/generalProperties/name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("maintenance window")
-                    .to_string(),
-                start_ms,
-                end_ms,
-                filters: v
-                    .get("filters")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .map(|f| {
-                        let strings = |k: &str| -> Vec<String> {
-                            f.get(k)
-                                .and_then(Value::as_array)
-                                .into_iter()
-                                .flatten()
-                                .filter_map(Value::as_str)
-                                .map(str::to_string)
-                                .collect()
-                        };
-                        let one = |k: &str| {
-                            f.get(k)
-                                .and_then(Value::as_str)
-                                .filter(|s| !s.is_empty())
-                                .map(str::to_string)
-                        };
-                        MaintenanceFilter {
-                            entity_type: one("entityType"),
-                            entity_id: one("entityId"),
-                            entity_tags: strings("entityTags"),
-                            management_zones: strings("managementZones"),
-                        }
-                    })
-                    .collect(),
-            }
+        .map(|v| RawMaintenance {
+            name: v
+                .pointer("/generalProperties/name")
+                .and_then(Value::as_str)
+                .unwrap_or("maintenance window")
+                .to_string(),
+            schedule: crate::context::schedule::parse(v),
+            filters: v
+                .get("filters")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|f| {
+                    let strings = |k: &str| -> Vec<String> {
+                        f.get(k)
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    };
+                    let one = |k: &str| {
+                        f.get(k)
+                            .and_then(Value::as_str)
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_string)
+                    };
+                    MaintenanceFilter {
+                        entity_type: one("entityType"),
+                        entity_id: one("entityId"),
+                        entity_tags: strings("entityTags"),
+                        management_zones: strings("managementZones"),
+                    }
+                })
+                .collect(),
         })
         .collect())
-}
-
-/// Start and end (epoch ms) of a one-time schedule in UTC.
-fn once_in_utc(v: &Value) -> Option<(i64, i64)> {
-    let s = v.get("schedule")?;
-    if s.get("scheduleType").and_then(Value::as_str) != Some("ONCE") {
-        return None;
-    }
-    let once = s.get("onceRecurrence")?;
-    let zone = once
-        .get("timeZone")
-        .and_then(Value::as_str)
-        .unwrap_or("UTC");
-    if !matches!(zone, "UTC" | "GMT" | "Etc/UTC" | "Etc/GMT" | "Z") {
-        return None;
-    }
-    let at = |k: &str| {
-        let t = once.get(k)?.as_str()?;
-        chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S")
-            .or_else(|_| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M"))
-            .ok()
-            .map(|d| d.and_utc().timestamp_millis())
-    };
-    Some((at("startTime")?, at("endTime")?))
 }

@@ -268,9 +268,30 @@ fn maintenance_windows_on_the_service_are_changes_when_asked_for() {
         window("db failover", "keptn_service:checkout", 12, 8),
         window("cart upgrade", "keptn_service:cart", 12, 8),
     );
+    // A daily window in Kolkata time (UTC+5:30) from 20 to 16 minutes ago, and one whose zone
+    // does not exist.
+    let kolkata =
+        |minutes_ago: i64| chrono::Utc::now() + chrono::Duration::minutes(330 - minutes_ago);
+    let daily = |name: &str, zone: &str| {
+        json!({"enabled": true,
+               "generalProperties": {"name": name, "maintenanceType": "PLANNED",
+                                     "suppression": "DETECT_PROBLEMS_AND_ALERT"},
+               "schedule": {"scheduleType": "DAILY", "dailyRecurrence": {
+                   "timeWindow": {"startTime": kolkata(20).format("%H:%M:00").to_string(),
+                                  "endTime": kolkata(16).format("%H:%M:00").to_string(),
+                                  "timeZone": zone},
+                   "recurrenceRange": {
+                       "scheduleStartDate": (kolkata(0) - chrono::Duration::days(2)).format("%Y-%m-%d").to_string(),
+                       "scheduleEndDate": (kolkata(0) + chrono::Duration::days(2)).format("%Y-%m-%d").to_string()}}},
+               "filters": [{"entityType": "SERVICE", "entityTags": ["keptn_service:checkout"]}]})
+    };
+    let (nightly, lost) = (
+        daily("nightly job", "Asia/Kolkata"),
+        daily("lost", "Mars/Olympus"),
+    );
     let sim = sim_with(move |v| {
         v["regressions"] = json!([]);
-        v["maintenance_windows"] = json!([mine, other]);
+        v["maintenance_windows"] = json!([mine, other, nightly, lost]);
         v["tokens"].as_array_mut().unwrap().push(json!({
             "token": "dt0c01.SETTINGS.TOKEN",
             "scopes": ["metrics.read", "events.ingest", "events.read", "problems.read",
@@ -310,7 +331,17 @@ fn maintenance_windows_on_the_service_are_changes_when_asked_for() {
         .collect();
     assert_eq!(
         changes,
-        [("maintenance window", "db failover", "after")],
+        [
+            ("maintenance window", "nightly job", "after"),
+            ("maintenance window", "db failover", "after")
+        ],
+        "{c}"
+    );
+    assert!(
+        c["maintenanceNotChecked"]
+            .as_str()
+            .unwrap()
+            .contains("`lost`: unknown time zone \"Mars/Olympus\""),
         "{c}"
     );
     // Asked once for the run, not per service.
