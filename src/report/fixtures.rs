@@ -658,6 +658,13 @@ pub(crate) fn in_context() -> Report {
             "{ui}/#newservices/serviceOverview;id=SERVICE-F91837027736B19E;gtf=c_1763371800000_1763377200000;gf=all"
         )),
     });
+    report.release_dashboard = Some(crate::report::json::ReleaseDashboard {
+        id: "6c1d2f0e-5b1a-4c3e-9d2f-0e5b1a4c3e9d".into(),
+        name: "slogate · shop/production/checkout".into(),
+        link: Some(format!(
+            "{ui}/#dashboard;id=6c1d2f0e-5b1a-4c3e-9d2f-0e5b1a4c3e9d"
+        )),
+    });
     report.evaluation.result = Verdict::Fail;
     report
 }

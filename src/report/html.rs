@@ -1054,7 +1054,7 @@ mod tests {
                 c.problems.iter().filter(|p| p.link.is_some()).count()
                     + c.changes.iter().filter(|p| p.link.is_some()).count()
                     + usize::from(c.service_link.is_some())
-            });
+            }) + usize::from(report.release_dashboard.is_some());
             assert!(html.matches("href=").count() <= 1 + dynatrace, "{name}");
             assert_eq!(
                 html.matches("href=\"https://").count(),
