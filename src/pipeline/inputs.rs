@@ -224,7 +224,8 @@ pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
     );
     // A run that asks Dynatrace nothing (Prometheus SLIs only, no deployment lookup, no push)
     // needs no Dynatrace environment.
-    let needs_dynatrace = dynatrace_slis || finds_deployment || output.push_result;
+    let needs_dynatrace =
+        dynatrace_slis || finds_deployment || output.push_result || job.dashboard.is_some();
     let mut conn = match plan::connection(&plans[0].settings, &env) {
         Ok(c) => c,
         Err(_) if !needs_dynatrace => plan::Connection::unconfigured(),
@@ -247,6 +248,7 @@ pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
     }
     let needs_api_token = finds_deployment
         || output.push_result
+        || job.dashboard.is_some()
         || plans.iter().any(|p| p.dashboard.is_some())
         || plans.iter().flat_map(|p| &p.slis).any(|s| {
             s.source == SourceKind::Dynatrace

@@ -199,3 +199,26 @@ fn dashboard_publish_puts_an_earlier_report_on_the_dashboard() {
         format!("release dashboard: {}/#dashboard;id={id}", sim.url())
     );
 }
+
+#[test]
+fn with_prometheus_slis_only_publishing_still_needs_a_dynatrace_environment() {
+    let out = crate::support::Slogate::new()
+        .current_dir(crate::support::examples())
+        .env("PROMETHEUS_URL", "http://127.0.0.1:9")
+        .args([
+            "gate",
+            "--config",
+            "prometheus",
+            "--deployment-time",
+            "now-40m",
+        ])
+        .args(["--timeframe", "20m", "--ci", "none", "--publish-dashboard"])
+        .run();
+    // Nothing to publish to: a setup error before anything is fetched, not a warning later.
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains("DT_URL") || out.stderr.contains("DT_API_TOKEN"),
+        "{}",
+        out.stderr
+    );
+}
