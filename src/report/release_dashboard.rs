@@ -128,12 +128,11 @@ fn header_name(r: &Report) -> String {
         (None, None) => "no window".into(),
     };
     // Server and config text: one line, no grid-breaking length.
-    let s: String = format!("{SECTION}{what} · {at}")
+    format!("{SECTION}{what} · {at}")
         .chars()
         .filter(|c| !c.is_control())
         .take(200)
-        .collect();
-    s
+        .collect()
 }
 
 /// One release section at the top of the dashboard.
