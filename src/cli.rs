@@ -434,6 +434,14 @@ pub struct GateArgs {
     #[arg(long, value_name = "MINUTES")]
     pub warm_up_minutes: Option<usize>,
 
+    /// Create or update the service's release comparison dashboard in Dynatrace (token scopes ReadConfig and WriteConfig; docs/release-dashboard.md). A failure to publish is a warning: the exit code stays the verdict's.
+    #[arg(long)]
+    pub publish_dashboard: bool,
+
+    /// With --publish-dashboard: how many releases the dashboard keeps [default: slogate.yaml `dashboard.keep_releases`, else 5].
+    #[arg(long, value_name = "N", requires = "publish_dashboard", value_parser = clap::value_parser!(u16).range(1..=50))]
+    pub keep_releases: Option<u16>,
+
     #[command(flatten)]
     pub source: SourceArgs,
 
@@ -562,6 +570,29 @@ pub enum DashboardCommand {
   slogate dashboard export --dashboard query --project sockshop --stage staging --service carts --timeframe 1h
   slogate dashboard export --dashboard 12345678-1111-4444-8888-123456789012 --stage staging --service carts --timeframe 1h --out slo/")]
     Export(DashboardExportArgs),
+    /// Create or update the release comparison dashboard of each report in a JSON report of
+    /// `slogate gate` (docs/release-dashboard.md).
+    #[command(after_help = "Examples:
+  slogate dashboard publish report.json
+  slogate dashboard publish reports/report.json --keep-releases 10")]
+    Publish(DashboardPublishArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DashboardPublishArgs {
+    /// The JSON report (`--output FILE`, or report.json in `--report-dir`).
+    #[arg(value_name = "REPORT")]
+    pub report: PathBuf,
+
+    /// How many releases the dashboard keeps [default: slogate.yaml `dashboard.keep_releases`, else 5].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=50))]
+    pub keep_releases: Option<u16>,
+
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

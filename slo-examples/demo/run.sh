@@ -3,7 +3,8 @@
 #   1. a simulated environment in which checkout got 40 % slower 30 minutes ago,
 #   2. `slogate mark` records the deployment of checkout 2.0.0 at that time,
 #   3. `slogate gate --since-deployment` compares the 25 minutes after it with the 25 before,
-#   4. the gate fails, names the objectives, and writes every report.
+#   4. the gate fails, names the objectives, writes every report and publishes the release
+#      comparison dashboard, whose link the demo prints at the end.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:-target/demo-report}
@@ -42,7 +43,7 @@ $SLOGATE mark --config slo-examples/demo --version 2.0.0 --time now-30m
 echo
 echo "== slogate gate: after vs before the deployment"
 set +e
-$SLOGATE gate --config slo-examples/demo --since-deployment --timeframe 25m --report-dir "$OUT" --push-result
+$SLOGATE gate --config slo-examples/demo --since-deployment --timeframe 25m --report-dir "$OUT" --push-result --publish-dashboard
 CODE=$?
 set -e
 
@@ -65,5 +66,11 @@ target/debug/dtsim --scenario slo-examples/dashboard/scenario.json --port 0 --ma
 DSIM=$!
 trap 'kill "$SIM" "$DSIM" 2>/dev/null || true; rm -f "$LOG" "$DLOG"' EXIT
 for _ in $(seq 1 100); do grep -q listening "$DLOG" && break; sleep 0.05; done
+DEMO_URL=$DT_URL
 DT_URL=$(sed -n 's/^listening on //p' "$DLOG" | head -1)
 $SLOGATE gate --config slo-examples/dashboard --deployment-time 2026-11-17T10:00Z --timeframe 1h --delay 0s --baseline window
+
+echo
+echo "== the release comparison dashboard (docs/release-dashboard.md): the gate's report, published again"
+echo "   (the same dashboard is updated, never duplicated)"
+DT_URL=$DEMO_URL $SLOGATE dashboard publish --config slo-examples/demo "$OUT/report.json"

@@ -19,6 +19,35 @@ use crate::window::{self, TimeWindow};
 pub fn run(args: &DashboardArgs, ui: &Ui) -> Exit {
     match &args.command {
         DashboardCommand::Export(a) => export(a, ui),
+        DashboardCommand::Publish(a) => publish(a, ui),
+    }
+}
+
+/// `slogate dashboard publish REPORT.json`: each report onto its release dashboard; the links
+/// on stdout.
+fn publish(args: &crate::cli::DashboardPublishArgs, ui: &Ui) -> Exit {
+    use crate::pipeline::release_dashboard::{Publish, publish_file};
+    let p = Publish {
+        keep_releases: args.keep_releases.map(usize::from),
+    };
+    match publish_file(&args.report, &args.select.scope(), &args.source, p) {
+        Ok(dashboards) => {
+            for d in dashboards {
+                stdout(&format!(
+                    "release dashboard: {}\n",
+                    d.link.as_deref().unwrap_or(&d.id)
+                ));
+            }
+            Exit::Pass
+        }
+        Err(crate::pipeline::Stop::Invalid(p)) => {
+            ui.problems(&p);
+            Exit::Invalid
+        }
+        Err(crate::pipeline::Stop::CouldNot(m)) => {
+            stderr(&format!("could not publish the release dashboard: {m}\n"));
+            Exit::CouldNotEvaluate
+        }
     }
 }
 

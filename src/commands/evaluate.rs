@@ -36,6 +36,7 @@ pub fn run_eval(args: &EvalArgs, ui: &Ui) -> Exit {
         pinned: false,
         judge: None,
         warm_up_minutes: None,
+        dashboard: None,
     };
     run(job, ui, &clock)
 }
@@ -109,6 +110,11 @@ pub fn run_gate(args: &GateArgs, ui: &Ui) -> Exit {
             crate::cli::JudgeArg::Statistical => crate::judge::JudgeMode::Statistical,
         }),
         warm_up_minutes: args.warm_up_minutes,
+        dashboard: args
+            .publish_dashboard
+            .then_some(crate::pipeline::release_dashboard::Publish {
+                keep_releases: args.keep_releases.map(usize::from),
+            }),
     };
     run(job, ui, &clock)
 }

@@ -62,6 +62,21 @@ pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {
     // Which source each SLI goes to is worth a word only when a plan mixes them.
     let mixed = plan.slis.iter().any(|s| s.source != plan.slis[0].source);
     let failed = rows.iter().any(|(_, r)| r.is_err());
+    // What else an evaluation asks Dynatrace, beside the metrics (docs/context.md): over the
+    // window shown here; a gate anchored on a deployment asks over both windows.
+    let context = if plan
+        .slis
+        .iter()
+        .any(|s| s.source == source::SourceKind::Dynatrace)
+    {
+        crate::pipeline::context_requests(
+            &plan,
+            window.from.timestamp_millis(),
+            window.to.timestamp_millis(),
+        )
+    } else {
+        Vec::new()
+    };
     match args.format {
         ReportFormat::Json => {
             let doc = serde_json::json!({
@@ -76,6 +91,10 @@ pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {
                     "source": sli.source.as_str(),
                     "query": r.as_ref().ok(),
                     "error": r.as_ref().err(),
+                })).collect::<Vec<_>>(),
+                "contextRequests": context.iter().map(|(what, q)| serde_json::json!({
+                    "what": what,
+                    "query": q,
                 })).collect::<Vec<_>>(),
             });
             stdout(&format!(
@@ -115,6 +134,14 @@ pub fn run(args: &ExplainArgs, ui: &Ui) -> Exit {
                 match r {
                     Ok(q) => out.push_str(&format!("  query: {q}\n")),
                     Err(e) => out.push_str(&format!("  error: {e}\n")),
+                }
+            }
+            if !context.is_empty() {
+                out.push_str(
+                    "\n# what else happened in the window (docs/context.md), asked beside the metric queries\n",
+                );
+                for (what, q) in &context {
+                    out.push_str(&format!("\n{what}\n  query: {q}\n"));
                 }
             }
             stdout(&out);

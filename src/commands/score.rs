@@ -160,6 +160,7 @@ fn score(args: &ScoreArgs, ui: &Ui) -> Result<Exit, Vec<Problem>> {
         result_event: None,
         baseline_selection: None,
         context: None,
+        release_dashboard: None,
         evaluation,
     };
     let json_text = report::json::render(&report);

@@ -1,11 +1,14 @@
 //! Links into the Dynatrace web UI (docs/dynatrace.md, "Links into Dynatrace").
 //!
-//! Only two URL forms are built, both of the classic UI that SaaS and Managed share:
+//! Only these URL forms are built, all of the classic UI that SaaS and Managed share. They are
+//! the forms Dynatrace uses in its own notifications and pages, not verified against a
+//! reference (Dynatrace publishes none for UI URLs):
 //! - a problem: `<ui>/#problems/problemdetails;pid=<problemId>`, the form of the problem URL
 //!   Dynatrace itself puts into problem notifications;
 //! - an entity over a timeframe: `<ui>/#newservices/serviceOverview;id=<entityId>;gtf=c_<from>_<to>;gf=all`,
 //!   the service page with a custom global timeframe (epoch ms), where Dynatrace draws response
-//!   time, failure rate and throughput with deployment events on the timeline.
+//!   time, failure rate and throughput with deployment events on the timeline;
+//! - a classic dashboard: `<ui>/#dashboard;id=<id>`.
 //!
 //! Data Explorer and Notebook URLs carry an undocumented encoded state, so none is built.
 
@@ -45,6 +48,11 @@ fn safe_id(id: &str) -> String {
 
 pub fn problem(ui: &str, problem_id: &str) -> String {
     format!("{ui}/#problems/problemdetails;pid={}", safe_id(problem_id))
+}
+
+/// A classic dashboard: `<ui>/#dashboard;id=<id>`.
+pub fn dashboard(ui: &str, id: &str) -> String {
+    format!("{ui}/#dashboard;id={}", safe_id(id))
 }
 
 pub fn entity(ui: &str, entity_id: &str, from_ms: i64, to_ms: i64) -> String {

@@ -8,6 +8,7 @@
 //! nothing, so the outcome stays Keptn's; Keptn's own view (`evaluationResult`) is never touched.
 
 pub mod links;
+pub mod schedule;
 
 use serde::{Deserialize, Serialize};
 
@@ -72,6 +73,10 @@ pub struct Context {
     /// Set when the problems were not checked, with the reason: the list is then not "none".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problems_not_checked: Option<String>,
+    /// Set when the problems of the process groups and hosts the service runs on could not be
+    /// read (the service's own were).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub related_not_checked: Option<String>,
     /// Deployments, configuration changes and feature-flag changes on the same entities inside
     /// either window, other than the deployment the windows are anchored on, oldest first.
     #[serde(default)]
@@ -126,6 +131,10 @@ pub struct ProblemInfo {
     pub started_after_deployment: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// Set when the problem is not on the service but on a process group or host it runs on
+    /// (`process group`, `host`): listed, never held against the release by the policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_related: Option<String>,
 }
 
 /// One change event inside a window: a confounder of the before/after comparison.
@@ -163,6 +172,18 @@ pub struct RawProblem {
     pub root_cause: Option<String>,
     /// The ids of the affected entities.
     pub affected: Vec<String>,
+    /// `process group` or `host` when found through the service's related entities.
+    pub on_related: Option<String>,
+}
+
+/// The entities the service runs on, as selectors of the Problems API: its process groups
+/// (`runsOn` from the service) and their hosts (`runsOn` from the process groups). Dynatrace
+/// resolves the relationships, so no entity lookup comes first: the requests go out beside the
+/// service's own, in the same round trip.
+pub fn related_selectors(service_selector: &str) -> [(&'static str, String); 2] {
+    let pg = format!("type(PROCESS_GROUP),toRelationships.runsOn({service_selector})");
+    let host = format!("type(HOST),toRelationships.runsOn({pg})");
+    [("process group", pg), ("host", host)]
 }
 
 /// An event as the Events API v2 answers it.
@@ -177,14 +198,13 @@ pub struct RawEvent {
     pub properties: Vec<(String, String)>,
 }
 
-/// A maintenance window as the Settings API (`builtin:alerting.maintenance-window`) holds it,
-/// reduced to a one-time schedule in UTC.
+/// A maintenance window as the Settings API (`builtin:alerting.maintenance-window`) holds it:
+/// its schedule (one-time or recurring, in its time zone) and filters.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RawMaintenance {
     pub name: String,
-    /// `None` when the schedule is recurring or in another time zone: not placed.
-    pub start_ms: Option<i64>,
-    pub end_ms: Option<i64>,
+    /// Why the schedule cannot be placed in time, when it cannot (an unknown zone or type).
+    pub schedule: Result<schedule::Schedule, String>,
     pub filters: Vec<MaintenanceFilter>,
 }
 
@@ -231,30 +251,57 @@ fn selector_tags(selector: &str) -> Vec<String> {
     out
 }
 
-/// The maintenance windows on the service that overlap the windows, as changes (`window`: the
-/// first window they overlap).
+/// The maintenance windows on the service that overlap the windows, as changes: one per
+/// occurrence of a recurring window (`window`: the first window it overlaps), oldest first.
 pub fn maintenance(
     raw: &[RawMaintenance],
     span: &Span,
     service_id: Option<&str>,
     selector: &str,
 ) -> Vec<ChangeInfo> {
+    let (from, to) = span.whole();
+    let mut out: Vec<(i64, ChangeInfo)> = raw
+        .iter()
+        .filter(|m| {
+            m.filters.is_empty() || m.filters.iter().any(|f| f.covers(service_id, selector))
+        })
+        .filter_map(|m| Some((m, m.schedule.as_ref().ok()?)))
+        .flat_map(|(m, s)| {
+            s.occurrences(from, to)
+                .into_iter()
+                .filter_map(move |(start, end)| {
+                    let window = span.overlapped(start, Some(end)).into_iter().next()?;
+                    Some((
+                        start,
+                        ChangeInfo {
+                            kind: "maintenance window".into(),
+                            event_type: "MAINTENANCE_WINDOW".into(),
+                            what: m.name.clone(),
+                            time: rfc3339(start),
+                            window,
+                            entity: None,
+                            link: None,
+                        },
+                    ))
+                })
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.what.cmp(&b.1.what)));
+    out.into_iter().map(|(_, c)| c).collect()
+}
+
+/// The maintenance windows on the service whose schedule could not be placed in time, with why:
+/// "not checked" rather than silently left out.
+pub fn unplaced(raw: &[RawMaintenance], service_id: Option<&str>, selector: &str) -> Vec<String> {
     raw.iter()
         .filter(|m| {
             m.filters.is_empty() || m.filters.iter().any(|f| f.covers(service_id, selector))
         })
         .filter_map(|m| {
-            let (start, end) = (m.start_ms?, m.end_ms?);
-            let window = span.overlapped(start, Some(end)).into_iter().next()?;
-            Some(ChangeInfo {
-                kind: "maintenance window".into(),
-                event_type: "MAINTENANCE_WINDOW".into(),
-                what: m.name.clone(),
-                time: rfc3339(start),
-                window,
-                entity: None,
-                link: None,
-            })
+            m.schedule
+                .as_ref()
+                .err()
+                .map(|why| format!("`{}`: {why}", m.name))
         })
         .collect()
 }
@@ -336,6 +383,7 @@ pub fn problems(raw: &[RawProblem], span: &Span, ui: Option<&str>) -> Vec<Proble
                 windows,
                 started_after_deployment: p.start_ms >= span.anchor() && p.start_ms < span.after.1,
                 link: ui.map(|u| links::problem(u, &p.problem_id)),
+                on_related: p.on_related.clone(),
             };
             Some((p.start_ms, info))
         })
@@ -460,9 +508,11 @@ pub fn apply(
             ),
         });
     }
+    // The policy is about the deployed service: a problem on a host or process group it runs
+    // on is listed, not held against the release.
     let new: Vec<&ProblemInfo> = problems
         .iter()
-        .filter(|p| p.started_after_deployment)
+        .filter(|p| p.started_after_deployment && p.on_related.is_none())
         .collect();
     if new.is_empty() {
         return None;
@@ -517,7 +567,33 @@ mod tests {
             end_ms: end,
             root_cause: None,
             affected: vec!["SERVICE-1".into()],
+            on_related: None,
         }
+    }
+
+    #[test]
+    fn related_entities_are_the_process_groups_and_hosts_the_service_runs_on() {
+        let [(pg_kind, pg), (host_kind, host)] =
+            related_selectors("type(SERVICE),tag(\"app:checkout\")");
+        assert_eq!((pg_kind, host_kind), ("process group", "host"));
+        assert_eq!(
+            pg,
+            "type(PROCESS_GROUP),toRelationships.runsOn(type(SERVICE),tag(\"app:checkout\"))"
+        );
+        assert_eq!(
+            host,
+            "type(HOST),toRelationships.runsOn(type(PROCESS_GROUP),toRelationships.runsOn(type(SERVICE),tag(\"app:checkout\")))"
+        );
+    }
+
+    #[test]
+    fn a_problem_on_a_related_host_is_listed_and_not_held_against_the_release() {
+        let mut on_host = problem("P-5", T0 + MIN, None);
+        on_host.on_related = Some("host".into());
+        let p = problems(&[on_host], &span(), None);
+        assert_eq!(p[0].on_related.as_deref(), Some("host"));
+        assert!(p[0].started_after_deployment);
+        assert_eq!(apply(ProblemPolicy::Fail, &p, None, Verdict::Pass), None);
     }
 
     #[test]
@@ -623,10 +699,18 @@ mod tests {
     #[test]
     fn maintenance_windows_on_the_service_inside_the_windows() {
         let sel = "type(SERVICE),tag(keptn_stage:production),tag(\"app:checkout\")";
+        let utc = |ms: i64| {
+            chrono::DateTime::from_timestamp_millis(ms)
+                .unwrap()
+                .naive_utc()
+        };
         let mw = |name: &str, start: i64, filters: Vec<MaintenanceFilter>| RawMaintenance {
             name: name.into(),
-            start_ms: Some(start),
-            end_ms: Some(start + 10 * MIN),
+            schedule: Ok(schedule::Schedule::Once {
+                start: utc(start),
+                end: utc(start + 10 * MIN),
+                zone: chrono_tz::UTC,
+            }),
             filters,
         };
         let tag = |t: &str| MaintenanceFilter {
@@ -645,8 +729,8 @@ mod tests {
             mw("other id", T0 + 10 * MIN, vec![id("SERVICE-2")]),
             mw("too late", T0 + 60 * MIN, vec![]),
             RawMaintenance {
-                start_ms: None,
-                ..mw("recurring", T0, vec![])
+                schedule: Err("unknown time zone".into()),
+                ..mw("unplaceable", T0, vec![])
             },
         ];
         let got: Vec<(String, String)> = maintenance(&raw, &span(), Some("SERVICE-1"), sel)
@@ -656,9 +740,9 @@ mod tests {
         assert_eq!(
             got,
             [
-                ("everywhere".to_string(), "after".to_string()),
-                ("by tag".into(), "before".into()),
+                ("by tag".to_string(), "before".to_string()),
                 ("by id".into(), "after".into()),
+                ("everywhere".into(), "after".into()),
             ]
         );
     }

@@ -39,6 +39,11 @@ const OBJECTS: &[(&str, &str, &[&str])] = &[
     ("slogate", "/properties/defaults", settings::DEFAULTS_KEYS),
     ("slogate", "/properties/judge", settings::JUDGE_KEYS),
     ("slogate", "/properties/context", settings::CONTEXT_KEYS),
+    (
+        "slogate",
+        "/properties/dashboard",
+        settings::RELEASE_DASHBOARD_KEYS,
+    ),
 ];
 
 /// Each enum of each schema and the values its reader (or lint) accepts.

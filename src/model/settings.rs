@@ -16,7 +16,10 @@ pub const SETTINGS_KEYS: &[&str] = &[
     "judge",
     "comparison",
     "context",
+    "dashboard",
 ];
+/// `dashboard:` — the release comparison dashboard (docs/release-dashboard.md).
+pub const RELEASE_DASHBOARD_KEYS: &[&str] = &["keep_releases", "shared", "owner"];
 /// `context:` — what else happened in the windows (docs/context.md).
 pub const CONTEXT_KEYS: &[&str] = &["problems", "changes", "maintenance"];
 pub const JUDGE_KEYS: &[&str] = &[
@@ -75,6 +78,16 @@ pub struct Settings {
     pub comparison: Option<Sourced<String>>,
     /// `context:` — the problem policy and whether changes in the windows are listed.
     pub context: ContextSettings,
+    /// `dashboard:` — how `--publish-dashboard` keeps and shares the release dashboard.
+    pub release_dashboard: ReleaseDashboardSettings,
+}
+
+/// `dashboard: {keep_releases: 5, shared: true, owner: release-team}`.
+#[derive(Clone, Debug, Default)]
+pub struct ReleaseDashboardSettings {
+    pub keep_releases: Option<Sourced<i64>>,
+    pub shared: Option<Sourced<bool>>,
+    pub owner: Option<Sourced<String>>,
 }
 
 /// `context: {problems: note, changes: note}`.
@@ -262,6 +275,37 @@ pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Set
     }
     if let Some(n) = f.get("context") {
         s.context = read_context(n, r);
+    }
+    if let Some(n) = f.get("dashboard")
+        && let Some(d) = r.fields(
+            n,
+            "dashboard",
+            RELEASE_DASHBOARD_KEYS,
+            "`dashboard: {keep_releases: 5, shared: true}`",
+        )
+    {
+        let rd = &mut s.release_dashboard;
+        rd.keep_releases = d
+            .get("keep_releases")
+            .and_then(|v| r.integer(v, "keep_releases", "`keep_releases: 5`"));
+        if let Some(k) = &rd.keep_releases
+            && !(1..=50).contains(&k.value)
+        {
+            r.push(
+                Problem::error(
+                    "slogate::bad-keep-releases",
+                    &k.origin,
+                    format!("keep_releases must be between 1 and 50, not {}", k.value),
+                )
+                .label("out of range")
+                .help("e.g. `keep_releases: 5`: the newest release and four before it"),
+            );
+            rd.keep_releases = None;
+        }
+        rd.shared = d.get("shared").and_then(|v| r.boolean(v, "shared"));
+        rd.owner = d
+            .get("owner")
+            .and_then(|v| r.string(v, "owner", "`owner: release-team`"));
     }
     if let Some(n) = f.get("source") {
         s.source = r.string(n, "source", "`source: prometheus`");

@@ -13,9 +13,14 @@ use crate::ui::stderr;
 pub(crate) const PROBLEMS_READ: &str = "problems.read";
 pub(crate) const SETTINGS_READ: &str = "settings.read";
 
+/// The problems of a service, and why those of its related process groups and hosts were not
+/// read.
+type Problems = (Vec<RawProblem>, Option<String>);
+
 /// What was asked for one service: each list, or why it was not read (`None`: not asked).
 pub(crate) struct Asked {
-    problems: Option<Result<Vec<RawProblem>, String>>,
+    /// The problems, and why those of the related process groups and hosts were not read.
+    problems: Option<Result<Problems, String>>,
     changes: Option<Result<Vec<RawEvent>, String>>,
 }
 
@@ -81,7 +86,10 @@ pub(crate) async fn fetch(
                     (Err(m), true) => Some(Err(m.clone())),
                     (Ok(sel), true) => Some(match lacks(PROBLEMS_READ) {
                         Some(why) => Err(why),
-                        None => crate::source::context::problems(client, sel, from, to).await,
+                        None => {
+                            crate::source::context::problems_with_related(client, sel, from, to)
+                                .await
+                        }
                     }),
                 }
             };
@@ -119,6 +127,36 @@ pub(crate) async fn fetch(
         per_plan,
         maintenance,
     }
+}
+
+/// The context requests an evaluation of `plan` over `[from, to]` sends beside its metric
+/// queries, as `explain` shows them: what each asks for, and the request.
+pub(crate) fn requests(plan: &Plan, from_ms: i64, to_ms: i64) -> Vec<(&'static str, String)> {
+    use crate::source::context::{events_request, maintenance_request, problems_request};
+    let c = &plan.settings.context;
+    let Ok(sel) = service_selector(plan) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if c.problem_policy() != context::ProblemPolicy::Ignore {
+        out.push(("problems", problems_request(&sel, from_ms, to_ms).display()));
+        for (kind, related) in context::related_selectors(&sel) {
+            out.push((
+                match kind {
+                    "host" => "problems of its hosts",
+                    _ => "problems of its process groups",
+                },
+                problems_request(&related, from_ms, to_ms).display(),
+            ));
+        }
+    }
+    if c.lists_changes() {
+        out.push(("changes", events_request(&sel, from_ms, to_ms).display()));
+    }
+    if c.lists_maintenance() {
+        out.push(("maintenance windows", maintenance_request().display()));
+    }
+    out
 }
 
 /// The preflight's word on the context scopes: a token known to lack one is named before the
@@ -190,7 +228,10 @@ pub(crate) fn apply(inputs: &Inputs, windows: &[Windows], found: Found, reports:
         // answered about it (an event or a problem on it, the anchoring deployment first).
         let entity = service_entity(&asked);
         match asked.problems {
-            Some(Ok(raw)) => c.problems = context::problems(&raw, &span, ui),
+            Some(Ok((raw, related))) => {
+                c.problems = context::problems(&raw, &span, ui);
+                c.related_not_checked = related;
+            }
             Some(Err(why)) => c.problems_not_checked = Some(why),
             None if policy == context::ProblemPolicy::Ignore => {}
             None => c.problems_not_checked = Some("no Dynatrace token is configured".into()),
@@ -205,6 +246,13 @@ pub(crate) fn apply(inputs: &Inputs, windows: &[Windows], found: Found, reports:
                 (Some(Ok(raw)), Ok(sel)) => {
                     c.changes
                         .extend(context::maintenance(raw, &span, entity.as_deref(), &sel));
+                    let unplaced = context::unplaced(raw, entity.as_deref(), &sel);
+                    if !unplaced.is_empty() {
+                        c.maintenance_not_checked = Some(format!(
+                            "the schedule of {} cannot be placed in time",
+                            unplaced.join(", ")
+                        ));
+                    }
                     // Oldest first; RFC 3339 in UTC sorts as time.
                     c.changes.sort_by(|a, b| a.time.cmp(&b.time));
                 }
@@ -273,7 +321,7 @@ fn name_changes_in_judged(c: &Context, report: &mut Report) {
 fn service_entity(asked: &Asked) -> Option<String> {
     let service = |id: &&String| id.starts_with("SERVICE-");
     let events = asked.changes.iter().flatten().flatten();
-    let problems = asked.problems.iter().flatten().flatten();
+    let problems = asked.problems.iter().flatten().flat_map(|(p, _)| p);
     events
         .filter_map(|e| e.entity_id.as_ref())
         .find(service)

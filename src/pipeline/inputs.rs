@@ -115,6 +115,12 @@ pub(crate) fn needed_scopes(
     if let Some(s) = super::context::needed(plans) {
         add(s);
     }
+    // Asked for in so many words: a token that cannot publish stops the run before the fetch.
+    if job.dashboard.is_some() {
+        super::release_dashboard::SCOPES
+            .into_iter()
+            .for_each(&mut add);
+    }
     // Pushing the verdict is a side effect: a token without events.ingest is warned about
     // (see `evaluate`), never a reason to withhold the verdict.
     out
@@ -218,7 +224,8 @@ pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
     );
     // A run that asks Dynatrace nothing (Prometheus SLIs only, no deployment lookup, no push)
     // needs no Dynatrace environment.
-    let needs_dynatrace = dynatrace_slis || finds_deployment || output.push_result;
+    let needs_dynatrace =
+        dynatrace_slis || finds_deployment || output.push_result || job.dashboard.is_some();
     let mut conn = match plan::connection(&plans[0].settings, &env) {
         Ok(c) => c,
         Err(_) if !needs_dynatrace => plan::Connection::unconfigured(),
@@ -241,6 +248,7 @@ pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
     }
     let needs_api_token = finds_deployment
         || output.push_result
+        || job.dashboard.is_some()
         || plans.iter().any(|p| p.dashboard.is_some())
         || plans.iter().flat_map(|p| &p.slis).any(|s| {
             s.source == SourceKind::Dynatrace

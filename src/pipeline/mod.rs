@@ -3,12 +3,14 @@
 //! output). Commands only build a [`Job`] from their flags and call [`run`].
 
 mod context;
+pub(crate) use context::requests as context_requests;
 mod earlier;
 pub mod emit;
 mod fetch;
 mod inputs;
 mod minutes;
 mod publish;
+pub(crate) mod release_dashboard;
 mod score;
 mod windows;
 
@@ -60,6 +62,8 @@ pub(crate) struct Job<'a> {
     pub(crate) judge: Option<crate::judge::JudgeMode>,
     /// `--warm-up-minutes`; `None`: slogate.yaml's `judge.warm_up_minutes`, else the default.
     pub(crate) warm_up_minutes: Option<usize>,
+    /// `--publish-dashboard`: each verdict onto its release comparison dashboard.
+    pub(crate) dashboard: Option<release_dashboard::Publish>,
 }
 
 impl Job<'_> {
@@ -157,8 +161,10 @@ pub(crate) fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, St
     let scopes = needed_scopes(job, &inputs.plans, earlier.dynatrace);
     // A historic window that has settled needs no wait and no lookup before the fetch: the
     // token check then runs beside the fetch (one round trip in all) and still decides first.
+    // Publishing the dashboard needs its scopes checked before any metric is fetched.
     let nothing_before_fetch = matches!(&job.when, When::Fixed(w) if w.to + inputs.settle <= clock.now())
-        && !(earlier.dynatrace && job.baseline == BaselineMode::History);
+        && !(earlier.dynatrace && job.baseline == BaselineMode::History)
+        && job.dashboard.is_none();
     let checked = if nothing_before_fetch {
         None
     } else {

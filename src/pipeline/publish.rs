@@ -95,6 +95,9 @@ pub(crate) fn side_effects(
             }
         }
     }
+    if let Some(p) = job.dashboard {
+        out.extend(super::release_dashboard::publish(rt, inputs, reports, p));
+    }
     for s in &out {
         stderr(&format!("warning: {s}\n"));
     }

@@ -325,6 +325,7 @@ pub(crate) fn build_report(
         result_event: None,
         baseline_selection: None,
         context: None,
+        release_dashboard: None,
         evaluation,
     }
 }
@@ -521,6 +522,7 @@ pub(crate) fn unanchored(
             result_event: None,
             baseline_selection: None,
             context: None,
+            release_dashboard: None,
             evaluation,
         };
         reports.insert(u.index.min(reports.len()), report);

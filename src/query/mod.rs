@@ -206,6 +206,8 @@ pub struct Window {
 pub enum Method {
     Get,
     Post,
+    /// Only the release dashboard's update (Config API v1) uses it.
+    Put,
 }
 
 /// One HTTP request, relative to the environment URL.
@@ -236,6 +238,7 @@ impl Request {
         let method = match self.method {
             Method::Get => "GET",
             Method::Post => "POST",
+            Method::Put => "PUT",
         };
         match &self.body {
             Some(b) => format!("{method} {} {b}", self.path_and_query()),

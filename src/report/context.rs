@@ -41,6 +41,9 @@ fn problem(p: &ProblemInfo) -> Item {
     if p.started_after_deployment {
         rest.push_str(", started after the deployment");
     }
+    if let Some(kind) = &p.on_related {
+        rest.push_str(&format!(", on a related {kind} (not the service itself)"));
+    }
     let windows = match p.windows.as_slice() {
         [one] => format!(", in the {one} window"),
         _ => ", in both windows".into(),
@@ -69,10 +72,29 @@ pub(crate) fn sections(c: &Context) -> Vec<Section> {
             ),
             status: match (&c.problems_not_checked, c.problems.is_empty()) {
                 (Some(why), _) => Some(format!("not checked: {why}")),
-                (None, true) => Some("none on the service's entities".into()),
+                (None, true) => Some(match &c.related_not_checked {
+                    Some(why) => format!("none on the service's entities; not checked: {why}"),
+                    None => "none on the service's entities".into(),
+                }),
                 (None, false) => None,
             },
-            items: c.problems.iter().map(problem).collect(),
+            items: c
+                .problems
+                .iter()
+                .map(problem)
+                .chain(
+                    c.related_not_checked
+                        .iter()
+                        .filter(|_| !c.problems.is_empty())
+                        .map(|why| Item {
+                            lead: "not checked".into(),
+                            what: None,
+                            rest: why.clone(),
+                            link: None,
+                            new: false,
+                        }),
+                )
+                .collect(),
         });
     }
     let changes_checked = !c.changes.is_empty() || c.changes_not_checked.is_some();

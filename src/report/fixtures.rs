@@ -165,6 +165,7 @@ fn base(result: Verdict, score: f64, message: &str, indicators: Vec<IndicatorRes
         result_event: None,
         baseline_selection: None,
         context: None,
+        release_dashboard: None,
         evaluation: Evaluation {
             result,
             evaluation_result: result,
@@ -616,6 +617,7 @@ pub(crate) fn in_context() -> Report {
                 windows: vec!["before".into()],
                 started_after_deployment: false,
                 link: Some(format!("{ui}/#problems/problemdetails;pid=-2211_1763371800000V2")),
+                on_related: Some("process group".into()),
             },
             ProblemInfo {
                 problem_id: "-2212_1763374920000V2".into(),
@@ -629,9 +631,11 @@ pub(crate) fn in_context() -> Report {
                 windows: vec!["after".into()],
                 started_after_deployment: true,
                 link: Some(format!("{ui}/#problems/problemdetails;pid=-2212_1763374920000V2")),
+                on_related: None,
             },
         ],
         problems_not_checked: None,
+        related_not_checked: None,
         changes: vec![ChangeInfo {
             kind: "feature flag change".into(),
             event_type: "CUSTOM_INFO".into(),
@@ -652,6 +656,13 @@ pub(crate) fn in_context() -> Report {
         }),
         service_link: Some(format!(
             "{ui}/#newservices/serviceOverview;id=SERVICE-F91837027736B19E;gtf=c_1763371800000_1763377200000;gf=all"
+        )),
+    });
+    report.release_dashboard = Some(crate::report::json::ReleaseDashboard {
+        id: "6c1d2f0e-5b1a-4c3e-9d2f-0e5b1a4c3e9d".into(),
+        name: "slogate · shop/production/checkout".into(),
+        link: Some(format!(
+            "{ui}/#dashboard;id=6c1d2f0e-5b1a-4c3e-9d2f-0e5b1a4c3e9d"
         )),
     });
     report.evaluation.result = Verdict::Fail;

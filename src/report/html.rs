@@ -253,6 +253,21 @@ fn context(report: &Report) -> String {
     if let Some(id) = &report.result_event {
         items.push(("Result event", format!("<code>{}</code>", esc(id))));
     }
+    if let Some(d) = &report.release_dashboard {
+        let v = match d
+            .link
+            .as_deref()
+            .filter(|u| crate::report::markdown::is_web_url(u))
+        {
+            Some(u) => format!(
+                "<a href=\"{}\">{}</a>",
+                esc(&crate::report::markdown::link_url(u)),
+                esc(&d.name)
+            ),
+            None => esc(&d.name),
+        };
+        items.push(("Dashboard", v));
+    }
     if items.is_empty() {
         return String::new();
     }
@@ -1039,7 +1054,7 @@ mod tests {
                 c.problems.iter().filter(|p| p.link.is_some()).count()
                     + c.changes.iter().filter(|p| p.link.is_some()).count()
                     + usize::from(c.service_link.is_some())
-            });
+            }) + usize::from(report.release_dashboard.is_some());
             assert!(html.matches("href=").count() <= 1 + dynatrace, "{name}");
             assert_eq!(
                 html.matches("href=\"https://").count(),

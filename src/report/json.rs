@@ -66,8 +66,24 @@ pub struct Report {
     /// What else happened in the windows: problems, other changes, links (docs/context.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<crate::context::Context>,
+    /// The release comparison dashboard this verdict was published to (`--publish-dashboard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_dashboard: Option<ReleaseDashboard>,
     #[serde(flatten)]
     pub evaluation: Evaluation,
+}
+
+/// A published release comparison dashboard (docs/release-dashboard.md).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct ReleaseDashboard {
+    /// The dashboard's id in Dynatrace.
+    pub id: String,
+    pub name: String,
+    /// The dashboard in the Dynatrace UI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

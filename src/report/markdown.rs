@@ -241,6 +241,13 @@ fn context_lines(report: &Report) -> Vec<(&'static str, String)> {
         }
         lines.push(("Pipeline", v));
     }
+    if let Some(d) = &report.release_dashboard {
+        let v = match d.link.as_deref().filter(|u| is_web_url(u)) {
+            Some(u) => format!("[{}]({})", text(&d.name), link_url(u)),
+            None => text(&d.name),
+        };
+        lines.push(("Dashboard", v));
+    }
     lines
 }
 

@@ -241,8 +241,14 @@ pub fn report(r: &Report) -> Report {
         fix(&mut s.metric);
     }
     fix_opt(&mut r.result_event);
+    if let Some(d) = &mut r.release_dashboard {
+        fix(&mut d.id);
+        fix(&mut d.name);
+        fix_opt(&mut d.link);
+    }
     if let Some(c) = &mut r.context {
         fix_opt(&mut c.problems_not_checked);
+        fix_opt(&mut c.related_not_checked);
         fix_opt(&mut c.changes_not_checked);
         fix_opt(&mut c.maintenance_not_checked);
         fix_opt(&mut c.service_link);
@@ -253,6 +259,7 @@ pub fn report(r: &Report) -> Report {
             fix(&mut p.problem_id);
             fix(&mut p.display_id);
             fix(&mut p.title);
+            fix_opt(&mut p.on_related);
             fix(&mut p.severity);
             fix(&mut p.status);
             fix(&mut p.start);

@@ -165,6 +165,12 @@ pub fn render(report: &Report) -> String {
     if let Some(c) = &report.context {
         out.push_str(&context(c));
     }
+    if let Some(d) = &report.release_dashboard {
+        out.push_str(&format!(
+            "release dashboard: {}\n",
+            d.link.as_deref().unwrap_or(&d.name)
+        ));
+    }
     out
 }
 

@@ -11,6 +11,60 @@ use crate::source::http::{Client, SendError, error_message};
 /// At most this many pages are read (problems: 500 a page, events: 1000 a page).
 const MAX_PAGES: usize = 10;
 
+fn get(path: &str, query: &[(&str, String)]) -> Request {
+    Request {
+        method: Method::Get,
+        path: path.into(),
+        query: query
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+        body: None,
+    }
+}
+
+/// The first page of the problems of the entities of `selector` over `[from, to]`.
+pub fn problems_request(selector: &str, from_ms: i64, to_ms: i64) -> Request {
+    get(
+        "/api/v2/problems",
+        &[
+            ("entitySelector", selector.to_string()),
+            ("from", from_ms.to_string()),
+            ("to", to_ms.to_string()),
+            ("pageSize", "500".to_string()),
+        ],
+    )
+}
+
+/// The first page of the events of the entities of `selector` over `[from, to]`.
+pub fn events_request(selector: &str, from_ms: i64, to_ms: i64) -> Request {
+    get(
+        "/api/v2/events",
+        &[
+            ("entitySelector", selector.to_string()),
+            ("from", from_ms.to_string()),
+            ("to", to_ms.to_string()),
+            ("pageSize", "1000".to_string()),
+        ],
+    )
+}
+
+/// The first page of the environment's maintenance windows.
+pub fn maintenance_request() -> Request {
+    get(
+        "/api/v2/settings/objects",
+        &[
+            (
+                "schemaIds",
+                "builtin:alerting.maintenance-window".to_string(),
+            ),
+            ("scopes", "environment".to_string()),
+            ("fields", "objectId,value".to_string()),
+            ("pageSize", "500".to_string()),
+        ],
+    )
+}
+
 /// Why a list could not be read, for "not checked: …".
 fn refused(e: SendError, scope: &str) -> String {
     match e {
@@ -89,20 +143,8 @@ pub async fn problems(
     from_ms: i64,
     to_ms: i64,
 ) -> Result<Vec<RawProblem>, String> {
-    let query = vec![
-        ("entitySelector".to_string(), selector.to_string()),
-        ("from".to_string(), from_ms.to_string()),
-        ("to".to_string(), to_ms.to_string()),
-        ("pageSize".to_string(), "500".to_string()),
-    ];
-    let list = pages(
-        client,
-        "/api/v2/problems",
-        query,
-        "problems",
-        "problems.read",
-    )
-    .await?;
+    let req = problems_request(selector, from_ms, to_ms);
+    let list = pages(client, &req.path, req.query, "problems", "problems.read").await?;
     Ok(list
         .iter()
         .filter_map(|p| {
@@ -127,9 +169,42 @@ pub async fn problems(
                     .filter_map(|e| e.pointer("/entityId/id").and_then(Value::as_str))
                     .map(str::to_string)
                     .collect(),
+                on_related: None,
             })
         })
         .collect())
+}
+
+/// The problems of the service's entities and of the process groups and hosts it runs on
+/// ([`crate::context::related_selectors`]), all requests at once. The service's own come
+/// first (a problem on both is the service's); a refused related request is the second
+/// value's reason, and the service's problems stand.
+pub async fn problems_with_related(
+    client: &Client,
+    selector: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<(Vec<RawProblem>, Option<String>), String> {
+    let [(pg_kind, pg), (host_kind, host)] = crate::context::related_selectors(selector);
+    let (own, pgs, hosts) = tokio::join!(
+        problems(client, selector, from_ms, to_ms),
+        problems(client, &pg, from_ms, to_ms),
+        problems(client, &host, from_ms, to_ms)
+    );
+    let mut out = own?;
+    let mut not_checked = None;
+    for (kind, found) in [(pg_kind, pgs), (host_kind, hosts)] {
+        match found {
+            Ok(list) => out.extend(list.into_iter().map(|mut p| {
+                p.on_related = Some(kind.to_string());
+                p
+            })),
+            Err(why) => {
+                not_checked.get_or_insert(format!("the problems of its {kind}s: {why}"));
+            }
+        }
+    }
+    Ok((out, not_checked))
 }
 
 /// `GET /api/v2/events` of every type for the entities of `selector` in `[from, to]`; the
@@ -140,13 +215,8 @@ pub async fn events(
     from_ms: i64,
     to_ms: i64,
 ) -> Result<Vec<RawEvent>, String> {
-    let query = vec![
-        ("entitySelector".to_string(), selector.to_string()),
-        ("from".to_string(), from_ms.to_string()),
-        ("to".to_string(), to_ms.to_string()),
-        ("pageSize".to_string(), "1000".to_string()),
-    ];
-    let list = pages(client, "/api/v2/events", query, "events", "events.read").await?;
+    let req = events_request(selector, from_ms, to_ms);
+    let list = pages(client, &req.path, req.query, "events", "events.read").await?;
     Ok(list
         .iter()
         .filter_map(|e| {
@@ -180,94 +250,52 @@ pub async fn events(
 }
 
 /// The maintenance windows of the environment: `GET /api/v2/settings/objects` of the schema
-/// `builtin:alerting.maintenance-window` (scope `settings.read`). Only enabled one-time
-/// schedules in UTC are placed in time; recurring ones and other time zones have no times.
+/// `builtin:alerting.maintenance-window` (scope `settings.read`). Enabled windows only; their
+/// schedules (one-time, daily, weekly, monthly, in their time zones) are placed in time later,
+/// over the windows of each service.
 pub async fn maintenance(client: &Client) -> Result<Vec<RawMaintenance>, String> {
-    let query = vec![
-        (
-            "schemaIds".to_string(),
-            "builtin:alerting.maintenance-window".to_string(),
-        ),
-        ("scopes".to_string(), "environment".to_string()),
-        ("fields".to_string(), "objectId,value".to_string()),
-        ("pageSize".to_string(), "500".to_string()),
-    ];
-    let list = pages(
-        client,
-        "/api/v2/settings/objects",
-        query,
-        "items",
-        "settings.read",
-    )
-    .await?;
+    let req = maintenance_request();
+    let list = pages(client, &req.path, req.query, "items", "settings.read").await?;
     Ok(list
         .iter()
         .filter_map(|o| o.get("value"))
         .filter(|v| v.get("enabled").and_then(Value::as_bool) != Some(false))
-        .map(|v| {
-            let (start_ms, end_ms) = once_in_utc(v).unzip();
-            RawMaintenance {
-                name: v
-                    .pointer("/generalProperties/name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("maintenance window")
-                    .to_string(),
-                start_ms,
-                end_ms,
-                filters: v
-                    .get("filters")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .map(|f| {
-                        let strings = |k: &str| -> Vec<String> {
-                            f.get(k)
-                                .and_then(Value::as_array)
-                                .into_iter()
-                                .flatten()
-                                .filter_map(Value::as_str)
-                                .map(str::to_string)
-                                .collect()
-                        };
-                        let one = |k: &str| {
-                            f.get(k)
-                                .and_then(Value::as_str)
-                                .filter(|s| !s.is_empty())
-                                .map(str::to_string)
-                        };
-                        MaintenanceFilter {
-                            entity_type: one("entityType"),
-                            entity_id: one("entityId"),
-                            entity_tags: strings("entityTags"),
-                            management_zones: strings("managementZones"),
-                        }
-                    })
-                    .collect(),
-            }
+        .map(|v| RawMaintenance {
+            name: v
+                .pointer("/generalProperties/name")
+                .and_then(Value::as_str)
+                .unwrap_or("maintenance window")
+                .to_string(),
+            schedule: crate::context::schedule::parse(v),
+            filters: v
+                .get("filters")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|f| {
+                    let strings = |k: &str| -> Vec<String> {
+                        f.get(k)
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    };
+                    let one = |k: &str| {
+                        f.get(k)
+                            .and_then(Value::as_str)
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_string)
+                    };
+                    MaintenanceFilter {
+                        entity_type: one("entityType"),
+                        entity_id: one("entityId"),
+                        entity_tags: strings("entityTags"),
+                        management_zones: strings("managementZones"),
+                    }
+                })
+                .collect(),
         })
         .collect())
-}
-
-/// Start and end (epoch ms) of a one-time schedule in UTC.
-fn once_in_utc(v: &Value) -> Option<(i64, i64)> {
-    let s = v.get("schedule")?;
-    if s.get("scheduleType").and_then(Value::as_str) != Some("ONCE") {
-        return None;
-    }
-    let once = s.get("onceRecurrence")?;
-    let zone = once
-        .get("timeZone")
-        .and_then(Value::as_str)
-        .unwrap_or("UTC");
-    if !matches!(zone, "UTC" | "GMT" | "Etc/UTC" | "Etc/GMT" | "Z") {
-        return None;
-    }
-    let at = |k: &str| {
-        let t = once.get(k)?.as_str()?;
-        chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S")
-            .or_else(|_| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M"))
-            .ok()
-            .map(|d| d.and_utc().timestamp_millis())
-    };
-    Some((at("startTime")?, at("endTime")?))
 }

@@ -381,7 +381,7 @@ impl Client {
                 };
                 self.exchange(method, &url, path, Body::None).await
             }
-            Method::Post => {
+            Method::Post | Method::Put => {
                 self.exchange(method, path, path, Body::Form(&encoded))
                     .await
             }
@@ -457,7 +457,7 @@ impl Client {
             let sent = Instant::now();
             let host = host_of(&self.config.base_url);
             let result = match method {
-                Method::Get => self
+                Method::Get | Method::Put => self
                     .request(&self.http, method, &url, header.as_deref(), body)
                     .send()
                     .await
@@ -561,6 +561,7 @@ impl Client {
         let mut builder = match method {
             Method::Get => http.get(url),
             Method::Post => http.post(url),
+            Method::Put => http.put(url),
         }
         .header("Accept", "application/json");
         if let Some(h) = header {
@@ -629,6 +630,7 @@ fn method_name(method: Method) -> &'static str {
     match method {
         Method::Get => "GET",
         Method::Post => "POST",
+        Method::Put => "PUT",
     }
 }
 

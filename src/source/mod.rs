@@ -10,6 +10,7 @@ pub mod events;
 pub mod http;
 pub mod preflight;
 pub mod prometheus;
+pub mod release_dashboard;
 pub mod retry;
 pub mod secret;
 

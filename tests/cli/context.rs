@@ -120,7 +120,8 @@ fn problems_and_changes_in_the_windows_are_listed_and_note_changes_nothing() {
     );
     // Asked beside the metrics, once per service over both windows.
     let asked = |p: &str| sim.requests().iter().filter(|r| r.path == p).count();
-    assert_eq!(asked("/api/v2/problems"), 1);
+    // The service's, its process groups' and their hosts' (docs/context.md).
+    assert_eq!(asked("/api/v2/problems"), 3);
     assert_eq!(
         asked("/api/v2/events"),
         2,
@@ -267,9 +268,30 @@ fn maintenance_windows_on_the_service_are_changes_when_asked_for() {
         window("db failover", "keptn_service:checkout", 12, 8),
         window("cart upgrade", "keptn_service:cart", 12, 8),
     );
+    // A daily window in Kolkata time (UTC+5:30) from 20 to 16 minutes ago, and one whose zone
+    // does not exist.
+    let kolkata =
+        |minutes_ago: i64| chrono::Utc::now() + chrono::Duration::minutes(330 - minutes_ago);
+    let daily = |name: &str, zone: &str| {
+        json!({"enabled": true,
+               "generalProperties": {"name": name, "maintenanceType": "PLANNED",
+                                     "suppression": "DETECT_PROBLEMS_AND_ALERT"},
+               "schedule": {"scheduleType": "DAILY", "dailyRecurrence": {
+                   "timeWindow": {"startTime": kolkata(20).format("%H:%M:00").to_string(),
+                                  "endTime": kolkata(16).format("%H:%M:00").to_string(),
+                                  "timeZone": zone},
+                   "recurrenceRange": {
+                       "scheduleStartDate": (kolkata(0) - chrono::Duration::days(2)).format("%Y-%m-%d").to_string(),
+                       "scheduleEndDate": (kolkata(0) + chrono::Duration::days(2)).format("%Y-%m-%d").to_string()}}},
+               "filters": [{"entityType": "SERVICE", "entityTags": ["keptn_service:checkout"]}]})
+    };
+    let (nightly, lost) = (
+        daily("nightly job", "Asia/Kolkata"),
+        daily("lost", "Mars/Olympus"),
+    );
     let sim = sim_with(move |v| {
         v["regressions"] = json!([]);
-        v["maintenance_windows"] = json!([mine, other]);
+        v["maintenance_windows"] = json!([mine, other, nightly, lost]);
         v["tokens"].as_array_mut().unwrap().push(json!({
             "token": "dt0c01.SETTINGS.TOKEN",
             "scopes": ["metrics.read", "events.ingest", "events.read", "problems.read",
@@ -309,7 +331,17 @@ fn maintenance_windows_on_the_service_are_changes_when_asked_for() {
         .collect();
     assert_eq!(
         changes,
-        [("maintenance window", "db failover", "after")],
+        [
+            ("maintenance window", "nightly job", "after"),
+            ("maintenance window", "db failover", "after")
+        ],
+        "{c}"
+    );
+    assert!(
+        c["maintenanceNotChecked"]
+            .as_str()
+            .unwrap()
+            .contains("`lost`: unknown time zone \"Mars/Olympus\""),
         "{c}"
     );
     // Asked once for the run, not per service.
@@ -363,4 +395,82 @@ fn hostile_problem_titles_and_flag_values_stay_text_in_every_ci() {
             assert!(!text.contains('\u{1b}'));
         }
     }
+}
+
+#[test]
+fn problems_on_the_process_group_and_host_the_service_runs_on_are_listed_as_related() {
+    let sim = sim_with(|v| {
+        v["regressions"] = json!([]);
+        let services = v["services"].as_array_mut().unwrap();
+        services[0]["runs_on"] = json!(["PROCESS_GROUP-00000000000000A1"]);
+        services.push(
+            json!({"id": "PROCESS_GROUP-00000000000000A1", "name": "checkout-jvm",
+            "entity_type": "PROCESS_GROUP", "runs_on": ["HOST-00000000000000B1"]}),
+        );
+        services.push(json!({"id": "HOST-00000000000000B1", "name": "node-1",
+            "entity_type": "HOST"}));
+        services.push(json!({"id": "HOST-00000000000000B2", "name": "node-2",
+            "entity_type": "HOST"}));
+        v["problems"] = json!([
+            {"display_id": "P-21", "title": "CPU saturation", "service": "node-1",
+             "severity": "RESOURCE_CONTENTION", "start": "now-20m", "end": null},
+            {"display_id": "P-22", "title": "Memory saturation", "service": "checkout-jvm",
+             "severity": "RESOURCE_CONTENTION", "start": "now-50m", "end": "now-40m"},
+            {"display_id": "P-23", "title": "Another host", "service": "node-2",
+             "start": "now-20m", "end": null}
+        ]);
+    });
+    mark(&sim);
+    // A related problem is listed, never held against the release: `fail` still passes.
+    let dir = config("context:\n  problems: fail\n");
+    let r = gate(&sim, &dir, &["--format", "json"]);
+    r.assert_code(0);
+    let r = r.json();
+    assert_eq!(r["result"], "pass");
+    let problems = r["context"]["problems"].as_array().unwrap();
+    let got: Vec<(&str, &str)> = problems
+        .iter()
+        .map(|p| {
+            (
+                p["displayId"].as_str().unwrap(),
+                p["onRelated"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("P-22", "process group"), ("P-21", "host")]);
+    let out = gate(&sim, &dir, &[]);
+    out.assert_code(0)
+        .assert_stdout_contains("P-21 CPU saturation")
+        .assert_stdout_contains("on a related host (not the service itself)")
+        .assert_stdout_contains("on a related process group");
+    assert!(!out.stdout.contains("P-23"), "{}", out.stdout);
+}
+
+#[test]
+fn explain_lists_the_context_requests_as_the_settings_ask_for_them() {
+    let sim = eventful();
+    let dir = config("context:\n  problems: ignore\n  maintenance: note\n");
+    let out = slogate(&sim)
+        .arg("explain")
+        .arg("--config")
+        .arg(dir.path())
+        .args(["--format", "json", "--timeframe", "30m"])
+        .run();
+    out.assert_code(0);
+    let doc = out.json();
+    let what: Vec<&str> = doc["contextRequests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["what"].as_str().unwrap())
+        .collect();
+    assert_eq!(what, ["changes", "maintenance windows"], "{doc}");
+    assert!(
+        doc["contextRequests"][1]["query"]
+            .as_str()
+            .unwrap()
+            .starts_with("GET /api/v2/settings/objects?"),
+        "{doc}"
+    );
+    assert!(sim.requests().is_empty(), "explain sends nothing");
 }

@@ -1215,8 +1215,9 @@ fn identical_queries_are_sent_once() {
         1
     );
     // two data requests, the unit of the one metric, the preflight token lookup, and the
-    // problems and events in the window (docs/context.md)
-    assert_eq!(report["source"]["requests"], 6);
+    // problems (the service's, its process groups', their hosts') and events in the window
+    // (docs/context.md)
+    assert_eq!(report["source"]["requests"], 8);
 }
 
 #[test]
@@ -1355,13 +1356,14 @@ fn timeouts_are_exit_3_within_bounded_time() {
 #[test]
 fn rate_limits_are_waited_out_then_the_evaluation_recovers() {
     let sim = sim();
-    // the first six GET requests (of five sent at once: two data requests, a unit, the problems
-    // and events in the window) get 429 with `Retry-After: 1`: two rounds of waiting
+    // the first eight GET requests (of seven sent at once: two data requests, a unit, the
+    // problems of the service, its process groups and hosts, and the events in the window) get
+    // 429 with `Retry-After: 1`: two rounds of waiting
     sim.set_faults(Faults {
         fail_paths: vec![FailPath {
             prefix: "/".into(),
             status: 429,
-            times: Some(6),
+            times: Some(8),
             method: Some("GET".into()),
             query: None,
         }],
@@ -1375,10 +1377,10 @@ fn rate_limits_are_waited_out_then_the_evaluation_recovers() {
     let report = out.json();
     assert_close(value_of(&report, "rt"), 250_000.0);
     assert_close(value_of(&report, "availability"), 99.95);
-    assert_eq!(report["source"]["retries"], 6, "{:#}", report["source"]);
+    assert_eq!(report["source"]["retries"], 8, "{:#}", report["source"]);
     // the preflight token lookup, its retries, the two data requests, the unit of the one
-    // metric selector without a stated unit, and the problems and events in the window
-    assert_eq!(report["source"]["requests"], 12, "{:#}", report["source"]);
+    // metric selector without a stated unit, and the problems (three) and events in the window
+    assert_eq!(report["source"]["requests"], 16, "{:#}", report["source"]);
     // two rounds of Retry-After: 1
     assert!(
         took >= Duration::from_secs(2),

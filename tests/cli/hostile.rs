@@ -114,10 +114,10 @@ fn a_redirect_to_another_origin_is_refused_and_names_the_target() {
         .assert_stderr_contains(&format!("redirected to {}/api/v2/", sim.url()));
     // The other server's data was never asked for (and never scored).
     assert!(sim.requests().is_empty(), "{:?}", sim.requests().len());
-    // Refused at once: not retried (the data requests, the units and the token check, once
-    // each).
+    // Refused at once: not retried (the data requests, the units, the token check and the
+    // context requests, once each).
     assert!(
-        redirect.requests().len() <= 8,
+        redirect.requests().len() <= 10,
         "{}",
         redirect.requests().len()
     );

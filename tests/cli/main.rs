@@ -28,5 +28,6 @@ mod outcomes;
 mod pipeline;
 mod prom_server;
 mod prometheus;
+mod release_dashboard;
 mod score;
 mod services;

@@ -74,7 +74,12 @@ pub fn mz_json(name: &str) -> Value {
 
 /// `{"entityId":{"id":…,"type":"SERVICE"},"name":…}`.
 pub fn entity_ref(s: &ServiceDef) -> Value {
-    json!({"entityId": {"id": s.id, "type": "SERVICE"}, "name": s.name})
+    json!({"entityId": {"id": s.id, "type": s.entity_type()}, "name": s.name})
+}
+
+/// Whether `s` runs on `on` (the `runsOn` relationship, by id or name).
+fn runs_on(s: &ServiceDef, on: &ServiceDef) -> bool {
+    s.runs_on.iter().any(|k| *k == on.id || *k == on.name)
 }
 
 /// Finds a service by id or name.
@@ -97,9 +102,7 @@ pub fn select<'a>(sc: &'a Scenario, sel: &str) -> Result<Vec<&'a ServiceDef>, St
         match c.name.as_str() {
             "type" => {
                 let want = a.first().map(|s| s.as_str()).unwrap_or("");
-                if !want.eq_ignore_ascii_case("SERVICE") {
-                    out.clear();
-                }
+                out.retain(|s| s.entity_type().eq_ignore_ascii_case(want));
             }
             "entityId" => out.retain(|s| a.iter().any(|x| x == &s.id)),
             "tag" => out.retain(|s| a.iter().any(|x| tag_matches(x, &s.tags))),
@@ -120,6 +123,15 @@ pub fn select<'a>(sc: &'a Scenario, sel: &str) -> Result<Vec<&'a ServiceDef>, St
             }),
             "entityName.in" => out.retain(|s| a.iter().any(|x| x == &s.name)),
             "healthState" => out.retain(|_| a.iter().any(|x| x.eq_ignore_ascii_case("HEALTHY"))),
+            // `runsOn` both ways: the entities the inner ones run on, and those running on them.
+            "toRelationships.runsOn" => {
+                let inner = select(sc, &c.raw)?;
+                out.retain(|s| inner.iter().any(|i| runs_on(i, s)));
+            }
+            "fromRelationships.runsOn" => {
+                let inner = select(sc, &c.raw)?;
+                out.retain(|s| inner.iter().any(|i| runs_on(s, i)));
+            }
             "not" => {
                 let inner: Vec<String> = select(sc, &c.raw)?.iter().map(|s| s.id.clone()).collect();
                 out.retain(|s| !inner.contains(&s.id));
@@ -142,7 +154,7 @@ pub fn select_param<'a>(
 fn entity_json(s: &ServiceDef, full: bool, now: i64) -> Value {
     let mut v = json!({
         "entityId": s.id,
-        "type": "SERVICE",
+        "type": s.entity_type(),
         "displayName": s.name,
     });
     if full {
@@ -153,7 +165,13 @@ fn entity_json(s: &ServiceDef, full: bool, now: i64) -> Value {
     v["tags"] = Value::Array(s.tags.iter().map(|t| tag_json(t)).collect());
     v["managementZones"] = Value::Array(s.management_zones.iter().map(|z| mz_json(z)).collect());
     if full {
-        v["fromRelationships"] = json!({});
+        let refs =
+            |ids: Vec<&String>| -> Value { ids.iter().map(|id| json!({"id": id})).collect() };
+        v["fromRelationships"] = if s.runs_on.is_empty() {
+            json!({})
+        } else {
+            json!({"runsOn": refs(s.runs_on.iter().collect())})
+        };
         v["toRelationships"] = json!({});
     }
     v
@@ -215,6 +233,7 @@ mod tests {
             name: name.into(),
             tags: tags.iter().map(|s| s.to_string()).collect(),
             management_zones: mz.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
         };
         Scenario {
             services: vec![
@@ -271,6 +290,35 @@ mod tests {
             ["SERVICE-2"]
         );
         assert!(select(&sc, "bogus(1)").is_err());
+        // `runsOn`: the process group checkout runs on, its host, and back.
+        let mut sc = sc;
+        sc.services[0].runs_on = vec!["PROCESS_GROUP-1".into()];
+        sc.services.push(ServiceDef {
+            id: "PROCESS_GROUP-1".into(),
+            name: "checkout-jvm".into(),
+            entity_type: Some("PROCESS_GROUP".into()),
+            runs_on: vec!["HOST-1".into()],
+            ..Default::default()
+        });
+        sc.services.push(ServiceDef {
+            id: "HOST-1".into(),
+            name: "node-1".into(),
+            entity_type: Some("HOST".into()),
+            ..Default::default()
+        });
+        let pg = "type(PROCESS_GROUP),toRelationships.runsOn(type(SERVICE),tag(\"app:checkout\"))";
+        assert_eq!(ids(select(&sc, pg).unwrap()), ["PROCESS_GROUP-1"]);
+        let host = format!("type(HOST),toRelationships.runsOn({pg})");
+        assert_eq!(ids(select(&sc, &host).unwrap()), ["HOST-1"]);
+        assert_eq!(
+            ids(select(
+                &sc,
+                "type(SERVICE),fromRelationships.runsOn(type(PROCESS_GROUP))"
+            )
+            .unwrap()),
+            ["SERVICE-1"]
+        );
+        assert_eq!(ids(select(&sc, "type(SERVICE)").unwrap()).len(), 2);
         assert!(select(&sc, "type(SERVICE").is_err());
     }
 }

@@ -1168,7 +1168,11 @@ fn eval_cond(c: &Cond, s: &Series, sc: &Scenario) -> Result<bool, ApiError> {
 fn select_scope<'a>(sc: &'a Scenario, params: &Params) -> Result<Vec<&'a ServiceDef>, ApiError> {
     let mut services: Vec<&ServiceDef> = match params.get_nonblank("entitySelector") {
         Some(es) => entities::select_param(sc, "entitySelector", es)?,
-        None => sc.services.iter().collect(),
+        None => sc
+            .services
+            .iter()
+            .filter(|s| s.entity_type() == "SERVICE")
+            .collect(),
     };
     if let Some(mz) = params.get_nonblank("mzSelector") {
         let crit = crate::selector::parse(mz)

@@ -128,6 +128,19 @@ pub struct ServiceDef {
     pub name: String,
     pub tags: Vec<String>,
     pub management_zones: Vec<String>,
+    /// `PROCESS_GROUP` or `HOST` for the entities a service runs on (default `SERVICE`); only
+    /// services have metrics.
+    pub entity_type: Option<String>,
+    /// What this entity runs on (ids or names): a service on its process groups, a process
+    /// group on its hosts — Dynatrace's `runsOn` relationship.
+    pub runs_on: Vec<String>,
+}
+
+impl ServiceDef {
+    /// `SERVICE` unless the scenario says otherwise.
+    pub fn entity_type(&self) -> &str {
+        self.entity_type.as_deref().unwrap_or("SERVICE")
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

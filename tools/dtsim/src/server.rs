@@ -291,19 +291,42 @@ fn area(r: &Route) -> Option<Area> {
     })
 }
 
-/// A dashboard to create or update: JSON with `dashboardMetadata.name` and a `tiles` list.
+/// A dashboard to create or update: JSON with `dashboardMetadata.name` and `.owner`, and a
+/// `tiles` list whose tiles each have a `tileType` and `bounds`, as the Config API requires.
 fn dashboard_body(body: &[u8]) -> Result<Value, ApiError> {
     let d = json_body(body)?;
-    let named = d
-        .pointer("/dashboardMetadata/name")
-        .and_then(Value::as_str)
-        .is_some_and(|n| !n.trim().is_empty());
-    if !named || !d.get("tiles").is_some_and(Value::is_array) {
+    let text = |p: &str| {
+        d.pointer(p)
+            .and_then(Value::as_str)
+            .is_some_and(|n| !n.trim().is_empty())
+    };
+    if !text("/dashboardMetadata/name") || !text("/dashboardMetadata/owner") {
         return Err(ApiError::violation(
             "dashboardMetadata",
-            "a dashboard needs dashboardMetadata.name and tiles",
+            "a dashboard needs dashboardMetadata.name and dashboardMetadata.owner",
             "PAYLOAD_BODY",
         ));
+    }
+    let Some(tiles) = d.get("tiles").and_then(Value::as_array) else {
+        return Err(ApiError::violation(
+            "tiles",
+            "a dashboard needs a tiles list",
+            "PAYLOAD_BODY",
+        ));
+    };
+    for (i, t) in tiles.iter().enumerate() {
+        let typed = t.get("tileType").and_then(Value::as_str).is_some();
+        let placed = ["top", "left", "width", "height"].iter().all(|k| {
+            t.pointer(&format!("/bounds/{k}"))
+                .is_some_and(Value::is_i64)
+        });
+        if !typed || !placed {
+            return Err(ApiError::violation(
+                &format!("tiles[{i}]"),
+                "a tile needs tileType and bounds (top, left, width, height)",
+                "PAYLOAD_BODY",
+            ));
+        }
     }
     Ok(d)
 }
@@ -387,6 +410,13 @@ async fn dispatch(
         }
         Route::DashboardCreate => {
             let mut d = dashboard_body(body)?;
+            if d.get("id").is_some_and(|id| !id.is_null()) {
+                return Err(ApiError::violation(
+                    "id",
+                    "The body must not provide an ID: Dynatrace assigns it",
+                    "PAYLOAD_BODY",
+                ));
+            }
             let mut all = lock(&inner.dashboards);
             let n = Hash::new(sc.seed)
                 .str("dashboard")
@@ -427,13 +457,37 @@ async fn dispatch(
                 None => Err(ApiError::not_found(format!("Dashboard {id} not found"))),
             }
         }
-        Route::DashboardList => Ok(Reply::ok(json!({
-            "dashboards": lock(&inner.dashboards).iter().map(|d| json!({
-                "id": d.get("id"),
-                "name": d.pointer("/dashboardMetadata/name"),
-                "owner": d.pointer("/dashboardMetadata/owner"),
-            })).collect::<Vec<_>>(),
-        }))),
+        Route::DashboardList => {
+            // `tags` and `owner` narrow the list, as in the Config API.
+            let tag = params.get_nonblank("tags").map(str::to_string);
+            let owner = params.get_nonblank("owner").map(str::to_string);
+            let all = lock(&inner.dashboards);
+            let listed: Vec<Value> = all
+                .iter()
+                .filter(|d| {
+                    tag.as_ref().is_none_or(|t| {
+                        d.pointer("/dashboardMetadata/tags")
+                            .and_then(Value::as_array)
+                            .is_some_and(|ts| ts.iter().any(|x| x.as_str() == Some(t)))
+                    })
+                })
+                .filter(|d| {
+                    owner.as_ref().is_none_or(|o| {
+                        d.pointer("/dashboardMetadata/owner")
+                            .and_then(Value::as_str)
+                            == Some(o.as_str())
+                    })
+                })
+                .map(|d| {
+                    json!({
+                        "id": d.get("id"),
+                        "name": d.pointer("/dashboardMetadata/name"),
+                        "owner": d.pointer("/dashboardMetadata/owner"),
+                    })
+                })
+                .collect();
+            Ok(Reply::ok(json!({ "dashboards": listed })))
+        }
         Route::DashboardGet(id) => match lock(&inner.dashboards)
             .iter()
             .find(|d| d.get("id").and_then(Value::as_str) == Some(id.as_str()))

@@ -327,18 +327,50 @@ async fn dashboards_are_created_updated_and_read_back() {
         ("Authorization", "Api-Token dt0c01.WRITER.TOKEN"),
         ("Content-Type", "application/json"),
     ];
-    let body = json!({"dashboardMetadata": {"name": "release"}, "tiles": []}).to_string();
+    let meta =
+        json!({"name": "release", "owner": "slogate", "tags": ["slogate-release-comparison"]});
+    let body = json!({"dashboardMetadata": meta, "tiles": []}).to_string();
     let r = send(&u, "POST", "/api/config/v1/dashboards", &auth, Some(&body)).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let id = r.json()["id"].as_str().unwrap().to_string();
-    let changed =
-        json!({"id": id, "dashboardMetadata": {"name": "release"}, "tiles": [{"tileType": "MARKDOWN"}]})
-            .to_string();
+    let bounds = json!({"top": 0, "left": 0, "width": 38, "height": 38});
+    let changed = json!({"id": id, "dashboardMetadata": meta,
+        "tiles": [{"tileType": "MARKDOWN", "bounds": bounds}]})
+    .to_string();
     let path = format!("/api/config/v1/dashboards/{id}");
     let r = send(&u, "PUT", &path, &auth, Some(&changed)).await;
     assert_eq!(r.status, 204, "{}", r.body);
     let r = send(&u, "GET", &path, &auth, None).await;
     assert_eq!(r.json()["tiles"][0]["tileType"], "MARKDOWN");
+    // The list narrowed by tag finds it; another tag finds nothing.
+    let tagged = "/api/config/v1/dashboards?tags=slogate-release-comparison";
+    let r = send(&u, "GET", tagged, &auth, None).await;
+    assert_eq!(r.json()["dashboards"][0]["id"], id.as_str());
+    let r = send(
+        &u,
+        "GET",
+        "/api/config/v1/dashboards?tags=other",
+        &auth,
+        None,
+    )
+    .await;
+    assert_eq!(r.json()["dashboards"], json!([]));
+    // A POST with an id, a tile without bounds, a dashboard without an owner.
+    for bad in [
+        json!({"id": "x", "dashboardMetadata": meta, "tiles": []}),
+        json!({"dashboardMetadata": meta, "tiles": [{"tileType": "MARKDOWN"}]}),
+        json!({"dashboardMetadata": {"name": "release"}, "tiles": []}),
+    ] {
+        let r = send(
+            &u,
+            "POST",
+            "/api/config/v1/dashboards",
+            &auth,
+            Some(&bad.to_string()),
+        )
+        .await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+    }
     // Unknown id, a body without a name, a token without WriteConfig.
     let r = send(
         &u,
