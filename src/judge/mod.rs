@@ -11,6 +11,7 @@
 
 pub mod companion;
 pub mod estimate;
+pub mod paired;
 
 use serde::{Deserialize, Serialize};
 
@@ -1036,9 +1037,13 @@ pub fn describe(cmp: &mut Comparison, label: &str, criteria: &[(Criterion, Decis
         context.push(format!("adjusted for {} traffic", signed_percent(t)));
     }
     if let Some(b) = &cmp.baseline
-        && b.starts_with("median")
+        && (b.starts_with("median") || b.starts_with("against control"))
     {
-        context.push(format!("baseline: {b}"));
+        context.push(if b.starts_with("against") {
+            b.clone()
+        } else {
+            format!("baseline: {b}")
+        });
     }
     if !cmp.left_out.is_empty() {
         context.push(format!("left out: {}", cmp.left_out.join("; ")));
