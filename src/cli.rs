@@ -434,6 +434,14 @@ pub struct GateArgs {
     #[arg(long, value_name = "MINUTES")]
     pub warm_up_minutes: Option<usize>,
 
+    /// Canary against control: compare the service with this one over the same window, minute by minute (implies --judge statistical; docs/judge.md).
+    #[arg(long, value_name = "SERVICE", conflicts_with = "control_label")]
+    pub control_service: Option<String>,
+
+    /// Canary against control: the control is the same service with this label, KEY=VALUE filling the SLIs' `$LABEL.KEY` (the canary's comes from --label; implies --judge statistical).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub control_label: Option<String>,
+
     #[command(flatten)]
     pub source: SourceArgs,
 
