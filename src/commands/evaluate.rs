@@ -117,7 +117,9 @@ pub fn run_gate(args: &GateArgs, ui: &Ui) -> Exit {
                 crate::cli::JudgeArg::Statistical => crate::judge::JudgeMode::Statistical,
             })
             // Only the statistical judge compares with a control minute by minute.
-            .or(control.as_ref().map(|_| crate::judge::JudgeMode::Statistical)),
+            .or(control
+                .as_ref()
+                .map(|_| crate::judge::JudgeMode::Statistical)),
         warm_up_minutes: args.warm_up_minutes,
         control,
     };
@@ -161,7 +163,9 @@ fn control_of(args: &GateArgs) -> Result<Option<crate::plan::Control>, (String, 
     };
     if args.judge == Some(crate::cli::JudgeArg::Keptn) {
         return Err((
-            format!("{flag} needs the statistical judge: Keptn's judge compares two point values, not a canary with its control minute by minute"),
+            format!(
+                "{flag} needs the statistical judge: Keptn's judge compares two point values, not a canary with its control minute by minute"
+            ),
             format!("drop --judge keptn ({flag} implies --judge statistical)"),
         ));
     }
@@ -170,13 +174,18 @@ fn control_of(args: &GateArgs) -> Result<Option<crate::plan::Control>, (String, 
         Some(BaselineArg::History | BaselineArg::Pinned)
     ) {
         return Err((
-            format!("{flag} compares with the control over the same window, not with earlier evaluations"),
+            format!(
+                "{flag} compares with the control over the same window, not with earlier evaluations"
+            ),
             format!("drop --baseline, or drop {flag}"),
         ));
     }
     if args.select.service.len() > 1 {
         return Err((
-            format!("{flag} compares one canary with its control; {} services were selected", args.select.service.len()),
+            format!(
+                "{flag} compares one canary with its control; {} services were selected",
+                args.select.service.len()
+            ),
             "gate one --service at a time".into(),
         ));
     }

@@ -60,12 +60,9 @@ fn attach_control(
                 "drop --dashboard, or drop the control flag",
             )));
         }
-        let side = plan::control(select, p.service.as_deref(), env, control).map_err(Stop::Invalid)?;
-        let same = p
-            .slis
-            .iter()
-            .zip(&side.slis)
-            .all(|(a, b)| a.text == b.text);
+        let side =
+            plan::control(select, p.service.as_deref(), env, control).map_err(Stop::Invalid)?;
+        let same = p.slis.iter().zip(&side.slis).all(|(a, b)| a.text == b.text);
         if same {
             let (flag, placeholder) = match control {
                 plan::Control::Service(_) => ("--control-service", "$SERVICE".to_string()),
@@ -76,7 +73,9 @@ fn attach_control(
                     "{flag} {} changes none of the SLI queries: they do not use {placeholder}, so the canary would be compared with itself",
                     control.name()
                 ),
-                &format!("select the service or label in sli.yaml with {placeholder} (e.g. entitySelector=type(SERVICE),tag(keptn_service:$SERVICE))"),
+                &format!(
+                    "select the service or label in sli.yaml with {placeholder} (e.g. entitySelector=type(SERVICE),tag(keptn_service:$SERVICE))"
+                ),
             )));
         }
         p.control = Some(side);

@@ -209,13 +209,9 @@ pub(crate) async fn fetch_paired(
         name: format!("{CONTROL}{}", s.name),
         ..s
     }));
-    let series = dynatrace::fetch_series_explained(
-        client,
-        &slis,
-        eval.as_query_window(),
-        &resolution(eval),
-    )
-    .await?;
+    let series =
+        dynatrace::fetch_series_explained(client, &slis, eval.as_query_window(), &resolution(eval))
+            .await?;
     let by_name: BTreeMap<&str, Result<&Series, &str>> = slis
         .iter()
         .zip(&series)
@@ -233,9 +229,10 @@ pub(crate) async fn fetch_paired(
             let counts = |suffix: &str| by_name.get(format!("{name}{suffix}").as_str());
             let c = companion::companions(&m.metric_selector);
             let mut lacking = Vec::new();
-            for (suffix, what, selector) in
-                [(REQUESTS, "requests", c.requests), (EVENTS, "errors", c.events)]
-            {
+            for (suffix, what, selector) in [
+                (REQUESTS, "requests", c.requests),
+                (EVENTS, "errors", c.events),
+            ] {
                 if let (Some(Err(why)), Some(selector)) = (counts(suffix), selector) {
                     lacking.push(format!("{what} per minute ({selector}): {why}"));
                 }

@@ -7,6 +7,7 @@ mod support;
 
 mod bad_input;
 mod budget;
+mod canary;
 mod config;
 mod config_errors;
 mod context;

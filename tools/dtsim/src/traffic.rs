@@ -187,9 +187,12 @@ impl TrafficGen {
             d.error_burst_factor,
         ]
         .iter()
-        .fold(self.hash.num(d.ramp_minutes as u64).num(self.shared.value()), |h, v| {
-            h.num(v.to_bits())
-        })
+        .fold(
+            self.hash
+                .num(d.ramp_minutes as u64)
+                .num(self.shared.value()),
+            |h, v| h.num(v.to_bits()),
+        )
         .value()
     }
 
@@ -220,7 +223,8 @@ impl TrafficGen {
         let d = &self.def;
         d.error_burst_share > 0.0
             && (0..d.error_burst_minutes).any(|j| {
-                Rng(self.shared.str("burst").num((m - j) as u64).value()).unit() < d.error_burst_share
+                Rng(self.shared.str("burst").num((m - j) as u64).value()).unit()
+                    < d.error_burst_share
             })
     }
 
@@ -395,7 +399,10 @@ mod tests {
         assert!((0..500).all(|m| canary.in_burst(m) == control.in_burst(m)));
         assert!((0..50).any(|m| canary.level(m) != own.level(m)));
         // Each side still samples its own requests.
-        assert_ne!(canary.minute(MINUTE).latencies, control.minute(MINUTE).latencies);
+        assert_ne!(
+            canary.minute(MINUTE).latencies,
+            control.minute(MINUTE).latencies
+        );
     }
 
     #[test]
