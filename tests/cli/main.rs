@@ -27,6 +27,7 @@ mod newcomer;
 mod odd_answers;
 mod outcomes;
 mod pipeline;
+mod progressive;
 mod prom_server;
 mod prometheus;
 mod score;
