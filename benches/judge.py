@@ -331,11 +331,11 @@ def main():
     elif a.canary:
         print("| canary / control | regression | between-window p95 sd | Keptn before/after on the canary: fail / warn / pass | judge, canary against control: fail / warn / pass | judge inconclusive objectives |")
         print("|---|---|---|---|---|---|")
+        order = lambda kv: (list(CANARY).index(kv[0][0]), kv[0][1])
     else:
         print("| production effect | regression | between-window p95 sd | Keptn fail / warn / pass | judge fail / warn / pass | judge inconclusive objectives |")
         print("|---|---|---|---|---|---|")
-        rows_in = list(CANARY) if a.canary else list(EFFECTS)
-        order = lambda kv: (rows_in.index(kv[0][0]), kv[0][1])
+        order = lambda kv: (list(EFFECTS).index(kv[0][0]), kv[0][1])
     for (row, size), c in sorted(cells.items(), key=order):
         k, j = rates(c["keptn"]), rates(c["judge"])
         logs = [math.log1p(p / 100) for p in c["p95"]]
