@@ -261,6 +261,14 @@ pub(crate) fn build_report(
             ));
         }
     }
+    // A canary gate's baseline is its control, in the same window.
+    if plan.control.is_some() {
+        for r in &mut evaluation.indicator_results {
+            if r.baseline == BaselineKind::Window {
+                r.baseline = BaselineKind::Control;
+            }
+        }
+    }
     // The judge says, per objective, whether it judged it and if not, why: never silently.
     if judge == crate::judge::JudgeMode::Statistical {
         let window_baseline = mode == BaselineMode::Window && w.baseline.is_some();

@@ -129,6 +129,7 @@ fn a_canary_equal_to_its_control_passes() {
     // Same window on both sides.
     assert_eq!(r["baselineWindow"]["timeStart"], r["timeStart"]);
     let p95 = indicator(&r, "response_time_p95");
+    assert_eq!(p95["baseline"], "control", "{p95}");
     let j = &p95["judge"];
     assert_eq!(j["decision"], "satisfied", "{j}");
     assert!(
@@ -173,6 +174,9 @@ fn a_canary_equal_to_its_control_passes() {
             ],
         );
         out.assert_no_panic().assert_code(0);
+        if format == "text" || format == "markdown" {
+            out.assert_stdout_contains("(control)");
+        }
         // Markdown escapes the backquotes, HTML encodes them.
         let text = out.stdout.replace('\\', "");
         assert!(
