@@ -317,6 +317,27 @@ pub fn compare(
             load = Some((fit, lref, lafter));
         }
     }
+    // Errors against load: error shares that rise with traffic (queues, timeouts) are compared
+    // at matched load too, by a Poisson regression of the clean minutes' error counts.
+    if statistic == Statistic::Rate && counts {
+        let (mut e, mut r) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            if let (true, Some(y), Some(x)) = (keep_h[i], hy[i], hx[i])
+                && x > 0.0
+            {
+                e.push(y);
+                r.push(x);
+            }
+        }
+        if let (Some(fit), Some(lref), Some(lafter)) = (
+            estimate::poisson_load_fit(&e, &r).filter(|_| e.len() >= settings.min_minutes),
+            mean_log(&hr, &keep_h, base_from),
+            mean_log(&ar, &keep_a, 0),
+        ) && fit.slope.abs() >= 2.0 * fit.se
+        {
+            load = Some((fit, lref, lafter));
+        }
+    }
     let factor = |r: Option<f64>| match (load, r) {
         (Some((fit, lref, _)), Some(r)) if r > 0.0 => (-fit.slope * (r.ln() - lref)).exp(),
         _ => 1.0,
@@ -338,7 +359,13 @@ pub fn compare(
             .map(|(i, v)| v.filter(|_| keep[i]).map(|v| v * factor(r[i])))
             .collect(),
         requests: kept(&m.requests, keep),
-        events: kept(&m.events, keep),
+        // A rate is made of its counts: the errors are what load moves.
+        events: kept(&m.events, keep).map(|v: Vec<Option<f64>>| {
+            v.iter()
+                .enumerate()
+                .map(|(i, x)| x.map(|x| x * factor(r.get(i).copied().flatten())))
+                .collect()
+        }),
     };
     let clean_stretch = adjusted(stretch, &keep_h, &hr);
     let clean_after = adjusted(after_minutes, &keep_a, &ar);
