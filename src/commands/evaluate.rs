@@ -189,6 +189,34 @@ fn control_of(args: &GateArgs) -> Result<Option<crate::plan::Control>, (String, 
             "gate one --service at a time".into(),
         ));
     }
+    if let Control::Label(k, v) = &control {
+        let canary = args
+            .select
+            .labels
+            .iter()
+            .filter_map(|l| l.split_once('='))
+            .find(|(key, _)| key.trim() == k)
+            .map(|(_, value)| value);
+        match canary {
+            None => {
+                return Err((
+                    format!(
+                        "--control-label {k}={v} needs the canary's own {k}: it fills $LABEL.{k} on the canary side"
+                    ),
+                    format!("add --label {k}=<the canary's value>"),
+                ));
+            }
+            Some(c) if c == v => {
+                return Err((
+                    format!("the canary and the control are both {k}={v}"),
+                    format!(
+                        "pass the canary with --label {k}=… and the control with --control-label {k}=…"
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    }
     if let Control::Service(s) = &control
         && args.select.service.iter().any(|c| c == s)
     {

@@ -318,10 +318,20 @@ fn bad_control_flags_are_refused() {
             &[
                 "--service",
                 "checkout-canary",
+                "--label",
+                "version=v2",
                 "--control-label",
                 "version=v1",
             ],
             "changes none of the SLI queries",
+        ),
+        (
+            &["--control-label", "version=v1"],
+            "needs the canary's own version",
+        ),
+        (
+            &["--label", "version=v1", "--control-label", "version=v1"],
+            "both version=v1",
         ),
     ];
     for (flags, says) in cases {
