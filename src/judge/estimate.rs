@@ -400,7 +400,7 @@ pub fn poisson_load_fit(e: &[f64], n: &[f64]) -> Option<LoadFit> {
             hbb += u[i] * xc[i] * xc[i];
         }
         let det = haa * hbb - hab * hab;
-        if !(det > 0.0) {
+        if det.is_nan() || det <= 0.0 {
             return None;
         }
         let da = (hbb * ga - hab * gb) / det;
