@@ -487,6 +487,9 @@ pub(crate) fn reports(
             );
             r.pipeline = pipeline.clone();
             if let Some(c) = &plan.control {
+                // No window before: the control's values are from the evaluation window itself
+                // (charts would otherwise shade it twice).
+                r.baseline_window = None;
                 // What every report says the canary was compared with.
                 r.baseline_selection = Some(json::BaselineSelection {
                     mode: "control".into(),
