@@ -210,6 +210,47 @@ fn a_canary_half_again_as_slow_fails_and_keptn_mode_is_untouched() {
     assert_eq!(p95["judge"]["decision"], "violated", "{}", p95["judge"]);
     assert_eq!(p95["status"], "fail");
 
+    // The verdict annotation says what the canary was compared with.
+    let dir2 = tempfile::tempdir().unwrap();
+    let github = Slogate::new()
+        .current_dir(dir.path())
+        .env("CANARY_TOKEN", TOKEN)
+        .env("GITHUB_ACTIONS", "true")
+        .env(
+            "GITHUB_STEP_SUMMARY",
+            dir2.path().join("summary.md").to_str().unwrap(),
+        )
+        .env(
+            "GITHUB_OUTPUT",
+            dir2.path().join("outputs").to_str().unwrap(),
+        )
+        .args([
+            "gate",
+            "--config",
+            ".",
+            "--deployment-time",
+            DEPLOYED,
+            "--settle",
+            "0s",
+            "--service",
+            "checkout-canary",
+            "--control-service",
+            "checkout",
+            "--format",
+            "text",
+        ])
+        .run();
+    github.assert_no_panic().assert_code(1);
+    assert!(
+        github
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("::error title=slogate")
+                && l.contains("against control `checkout`, same window")),
+        "{}",
+        github.stdout
+    );
+
     // Without a control, the same canary is a before/after gate as ever.
     let plain = gate(dir.path(), &["--service", "checkout-canary"]);
     plain.assert_no_panic();
