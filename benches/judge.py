@@ -212,12 +212,14 @@ def config(root, url, min_events=None):
 
 
 def gate(slogate, root, svc, judge, history, extra=()):
+    """judge: 0 Keptn, 1 the statistical judge (against the control when the service has one),
+    2 the statistical judge before/after without the control."""
     cmd = [slogate, "gate", "--config", root, "--service", svc["name"],
            "--deployment-time", DEPLOYMENT, "--timeframe", "30m", "--format", "json",
            "--history", history, "--settle", "0s"]
     if judge:
         cmd += ["--judge", "statistical", *extra]
-        if "pair" in svc:
+        if judge == 1 and "pair" in svc:
             cmd += ["--control-service", svc["pair"]["name"]]
     env = dict(os.environ, BENCH_DT_TOKEN=TOKEN, NO_COLOR="1")
     for k in [k for k in env if k.startswith(("GITHUB_", "GITLAB_", "CI", "TF_BUILD", "BUILDKITE"))]:
@@ -292,7 +294,8 @@ def main():
         sim, url = start_sim(a.dtsim, path, work)
         root = os.path.join(work, "config")
         config(root, url, a.min_events)
-        tasks = [(s, judge) for s in svcs for judge in (False, True)]
+        modes = (0, 1, 2) if a.canary else (0, 1)
+        tasks = [(s, judge) for s in svcs for judge in modes]
 
         def run(i_task):
             i, (s, judge) = i_task
@@ -312,8 +315,8 @@ def main():
     cells = {}
     for s, judge, r in results:
         key = (s["row"], s["size"])
-        c = cells.setdefault(key, {"keptn": [], "judge": [], "p95": []})
-        c["judge" if judge else "keptn"].append(r)
+        c = cells.setdefault(key, {"keptn": [], "judge": [], "before_after": [], "p95": []})
+        c[["keptn", "judge", "before_after"][judge]].append(r)
         if not judge and r["p95_change"] is not None:
             c["p95"].append(r["p95_change"])
 
@@ -329,8 +332,8 @@ def main():
         print("|---|---|---|---|---|---|---|")
         order = lambda kv: (list(NOISE).index(kv[0][0][0]), list(TRAFFIC).index(kv[0][0][1]), kv[0][1])
     elif a.canary:
-        print("| canary / control | regression | between-window p95 sd | Keptn before/after on the canary: fail / warn / pass | judge, canary against control: fail / warn / pass | judge inconclusive objectives |")
-        print("|---|---|---|---|---|---|")
+        print("| canary / control | regression | between-window p95 sd | Keptn before/after on the canary: fail / warn / pass | judge, canary against control: fail / warn / pass | judge inconclusive objectives | judge before/after on the canary: fail / warn / pass |")
+        print("|---|---|---|---|---|---|---|")
         order = lambda kv: (list(CANARY).index(kv[0][0]), kv[0][1])
     else:
         print("| production effect | regression | between-window p95 sd | Keptn fail / warn / pass | judge fail / warn / pass | judge inconclusive objectives |")
@@ -346,16 +349,19 @@ def main():
         label = " | ".join(row) if a.grid else row
         print(f"| {label} | {size_s} | {sd:.1f} % | "
               f"{k['fail']:.0f} / {k['warning']:.0f} / {k['pass']:.0f} | "
-              f"{j['fail']:.0f} / {j['warning']:.0f} / {j['pass']:.0f} | {inc:.2f} |")
+              f"{j['fail']:.0f} / {j['warning']:.0f} / {j['pass']:.0f} | {inc:.2f} |"
+              + (" {fail:.0f} / {warning:.0f} / {pass:.0f} |".format(**rates(c["before_after"]))
+                 if c["before_after"] else ""))
         rows.append({"row": row, "regression_percent": size,
                      "between_window_p95_sd_percent": sd, "keptn": k, "judge": j,
-                     "judge_inconclusive_per_gate": inc})
+                     "judge_inconclusive_per_gate": inc,
+                     **({"judge_before_after": rates(c["before_after"])} if c["before_after"] else {})})
     if a.explain:
         for s, judge, r in results:
             if judge and s["size"] == 0 and r["result"] == "fail":
-                print(f"\n{s['name']} ({s['row']}): " + " | ".join(r["why"]))
+                print(f"\n{s['name']} ({s['row']}, mode {judge}): " + " | ".join(r["why"]))
     km = [r["ms"] for _, judge, r in results if not judge]
-    jm = [r["ms"] for _, judge, r in results if judge]
+    jm = [r["ms"] for _, judge, r in results if judge == 1]
     med = lambda v: sorted(v)[len(v) // 2]
     mean = lambda v: sum(v) / len(v)
     print(f"\nper gate: Keptn median {med(km):.1f} ms (mean {mean(km):.1f}), "

@@ -425,24 +425,49 @@ pub fn compare(
         let (y, x) = per_minute(statistic, &clean_stretch);
         estimate::between_windows(shape, &y[..n - len], &x[..n - len], len)
     });
+    // A steady ramp (traffic that latency follows, where no load relation could be fitted)
+    // moves every window alike: the earlier windows' median lags behind it. When their
+    // window-to-window steps share a clear mean (more than 2 of its standard errors), the
+    // median is carried along that trend to the window before, both for the test and as the
+    // baseline.
+    let trend = {
+        let steps: Vec<f64> = window_stats
+            .get(1..)
+            .unwrap_or_default()
+            .windows(2)
+            .map(|p| p[0] - p[1])
+            .collect();
+        let (m, v) = estimate::mean_var(&steps);
+        (steps.len() >= 2 && m.abs() > 2.0 * (v / steps.len() as f64).sqrt()).then_some(m)
+    };
     let stands_apart = match (s_window, earlier_between.flatten(), window_stats.len()) {
         (Some(w), Some((v, _)), k) if k >= 3 && window_stats[0] == w => {
             let mut earlier = window_stats[1..].to_vec();
+            // The median of k−1 earlier windows sits k/2 windows before the window before.
+            let expected = estimate::median(&mut earlier) + trend.unwrap_or(0.0) * k as f64 / 2.0;
             // The within-window variance of two windows is a floor: 90 minutes hold too few
             // independent pairs for their spread alone to be trusted.
             let v = v.max(2.0 * sb.log_var);
-            (w - estimate::median(&mut earlier)).abs() > 4.0 * v.sqrt()
+            ((w - expected).abs() > 4.0 * v.sqrt()).then_some(expected)
         }
-        _ => false,
+        _ => None,
     };
-    let (s_base, baseline_text) = if stands_apart {
-        let k = window_stats.len();
-        (
-            Some(estimate::median(&mut window_stats)),
-            format!("median of {k} windows of {len} minutes before the deployment"),
-        )
-    } else {
-        (s_window, "the window before the deployment".to_string())
+    let (s_base, baseline_text) = match (stands_apart, trend) {
+        (Some(expected), Some(_)) => (
+            Some(expected),
+            format!(
+                "median of {} earlier windows of {len} minutes, along their trend",
+                window_stats.len() - 1
+            ),
+        ),
+        (Some(_), None) => {
+            let k = window_stats.len();
+            (
+                Some(estimate::median(&mut window_stats)),
+                format!("median of {k} windows of {len} minutes before the deployment"),
+            )
+        }
+        (None, _) => (s_window, "the window before the deployment".to_string()),
     };
     // The change is the per-minute estimate on the clean minutes (the robust baseline; warm-up
     // and outliers left out; matched load): for averages and rates with counts it is Keptn's
