@@ -6,11 +6,13 @@ Simulated releases with ground truth, served by dtsim's request-level traffic mo
 request). Default: the production effects of issue 20 (slow drift, latency following load with
 the deployment in a morning ramp, warm-up, error bursts, low traffic, an incident in the
 baseline window), each with latency regressions of 0, +20 and +50 % from the deployment on.
-`--grid`: the older noise x traffic x size grid. Each release is gated twice through the real
+`--grid`: the older noise x traffic x size grid. `--canary`: canary/control pairs (the canary
+with 10, 25 or 50 % of the traffic, sharing load, drift and incidents with its control), Keptn's
+before/after on the canary next to the judge's `--control-service` gate. Each release is gated twice through the real
 binary (`--deployment-time T --timeframe 30m`, window baseline), once per judge, and the
 outcomes are tallied. Prints a Markdown table and writes JSON figures.
 
-Usage: benches/judge.py [--quick] [--grid] [--effect NAME] [--releases N] [--jobs N] [--out FILE]
+Usage: benches/judge.py [--quick] [--grid | --canary] [--effect NAME] [--releases N] [--jobs N] [--out FILE]
        (benches/judge.sh builds the release binaries and runs this.)
 """
 import argparse
@@ -72,6 +74,19 @@ EFFECTS = {
         {}, [(RT_KEY, -25, -15, 2.5), (ERR_KEY, -25, -15, 5.0)]),
 }
 EFFECT_SIZES = [0, 20, 50]
+# Canary against control (`--control-service`): the canary takes a share of the traffic, both
+# sides share the load ramp (latency following load, the deployment 60 % up a morning ramp),
+# the latency drift and any incident; the canary's latency regresses from the deployment on.
+CANARY_TRAFFIC = {"requests_per_minute": [200.0, 700.0], "ramp_minutes": 360, "load_exponent": 1.0,
+                  "ramp_offset_minutes": 216 - DEPLOY_MIN % 720, "drift_sd": 0.06, "drift_rho": 0.95}
+CANARY = {
+    "canary 10 % of the traffic": (0.10, []),
+    "canary 25 % of the traffic": (0.25, []),
+    "canary 50 % of the traffic": (0.50, []),
+    # 10 minutes of 2.5x latency and 5x errors on both sides, 10 to 20 minutes after the deployment.
+    "canary 25 %, incident on both sides after the deployment": (
+        0.25, [(RT_KEY, 10, 20, 2.5), (ERR_KEY, 10, 20, 5.0)]),
+}
 TOKEN = "dt0c01.BENCH.JUDGE"
 
 RT = 'builtin:service.response.time:merge("dt.entity.service")'
@@ -119,6 +134,26 @@ def effect_services(releases, only=None):
     return out
 
 
+def canary_services(releases, only=None):
+    """Canary/control pairs: the canary is the gated service, `pair` its control."""
+    out = []
+    n = 0
+    for row, (share, regs) in CANARY.items():
+        if only and only not in row:
+            continue
+        for size in EFFECT_SIZES:
+            for i in range(releases * (2 if size == 0 else 1)):
+                n += 2
+                scale = lambda k: {**CANARY_TRAFFIC, "shared_noise": f"pair-{n}",
+                                   "requests_per_minute": [v * k for v in CANARY_TRAFFIC["requests_per_minute"]]}
+                name = f"c{list(CANARY).index(row)}-{size}-{i}"
+                control = {"id": f"SERVICE-{n - 1:016X}", "name": f"{name}-control", "size": 0,
+                           "traffic_def": scale(1 - share), "regs": regs}
+                out.append({"id": f"SERVICE-{n:016X}", "name": name, "row": row, "size": size,
+                            "traffic_def": scale(share), "regs": regs, "pair": control})
+    return out
+
+
 def services(releases):
     out = []
     n = 0
@@ -137,6 +172,7 @@ def services(releases):
 
 
 def scenario(svcs):
+    svcs = svcs + [s["pair"] for s in svcs if "pair" in s]
     metric = lambda unit, baseline: {"unit": unit, "baseline": baseline}
     return {
         "seed": 14,
@@ -176,11 +212,15 @@ def config(root, url, min_events=None):
 
 
 def gate(slogate, root, svc, judge, history, extra=()):
+    """judge: 0 Keptn, 1 the statistical judge (against the control when the service has one),
+    2 the statistical judge before/after without the control."""
     cmd = [slogate, "gate", "--config", root, "--service", svc["name"],
            "--deployment-time", DEPLOYMENT, "--timeframe", "30m", "--format", "json",
            "--history", history, "--settle", "0s"]
     if judge:
         cmd += ["--judge", "statistical", *extra]
+        if judge == 1 and "pair" in svc:
+            cmd += ["--control-service", svc["pair"]["name"]]
     env = dict(os.environ, BENCH_DT_TOKEN=TOKEN, NO_COLOR="1")
     for k in [k for k in env if k.startswith(("GITHUB_", "GITLAB_", "CI", "TF_BUILD", "BUILDKITE"))]:
         del env[k]
@@ -231,13 +271,20 @@ def main():
     ap.add_argument("--min-events", type=int, help="the judge's min_events (default: slogate's)")
     ap.add_argument("--grid", action="store_true", help="the noise x traffic x size grid instead of the production effects")
     ap.add_argument("--effect", help="only the production effects whose name contains this")
+    ap.add_argument("--canary", action="store_true",
+                    help="canary/control pairs: Keptn's before/after on the canary vs the judge's canary against control")
     ap.add_argument("--explain", action="store_true",
                     help="print the judge's summaries of unchanged releases it failed")
     ap.add_argument("--judge-flag", action="append", default=[],
                     help="extra flag for the judged gate (repeatable), e.g. --judge-flag=--warm-up=0m")
     a = ap.parse_args()
     releases = a.releases or (25 if a.quick else 100)
-    svcs = services(releases) if a.grid else effect_services(releases, a.effect)
+    if a.grid:
+        svcs = services(releases)
+    elif a.canary:
+        svcs = canary_services(releases, a.effect)
+    else:
+        svcs = effect_services(releases, a.effect)
     work = tempfile.mkdtemp(prefix="judge-bench-")
     sim = None
     try:
@@ -247,7 +294,8 @@ def main():
         sim, url = start_sim(a.dtsim, path, work)
         root = os.path.join(work, "config")
         config(root, url, a.min_events)
-        tasks = [(s, judge) for s in svcs for judge in (False, True)]
+        modes = (0, 1, 2) if a.canary else (0, 1)
+        tasks = [(s, judge) for s in svcs for judge in modes]
 
         def run(i_task):
             i, (s, judge) = i_task
@@ -267,8 +315,8 @@ def main():
     cells = {}
     for s, judge, r in results:
         key = (s["row"], s["size"])
-        c = cells.setdefault(key, {"keptn": [], "judge": [], "p95": []})
-        c["judge" if judge else "keptn"].append(r)
+        c = cells.setdefault(key, {"keptn": [], "judge": [], "before_after": [], "p95": []})
+        c[["keptn", "judge", "before_after"][judge]].append(r)
         if not judge and r["p95_change"] is not None:
             c["p95"].append(r["p95_change"])
 
@@ -283,6 +331,10 @@ def main():
         print("| noise | traffic | regression | between-window p95 sd | Keptn fail / warn / pass | judge fail / warn / pass | judge inconclusive objectives |")
         print("|---|---|---|---|---|---|---|")
         order = lambda kv: (list(NOISE).index(kv[0][0][0]), list(TRAFFIC).index(kv[0][0][1]), kv[0][1])
+    elif a.canary:
+        print("| canary / control | regression | between-window p95 sd | Keptn before/after on the canary: fail / warn / pass | judge, canary against control: fail / warn / pass | judge inconclusive objectives | judge before/after on the canary: fail / warn / pass |")
+        print("|---|---|---|---|---|---|---|")
+        order = lambda kv: (list(CANARY).index(kv[0][0]), kv[0][1])
     else:
         print("| production effect | regression | between-window p95 sd | Keptn fail / warn / pass | judge fail / warn / pass | judge inconclusive objectives |")
         print("|---|---|---|---|---|---|")
@@ -297,16 +349,19 @@ def main():
         label = " | ".join(row) if a.grid else row
         print(f"| {label} | {size_s} | {sd:.1f} % | "
               f"{k['fail']:.0f} / {k['warning']:.0f} / {k['pass']:.0f} | "
-              f"{j['fail']:.0f} / {j['warning']:.0f} / {j['pass']:.0f} | {inc:.2f} |")
+              f"{j['fail']:.0f} / {j['warning']:.0f} / {j['pass']:.0f} | {inc:.2f} |"
+              + (" {fail:.0f} / {warning:.0f} / {pass:.0f} |".format(**rates(c["before_after"]))
+                 if c["before_after"] else ""))
         rows.append({"row": row, "regression_percent": size,
                      "between_window_p95_sd_percent": sd, "keptn": k, "judge": j,
-                     "judge_inconclusive_per_gate": inc})
+                     "judge_inconclusive_per_gate": inc,
+                     **({"judge_before_after": rates(c["before_after"])} if c["before_after"] else {})})
     if a.explain:
         for s, judge, r in results:
             if judge and s["size"] == 0 and r["result"] == "fail":
-                print(f"\n{s['name']} ({s['row']}): " + " | ".join(r["why"]))
+                print(f"\n{s['name']} ({s['row']}, mode {judge}): " + " | ".join(r["why"]))
     km = [r["ms"] for _, judge, r in results if not judge]
-    jm = [r["ms"] for _, judge, r in results if judge]
+    jm = [r["ms"] for _, judge, r in results if judge == 1]
     med = lambda v: sorted(v)[len(v) // 2]
     mean = lambda v: sum(v) / len(v)
     print(f"\nper gate: Keptn median {med(km):.1f} ms (mean {mean(km):.1f}), "

@@ -442,6 +442,14 @@ pub struct GateArgs {
     #[arg(long, value_name = "N", requires = "publish_dashboard", value_parser = clap::value_parser!(u16).range(1..=50))]
     pub keep_releases: Option<u16>,
 
+    /// Canary against control: compare the service with this one over the same window, minute by minute (implies --judge statistical; docs/judge.md).
+    #[arg(long, value_name = "SERVICE", conflicts_with = "control_label")]
+    pub control_service: Option<String>,
+
+    /// Canary against control: the control is the same service with this label, KEY=VALUE filling the SLIs' `$LABEL.KEY` (the canary's comes from --label; implies --judge statistical).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub control_label: Option<String>,
+
     #[command(flatten)]
     pub source: SourceArgs,
 

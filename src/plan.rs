@@ -35,6 +35,36 @@ pub struct Plan {
     /// Dashboard mode: the SLIs and objectives come from this dashboard (docs/dashboards.md);
     /// `slo` and `slis` are filled in once the connection and the window are known.
     pub dashboard: Option<crate::dashboard::engine::DashboardPlan>,
+    /// A canary gate's control (`--control-service`, `--control-label`): the same SLIs with the
+    /// placeholders filled for the control side.
+    pub control: Option<ControlSide>,
+}
+
+/// Who the control of a canary gate is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// Another service (`--control-service checkout`): `$SERVICE` is filled with it.
+    Service(String),
+    /// The same service split by a label (`--control-label version=stable`): `$LABEL.version` is
+    /// filled with the control's value.
+    Label(String, String),
+}
+
+impl Control {
+    /// The control in reports: `checkout`, `version=stable`.
+    pub fn name(&self) -> String {
+        match self {
+            Control::Service(s) => s.clone(),
+            Control::Label(k, v) => format!("{k}={v}"),
+        }
+    }
+}
+
+/// The control side of a canary gate: its name and its SLIs.
+#[derive(Clone, Debug)]
+pub struct ControlSide {
+    pub name: String,
+    pub slis: Vec<Sli>,
 }
 
 fn usage(message: impl Into<String>, help: &str) -> Problem {
@@ -104,6 +134,30 @@ pub fn resolve_in(
     service: Option<&str>,
     env: &BTreeMap<String, String>,
 ) -> Result<Plan, Vec<Problem>> {
+    resolve_filled(select, service, env, None)
+}
+
+/// The control side of a canary gate on the selected service: its SLO files and SLIs, with the
+/// placeholders filled for the control (`$SERVICE` or `$LABEL.<key>`).
+pub fn control(
+    select: &Scope,
+    service: Option<&str>,
+    env: &BTreeMap<String, String>,
+    control: &Control,
+) -> Result<ControlSide, Vec<Problem>> {
+    let p = resolve_filled(select, service, env, Some(control))?;
+    Ok(ControlSide {
+        name: control.name(),
+        slis: p.slis,
+    })
+}
+
+fn resolve_filled(
+    select: &Scope,
+    service: Option<&str>,
+    env: &BTreeMap<String, String>,
+    control: Option<&Control>,
+) -> Result<Plan, Vec<Problem>> {
     let root = select.config.clone();
     let mut problems = Vec::new();
     let settings = load_settings(&root, &mut problems);
@@ -172,6 +226,7 @@ pub fn resolve_in(
             vars,
             findings: Vec::new(),
             dashboard: Some(d),
+            control: None,
         });
     }
     let refs: Vec<&Level> = chain.iter().collect();
@@ -196,7 +251,7 @@ pub fn resolve_in(
         .map(|s| s.file.name.clone())
         .collect();
 
-    let vars = Vars {
+    let mut vars = Vars {
         project: project.clone().unwrap_or_default(),
         stage: stage.clone().unwrap_or_default(),
         service: service.clone().unwrap_or_default(),
@@ -210,6 +265,13 @@ pub fn resolve_in(
             .map(|(k, v)| (k.value.clone(), v.value.clone()))
             .collect(),
     };
+    match control {
+        Some(Control::Service(s)) => vars.service = s.clone(),
+        Some(Control::Label(k, v)) => {
+            vars.labels.insert(k.clone(), v.clone());
+        }
+        None => {}
+    }
     let withheld: Vec<String> = env
         .keys()
         .filter(|k| !vars.env.contains_key(*k))
@@ -229,6 +291,7 @@ pub fn resolve_in(
         vars,
         findings,
         dashboard: None,
+        control: None,
     })
 }
 

@@ -153,6 +153,8 @@ pub enum BaselineKind {
     History,
     /// The same SLI over the window right before the deployment ("before vs after").
     Window,
+    /// The control's value over the same window (a canary gate: `gate --control-service`).
+    Control,
     /// No usable previous value: relative criteria fell back to the missing-baseline policy.
     None,
 }
@@ -173,7 +175,7 @@ pub struct IndicatorResult {
     pub pass_targets: Option<Vec<TargetResult>>,
     pub warning_targets: Option<Vec<TargetResult>>,
     // slogate's own fields.
-    /// `history` or `none`: which baseline the relative criteria used.
+    /// `history`, `window`, `control` or `none`: which baseline the relative criteria used.
     pub baseline: BaselineKind,
     /// The aggregation applied to the baseline values (`avg`, `p90`, ...).
     pub baseline_aggregate: String,

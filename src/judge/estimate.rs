@@ -364,6 +364,77 @@ pub fn load_fit(u: &[f64], l: &[f64]) -> Option<LoadFit> {
     })
 }
 
+/// Errors against load: a Poisson regression of the per-minute error counts `e` on the requests
+/// `n`, `E[e] = n·exp(a + slope·ln n)` (the error share ∝ requests^slope), by Newton's method.
+/// Zero-error minutes count as they are (no log of a count). The slope's variance from the
+/// Fisher information is multiplied by the overdispersion (Pearson χ²/df, at least 1: bursts
+/// and drift make errors more variable than Poisson) and by the persistence τ of the Pearson
+/// residuals ([`persistence`]). `None` with fewer than 10 minutes or 10 errors, no spread in the
+/// load, or no convergence.
+pub fn poisson_load_fit(e: &[f64], n: &[f64]) -> Option<LoadFit> {
+    let m = e.len().min(n.len());
+    let total: f64 = e[..m].iter().sum();
+    let requests: f64 = n[..m].iter().sum();
+    if m < 10 || total < 10.0 || requests <= 0.0 || n[..m].iter().any(|v| *v <= 0.0) {
+        return None;
+    }
+    let x: Vec<f64> = n[..m].iter().map(|v| v.ln()).collect();
+    let (xm, _) = mean_var(&x);
+    let xc: Vec<f64> = x.iter().map(|v| v - xm).collect();
+    if xc.iter().map(|v| v * v).sum::<f64>() <= 1e-9 {
+        return None;
+    }
+    let (mut a, mut b) = ((total / requests).ln(), 0.0);
+    let mu =
+        |a: f64, b: f64| -> Vec<f64> { (0..m).map(|i| n[i] * (a + b * xc[i]).exp()).collect() };
+    let mut converged = false;
+    for _ in 0..50 {
+        let u = mu(a, b);
+        let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for i in 0..m {
+            let r = e[i] - u[i];
+            ga += r;
+            gb += r * xc[i];
+            haa += u[i];
+            hab += u[i] * xc[i];
+            hbb += u[i] * xc[i] * xc[i];
+        }
+        let det = haa * hbb - hab * hab;
+        if det.is_nan() || det <= 0.0 {
+            return None;
+        }
+        let da = (hbb * ga - hab * gb) / det;
+        let db = (haa * gb - hab * ga) / det;
+        a += da;
+        b += db;
+        if !a.is_finite() || !b.is_finite() {
+            return None;
+        }
+        if da.abs() < 1e-10 && db.abs() < 1e-10 {
+            converged = true;
+            break;
+        }
+    }
+    if !converged {
+        return None;
+    }
+    let u = mu(a, b);
+    let (haa, hab, hbb) = (0..m).fold((0.0, 0.0, 0.0), |(p, q, r), i| {
+        (p + u[i], q + u[i] * xc[i], r + u[i] * xc[i] * xc[i])
+    });
+    let var_b = haa / (haa * hbb - hab * hab);
+    let pearson: Vec<f64> = (0..m)
+        .map(|i| (e[i] - u[i]) / u[i].sqrt().max(1e-12))
+        .collect();
+    let dispersion = (pearson.iter().map(|r| r * r).sum::<f64>() / (m as f64 - 2.0)).max(1.0);
+    let (tau, _, _) = persistence(&[&pearson], m as f64);
+    Some(LoadFit {
+        slope: b,
+        se: (var_b * dispersion * tau).sqrt(),
+        minutes: m,
+    })
+}
+
 /// Stouffer's combination for objectives in groups: within a group (measures of the same
 /// requests, e.g. a p95 and an average latency, whose dependence is unknown) the mean of the
 /// z-scores, which is never more than standard normal under any dependence (Var(mean) ≤ 1);

@@ -11,6 +11,7 @@
 
 pub mod companion;
 pub mod estimate;
+pub mod paired;
 
 use serde::{Deserialize, Serialize};
 
@@ -316,6 +317,27 @@ pub fn compare(
             load = Some((fit, lref, lafter));
         }
     }
+    // Errors against load: error shares that rise with traffic (queues, timeouts) are compared
+    // at matched load too, by a Poisson regression of the clean minutes' error counts.
+    if statistic == Statistic::Rate && counts {
+        let (mut e, mut r) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            if let (true, Some(y), Some(x)) = (keep_h[i], hy[i], hx[i])
+                && x > 0.0
+            {
+                e.push(y);
+                r.push(x);
+            }
+        }
+        if let (Some(fit), Some(lref), Some(lafter)) = (
+            estimate::poisson_load_fit(&e, &r).filter(|_| e.len() >= settings.min_minutes),
+            mean_log(&hr, &keep_h, base_from),
+            mean_log(&ar, &keep_a, 0),
+        ) && fit.slope.abs() >= 2.0 * fit.se
+        {
+            load = Some((fit, lref, lafter));
+        }
+    }
     let factor = |r: Option<f64>| match (load, r) {
         (Some((fit, lref, _)), Some(r)) if r > 0.0 => (-fit.slope * (r.ln() - lref)).exp(),
         _ => 1.0,
@@ -337,7 +359,13 @@ pub fn compare(
             .map(|(i, v)| v.filter(|_| keep[i]).map(|v| v * factor(r[i])))
             .collect(),
         requests: kept(&m.requests, keep),
-        events: kept(&m.events, keep),
+        // A rate is made of its counts: the errors are what load moves.
+        events: kept(&m.events, keep).map(|v: Vec<Option<f64>>| {
+            v.iter()
+                .enumerate()
+                .map(|(i, x)| x.map(|x| x * factor(r.get(i).copied().flatten())))
+                .collect()
+        }),
     };
     let clean_stretch = adjusted(stretch, &keep_h, &hr);
     let clean_after = adjusted(after_minutes, &keep_a, &ar);
@@ -397,24 +425,49 @@ pub fn compare(
         let (y, x) = per_minute(statistic, &clean_stretch);
         estimate::between_windows(shape, &y[..n - len], &x[..n - len], len)
     });
+    // A steady ramp (traffic that latency follows, where no load relation could be fitted)
+    // moves every window alike: the earlier windows' median lags behind it. When their
+    // window-to-window steps share a clear mean (more than 2 of its standard errors), the
+    // median is carried along that trend to the window before, both for the test and as the
+    // baseline.
+    let trend = {
+        let steps: Vec<f64> = window_stats
+            .get(1..)
+            .unwrap_or_default()
+            .windows(2)
+            .map(|p| p[0] - p[1])
+            .collect();
+        let (m, v) = estimate::mean_var(&steps);
+        (steps.len() >= 2 && m.abs() > 2.0 * (v / steps.len() as f64).sqrt()).then_some(m)
+    };
     let stands_apart = match (s_window, earlier_between.flatten(), window_stats.len()) {
         (Some(w), Some((v, _)), k) if k >= 3 && window_stats[0] == w => {
             let mut earlier = window_stats[1..].to_vec();
+            // The median of k−1 earlier windows sits k/2 windows before the window before.
+            let expected = estimate::median(&mut earlier) + trend.unwrap_or(0.0) * k as f64 / 2.0;
             // The within-window variance of two windows is a floor: 90 minutes hold too few
             // independent pairs for their spread alone to be trusted.
             let v = v.max(2.0 * sb.log_var);
-            (w - estimate::median(&mut earlier)).abs() > 4.0 * v.sqrt()
+            ((w - expected).abs() > 4.0 * v.sqrt()).then_some(expected)
         }
-        _ => false,
+        _ => None,
     };
-    let (s_base, baseline_text) = if stands_apart {
-        let k = window_stats.len();
-        (
-            Some(estimate::median(&mut window_stats)),
-            format!("median of {k} windows of {len} minutes before the deployment"),
-        )
-    } else {
-        (s_window, "the window before the deployment".to_string())
+    let (s_base, baseline_text) = match (stands_apart, trend) {
+        (Some(expected), Some(_)) => (
+            Some(expected),
+            format!(
+                "median of {} earlier windows of {len} minutes, along their trend",
+                window_stats.len() - 1
+            ),
+        ),
+        (Some(_), None) => {
+            let k = window_stats.len();
+            (
+                Some(estimate::median(&mut window_stats)),
+                format!("median of {k} windows of {len} minutes before the deployment"),
+            )
+        }
+        (None, _) => (s_window, "the window before the deployment".to_string()),
     };
     // The change is the per-minute estimate on the clean minutes (the robust baseline; warm-up
     // and outliers left out; matched load): for averages and rates with counts it is Keptn's
@@ -1036,9 +1089,13 @@ pub fn describe(cmp: &mut Comparison, label: &str, criteria: &[(Criterion, Decis
         context.push(format!("adjusted for {} traffic", signed_percent(t)));
     }
     if let Some(b) = &cmp.baseline
-        && b.starts_with("median")
+        && (b.starts_with("median") || b.starts_with("against control"))
     {
-        context.push(format!("baseline: {b}"));
+        context.push(if b.starts_with("against") {
+            b.clone()
+        } else {
+            format!("baseline: {b}")
+        });
     }
     if !cmp.left_out.is_empty() {
         context.push(format!("left out: {}", cmp.left_out.join("; ")));

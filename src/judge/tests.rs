@@ -726,3 +726,148 @@ fn ragged_series_never_panic() {
         }
     }
 }
+
+/// Poisson draws for the error tests (inversion; normal approximation above 50).
+fn poisson(rng: &mut fastrand::Rng, lambda: f64) -> f64 {
+    if lambda > 50.0 {
+        return (lambda + lambda.sqrt() * estimate_tests::gauss(rng))
+            .round()
+            .max(0.0);
+    }
+    let (l, mut k, mut p) = ((-lambda).exp(), 0.0, 1.0);
+    loop {
+        p *= rng.f64();
+        if p <= l {
+            return k;
+        }
+        k += 1.0;
+    }
+}
+
+#[test]
+fn poisson_load_fit_of_known_relations() {
+    // Expected counts exactly n·0.01·(n/300)^0.8: the slope is 0.8.
+    let n: Vec<f64> = (0..60).map(|i| 200.0 + 5.0 * i as f64).collect();
+    let e: Vec<f64> = n.iter().map(|n| n * 0.01 * (n / 300.0).powf(0.8)).collect();
+    let fit = estimate::poisson_load_fit(&e, &n).unwrap();
+    assert!((fit.slope - 0.8).abs() < 1e-6, "{fit:?}");
+    // Poisson draws around a constant share: no relation within two standard errors, mostly.
+    let mut rng = fastrand::Rng::with_seed(7);
+    let mut shown = 0;
+    for _ in 0..400 {
+        let e: Vec<f64> = n.iter().map(|n| poisson(&mut rng, n * 0.01)).collect();
+        let fit = estimate::poisson_load_fit(&e, &n).unwrap();
+        if fit.slope.abs() >= 2.0 * fit.se {
+            shown += 1;
+        }
+    }
+    // 2 standard errors: about 4.6 % by chance.
+    assert!(shown <= 32, "{shown} of 400");
+    // Too few errors: no fit.
+    assert!(estimate::poisson_load_fit(&[0.0; 20], &[100.0; 20]).is_none());
+}
+
+#[test]
+fn error_rates_that_follow_load_are_compared_at_matched_load() {
+    // The error share ∝ requests (queues and timeouts), traffic ramping 3,000 → 8,400 a
+    // minute: the window after carries about 8 % more traffic and so 8 % more errors per
+    // request. At matched load the change is about 0; doubled errors stay about +100 %.
+    let req = |i: usize| 3000.0 + 20.0 * i as f64;
+    let mut rng = fastrand::Rng::with_seed(41);
+    for (factor, expected) in [(1.0, 0.0), (2.0, 100.0)] {
+        let (mut ev, mut rq) = (Vec::new(), Vec::new());
+        for i in 0..270 {
+            let r = req(i);
+            let share = 0.02 * r / 4000.0 * if i >= 240 { factor } else { 1.0 };
+            rq.push(Some(r));
+            ev.push(Some(poisson(&mut rng, r * share)));
+        }
+        let all = Minutes {
+            values: ev
+                .iter()
+                .zip(&rq)
+                .map(|(e, r)| Some(e.unwrap() / r.unwrap() * 100.0))
+                .collect(),
+            requests: Some(rq),
+            events: Some(ev),
+        };
+        let (hist, before, after) = (
+            window_of(&all, 0, 240),
+            window_of(&all, 210, 240),
+            window_of(&all, 240, 270),
+        );
+        let rate = |m: &Minutes| {
+            let e: f64 = m.events.as_ref().unwrap().iter().flatten().sum();
+            let r: f64 = m.requests.as_ref().unwrap().iter().flatten().sum();
+            e / r * 100.0
+        };
+        let (vb, va) = (rate(&before), rate(&after));
+        let c = compare(
+            Statistic::Rate,
+            &before,
+            &after,
+            Some(&hist),
+            vb,
+            va,
+            &plain(),
+        );
+        let slope = c.load_slope.expect("a load relation");
+        assert!((slope - 1.0).abs() < 0.35, "{slope}");
+        assert!(c.load_adjusted_percent.unwrap() > 3.0, "{c:?}");
+        let i = c.change_percent.unwrap();
+        // Keptn's change: about 8 % more errors per request than the release made.
+        let keptn = (va / vb - 1.0) * 100.0;
+        assert!(keptn - expected > 5.0 * (1.0 + expected / 100.0), "{keptn}");
+        assert!(
+            (i.point - expected).abs() < 4.0 * (1.0 + expected / 100.0),
+            "{factor}: {i:?}"
+        );
+        assert!(i.low < expected && expected < i.high, "{factor}: {i:?}");
+    }
+}
+
+#[test]
+fn a_steady_ramp_is_no_reason_to_leave_the_window_before() {
+    // Latency rising 6 % a window for 4½ hours with nothing to fit it to (no request counts):
+    // the window before stands 24 % above the median of the seven earlier windows, as it must
+    // under a ramp. Carried along their trend, that median meets the window before, which stays
+    // the baseline; the release (unchanged, 6 % further up the ramp) is within `<=+10%`.
+    let mut rng = fastrand::Rng::with_seed(52);
+    let (values, _): (Vec<_>, Vec<()>) = (0..270)
+        .map(|i| {
+            (
+                Some(100.0 * (0.002 * i as f64 + 0.02 * estimate_tests::gauss(&mut rng)).exp()),
+                (),
+            )
+        })
+        .unzip();
+    let all = Minutes {
+        values,
+        requests: None,
+        events: None,
+    };
+    let (hist, before, after) = (
+        window_of(&all, 0, 240),
+        window_of(&all, 210, 240),
+        window_of(&all, 240, 270),
+    );
+    let (vb, va) = (geo_mean(&before), geo_mean(&after));
+    let c = compare(
+        Statistic::Percentile(95.0),
+        &before,
+        &after,
+        Some(&hist),
+        vb,
+        va,
+        &plain(),
+    );
+    assert_eq!(
+        c.baseline.as_deref(),
+        Some("the window before the deployment"),
+        "{c:?}"
+    );
+    let i = c.change_percent.unwrap();
+    assert!((i.point - 6.2).abs() < 2.0, "{i:?}");
+    let crit = Criterion::parse("<=+10%").unwrap();
+    assert_ne!(decide(&crit, vb, va, &c), Decision::Violated);
+}

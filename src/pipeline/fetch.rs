@@ -54,9 +54,11 @@ pub(crate) async fn fetch_all(
             };
             let values = values_for(w.eval);
             let baseline = async {
-                match &w.baseline {
-                    Some(b) => values_for(*b).await.map(Some),
-                    None => Ok(None),
+                match (&w.baseline, &plan.control) {
+                    // A canary gate: the control's SLIs over the same window.
+                    (Some(b), Some(c)) => source::fetch(sources, &c.slis, *b).await.map(Some),
+                    (Some(b), None) => values_for(*b).await.map(Some),
+                    (None, _) => Ok(None),
                 }
             };
             let series = async {
@@ -75,8 +77,11 @@ pub(crate) async fn fetch_all(
                     .collect())
             };
             let minutes = async {
-                match (&w.baseline, judged) {
-                    (Some(b), true) => {
+                match (&w.baseline, judged, &plan.control) {
+                    (Some(_), true, Some(c)) => {
+                        super::minutes::fetch_paired(sources.dynatrace, plan, c, &w.eval).await
+                    }
+                    (Some(b), true, None) => {
                         super::minutes::fetch(sources.dynatrace, plan, b, &w.eval).await
                     }
                     _ => Ok(Default::default()),

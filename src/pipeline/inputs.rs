@@ -44,6 +44,45 @@ pub(crate) fn resolve_all(
     Ok(plans)
 }
 
+/// A canary gate: each plan gets its control side, the same SLIs with the placeholders filled
+/// for the control. SLIs that come out the same on both sides would compare the canary with
+/// itself: a configuration error, said before anything is fetched.
+fn attach_control(
+    select: &plan::Scope,
+    env: &BTreeMap<String, String>,
+    control: &plan::Control,
+    plans: &mut [Plan],
+) -> Result<(), Stop> {
+    for p in plans.iter_mut() {
+        if p.dashboard.is_some() {
+            return Err(Stop::Invalid(usage(
+                "a canary gate (--control-service, --control-label) needs sli.yaml queries; a dashboard's tiles cannot be filled for a control",
+                "drop --dashboard, or drop the control flag",
+            )));
+        }
+        let side =
+            plan::control(select, p.service.as_deref(), env, control).map_err(Stop::Invalid)?;
+        let same = p.slis.iter().zip(&side.slis).all(|(a, b)| a.text == b.text);
+        if same {
+            let (flag, placeholder) = match control {
+                plan::Control::Service(_) => ("--control-service", "$SERVICE".to_string()),
+                plan::Control::Label(k, _) => ("--control-label", format!("$LABEL.{k}")),
+            };
+            return Err(Stop::Invalid(usage(
+                format!(
+                    "{flag} {} changes none of the SLI queries: they do not use {placeholder}, so the canary would be compared with itself",
+                    control.name()
+                ),
+                &format!(
+                    "select the service or label in sli.yaml with {placeholder} (e.g. entitySelector=type(SERVICE),tag(keptn_service:$SERVICE))"
+                ),
+            )));
+        }
+        p.control = Some(side);
+    }
+    Ok(())
+}
+
 /// Files shared by several services would report the same finding once per service.
 pub(crate) fn dedupe(problems: &mut Vec<Problem>) {
     let mut seen = std::collections::HashSet::new();
@@ -198,7 +237,10 @@ pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
         )));
     }
     let env = environment();
-    let plans = resolve_all(&job.select, &env)?;
+    let mut plans = resolve_all(&job.select, &env)?;
+    if let Some(c) = &job.control {
+        attach_control(&job.select, &env, c, &mut plans)?;
+    }
     let mut findings: Vec<Problem> = plans
         .iter()
         .flat_map(|p| p.findings.iter().cloned())

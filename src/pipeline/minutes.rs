@@ -61,6 +61,11 @@ const EVENTS: &str = "\u{1f}events";
 
 /// The SLIs whose objectives have a relative criterion, as metric queries.
 fn judged_slis(plan: &Plan) -> Vec<(&Sli, &MetricsQuery)> {
+    judged_of(plan, &plan.slis)
+}
+
+/// [`judged_slis`] among `slis` (the plan's own, or its control side's).
+fn judged_of<'a>(plan: &Plan, slis: &'a [Sli]) -> Vec<(&'a Sli, &'a MetricsQuery)> {
     let relative = |name: &str| {
         plan.slo.objectives.iter().any(|o| {
             o.sli.value == name
@@ -71,8 +76,7 @@ fn judged_slis(plan: &Plan) -> Vec<(&Sli, &MetricsQuery)> {
                     .any(|c| Criterion::parse(&c.value).is_ok_and(|c| c.is_relative()))
         })
     };
-    plan.slis
-        .iter()
+    slis.iter()
         .filter(|s| s.source == SourceKind::Dynatrace && relative(&s.name))
         .filter_map(|s| match &s.parsed {
             Ok(SliQuery::Metrics(m) | SliQuery::Mv2 { metrics: m, .. }) => Some((s, m)),
@@ -83,8 +87,13 @@ fn judged_slis(plan: &Plan) -> Vec<(&Sli, &MetricsQuery)> {
 
 /// The SLIs to ask for at one-minute resolution: each judged SLI and its count companions.
 fn requests(plan: &Plan) -> Vec<Sli> {
+    requests_of(plan, &plan.slis)
+}
+
+/// [`requests`] among `slis`.
+fn requests_of(plan: &Plan, slis: &[Sli]) -> Vec<Sli> {
     let mut out = Vec::new();
-    for (sli, m) in judged_slis(plan) {
+    for (sli, m) in judged_of(plan, slis) {
         out.push(sli.clone());
         let c = companion::companions(&m.metric_selector);
         for (suffix, selector) in [(REQUESTS, c.requests), (EVENTS, c.events)] {
@@ -178,6 +187,95 @@ pub(crate) async fn fetch(
         .map(|(s, x)| (s.name.as_str(), x.as_ref().map_err(String::as_str)))
         .collect();
     Ok(assemble(plan, &by_name, baseline, eval))
+}
+
+/// Names the control side's series apart from the canary's.
+const CONTROL: &str = "\u{1f}control\u{1f}";
+
+/// A canary gate: the minutes of every judged SLI over the evaluation window, for the canary
+/// (`after`) and for its control (`before`), in one batched round. No history: the control is
+/// the baseline, in the same minutes.
+pub(crate) async fn fetch_paired(
+    client: &Client,
+    plan: &Plan,
+    control: &crate::plan::ControlSide,
+    eval: &TimeWindow,
+) -> Result<Judged, Fatal> {
+    let mut slis = requests(plan);
+    if slis.is_empty() {
+        return Ok(Judged::default());
+    }
+    slis.extend(requests_of(plan, &control.slis).into_iter().map(|s| Sli {
+        name: format!("{CONTROL}{}", s.name),
+        ..s
+    }));
+    let series =
+        dynatrace::fetch_series_explained(client, &slis, eval.as_query_window(), &resolution(eval))
+            .await?;
+    let by_name: BTreeMap<&str, Result<&Series, &str>> = slis
+        .iter()
+        .zip(&series)
+        .map(|(s, x)| (s.name.as_str(), x.as_ref().map_err(String::as_str)))
+        .collect();
+    let mut out = Judged::default();
+    for (sli, m) in judged_slis(plan) {
+        let side = |prefix: &str| -> Result<(Minutes, Vec<String>), String> {
+            let name = format!("{prefix}{}", sli.name);
+            let own = match by_name.get(name.as_str()) {
+                Some(Ok(own)) => *own,
+                Some(Err(why)) => return Err((*why).to_string()),
+                None => return Err("not asked".into()),
+            };
+            let counts = |suffix: &str| by_name.get(format!("{name}{suffix}").as_str());
+            let c = companion::companions(&m.metric_selector);
+            let mut lacking = Vec::new();
+            for (suffix, what, selector) in [
+                (REQUESTS, "requests", c.requests),
+                (EVENTS, "errors", c.events),
+            ] {
+                if let (Some(Err(why)), Some(selector)) = (counts(suffix), selector) {
+                    lacking.push(format!("{what} per minute ({selector}): {why}"));
+                }
+            }
+            let req = counts(REQUESTS).and_then(|r| r.ok());
+            let ev = counts(EVENTS).and_then(|r| r.ok());
+            Ok((
+                Minutes {
+                    values: split(own, eval),
+                    requests: req.map(|s| split(s, eval)),
+                    events: ev.map(|s| split(s, eval)),
+                },
+                lacking,
+            ))
+        };
+        let (canary, control_side) = match (side(""), side(CONTROL)) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(why), _) => {
+                out.missing.insert(sli.name.clone(), why);
+                continue;
+            }
+            (_, Err(why)) => {
+                out.missing
+                    .insert(sli.name.clone(), format!("the control's series: {why}"));
+                continue;
+            }
+        };
+        let mut lacking = canary.1;
+        lacking.extend(control_side.1.into_iter().map(|l| format!("control {l}")));
+        if !lacking.is_empty() {
+            out.partial.insert(sli.name.clone(), lacking.join("; "));
+        }
+        out.minutes.insert(
+            sli.name.clone(),
+            SliMinutes {
+                statistic: companion::statistic(&m.metric_selector),
+                before: control_side.0,
+                after: canary.0,
+                history: Minutes::default(),
+            },
+        );
+    }
+    Ok(out)
 }
 
 fn history_start(baseline: &TimeWindow) -> chrono::DateTime<chrono::Utc> {

@@ -64,6 +64,9 @@ pub(crate) struct Job<'a> {
     pub(crate) warm_up_minutes: Option<usize>,
     /// `--publish-dashboard`: each verdict onto its release comparison dashboard.
     pub(crate) dashboard: Option<release_dashboard::Publish>,
+    /// `--control-service` / `--control-label`: the canary is compared with this control over
+    /// the same window (docs/judge.md).
+    pub(crate) control: Option<crate::plan::Control>,
 }
 
 impl Job<'_> {
@@ -179,7 +182,13 @@ pub(crate) fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, St
     ))?;
     let found = windows::of(job, &inputs.plans, &inputs.client, &rt, clock.now())?;
     // A service without a deployment event leaves the run with an `error` report of its own.
-    let (windows, unanchored) = windows::anchored(found, &mut inputs.plans, &mut previous)?;
+    let (mut windows, unanchored) = windows::anchored(found, &mut inputs.plans, &mut previous)?;
+    // A canary gate compares with its control over the evaluation window itself.
+    if job.control.is_some() {
+        for w in &mut windows {
+            w.baseline = Some(w.eval);
+        }
+    }
     let waited = windows::wait(job, &windows, inputs.settle, clock)?;
     // Dashboard mode: the tiles become the plan's SLIs and objectives for the evaluation window.
     let evals: Vec<_> = windows.iter().map(|w| w.eval.as_query_window()).collect();

@@ -105,11 +105,19 @@ pub(crate) fn build_report(
         (BaselineMode::Window, Some(base), Some(bw)) => {
             // The window before the deployment acts as the one previous evaluation.
             let pseudo = previous::PreviousEvaluation {
-                id: format!(
-                    "baseline window {}/{}",
-                    window::rfc3339(bw.from),
-                    window::rfc3339(bw.to)
-                ),
+                id: match &plan.control {
+                    Some(c) => format!(
+                        "control {} {}/{}",
+                        c.name,
+                        window::rfc3339(bw.from),
+                        window::rfc3339(bw.to)
+                    ),
+                    None => format!(
+                        "baseline window {}/{}",
+                        window::rfc3339(bw.from),
+                        window::rfc3339(bw.to)
+                    ),
+                },
                 result: "pass".into(),
                 score: None,
                 indicators: base.iter().map(|f| f.value.clone()).collect(),
@@ -123,8 +131,38 @@ pub(crate) fn build_report(
             // window starting later has already left some of it out.
             let late = (w.eval.from - bw.to).num_minutes().max(0) as usize;
             settings.warm_up_minutes = settings.warm_up_minutes.saturating_sub(late);
+            if plan.control.is_some() {
+                // A canary gate warms up from its deployment; without one there is nothing to
+                // leave out.
+                let deployed = w.deployment.as_ref().and_then(|d| {
+                    chrono::DateTime::parse_from_rfc3339(&d.time)
+                        .ok()
+                        .map(|t| t.with_timezone(&chrono::Utc))
+                });
+                settings.warm_up_minutes = match deployed {
+                    Some(t) => settings
+                        .warm_up_minutes
+                        .saturating_sub((w.eval.from - t).num_minutes().max(0) as usize),
+                    None => 0,
+                };
+            }
             let hook = |o: &crate::model::slo::Objective, a: f64, measured: f64| {
                 let m = fetched.minutes.get(&o.sli.value)?;
+                if let Some(c) = &plan.control {
+                    let mut cmp = crate::judge::paired::paired(
+                        m.statistic,
+                        &m.before,
+                        &m.after,
+                        a,
+                        measured,
+                        &settings,
+                        &c.name,
+                    );
+                    if let Some(lacking) = fetched.minutes.partial(&o.sli.value) {
+                        cmp.method.push_str(&format!("; judged without {lacking}"));
+                    }
+                    return Some(cmp);
+                }
                 let mut cmp = crate::judge::compare(
                     m.statistic,
                     &m.before,
@@ -181,6 +219,22 @@ pub(crate) fn build_report(
             .flatten()
             .find(|f| f.value.metric == r.value.metric);
         r.error = indicator_error(value, base);
+        if let (Some(c), None) = (&plan.control, &r.error) {
+            // A canary gate without its control's value has nothing to compare with: never a
+            // pass, never a fail.
+            match base {
+                Some(b) if !b.value.success => {
+                    r.error = Some(format!(
+                        "the control `{}` had no value: {}",
+                        c.name, b.value.message
+                    ));
+                }
+                None => {
+                    r.error = Some(format!("the control `{}` was not fetched", c.name));
+                }
+                _ => {}
+            }
+        }
         flag_warnings(r, value, base, strict_data);
         match diagnosis.get(&r.value.metric) {
             Some(Diagnosis::NoEntity { selector, closest }) if r.error.is_none() => {
@@ -205,6 +259,14 @@ pub(crate) fn build_report(
                 "the baseline window had no value: {}",
                 b.value.message
             ));
+        }
+    }
+    // A canary gate's baseline is its control, in the same window.
+    if plan.control.is_some() {
+        for r in &mut evaluation.indicator_results {
+            if r.baseline == BaselineKind::Window {
+                r.baseline = BaselineKind::Control;
+            }
         }
     }
     // The judge says, per objective, whether it judged it and if not, why: never silently.
@@ -425,7 +487,17 @@ pub(crate) fn reports(
                 job.warm_up_minutes,
             );
             r.pipeline = pipeline.clone();
-            if job.baseline == BaselineMode::History {
+            if let Some(c) = &plan.control {
+                // No window before: the control's values are from the evaluation window itself
+                // (charts would otherwise shade it twice).
+                r.baseline_window = None;
+                // What every report says the canary was compared with.
+                r.baseline_selection = Some(json::BaselineSelection {
+                    mode: "control".into(),
+                    evaluations: Vec::new(),
+                    reason: crate::judge::paired::control_text(&c.name),
+                });
+            } else if job.baseline == BaselineMode::History {
                 r.baseline_selection = prev.selection(
                     &r.evaluation.compared_events,
                     &plan.slo.effective_comparison(),

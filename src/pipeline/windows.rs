@@ -87,7 +87,7 @@ pub(crate) fn of(
     let before = |w: &TimeWindow| TimeWindow::new(w.from - w.length(), w.from).ok();
     match &job.when {
         When::Fixed(w) => {
-            if job.baseline == BaselineMode::Window {
+            if job.baseline == BaselineMode::Window && job.control.is_none() {
                 return Err(invalid(
                     "--baseline window needs a deployment".into(),
                     "use gate --since-deployment or --deployment-time",

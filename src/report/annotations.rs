@@ -344,6 +344,14 @@ fn verdict_line(report: &Report) -> String {
     {
         s.push_str(&format!("; {p}"));
     }
+    // A canary gate says what the canary was compared with.
+    if let Some(b) = report
+        .baseline_selection
+        .as_ref()
+        .filter(|b| b.mode == "control")
+    {
+        s.push_str(&format!("; {}", b.reason));
+    }
     s
 }
 

@@ -679,8 +679,9 @@ fn chart(report: &Report, r: &IndicatorResult, series: &Series, index: usize) ->
         (true, Some(v)) if v.is_finite() => Some(v),
         _ => None,
     };
-    let baseline = (r.baseline == BaselineKind::Window && r.baseline_shown().is_finite())
-        .then_some(r.baseline_shown());
+    let baseline = (matches!(r.baseline, BaselineKind::Window | BaselineKind::Control)
+        && r.baseline_shown().is_finite())
+    .then_some(r.baseline_shown());
 
     // Domains.
     let mut times: Vec<i64> = points.iter().map(|p| p.0).collect();
@@ -948,7 +949,8 @@ fn chart(report: &Report, r: &IndicatorResult, series: &Series, index: usize) ->
 /// with its label, when the objective was judged.
 fn interval(r: &IndicatorResult) -> Option<(f64, f64, String)> {
     let j = r.judge.as_ref()?;
-    let a = (r.baseline == BaselineKind::Window).then(|| r.baseline_shown())?;
+    let a = matches!(r.baseline, BaselineKind::Window | BaselineKind::Control)
+        .then(|| r.baseline_shown())?;
     let i = j.change_percent?;
     let (lo, hi) = (a * (1.0 + i.low / 100.0), a * (1.0 + i.high / 100.0));
     (lo.is_finite() && hi.is_finite()).then(|| {

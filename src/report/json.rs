@@ -201,7 +201,8 @@ pub struct WindowInfo {
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct BaselineSelection {
-    /// `previous` (Keptn's selection of previous evaluations) or `pinned` (`comparison: pinned`).
+    /// `previous` (Keptn's selection of previous evaluations), `pinned` (`comparison: pinned`) or
+    /// `control` (a canary gate: the control over the same window).
     pub mode: String,
     /// The ids of the evaluations compared with (empty: none).
     pub evaluations: Vec<String>,

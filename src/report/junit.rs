@@ -125,6 +125,13 @@ fn suite_properties(report: &Report) -> Vec<(&'static str, String)> {
         p.push(("baseline_start", w.time_start.clone()));
         p.push(("baseline_end", w.time_end.clone()));
     }
+    if let Some(b) = report
+        .baseline_selection
+        .as_ref()
+        .filter(|b| b.mode == "control")
+    {
+        p.push(("baseline", b.reason.clone()));
+    }
     if crate::report::judge_heading(&e.indicator_results).is_some() {
         p.push(("judge", "statistical".into()));
         p.push((

@@ -506,7 +506,7 @@ pub(crate) fn unit_suffix(r: &IndicatorResult) -> String {
     }
 }
 
-/// `540 (avg of 3)`, `500 (before)` or `none`.
+/// `540 (avg of 3)`, `500 (before)`, `500 (control)` or `none`.
 pub(crate) fn baseline_text(r: &IndicatorResult) -> String {
     match r.baseline {
         BaselineKind::History => format!(
@@ -517,6 +517,7 @@ pub(crate) fn baseline_text(r: &IndicatorResult) -> String {
             r.baseline_count
         ),
         BaselineKind::Window => format!("{}{} (before)", num(r.baseline_shown()), unit_suffix(r)),
+        BaselineKind::Control => format!("{}{} (control)", num(r.baseline_shown()), unit_suffix(r)),
         BaselineKind::None => "none".into(),
     }
 }

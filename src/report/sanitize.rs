@@ -308,6 +308,9 @@ pub fn report(r: &Report) -> Report {
             fix(&mut j.method);
             fix_opt(&mut j.events_name);
             fix_opt(&mut j.too_little);
+            // The control's name comes from a flag; left-out minutes are the judge's words.
+            fix_opt(&mut j.baseline);
+            j.left_out.iter_mut().for_each(fix);
             for c in &mut j.criteria {
                 fix(&mut c.criteria);
             }

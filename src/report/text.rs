@@ -269,6 +269,11 @@ fn row(r: &IndicatorResult) -> [String; 8] {
             go_v(round(r.baseline_shown())),
             crate::report::markdown::unit_suffix(r)
         ),
+        BaselineKind::Control => format!(
+            "{}{} (control)",
+            go_v(round(r.baseline_shown())),
+            crate::report::markdown::unit_suffix(r)
+        ),
         BaselineKind::None => "none".into(),
     };
     let change = r

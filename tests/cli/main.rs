@@ -7,6 +7,7 @@ mod support;
 
 mod bad_input;
 mod budget;
+mod canary;
 mod config;
 mod config_errors;
 mod context;
@@ -26,6 +27,7 @@ mod newcomer;
 mod odd_answers;
 mod outcomes;
 mod pipeline;
+mod progressive;
 mod prom_server;
 mod prometheus;
 mod release_dashboard;

@@ -53,6 +53,9 @@ pub struct TrafficDef {
     pub error_burst_minutes: i64,
     /// The error probability is multiplied by this during a burst.
     pub error_burst_factor: f64,
+    /// Services with the same key share their latency drift and error bursts (a canary and
+    /// its control, running side by side); absent: the service's own.
+    pub shared_noise: Option<String>,
 }
 
 impl Default for TrafficDef {
@@ -73,6 +76,7 @@ impl Default for TrafficDef {
             error_burst_share: 0.0,
             error_burst_minutes: 1,
             error_burst_factor: 1.0,
+            shared_noise: None,
         }
     }
 }
@@ -141,6 +145,8 @@ fn gauss_at(h: Hash) -> f64 {
 pub struct TrafficGen {
     def: TrafficDef,
     hash: Hash,
+    /// Drift and bursts: the service's own hash, or the shared one (`shared_noise`).
+    shared: Hash,
     /// (from, to, latency factor, error factor) of the matching regressions.
     regs: Vec<(i64, Option<i64>, f64, f64)>,
 }
@@ -152,9 +158,11 @@ impl TrafficGen {
         service_id: &str,
         regs: Vec<(i64, Option<i64>, f64, f64)>,
     ) -> Self {
+        let noise = def.shared_noise.as_deref().unwrap_or(service_id);
         TrafficGen {
             def: def.clone(),
             hash: Hash::new(seed).str(service_id).str("traffic"),
+            shared: Hash::new(seed).str(noise).str("traffic"),
             regs,
         }
     }
@@ -179,9 +187,12 @@ impl TrafficGen {
             d.error_burst_factor,
         ]
         .iter()
-        .fold(self.hash.num(d.ramp_minutes as u64), |h, v| {
-            h.num(v.to_bits())
-        })
+        .fold(
+            self.hash
+                .num(d.ramp_minutes as u64)
+                .num(self.shared.value()),
+            |h, v| h.num(v.to_bits()),
+        )
         .value()
     }
 
@@ -201,7 +212,7 @@ impl TrafficGen {
         let mut sum = 0.0;
         let mut w = 1.0;
         for j in 0..k {
-            sum += w * gauss_at(self.hash.str("drift").num((m - j) as u64));
+            sum += w * gauss_at(self.shared.str("drift").num((m - j) as u64));
             w *= rho;
         }
         innovation * sum
@@ -212,7 +223,8 @@ impl TrafficGen {
         let d = &self.def;
         d.error_burst_share > 0.0
             && (0..d.error_burst_minutes).any(|j| {
-                Rng(self.hash.str("burst").num((m - j) as u64).value()).unit() < d.error_burst_share
+                Rng(self.shared.str("burst").num((m - j) as u64).value()).unit()
+                    < d.error_burst_share
             })
     }
 
@@ -362,6 +374,35 @@ mod tests {
             .sum::<f64>()
             / levels.iter().map(|l| (l - mean).powi(2)).sum::<f64>();
         assert!((0.85..0.95).contains(&lag1), "{lag1}");
+    }
+
+    #[test]
+    fn a_shared_noise_key_shares_drift_and_bursts_only() {
+        let def = TrafficDef {
+            drift_sd: 0.1,
+            error_burst_share: 0.05,
+            shared_noise: Some("checkout".into()),
+            ..TrafficDef::default()
+        };
+        let canary = TrafficGen::new(&def, 3, "SERVICE-A", Vec::new());
+        let control = TrafficGen::new(&def, 3, "SERVICE-B", Vec::new());
+        let own = TrafficGen::new(
+            &TrafficDef {
+                shared_noise: None,
+                ..def.clone()
+            },
+            3,
+            "SERVICE-A",
+            Vec::new(),
+        );
+        assert!((0..50).all(|m| canary.level(m) == control.level(m)));
+        assert!((0..500).all(|m| canary.in_burst(m) == control.in_burst(m)));
+        assert!((0..50).any(|m| canary.level(m) != own.level(m)));
+        // Each side still samples its own requests.
+        assert_ne!(
+            canary.minute(MINUTE).latencies,
+            control.minute(MINUTE).latencies
+        );
     }
 
     #[test]
