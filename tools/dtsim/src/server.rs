@@ -855,8 +855,9 @@ async fn handle(State(root): State<Arc<Inner>>, req: Request) -> Response {
         match l.enter() {
             Some(s) => slot = Some(s),
             None => {
+                // Refused at the door (a full thread pool), so at once: no latency.
                 let e = crate::faults::rate_limited(l.behaviour.retry_after(), false);
-                return finish(&root, idx, e.into(), l.behaviour.latency_ms).await;
+                return finish(&root, idx, e.into(), 0).await;
             }
         }
     }
