@@ -364,21 +364,18 @@ impl AdaptiveLimit {
                     latency,
                     signal,
                 });
-                (change, s.aimd.ceiling())
+                change
             })
         };
-        if let Some((Change::Lowered { from, to, cause }, ceiling)) = change {
+        if let Some(Change::Lowered { from, to, cause }) = change {
             crate::verbose::note(|| {
                 let why = match cause {
                     Cause::Throttled => "throttled (429)",
                     Cause::Overloaded => "overloaded (503/504 or no answer)",
                     Cause::LatencyRise => "latency rose",
                 };
-                let admits = ceiling
-                    .map(|c| format!("; it admits about {c}, the limit stays at or below that"))
-                    .unwrap_or_default();
                 format!(
-                    "{}: {why}: backing off, requests in flight at once {from} -> {to}{admits}",
+                    "{}: {why}: backing off, requests in flight at once {from} -> {to}",
                     self.host
                 )
             });
