@@ -358,13 +358,12 @@ impl AdaptiveLimit {
                 s.sent = s.sent.saturating_sub(1);
             }
             sample.map(|(seq, latency, signal)| {
-                let change = s.aimd.on_sample(Sample {
+                s.aimd.on_sample(Sample {
                     seq,
                     in_flight,
                     latency,
                     signal,
-                });
-                change
+                })
             })
         };
         if let Some(Change::Lowered { from, to, cause }) = change {
