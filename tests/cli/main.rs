@@ -30,6 +30,7 @@ mod pipeline;
 mod progressive;
 mod prom_server;
 mod prometheus;
+mod rates;
 mod release_dashboard;
 mod score;
 mod services;
