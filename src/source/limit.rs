@@ -36,6 +36,11 @@ pub struct LimitConfig {
     pub rise_floor: Duration,
     /// Latency samples before a rise is judged at all.
     pub warmup: u32,
+    /// 503/504, timeouts and refused connections halve the limit no lower than this: an
+    /// environment that does not answer says nothing about how many requests it takes, and
+    /// queueing every retry behind one slot only delays the `error` (each attempt waits out
+    /// its timeout in turn). A 429 or a latency rise still goes down to `min`.
+    pub overload_floor: usize,
 }
 
 impl LimitConfig {
@@ -48,6 +53,7 @@ impl LimitConfig {
             tolerance: 2.0,
             rise_floor: Duration::from_millis(25),
             warmup: 8,
+            overload_floor: (INITIAL_LIMIT / 2).min(max),
         }
     }
 }
@@ -190,8 +196,14 @@ impl Aimd {
             }
         };
         match cause {
-            Some(_) if s.seq > self.recovery_seq => {
-                self.limit = (self.limit / 2.0).max(self.cfg.min.max(1) as f64);
+            Some(c) if s.seq > self.recovery_seq => {
+                let floor = match c {
+                    Cause::Overloaded => self.cfg.overload_floor.max(self.cfg.min),
+                    _ => self.cfg.min,
+                }
+                .max(1) as f64;
+                // Halving never raises a limit already below the floor.
+                self.limit = (self.limit / 2.0).max(floor.min(self.limit));
                 self.slow_start = false;
                 self.recovery_seq = self.next_seq;
             }
@@ -569,10 +581,30 @@ mod tests {
     }
 
     #[test]
+    fn no_answer_at_all_halves_only_down_to_the_overload_floor() {
+        // A dead environment: every request times out. Serialising the retries would only
+        // make the `error` later.
+        let mut a = Aimd::new(LimitConfig::with_max(64));
+        for _ in 0..10 {
+            round(&mut a, 1, 10, Signal::Overloaded);
+        }
+        assert_eq!(a.limit(), 4);
+        // A 429 still goes lower: the environment said how many it takes.
+        for _ in 0..10 {
+            round(&mut a, 1, 10, Signal::Throttled);
+        }
+        assert_eq!(a.limit(), 1);
+        // The floor never exceeds --concurrency.
+        let mut b = Aimd::new(LimitConfig::with_max(2));
+        round(&mut b, 1, 10, Signal::Overloaded);
+        assert_eq!(b.limit(), 2);
+    }
+
+    #[test]
     fn never_below_the_minimum_nor_above_the_maximum() {
         let mut a = Aimd::new(LimitConfig::with_max(3));
         for _ in 0..10 {
-            round(&mut a, 1, 10, Signal::Overloaded);
+            round(&mut a, 1, 10, Signal::Throttled);
         }
         assert_eq!(a.limit(), 1);
         let mut b = Aimd::new(LimitConfig::with_max(3));
