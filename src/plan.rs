@@ -75,6 +75,8 @@ pub struct Scope {
     pub labels: Vec<String>,
     /// A dashboard id or `query` (dashboard mode).
     pub dashboard: Option<String>,
+    /// `--environment NAME`: an entry of slogate.yaml's `environments:` (docs/fleets.md).
+    pub environment: Option<String>,
 }
 
 /// Loads and merges the configuration for the selected service and prepares its SLIs.
@@ -106,7 +108,7 @@ pub fn resolve_in(
 ) -> Result<Plan, Vec<Problem>> {
     let root = select.config.clone();
     let mut problems = Vec::new();
-    let settings = load_settings(&root, &mut problems);
+    let mut settings = load_settings(&root, &mut problems);
     let project = select
         .project
         .clone()
@@ -125,6 +127,12 @@ pub fn resolve_in(
         )]);
     }
     let labels = labels(&select.labels).map_err(|p| vec![p])?;
+    choose_environment(
+        &mut settings,
+        select.environment.as_deref(),
+        stage.as_deref(),
+    )
+    .map_err(|p| vec![p])?;
     let chain = layout::load_chain(&root, stage.as_deref(), service.as_deref(), &mut problems);
     problems.extend(
         chain
@@ -229,6 +237,29 @@ pub fn resolve_in(
         vars,
         findings,
         dashboard: None,
+    })
+}
+
+/// The Dynatrace environment of this run: `--environment NAME`, else the one `stages:` names for
+/// the stage, else none (`dynatrace:` or DT_URL, as before environments existed).
+pub fn choose_environment(
+    settings: &mut Settings,
+    flag: Option<&str>,
+    stage: Option<&str>,
+) -> Result<(), Problem> {
+    let name = match (flag, stage) {
+        (Some(n), _) => n.to_string(),
+        (None, Some(s)) => match settings.stage_environments.get(s) {
+            Some(e) => e.value.clone(),
+            None => return Ok(()),
+        },
+        (None, None) => return Ok(()),
+    };
+    settings.select_environment(&name).map_err(|m| {
+        usage(
+            m,
+            "pass one of the names under `environments:` in slogate.yaml (docs/fleets.md)",
+        )
     })
 }
 
@@ -423,6 +454,17 @@ pub struct Connection {
     pub token: Option<Secret>,
     pub platform_token_env: String,
     pub platform_token: Option<Secret>,
+    /// The `environments:` entry this connection came from, with its own limits.
+    pub environment: Option<EnvironmentLimits>,
+}
+
+/// Per-environment settings of `environments:` that shape the HTTP client.
+#[derive(Clone, Debug, Default)]
+pub struct EnvironmentLimits {
+    pub name: String,
+    pub request_timeout: Option<std::time::Duration>,
+    pub concurrency: Option<usize>,
+    pub proxy: Option<String>,
 }
 
 impl Connection {
@@ -434,6 +476,7 @@ impl Connection {
             token: None,
             platform_token_env: "DT_PLATFORM_TOKEN".into(),
             platform_token: None,
+            environment: None,
         }
     }
 }
@@ -446,6 +489,9 @@ pub fn connection(
 ) -> Result<Connection, Problem> {
     let dt = settings.dynatrace.clone().unwrap_or_default();
     let (url, from) = match (&dt.url, env.get("DT_URL"), env.get("DT_TENANT")) {
+        (Some(u), _, _) if settings.selected_environment.is_some() => {
+            (u.value.clone(), "slogate.yaml `environments`")
+        }
         (Some(u), _, _) => (u.value.clone(), "slogate.yaml `dynatrace.url`"),
         (None, Some(u), _) => (u.clone(), "DT_URL"),
         (None, None, Some(u)) => (u.clone(), "DT_TENANT"),
@@ -483,6 +529,19 @@ pub fn connection(
             .map(Secret::new),
         token_env,
         platform_token_env,
+        environment: settings
+            .selected_environment
+            .as_ref()
+            .map(|e| EnvironmentLimits {
+                name: e.name.value.clone(),
+                request_timeout: e.request_timeout.as_ref().and_then(|t| {
+                    crate::window::parse_duration(&t.value)
+                        .ok()
+                        .and_then(|d| d.to_std().ok())
+                }),
+                concurrency: e.concurrency.as_ref().map(|c| c.value.max(1) as usize),
+                proxy: e.proxy.as_ref().map(|p| p.value.clone()),
+            }),
     };
     // From here on every output hides the tokens by value (`secret::redact`).
     for t in [&conn.token, &conn.platform_token].into_iter().flatten() {

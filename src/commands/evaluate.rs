@@ -37,6 +37,9 @@ pub fn run_eval(args: &EvalArgs, ui: &Ui) -> Exit {
         judge: None,
         warm_up_minutes: None,
     };
+    if args.fleet.environments.is_some() {
+        return crate::fleet::run(job, &args.fleet, ui);
+    }
     run(job, ui, &clock)
 }
 
@@ -110,6 +113,9 @@ pub fn run_gate(args: &GateArgs, ui: &Ui) -> Exit {
         }),
         warm_up_minutes: args.warm_up_minutes,
     };
+    if args.fleet.environments.is_some() {
+        return crate::fleet::run(job, &args.fleet, ui);
+    }
     run(job, ui, &clock)
 }
 

@@ -39,6 +39,19 @@ const OBJECTS: &[(&str, &str, &[&str])] = &[
     ("slogate", "/properties/defaults", settings::DEFAULTS_KEYS),
     ("slogate", "/properties/judge", settings::JUDGE_KEYS),
     ("slogate", "/properties/context", settings::CONTEXT_KEYS),
+    // `token` is read only to be refused; the schema leaves it out so editors flag it too.
+    (
+        "slogate",
+        "/$defs/environment",
+        &[
+            "url",
+            "token_env",
+            "request_timeout",
+            "concurrency",
+            "proxy",
+        ],
+    ),
+    ("slogate", "/$defs/stage", settings::STAGE_KEYS),
 ];
 
 /// Each enum of each schema and the values its reader (or lint) accepts.

@@ -171,7 +171,31 @@ fn prometheus_client(
         request_timeout: timeout,
         retry: RetryPolicy::default(),
         concurrency,
+        proxy: None,
     })
+}
+
+/// The plans of a fleet, read and checked once before any environment is asked: an error in the
+/// files stops the run (`invalid`); findings worth showing are shown once here.
+pub(crate) fn resolve_checked(
+    job: &Job,
+    ui: &Ui,
+    env: &BTreeMap<String, String>,
+) -> Result<Vec<Plan>, Stop> {
+    let mut select = job.select.clone();
+    select.environment = None;
+    let plans = resolve_all(&select, env)?;
+    let mut findings: Vec<Problem> = plans
+        .iter()
+        .flat_map(|p| p.findings.iter().cloned())
+        .collect();
+    dedupe(&mut findings);
+    if findings.iter().any(crate::model::lint::stops) {
+        return Err(Stop::Invalid(findings));
+    }
+    ui.problems(&findings);
+    read_previous(&job.output.previous)?;
+    Ok(plans)
 }
 
 /// Flags, files and environment → plans and a connection. An error in a file stops here, before

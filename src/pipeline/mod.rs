@@ -21,8 +21,10 @@ use crate::ui::{Exit, Ui, stderr};
 use crate::window::TimeWindow;
 use chrono::{DateTime, Duration, Utc};
 use inputs::needed_scopes;
+pub(crate) use inputs::resolve_checked;
 
 /// Which window is evaluated.
+#[derive(Clone)]
 pub(crate) enum When {
     Fixed(TimeWindow),
     /// The given length, ending now.
@@ -145,6 +147,25 @@ fn dashboard_stop(s: crate::dashboard::engine::Stopped, inputs: &inputs::Inputs)
 
 /// The steps, in order; each takes what the earlier ones produced.
 pub(crate) fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Stop> {
+    let (reports, inputs, side_effects) = evaluated(job, ui, clock)?;
+    publish::finish(&reports, &inputs, job.output, &side_effects)
+}
+
+/// The reports of one environment, for a fleet (`crate::fleet`), which renders them itself.
+pub(crate) fn reports(
+    job: &Job,
+    ui: &Ui,
+    clock: &dyn Clock,
+) -> Result<Vec<crate::report::Report>, Stop> {
+    evaluated(job, ui, clock).map(|(reports, _, _)| reports)
+}
+
+/// Every step but the last: the reports, before they are rendered and decide the exit code.
+fn evaluated(
+    job: &Job,
+    ui: &Ui,
+    clock: &dyn Clock,
+) -> Result<(Vec<crate::report::Report>, inputs::Inputs, Vec<String>), Stop> {
     let mut inputs = inputs::gather(job, ui)?;
     let rt = runtime()?;
     // Dashboard mode: the dashboard and its scoring settings, before earlier verdicts are read.
@@ -191,5 +212,5 @@ pub(crate) fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, St
     let side_effects =
         publish::side_effects(job, &inputs, &mut earlier, pushes, &mut reports, &rt, clock);
     score::unanchored(job, &inputs, unanchored, &mut reports);
-    publish::finish(&reports, &inputs, job.output, &side_effects)
+    Ok((reports, inputs, side_effects))
 }

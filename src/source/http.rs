@@ -44,6 +44,9 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// Requests in flight at once against this environment.
     pub concurrency: usize,
+    /// A proxy set for this server in slogate.yaml (`environments.<name>.proxy`), over the
+    /// proxy variables.
+    pub proxy: Option<String>,
 }
 
 /// A response as the sources need it.
@@ -300,7 +303,11 @@ impl Client {
     pub fn new(config: ClientConfig) -> Result<Self, SetupError> {
         let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
         // System proxies off: the one proxy (or none) is chosen by `proxy_for`.
-        let proxy = match proxy_setting(&config.base_url, &env) {
+        let configured = config
+            .proxy
+            .clone()
+            .map(|p| ("slogate.yaml `environments.proxy`".to_string(), p));
+        let proxy = match configured.or_else(|| proxy_setting(&config.base_url, &env)) {
             Some((var, proxy)) => {
                 let p = reqwest::Proxy::all(&proxy).map_err(|e| SetupError {
                     message: crate::source::secret::userinfo_hidden(&format!(
