@@ -47,9 +47,13 @@ pub fn merge(shards: Vec<(String, FleetReport)>) -> Result<FleetReport, String> 
         .map(|i| format!("{i}/{total}"))
         .collect();
     if !missing.is_empty() {
+        let (noun, verb) = if missing.len() == 1 {
+            ("shard", "is")
+        } else {
+            ("shards", "are")
+        };
         return Err(format!(
-            "shard{} {} missing: the merged report would leave environments out",
-            if missing.len() == 1 { " is" } else { "s are" },
+            "{noun} {} {verb} missing: the merged report would leave environments out",
             missing.join(", ")
         ));
     }
