@@ -306,6 +306,10 @@ pub struct FleetArgs {
     #[arg(long, value_name = "I/N", value_parser = crate::fleet::shard::parse, requires = "environments")]
     pub shard: Option<crate::fleet::shard::Shard>,
 
+    /// --shard's I counts from 0 (Kubernetes' JOB_COMPLETION_INDEX), not from 1.
+    #[arg(long, requires = "shard")]
+    pub shard_from_zero: bool,
+
     /// Environments evaluated at once (each with its own connection and limits).
     #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024), requires = "environments")]
     pub parallel: u16,

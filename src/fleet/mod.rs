@@ -215,7 +215,21 @@ pub(crate) fn run(job: Job, fleet: &FleetArgs, ui: &Ui) -> Exit {
             )),
         );
     }
-    if let Some(s) = fleet.shard {
+    let shard = match fleet.shard.map(|s| s.numbered(fleet.shard_from_zero)) {
+        None => None,
+        Some(Ok(s)) => Some(s),
+        Some(Err(m)) => {
+            return stop(
+                ui,
+                job.output,
+                Stop::Invalid(usage(
+                    m,
+                    "e.g. --shard 2/4, or --shard-from-zero --shard 0/4",
+                )),
+            );
+        }
+    };
+    if let Some(s) = shard {
         names.retain(|n| s.holds(n));
     }
     let history = crate::history::resolve_path(
@@ -224,6 +238,8 @@ pub(crate) fn run(job: Job, fleet: &FleetArgs, ui: &Ui) -> Exit {
         settings.history.as_ref().map(|h| h.value.as_str()),
         &job.select.config,
     );
+    // An environment that stops before any report has one `error` row per selected service.
+    let services: Vec<Option<String>> = plans.iter().map(|p| p.service.clone()).collect();
     drop(plans);
 
     // Each environment's run renders nothing itself: JSON, no files, no CI output.
@@ -247,15 +263,22 @@ pub(crate) fn run(job: Job, fleet: &FleetArgs, ui: &Ui) -> Exit {
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let tx = tx.clone();
-            let (names, next, job, quiet_output, quiet_ui, history) =
-                (&names, &next, &job, &quiet_output, &quiet_ui, &history);
+            let (names, next, job, quiet_output, quiet_ui, history, services) = (
+                &names,
+                &next,
+                &job,
+                &quiet_output,
+                &quiet_ui,
+                &history,
+                &services,
+            );
             std::thread::Builder::new()
                 .stack_size(2 << 20)
                 .spawn_scoped(scope, move || {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(name) = names.get(i) else { break };
-                        let out = one(job, quiet_output, quiet_ui, history, name);
+                        let out = one(job, quiet_output, quiet_ui, history, name, services);
                         if tx.send(out).is_err() {
                             break;
                         }
@@ -298,7 +321,7 @@ pub(crate) fn run(job: Job, fleet: &FleetArgs, ui: &Ui) -> Exit {
     if terminal {
         stderr_terminal("\r\x1b[2K");
     }
-    let shard = fleet.shard.map(|s| ShardInfo {
+    let shard = shard.map(|s| ShardInfo {
         index: s.index,
         total: s.total,
     });
@@ -338,6 +361,7 @@ fn one(
     ui: &Ui,
     history: &HistoryLocation,
     name: &str,
+    services: &[Option<String>],
 ) -> Vec<Row> {
     let mut select = job.select.clone();
     select.environment = Some(name.to_string());
@@ -367,9 +391,17 @@ fn one(
         warm_up_minutes: job.warm_up_minutes,
     };
     match crate::pipeline::reports(&job, ui, &crate::clock::SystemClock) {
-        Ok(reports) if reports.is_empty() => vec![Row::error(name, "nothing was evaluated")],
-        Ok(reports) => reports.iter().map(|r| Row::of(name, r)).collect(),
-        Err(s) => vec![Row::error(name, &cause_of(s))],
+        Ok(reports) if !reports.is_empty() => reports.iter().map(|r| Row::of(name, r)).collect(),
+        stopped => {
+            let cause = match stopped {
+                Err(s) => cause_of(s),
+                Ok(_) => "nothing was evaluated".into(),
+            };
+            services
+                .iter()
+                .map(|s| Row::error(name, s.as_deref(), &cause))
+                .collect()
+        }
     }
 }
 

@@ -61,10 +61,10 @@ impl Row {
     }
 
     /// An environment that could not be evaluated at all (token, URL, unreachable).
-    pub fn error(environment: &str, cause: &str) -> Row {
+    pub fn error(environment: &str, service: Option<&str>, cause: &str) -> Row {
         Row {
             environment: environment.to_string(),
-            service: None,
+            service: service.map(clean),
             result: Verdict::Error,
             score: None,
             failed: Vec::new(),
@@ -446,7 +446,7 @@ mod tests {
 
     #[test]
     fn foreign_text_is_sanitised_in_rows() {
-        let r = Row::error("a", "bad\n##vso[task.complete result=Succeeded]");
+        let r = Row::error("a", None, "bad\n##vso[task.complete result=Succeeded]");
         let c = r.cause.unwrap();
         assert!(!c.contains('\n') && !c.contains("##vso["), "{c}");
     }

@@ -20,7 +20,8 @@ impl fmt::Display for Shard {
 /// Most shards a fleet is split into: far beyond any CI's parallel jobs.
 pub const MAX_SHARDS: u32 = 10_000;
 
-/// Parses `I/N` with 1 <= I <= N (clap's value parser).
+/// Parses `I/N` with 0 <= I <= N (clap's value parser); [`Shard::numbered`] then applies the
+/// base and checks the range.
 pub fn parse(s: &str) -> Result<Shard, String> {
     let bad = || {
         format!(
@@ -30,7 +31,7 @@ pub fn parse(s: &str) -> Result<Shard, String> {
     let (i, n) = s.trim().split_once('/').ok_or_else(bad)?;
     let index: u32 = i.trim().parse().map_err(|_| bad())?;
     let total: u32 = n.trim().parse().map_err(|_| bad())?;
-    if index == 0 || total == 0 || index > total || total > MAX_SHARDS {
+    if total == 0 || index > total || total > MAX_SHARDS {
         return Err(bad());
     }
     Ok(Shard { index, total })
@@ -47,6 +48,37 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 impl Shard {
+    /// The shard as given, counted from 1 (`--shard 2/4`) or, with `from_zero`, from 0 (Kubernetes'
+    /// `JOB_COMPLETION_INDEX`): the 1-based shard, or why it is out of range.
+    pub fn numbered(self, from_zero: bool) -> Result<Shard, String> {
+        let index = if from_zero {
+            self.index + 1
+        } else {
+            self.index
+        };
+        if index == 0 || index > self.total {
+            let range = if from_zero {
+                format!("0 to {}", self.total - 1)
+            } else {
+                format!("1 to {}", self.total)
+            };
+            return Err(format!(
+                "--shard {}/{}: the index must be {range}{}",
+                self.index,
+                self.total,
+                if from_zero {
+                    " with --shard-from-zero"
+                } else {
+                    " (add --shard-from-zero for 0-based indexes)"
+                }
+            ));
+        }
+        Ok(Shard {
+            index,
+            total: self.total,
+        })
+    }
+
     /// Whether this shard evaluates the environment `name`: `fnv1a(name) mod N == I - 1`.
     pub fn holds(&self, name: &str) -> bool {
         fnv1a(name.as_bytes()) % u64::from(self.total) == u64::from(self.index - 1)
@@ -81,8 +113,13 @@ mod tests {
     #[test]
     fn shards_parse_one_based() {
         assert_eq!(parse("2/4").unwrap(), Shard { index: 2, total: 4 });
-        for bad in ["0/4", "5/4", "1/0", "x", "1/", "/2", "-1/2", "1/10001"] {
+        for bad in ["5/4", "1/0", "x", "1/", "/2", "-1/2", "1/10001"] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+        let zero = parse("0/4").unwrap();
+        assert!(zero.numbered(false).is_err());
+        assert_eq!(zero.numbered(true).unwrap(), Shard { index: 1, total: 4 });
+        assert!(parse("4/4").unwrap().numbered(true).is_err());
+        assert_eq!(parse("4/4").unwrap().numbered(false).unwrap().index, 4);
     }
 }

@@ -30,7 +30,9 @@ fn config(dir: &Path, environments: &[(&str, String, &str)], extra: &str) {
         "spec_version: \"1\"\ndefaults: {project: shop, stage: production, service: checkout}\nenvironments:\n",
     );
     for (name, url, var) in environments {
-        y.push_str(&format!("  {name}:\n    url: {url}\n    token_env: {var}\n"));
+        y.push_str(&format!(
+            "  {name}:\n    url: {url}\n    token_env: {var}\n"
+        ));
     }
     y.push_str(extra);
     std::fs::write(root.join("slogate.yaml"), y).unwrap();
@@ -86,7 +88,9 @@ fn with_tokens(s: Slogate) -> Slogate {
 fn a_stage_talks_to_its_environment_and_the_flag_picks_another() {
     let f = fleet();
     // No DT_URL: the stage `production` names environment b, whose checkout regressed.
-    let out = with_tokens(eval(f.dir.path())).args(["--format", "json"]).run();
+    let out = with_tokens(eval(f.dir.path()))
+        .args(["--format", "json"])
+        .run();
     out.assert_code(1);
     assert_eq!(out.json()["result"], "fail");
     let out = with_tokens(eval(f.dir.path()))
@@ -135,7 +139,11 @@ fn a_fleet_reports_each_tenant_and_exits_with_the_worst() {
         assert_eq!(by(e)["result"], "error", "{e}: {}", by(e));
         assert!(by(e)["cause"].as_str().is_some_and(|c| !c.is_empty()));
     }
-    assert!(by("e")["cause"].as_str().unwrap().contains("TOKEN_E"), "{}", by("e"));
+    assert!(
+        by("e")["cause"].as_str().unwrap().contains("TOKEN_E"),
+        "{}",
+        by("e")
+    );
     assert!(
         !out.stdout.contains("REFUSED.TOKENVALUE"),
         "a token leaked: {}",
@@ -234,4 +242,97 @@ fn lint_refuses_a_literal_token_in_environments() {
         "{}",
         out.stderr
     );
+}
+
+/// The `slogate …` command lines of a recipe: shell lines (up to a `||`, `&&` or `;`), and the
+/// `args: [...]` lists of the Kubernetes containers running the image.
+fn command_lines(text: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('#') {
+            continue;
+        }
+        if let Some(list) = line.strip_prefix("args: [") {
+            let words = list
+                .trim_end_matches(']')
+                .split(',')
+                .map(|w| w.trim().trim_matches('"').to_string())
+                .collect();
+            out.push(words);
+            continue;
+        }
+        let Some(at) = line.find("slogate\" ").map(|i| i + 9).or_else(|| {
+            line.find("slogate ")
+                .filter(|&i| i == 0 || line[..i].ends_with(' ') || line[..i].ends_with("- "))
+                .map(|i| i + 8)
+        }) else {
+            continue;
+        };
+        let rest = &line[at..];
+        // An invocation names a subcommand; `slogate" "$(SLOGATE_URL)"` (a download) does not.
+        if !rest.starts_with(|c: char| c.is_ascii_lowercase()) {
+            continue;
+        }
+        let rest = rest.split(" || ").next().unwrap();
+        let rest = rest.split(" && ").next().unwrap();
+        out.push(rest.split_whitespace().map(String::from).collect());
+    }
+    out
+}
+
+#[test]
+fn the_sharding_recipes_parse_and_use_flags_that_exist() {
+    let dir = examples().join("fleet");
+    let recipes = [
+        ("github-actions.yml", "--shard ${{ matrix.shard }}/4"),
+        (
+            "azure-pipelines.yml",
+            "$(System.JobPositionInPhase)/$(System.TotalJobsInPhase)",
+        ),
+        ("gitlab-ci.yml", "$CI_NODE_INDEX/$CI_NODE_TOTAL"),
+        ("kubernetes-job.yaml", "$(JOB_COMPLETION_INDEX)/8"),
+    ];
+    for (file, shard) in recipes {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        let source = slogate::diag::SourceFile::new(file, text.as_str());
+        let (docs, problems) = slogate::model::yaml::parse_documents(&source);
+        assert!(problems.is_empty(), "{file}: {problems:?}");
+        assert!(!docs.is_empty(), "{file}");
+        assert!(text.contains(shard), "{file} does not shard with {shard}");
+        let commands = command_lines(&text);
+        assert!(
+            commands
+                .iter()
+                .any(|c| c.first().is_some_and(|w| w == "eval"))
+                && commands
+                    .iter()
+                    .any(|c| c.first().is_some_and(|w| w == "fleet")),
+            "{file}: {commands:?}"
+        );
+        for words in commands {
+            let sub: Vec<&str> = words
+                .iter()
+                .take_while(|w| !w.starts_with('-'))
+                .take(if words[0] == "fleet" { 2 } else { 1 })
+                .map(String::as_str)
+                .collect();
+            let help = Slogate::new().args(&sub).arg("--help").run();
+            help.assert_code(0);
+            for flag in words.iter().filter(|w| w.starts_with("--")) {
+                assert!(
+                    help.stdout.contains(&format!("{flag} "))
+                        || help.stdout.contains(&format!("{flag}\n")),
+                    "{file}: `slogate {}` has no flag {flag}",
+                    sub.join(" ")
+                );
+            }
+        }
+    }
+    // The example config itself is clean.
+    Slogate::new()
+        .args(["lint", "slo"])
+        .current_dir(&dir)
+        .run()
+        .assert_code(0);
 }
