@@ -200,6 +200,11 @@ pub struct MarkArgs {
     #[arg(long)]
     pub stage: Option<String>,
 
+    /// The Dynatrace environment: a name under `environments:` in slogate.yaml (default: the
+    /// one `stages:` names for the stage, else `dynatrace:` / DT_URL). See docs/fleets.md.
+    #[arg(long, value_name = "NAME")]
+    pub environment: Option<String>,
+
     /// A service the release touches; repeat it for several (one event each).
     #[arg(long)]
     pub service: Vec<String>,
