@@ -340,8 +340,9 @@ impl SelectArgs {
 /// How to talk to the data source.
 #[derive(Args, Debug, Clone)]
 pub struct SourceArgs {
-    /// Requests in flight at once per server (Dynatrace environment, Prometheus).
-    #[arg(long, value_parser = concurrency_arg, value_name = "N", default_value_t = 8)]
+    /// Most requests in flight at once per server (Dynatrace environment, Prometheus); below
+    /// it the rate adapts: starts at 8, grows while latency stays flat, halves on 429/503.
+    #[arg(long, value_parser = concurrency_arg, value_name = "N", default_value_t = crate::source::limit::DEFAULT_MAX)]
     pub concurrency: usize,
 
     /// Timeout of one HTTP request.

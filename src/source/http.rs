@@ -1,14 +1,13 @@
-//! The HTTP layer every source shares: base URL, auth, timeouts, the retry policy and a
-//! concurrency limit. It knows nothing about SLIs.
+//! The HTTP layer every source shares: base URL, auth, timeouts, the retry policy and an
+//! adaptive concurrency limit (`source::limit`). It knows nothing about SLIs.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
-
 use crate::query::{Method, Request};
-use crate::source::retry::{Action, Attempt, RetryPolicy, parse_retry_after};
+use crate::source::limit::{AdaptiveLimit, GlobalLimit, LimitConfig, Signal, signal_of_status};
+use crate::source::retry::{Action, Attempt, RetryPolicy, parse_retry_after, rate_limit_reset};
 use crate::source::secret::{Secret, redact, scrub};
 
 /// How to authenticate: Dynatrace's tokens, HTTP basic auth (Prometheus behind a proxy), or none.
@@ -42,7 +41,8 @@ pub struct ClientConfig {
     pub url_name: String,
     pub request_timeout: Duration,
     pub retry: RetryPolicy,
-    /// Requests in flight at once against this environment.
+    /// The most requests in flight at once against this environment (`--concurrency`): a hard
+    /// ceiling; below it the limit adapts to the environment (`source::limit`).
     pub concurrency: usize,
     /// A proxy set for this server in slogate.yaml (`environments.<name>.proxy`), over the
     /// proxy variables.
@@ -79,6 +79,8 @@ pub enum SendError {
 pub struct Stats {
     pub requests: AtomicU64,
     pub retries: AtomicU64,
+    /// Attempts answered 429.
+    pub throttled: AtomicU64,
 }
 
 pub struct Client {
@@ -86,7 +88,7 @@ pub struct Client {
     /// For POSTs: the same client, but 301/302/303 come back to [`Client::post`].
     post_http: reqwest::Client,
     config: ClientConfig,
-    limit: Arc<Semaphore>,
+    limit: Arc<AdaptiveLimit>,
     pub stats: Arc<Stats>,
 }
 
@@ -349,7 +351,11 @@ impl Client {
         Ok(Client {
             http,
             post_http,
-            limit: Arc::new(Semaphore::new(config.concurrency.max(1))),
+            limit: Arc::new(AdaptiveLimit::new(
+                LimitConfig::with_max(config.concurrency),
+                GlobalLimit::process(),
+                host_of(&config.base_url),
+            )),
             config,
             stats: Arc::new(Stats::default()),
         })
@@ -357,6 +363,21 @@ impl Client {
 
     pub fn config(&self) -> &ClientConfig {
         &self.config
+    }
+
+    /// Shares `global` as the cap on requests in flight over all clients that take it (a fleet
+    /// run's environments), instead of the process-wide [`GlobalLimit::process`]. Call before
+    /// the first request.
+    pub fn with_global_limit(mut self, global: GlobalLimit) -> Client {
+        if let Some(l) = Arc::get_mut(&mut self.limit) {
+            l.set_global(global);
+        }
+        self
+    }
+
+    /// Requests this client lets into flight now (the adaptive limit).
+    pub fn current_limit(&self) -> usize {
+        self.limit.limit()
     }
 
     /// Sends one request with the shared retry policy. Non-2xx statuses other than 401/403 are
@@ -457,6 +478,7 @@ impl Client {
         let url_name = self.config.url_name.as_str();
         let start = Instant::now();
         let mut attempt = 0u32;
+        let mut throttled = 0u32;
         loop {
             attempt += 1;
             let permit = self.limit.acquire().await;
@@ -474,11 +496,23 @@ impl Client {
             let outcome = match result {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
-                    let retry_after = resp
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(parse_retry_after);
+                    let header = |name: &str| {
+                        resp.headers()
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_string)
+                    };
+                    // `Retry-After`; else, on a 429, the Cluster API's `X-RateLimit-Reset`.
+                    let retry_after = header("retry-after")
+                        .as_deref()
+                        .and_then(parse_retry_after)
+                        .or_else(|| {
+                            let reset = header("x-ratelimit-reset").filter(|_| status == 429)?;
+                            let now = std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .ok()?;
+                            rate_limit_reset(&reset, now)
+                        });
                     match read_body(resp, MAX_BODY, &host, url_name).await {
                         Ok(body) => Ok((status, retry_after, body)),
                         Err(e) => Err(e),
@@ -486,7 +520,16 @@ impl Client {
                 }
                 Err(t) => Err(t),
             };
-            drop(permit);
+            permit.done(match &outcome {
+                Ok((status, _, _)) => signal_of_status(*status),
+                // No answer (timeout, refused, reset): the environment may be overloaded.
+                Err(t) if t.retryable => Signal::Overloaded,
+                Err(_) => Signal::Ignored,
+            });
+            if matches!(&outcome, Ok((429, _, _))) {
+                throttled += 1;
+                self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+            }
             let attempt_kind = match &outcome {
                 Ok((status, retry_after, _)) => Attempt::Status {
                     status: *status,
@@ -499,9 +542,10 @@ impl Client {
             let action = if permanent {
                 Action::Stop
             } else {
+                let counted = self.config.retry.counted(attempt, throttled);
                 self.config
                     .retry
-                    .decide(attempt, &attempt_kind, start.elapsed(), fastrand::f64())
+                    .decide(counted, &attempt_kind, start.elapsed(), fastrand::f64())
             };
             crate::verbose::note(|| {
                 use crate::verbose::{Outcome, request_line};

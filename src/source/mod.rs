@@ -8,6 +8,7 @@ pub mod dynatrace;
 pub mod entities;
 pub mod events;
 pub mod http;
+pub mod limit;
 pub mod preflight;
 pub mod prometheus;
 pub mod retry;

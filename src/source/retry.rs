@@ -10,6 +10,10 @@ pub struct RetryPolicy {
     pub cap: Duration,
     /// No retry starts after this much time since the first attempt.
     pub deadline: Duration,
+    /// Attempts answered 429 that do not count against `max_attempts`: throttling is the
+    /// adaptive limit finding the environment's capacity, not a failing request. The deadline
+    /// still bounds them.
+    pub max_throttled: u32,
 }
 
 impl Default for RetryPolicy {
@@ -19,6 +23,7 @@ impl Default for RetryPolicy {
             base: Duration::from_millis(200),
             cap: Duration::from_secs(10),
             deadline: Duration::from_secs(60),
+            max_throttled: 20,
         }
     }
 }
@@ -46,6 +51,14 @@ pub enum Action {
 }
 
 impl RetryPolicy {
+    /// The attempt number to judge (`decide`'s `attempt`): attempts so far (this one
+    /// included) less those answered 429, up to `max_throttled` of them.
+    pub fn counted(&self, attempts: u32, throttled: u32) -> u32 {
+        attempts
+            .saturating_sub(throttled.min(self.max_throttled))
+            .max(1)
+    }
+
     /// `attempt` counts from 1; `jitter` in [0, 1) spreads concurrent retries apart.
     pub fn decide(
         &self,
@@ -92,6 +105,21 @@ impl RetryPolicy {
         let d = exp.min(self.cap);
         d / 2 + (d / 2).mul_f64(jitter.clamp(0.0, 1.0))
     }
+}
+
+/// The wait until `X-RateLimit-Reset` (the Dynatrace Cluster API's rate limit: the time the
+/// quota resets, in microseconds since the epoch; milliseconds and seconds are recognised by
+/// size). `now` is the time since the epoch. A reset in the past or unreadable: `None`.
+pub fn rate_limit_reset(value: &str, now: Duration) -> Option<Duration> {
+    let n = value.trim().parse::<u64>().ok()?;
+    let at = if n >= 100_000_000_000_000 {
+        Duration::from_micros(n)
+    } else if n >= 100_000_000_000 {
+        Duration::from_millis(n)
+    } else {
+        Duration::from_secs(n)
+    };
+    at.checked_sub(now).filter(|d| !d.is_zero())
 }
 
 /// Reads `Retry-After` as seconds (the HTTP-date form is rare for APIs and is ignored).
@@ -190,6 +218,44 @@ mod tests {
             p.decide(1, &status(503), Duration::MAX, 0.5),
             Action::GiveUp
         );
+    }
+
+    #[test]
+    fn throttled_attempts_do_not_use_up_the_attempts() {
+        let p = RetryPolicy::default();
+        let t = Attempt::Status {
+            status: 429,
+            retry_after: Some(Duration::from_secs(1)),
+        };
+        // Five 429s in a row: still retried (the attempts count as one).
+        assert_eq!(p.counted(5, 5), 1);
+        assert!(matches!(
+            p.decide(p.counted(5, 5), &t, Duration::ZERO, 0.0),
+            Action::RetryAfter(_)
+        ));
+        // Past `max_throttled`, 429s count again, and the deadline holds throughout.
+        assert_eq!(p.counted(30, 25), 25);
+        assert_eq!(
+            p.decide(p.counted(30, 25), &t, Duration::ZERO, 0.0),
+            Action::GiveUp
+        );
+        assert_eq!(
+            p.decide(p.counted(5, 5), &t, Duration::from_secs(60), 0.0),
+            Action::GiveUp
+        );
+        // Other failures count as before.
+        assert_eq!(p.counted(4, 0), 4);
+    }
+
+    #[test]
+    fn rate_limit_reset_header() {
+        let now = Duration::from_secs(1_800_000_000);
+        let in_3s = Duration::from_secs(3);
+        for v in ["1800000003000000", "1800000003000", "1800000003"] {
+            assert_eq!(rate_limit_reset(v, now), Some(in_3s), "{v}");
+        }
+        assert_eq!(rate_limit_reset("1700000000", now), None);
+        assert_eq!(rate_limit_reset("soon", now), None);
     }
 
     #[test]

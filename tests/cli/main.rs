@@ -29,5 +29,6 @@ mod outcomes;
 mod pipeline;
 mod prom_server;
 mod prometheus;
+mod rates;
 mod score;
 mod services;

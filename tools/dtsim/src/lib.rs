@@ -19,6 +19,7 @@ pub mod auth;
 pub mod common;
 pub mod dql;
 pub mod entities;
+pub mod environments;
 pub mod events;
 pub mod faults;
 pub mod lenient;
@@ -33,4 +34,4 @@ pub mod traffic;
 
 pub use faults::{FailPath, Faults};
 pub use scenario::{Scenario, scenario_from_json};
-pub use server::{BlockingSim, RecordedRequest, Sim, start_blocking};
+pub use server::{BlockingSim, EnvStats, RecordedRequest, Sim, start_blocking};

@@ -154,6 +154,14 @@ fn main() -> ExitCode {
             }
             None => stop_signal().await,
         }
+        // What benchmarks read: how much the environments' limits throttled.
+        let st = sim.fleet_stats();
+        if st.requests > 0 {
+            eprintln!(
+                "dtsim: environments answered {} requests, {} of them 429 (concurrency limit), peak {} in flight in one environment",
+                st.requests, st.throttled, st.peak_in_flight
+            );
+        }
         sim.shutdown().await;
         ExitCode::SUCCESS
     })

@@ -94,6 +94,8 @@ pub struct Scenario {
     pub faults: Faults,
     /// Request-level traffic behind the built-in service metrics (see `traffic.rs`).
     pub traffic: Vec<crate::traffic::TrafficDef>,
+    /// More environments under `/e/<id>/...` (see `environments.rs`); none: one at the root.
+    pub environments: crate::environments::Environments,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -429,8 +431,31 @@ impl Scenario {
             crate::events::parse_ingest(e)
                 .map_err(|err| format!("events[{i}]: {}", err.body()["error"]))?;
         }
-        Ok(())
+        self.environments.validate()
     }
+}
+
+/// Pre-existing events are in the ingest shape; their times may be `now-…` like every other
+/// time in a scenario. An event the API would refuse is an error here, not silently dropped.
+fn resolve_events(sc: &mut Scenario, base: i64, at: &str) -> Result<(), String> {
+    for (i, e) in sc.events.iter_mut().enumerate() {
+        if let Some(o) = e.as_object_mut() {
+            for k in ["startTime", "endTime"] {
+                if let Some(Value::String(t)) = o.get(k) {
+                    let ms = crate::time::parse_time(t, base)
+                        .map_err(|m| format!("scenario: {at}events[{i}].{k}: {m}"))?;
+                    o.insert(k.into(), Value::from(ms));
+                }
+            }
+        }
+        crate::events::parse_ingest(e).map_err(|err| {
+            format!(
+                "scenario: {at}events[{i}]: {}",
+                serde_json::to_string(&err.body()).unwrap_or_default()
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// Parses and validates a scenario. Relative times (`now-1h`) are resolved against the
@@ -450,24 +475,13 @@ pub fn scenario_from_json(text: &str) -> Result<Scenario, String> {
     let parsed = serde_json::from_value::<Scenario>(raw);
     BASE_NOW.with(|c| c.set(None));
     let mut sc = parsed.map_err(|e| format!("scenario: {e}"))?;
-    // Pre-existing events are in the ingest shape; their times may be `now-…` like every other
-    // time in a scenario. An event the API would refuse is an error here, not silently dropped.
-    for (i, e) in sc.events.iter_mut().enumerate() {
-        if let Some(o) = e.as_object_mut() {
-            for k in ["startTime", "endTime"] {
-                if let Some(Value::String(t)) = o.get(k) {
-                    let ms = crate::time::parse_time(t, base)
-                        .map_err(|m| format!("scenario: events[{i}].{k}: {m}"))?;
-                    o.insert(k.into(), Value::from(ms));
-                }
-            }
+    resolve_events(&mut sc, base, "")?;
+    for (i, env) in sc.environments.list.iter_mut().enumerate() {
+        if let Some(d) = env.data.as_mut() {
+            // An environment's data shares the cluster's clock unless it sets its own.
+            d.now = d.now.or(now);
+            resolve_events(d, base, &format!("environments.list[{i}].data."))?;
         }
-        crate::events::parse_ingest(e).map_err(|err| {
-            format!(
-                "scenario: events[{i}]: {}",
-                serde_json::to_string(&err.body()).unwrap_or_default()
-            )
-        })?;
     }
     sc.validate().map_err(|e| format!("scenario: {e}"))?;
     Ok(sc)

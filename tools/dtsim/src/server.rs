@@ -1,8 +1,10 @@
 //! The HTTP server: routing, authentication, faults, recording, and the in-process handles
 //! [`Sim`] (async) and [`BlockingSim`] (own runtime on a background thread).
 
+use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -18,6 +20,7 @@ use tokio::sync::watch;
 use crate::auth::{self, Api, Area};
 use crate::common::{ApiError, ApiResult, Hash, Params, Reply, normalize_ws, percent_decode};
 use crate::dql::{self, DqlState, Pending};
+use crate::environments::{Behaviour, Environments, split_env_path};
 use crate::events::{self, EventStore};
 use crate::faults::{FaultState, Faults};
 use crate::scenario::{Scenario, TokenDef};
@@ -64,17 +67,85 @@ impl RecordedRequest {
     }
 }
 
+/// One environment's state. The root environment's `Inner` also holds the other environments
+/// (`fleet`); the request log, faults, clock override and stop signal are shared by all.
 pub(crate) struct Inner {
-    scenario: Scenario,
-    now_override: Mutex<Option<i64>>,
+    scenario: Arc<Scenario>,
+    now_override: Arc<Mutex<Option<i64>>>,
     events: Mutex<EventStore>,
     /// Classic dashboards: the scenario's, then those created or updated through the API.
     dashboards: Mutex<Vec<Value>>,
     dql: Mutex<DqlState>,
     oauth: Mutex<Vec<TokenDef>>,
-    requests: Mutex<Vec<RecordedRequest>>,
-    faults: Mutex<FaultState>,
-    stop: watch::Sender<bool>,
+    requests: Arc<Mutex<Vec<RecordedRequest>>>,
+    faults: Arc<Mutex<FaultState>>,
+    stop: Arc<watch::Sender<bool>>,
+    /// This environment's own tokens; `None`: the scenario's.
+    tokens: Option<Vec<TokenDef>>,
+    /// Limits, latency and counters of an environment under `/e/<id>`.
+    limits: Option<EnvLimits>,
+    /// The environments under `/e/<id>` (root only; `None`: any `/e/<id>` is the root).
+    fleet: Option<Fleet>,
+}
+
+/// Behaviour and counters of one environment.
+struct EnvLimits {
+    behaviour: Behaviour,
+    in_flight: AtomicUsize,
+    peak: AtomicUsize,
+    served: AtomicU64,
+    throttled: AtomicU64,
+}
+
+/// What the simulator observed of one environment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EnvStats {
+    /// Requests answered (429s and 503s of a down environment included).
+    pub requests: u64,
+    /// Requests answered 429 because the environment's concurrency limit was reached.
+    pub throttled: u64,
+    /// Most requests in flight at once (throttled ones not counted).
+    pub peak_in_flight: usize,
+}
+
+struct Fleet {
+    envs: Environments,
+    /// Own data of listed environments, by list index.
+    data: Vec<Option<Arc<Scenario>>>,
+    /// Environments that have been asked something, created on first use.
+    active: Mutex<HashMap<String, Arc<Inner>>>,
+}
+
+/// Holds one in-flight slot of an environment until the response is built.
+struct Slot<'a>(&'a EnvLimits);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl EnvLimits {
+    /// A slot, or `None` when the environment's limit is reached (the caller answers 429).
+    fn enter(&self) -> Option<Slot<'_>> {
+        let n = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        let slot = Slot(self);
+        self.served.fetch_add(1, Ordering::Relaxed);
+        if self.behaviour.concurrency.is_some_and(|c| n > c) {
+            self.throttled.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        self.peak.fetch_max(n, Ordering::SeqCst);
+        Some(slot)
+    }
+
+    fn stats(&self) -> EnvStats {
+        EnvStats {
+            requests: self.served.load(Ordering::Relaxed),
+            throttled: self.throttled.load(Ordering::Relaxed),
+            peak_in_flight: self.peak.load(Ordering::SeqCst),
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -83,6 +154,23 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Inner {
     fn new(scenario: Scenario) -> Inner {
+        let fleet = (!scenario.environments.is_empty()).then(|| Fleet {
+            data: scenario
+                .environments
+                .list
+                .iter()
+                .map(|e| e.data.as_ref().map(|d| Arc::new((**d).clone())))
+                .collect(),
+            envs: scenario.environments.clone(),
+            active: Mutex::new(HashMap::new()),
+        });
+        let mut inner = Inner::with_data(Arc::new(scenario));
+        inner.fleet = fleet;
+        inner
+    }
+
+    /// An environment's state over `scenario`, sharing nothing yet.
+    fn with_data(scenario: Arc<Scenario>) -> Inner {
         let now = scenario.now();
         let mut store = EventStore::default();
         for e in &scenario.events {
@@ -94,15 +182,87 @@ impl Inner {
         let dashboards = scenario.dashboards.clone();
         Inner {
             scenario,
-            now_override: Mutex::new(None),
+            now_override: Arc::new(Mutex::new(None)),
             events: Mutex::new(store),
             dashboards: Mutex::new(dashboards),
             dql: Mutex::new(DqlState::default()),
             oauth: Mutex::new(Vec::new()),
-            requests: Mutex::new(Vec::new()),
-            faults: Mutex::new(faults),
-            stop: watch::channel(false).0,
+            requests: Arc::new(Mutex::new(Vec::new())),
+            faults: Arc::new(Mutex::new(faults)),
+            stop: Arc::new(watch::channel(false).0),
+            tokens: None,
+            limits: None,
+            fleet: None,
         }
+    }
+
+    /// The environment `id` under `/e/<id>`: the root itself when the scenario defines no
+    /// environments, `None` for an id it does not define.
+    fn environment(self: &Arc<Inner>, id: &str) -> Option<Arc<Inner>> {
+        let Some(fleet) = &self.fleet else {
+            return Some(self.clone());
+        };
+        if let Some(e) = lock(&fleet.active).get(id) {
+            return Some(e.clone());
+        }
+        let spec = fleet.envs.find(id)?;
+        let data = spec
+            .own_data
+            .and_then(|i| fleet.data[i].clone())
+            .unwrap_or_else(|| self.scenario.clone());
+        let mut env = Inner::with_data(data);
+        env.now_override = self.now_override.clone();
+        env.requests = self.requests.clone();
+        env.faults = self.faults.clone();
+        env.stop = self.stop.clone();
+        env.tokens = Some(spec.tokens);
+        env.limits = Some(EnvLimits {
+            behaviour: spec.behaviour,
+            in_flight: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+            served: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
+        });
+        let env = Arc::new(env);
+        Some(
+            lock(&fleet.active)
+                .entry(id.to_string())
+                .or_insert(env)
+                .clone(),
+        )
+    }
+
+    /// The tokens this environment accepts (its own, or the scenario's, plus OAuth-issued).
+    fn tokens(&self) -> Vec<TokenDef> {
+        let mut tokens = self
+            .tokens
+            .clone()
+            .unwrap_or_else(|| self.scenario.tokens.clone());
+        tokens.extend(lock(&self.oauth).iter().cloned());
+        tokens
+    }
+
+    fn env_stats(&self, id: &str) -> Option<EnvStats> {
+        let fleet = self.fleet.as_ref()?;
+        if let Some(e) = lock(&fleet.active).get(id) {
+            return e.limits.as_ref().map(EnvLimits::stats);
+        }
+        fleet.envs.find(id).map(|_| EnvStats::default())
+    }
+
+    /// The sum of every environment's counters (peak: the largest).
+    fn fleet_stats(&self) -> EnvStats {
+        let mut all = EnvStats::default();
+        if let Some(fleet) = &self.fleet {
+            for e in lock(&fleet.active).values() {
+                if let Some(s) = e.limits.as_ref().map(EnvLimits::stats) {
+                    all.requests += s.requests;
+                    all.throttled += s.throttled;
+                    all.peak_in_flight = all.peak_in_flight.max(s.peak_in_flight);
+                }
+            }
+        }
+        all
     }
 
     fn now(&self) -> i64 {
@@ -332,11 +492,7 @@ async fn dispatch(
     if r == Route::OAuthToken {
         return oauth_token(inner, body);
     }
-    let token = {
-        let mut tokens = inner.scenario.tokens.clone();
-        tokens.extend(lock(&inner.oauth).iter().cloned());
-        auth::authenticate(&tokens, api, headers, params)?
-    };
+    let token = auth::authenticate(&inner.tokens(), api, headers, params)?;
     if let Some(a) = area(&r) {
         auth::require(&token, api, a)?;
     }
@@ -362,7 +518,7 @@ async fn dispatch(
         Route::SecurityGet(id) => problems::security_get(sc, &id, now),
         Route::EntitiesList => entities::list(sc, params, now),
         Route::EntityGet(id) => entities::get(sc, &id, now),
-        Route::TokenLookup => token_lookup(sc, body),
+        Route::TokenLookup => token_lookup(&inner.tokens(), body),
         Route::Usql => usql(sc, params),
         Route::SettingsObjects => {
             // Only the maintenance-window schema holds objects here.
@@ -449,7 +605,7 @@ async fn dispatch(
 }
 
 /// The metadata of a classic token given by its secret; 404 for an unknown one (§1).
-fn token_lookup(sc: &Scenario, body: &[u8]) -> ApiResult {
+fn token_lookup(tokens: &[TokenDef], body: &[u8]) -> ApiResult {
     let v = json_body(body)?;
     let Some(secret) = v.get("token").and_then(Value::as_str) else {
         return Err(ApiError::violation(
@@ -458,7 +614,7 @@ fn token_lookup(sc: &Scenario, body: &[u8]) -> ApiResult {
             "PAYLOAD_BODY",
         ));
     };
-    let Some(t) = sc.tokens.iter().find(|t| t.token == secret && !t.platform) else {
+    let Some(t) = tokens.iter().find(|t| t.token == secret && !t.platform) else {
         return Err(ApiError::not_found("The requested token does not exist."));
     };
     // The public part of a classic token is its first two dot-separated pieces.
@@ -647,7 +803,7 @@ fn dql_cancel(inner: &Inner, params: &Params) -> ApiResult {
     Ok(Reply::empty(202))
 }
 
-async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
+async fn handle(State(root): State<Arc<Inner>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let method = parts.method.as_str().to_string();
     let raw_path = parts.uri.path().to_string();
@@ -667,7 +823,7 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
         Err(_) => (Vec::new(), true),
     };
     let idx = {
-        let mut r = lock(&inner.requests);
+        let mut r = lock(&root.requests);
         r.push(RecordedRequest {
             method: method.clone(),
             path: raw_path.clone(),
@@ -680,6 +836,32 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
         r.len() - 1
     };
     let path = percent_decode(&raw_path, false);
+    let env = match split_env_path(&path) {
+        Some((id, _)) => root.environment(id),
+        None => Some(root.clone()),
+    };
+    let Some(inner) = env else {
+        let e = ApiError::not_found("The environment in the path does not exist.");
+        return finish(&root, idx, e.into(), 0).await;
+    };
+    // An environment's own behaviour comes before anything else it would answer.
+    let mut slot = None;
+    if let Some(l) = &inner.limits {
+        if l.behaviour.down {
+            l.served.fetch_add(1, Ordering::Relaxed);
+            let e = ApiError::new(503, "Service Unavailable");
+            return finish(&root, idx, e.into(), l.behaviour.latency_ms).await;
+        }
+        match l.enter() {
+            Some(s) => slot = Some(s),
+            None => {
+                // Refused at the door (a full thread pool), so at once: no latency.
+                let e = crate::faults::rate_limited(l.behaviour.retry_after(), false);
+                return finish(&root, idx, e.into(), 0).await;
+            }
+        }
+    }
+    let env_latency = inner.limits.as_ref().map_or(0, |l| l.behaviour.latency_ms);
     let (api, canon) = normalize(&path).unwrap_or((Api::Classic, path.clone()));
     let decision = lock(&inner.faults).decide(
         &method,
@@ -742,7 +924,28 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
     if let Some(r) = lock(&inner.requests).get_mut(idx) {
         r.status = status;
     }
-    inner.pause(decision.latency_ms + decision.hold_ms).await;
+    inner
+        .pause(decision.latency_ms + decision.hold_ms + env_latency)
+        .await;
+    drop(slot);
+    respond(status, text, &reply.headers)
+}
+
+/// Records the status of an answer decided before routing, waits `latency_ms`, and answers.
+async fn finish(root: &Inner, idx: usize, reply: Reply, latency_ms: u64) -> Response {
+    if let Some(r) = lock(&root.requests).get_mut(idx) {
+        r.status = reply.status;
+    }
+    root.pause(latency_ms).await;
+    let text = reply
+        .body
+        .as_ref()
+        .map(Value::to_string)
+        .unwrap_or_default();
+    respond(reply.status, text, &reply.headers)
+}
+
+fn respond(status: u16, text: String, headers: &[(String, String)]) -> Response {
     let mut resp = Response::new(Body::from(text.clone()));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let h = resp.headers_mut();
@@ -752,7 +955,7 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
             HeaderValue::from_static("application/json;charset=utf-8"),
         );
     }
-    for (k, v) in &reply.headers {
+    for (k, v) in headers {
         if let (Ok(k), Ok(v)) = (
             HeaderName::from_bytes(k.as_bytes()),
             HeaderValue::from_str(v),
@@ -835,6 +1038,21 @@ impl Sim {
     /// Replaces the faults (and restarts their request count).
     pub fn set_faults(&self, faults: Faults) {
         self.inner.set_faults(faults);
+    }
+
+    /// `http://127.0.0.1:PORT/e/<id>`: the base URL of one of the scenario's environments.
+    pub fn env_url(&self, id: &str) -> String {
+        format!("{}/e/{id}", self.url())
+    }
+
+    /// What environment `id` has seen so far; `None` when the scenario does not define it.
+    pub fn env_stats(&self, id: &str) -> Option<EnvStats> {
+        self.inner.env_stats(id)
+    }
+
+    /// Every environment's counters summed (peak: the largest of any one environment).
+    pub fn fleet_stats(&self) -> EnvStats {
+        self.inner.fleet_stats()
     }
 
     /// Overrides "now" (epoch ms); `None` returns to the scenario's now.
@@ -933,6 +1151,15 @@ impl BlockingSim {
     }
     pub fn set_faults(&self, faults: Faults) {
         self.inner.set_faults(faults);
+    }
+    pub fn env_url(&self, id: &str) -> String {
+        format!("{}/e/{id}", self.url())
+    }
+    pub fn env_stats(&self, id: &str) -> Option<EnvStats> {
+        self.inner.env_stats(id)
+    }
+    pub fn fleet_stats(&self) -> EnvStats {
+        self.inner.fleet_stats()
     }
     pub fn set_now(&self, now: Option<i64>) {
         *lock(&self.inner.now_override) = now;

@@ -3,6 +3,7 @@
 mod auth_time;
 mod client;
 mod dql;
+mod environments;
 mod events;
 mod faults;
 mod metrics;
