@@ -16,6 +16,7 @@ use crate::source::prometheus;
 use crate::source::secret::Secret;
 use crate::source::{Sli, SourceKind};
 
+#[derive(Clone)]
 pub struct Plan {
     pub root: PathBuf,
     pub settings: Settings,
@@ -284,8 +285,26 @@ fn without_tokens(env: &BTreeMap<String, String>, settings: &Settings) -> BTreeM
         .filter_map(|k| env.get(k))
         .filter(|v| v.len() >= 8)
         .collect();
+    // Every environment's token variable too (a fleet's thousands): by name, and any other
+    // variable holding one of their values exactly.
+    let fleet: std::collections::HashSet<&str> = settings
+        .environments
+        .values()
+        .filter_map(|e| e.token_env.as_ref().map(|t| t.value.as_str()))
+        .collect();
+    let fleet_values: std::collections::HashSet<&str> = fleet
+        .iter()
+        .filter_map(|k| env.get(*k))
+        .filter(|v| v.len() >= 8)
+        .map(String::as_str)
+        .collect();
     env.iter()
-        .filter(|(k, v)| !secret.contains(k) && !values.iter().any(|t| v.contains(t.as_str())))
+        .filter(|(k, v)| {
+            !secret.contains(k)
+                && !fleet.contains(k.as_str())
+                && !fleet_values.contains(v.as_str())
+                && !values.iter().any(|t| v.contains(t.as_str()))
+        })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }

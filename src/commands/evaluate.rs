@@ -36,6 +36,7 @@ pub fn run_eval(args: &EvalArgs, ui: &Ui) -> Exit {
         pinned: false,
         judge: None,
         warm_up_minutes: None,
+        fleet: None,
     };
     if args.fleet.environments.is_some() {
         return crate::fleet::run(job, &args.fleet, ui);
@@ -112,6 +113,7 @@ pub fn run_gate(args: &GateArgs, ui: &Ui) -> Exit {
             crate::cli::JudgeArg::Statistical => crate::judge::JudgeMode::Statistical,
         }),
         warm_up_minutes: args.warm_up_minutes,
+        fleet: None,
     };
     if args.fleet.environments.is_some() {
         return crate::fleet::run(job, &args.fleet, ui);

@@ -240,7 +240,24 @@ pub(crate) fn run(job: Job, fleet: &FleetArgs, ui: &Ui) -> Exit {
     );
     // An environment that stops before any report has one `error` row per selected service.
     let services: Vec<Option<String>> = plans.iter().map(|p| p.service.clone()).collect();
-    drop(plans);
+    // What every environment's run may see of the process environment: no tenant's token.
+    let tokens: std::collections::HashSet<&str> = settings
+        .environments
+        .values()
+        .filter_map(|e| e.token_env.as_ref().map(|t| t.value.as_str()))
+        .collect();
+    let base_env: BTreeMap<String, String> = env
+        .iter()
+        .filter(|(k, _)| !tokens.contains(k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let shared = Shared {
+        plans: &plans,
+        base_env: &base_env,
+        env: &env,
+        services: &services,
+        history: &history,
+    };
 
     // Each environment's run renders nothing itself: JSON, no files, no CI output.
     let mut quiet_output = job.output.clone();
@@ -263,22 +280,15 @@ pub(crate) fn run(job: Job, fleet: &FleetArgs, ui: &Ui) -> Exit {
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let tx = tx.clone();
-            let (names, next, job, quiet_output, quiet_ui, history, services) = (
-                &names,
-                &next,
-                &job,
-                &quiet_output,
-                &quiet_ui,
-                &history,
-                &services,
-            );
+            let (names, next, job, quiet_output, quiet_ui, shared) =
+                (&names, &next, &job, &quiet_output, &quiet_ui, &shared);
             std::thread::Builder::new()
                 .stack_size(2 << 20)
                 .spawn_scoped(scope, move || {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(name) = names.get(i) else { break };
-                        let out = one(job, quiet_output, quiet_ui, history, name, services);
+                        let out = one(job, quiet_output, quiet_ui, shared, name);
                         if tx.send(out).is_err() {
                             break;
                         }
@@ -354,19 +364,48 @@ fn finish(f: &FleetReport, job: &Job, env: &BTreeMap<String, String>, ui: &Ui) -
     Exit::of(f.result, output.fail_on)
 }
 
+/// What the environments' runs share, read once.
+struct Shared<'a> {
+    /// Resolved without an environment; each run takes a copy pointed at its own.
+    plans: &'a [crate::plan::Plan],
+    /// The process environment without any tenant's token variable.
+    base_env: &'a BTreeMap<String, String>,
+    /// The whole process environment, for each run's own token.
+    env: &'a BTreeMap<String, String>,
+    services: &'a [Option<String>],
+    history: &'a HistoryLocation,
+}
+
 /// One environment: an ordinary run against it, its reports cut down to rows.
 fn one(
     job: &Job,
     output: &crate::cli::OutputArgs,
     ui: &Ui,
-    history: &HistoryLocation,
+    shared: &Shared,
     name: &str,
-    services: &[Option<String>],
 ) -> Vec<Row> {
+    let services = shared.services;
     let mut select = job.select.clone();
     select.environment = Some(name.to_string());
+    let mut plans = shared.plans.to_vec();
+    let mut env = shared.base_env.clone();
+    for p in &mut plans {
+        if let Err(m) = p.settings.select_environment(name) {
+            return vec![Row::error(name, None, &m)];
+        }
+    }
+    if let Some(var) = plans.first().and_then(|p| {
+        p.settings
+            .selected_environment
+            .as_ref()
+            .and_then(|e| e.token_env.as_ref())
+            .map(|t| t.value.clone())
+    }) && let Some(v) = shared.env.get(&var)
+    {
+        env.insert(var, v.clone());
+    }
     let mut output = output.clone();
-    match history {
+    match shared.history {
         HistoryLocation::Dynatrace => {}
         HistoryLocation::File(p) | HistoryLocation::Default(p) => {
             let own = history_of(p, name);
@@ -389,6 +428,7 @@ fn one(
         pinned: job.pinned,
         judge: job.judge,
         warm_up_minutes: job.warm_up_minutes,
+        fleet: Some(crate::pipeline::FleetMember { plans, env }),
     };
     match crate::pipeline::reports(&job, ui, &crate::clock::SystemClock) {
         Ok(reports) if !reports.is_empty() => reports.iter().map(|r| Row::of(name, r)).collect(),

@@ -89,7 +89,8 @@ pub struct Settings {
     /// `context:` — the problem policy and whether changes in the windows are listed.
     pub context: ContextSettings,
     /// `environments:` — named Dynatrace environments (tenants), in name order (docs/fleets.md).
-    pub environments: std::collections::BTreeMap<String, Environment>,
+    /// Shared: a fleet's plans are cloned once per environment, and there may be thousands.
+    pub environments: Arc<std::collections::BTreeMap<String, Environment>>,
     /// `stages: {production: {environment: prod-eu}}` — the environment each stage talks to.
     pub stage_environments: std::collections::BTreeMap<String, Sourced<String>>,
     /// The entry of `environments:` this run talks to (`--environment`, or the stage's), once
@@ -268,7 +269,7 @@ pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Set
         s.dynatrace = Some(dt);
     }
     if let Some(n) = f.get("environments") {
-        s.environments = read_environments(n, r);
+        s.environments = Arc::new(read_environments(n, r));
     }
     if let Some(n) = f.get("stages") {
         s.stage_environments = read_stages(n, r);

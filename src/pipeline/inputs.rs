@@ -215,8 +215,14 @@ pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
             "e.g. --concurrency 8",
         )));
     }
-    let env = environment();
-    let plans = resolve_all(&job.select, &env)?;
+    let (env, plans) = match &job.fleet {
+        Some(f) => (f.env.clone(), f.plans.clone()),
+        None => {
+            let env = environment();
+            let plans = resolve_all(&job.select, &env)?;
+            (env, plans)
+        }
+    };
     let mut findings: Vec<Problem> = plans
         .iter()
         .flat_map(|p| p.findings.iter().cloned())

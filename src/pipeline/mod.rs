@@ -62,6 +62,14 @@ pub(crate) struct Job<'a> {
     pub(crate) judge: Option<crate::judge::JudgeMode>,
     /// `--warm-up-minutes`; `None`: slogate.yaml's `judge.warm_up_minutes`, else the default.
     pub(crate) warm_up_minutes: Option<usize>,
+    /// One environment of a fleet (`crate::fleet`): its plans, read once for all, and the
+    /// environment variables it may see (none of the other tenants' tokens).
+    pub(crate) fleet: Option<FleetMember>,
+}
+
+pub(crate) struct FleetMember {
+    pub(crate) plans: Vec<crate::plan::Plan>,
+    pub(crate) env: std::collections::BTreeMap<String, String>,
 }
 
 impl Job<'_> {
