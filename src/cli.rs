@@ -315,8 +315,9 @@ pub struct FleetArgs {
     #[arg(long, requires = "shard")]
     pub shard_from_zero: bool,
 
-    /// Environments evaluated at once (each with its own connection and limits).
-    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024), requires = "environments")]
+    /// Environments evaluated at once (each with its own connection and limits; all share the
+    /// process-wide cap on requests in flight).
+    #[arg(long, value_name = "N", default_value_t = 128, value_parser = clap::value_parser!(u16).range(1..=1024), requires = "environments")]
     pub parallel: u16,
 }
 

@@ -725,6 +725,25 @@ mod tests {
     }
 
     #[test]
+    fn no_tenants_token_reaches_the_placeholders() {
+        let env: BTreeMap<String, String> = [
+            ("DT_TOKEN_EU", "dt0c01.EU.SECRETVALUE"),
+            ("COPY", "dt0c01.EU.SECRETVALUE"),
+            ("SERVICE_TAG", "checkout"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let file = crate::diag::SourceFile::new(
+            "slogate.yaml",
+            "environments:\n  eu: {url: https://eu.example.com, token_env: DT_TOKEN_EU}\n",
+        );
+        let settings = crate::model::load::parse_settings(file, Vec::new()).value;
+        let kept = without_tokens(&env, &settings);
+        assert_eq!(kept.keys().collect::<Vec<_>>(), vec!["SERVICE_TAG"]);
+    }
+
+    #[test]
     fn label_flags() {
         let l = labels(&["team=pay".into(), "a=b=c".into()]).unwrap();
         assert_eq!(l["a"], "b=c");
