@@ -78,8 +78,8 @@ PY
   sed -i "s|URL/e/|$URL/e/|" "$WORK/slo/slogate.yaml"
   # Every tenant's token in the environment, as a CI would expose its secrets.
   set -a; . "$WORK/tokens.env"; set +a
-  /usr/bin/time -v -o "$WORK/time" "$BIN" eval --config "$WORK/slo" \
-    --from 2026-11-17T10:00:00Z --to 2026-11-17T11:00:00Z --environments all --format jsonl \
+  /usr/bin/time -v -o "$WORK/time" ${PROFILE:+perf record -F 999 -g -o "$PROFILE"} "$BIN" eval --config "$WORK/slo" \
+    --from 2026-11-17T10:00:00Z --to 2026-11-17T11:00:00Z --environments all --format jsonl ${PARALLEL:+--parallel $PARALLEL} \
     >"$WORK/out.jsonl" 2>"$WORK/err" || true
   kill "$SIM_PID"; wait "$SIM_PID" 2>/dev/null || true; SIM_PID=
   python3 - "$WORK" "$N" "$LATENCY_MS" "$PER_ENV" "$CAP" <<'PY'
@@ -107,5 +107,7 @@ print(f"  requests answered {answered} ({throttled} of them 429), {useful} serve
       f"({useful} x {latency} ms / {admitted}) -> {wall / ideal:.2f}x (target <= 1.3x)")
 err = open(f"{work}/err").read().strip().splitlines()
 print("  last stderr line:", err[-1] if err else "")
+cpu = re.search(r"Percent of CPU this job got: (\d+)", t).group(1)
+print(f"  CPU {cpu} %")
 PY
 done

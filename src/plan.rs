@@ -484,6 +484,8 @@ pub struct EnvironmentLimits {
     pub request_timeout: Option<std::time::Duration>,
     pub concurrency: Option<usize>,
     pub proxy: Option<String>,
+    /// Where the adaptive limit starts (a fleet's environments start modestly).
+    pub start: Option<usize>,
 }
 
 impl Connection {
@@ -560,6 +562,7 @@ pub fn connection(
                 }),
                 concurrency: e.concurrency.as_ref().map(|c| c.value.max(1) as usize),
                 proxy: e.proxy.as_ref().map(|p| p.value.clone()),
+                start: None,
             }),
     };
     // From here on every output hides the tokens by value (`secret::redact`).

@@ -108,6 +108,7 @@ pub fn client_for(
         retry: RetryPolicy::default(),
         concurrency,
         proxy: limits.proxy,
+        initial_concurrency: limits.start,
     })
 }
 

@@ -30,6 +30,11 @@ use crate::shell::{ci_kind, environment};
 use crate::ui::{Exit, Ui, ci_commands, stderr, stderr_terminal, stdout};
 use report::{FleetReport, Row, ShardInfo};
 
+/// Requests in flight at once an environment of a fleet starts with (its adaptive limit rises
+/// from there): a fleet's width comes from many environments, and a modest start does not have
+/// hundreds of tenants throttle their first burst at once.
+pub const START_CONCURRENCY: usize = 4;
+
 /// Whether `name` matches a glob: `*` any run of characters, `?` one character.
 pub fn glob(pattern: &str, name: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();

@@ -172,6 +172,7 @@ fn prometheus_client(
         retry: RetryPolicy::default(),
         concurrency,
         proxy: None,
+        initial_concurrency: None,
     })
 }
 
@@ -259,6 +260,11 @@ pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
         }
         Err(p) => return Err(Stop::Invalid(vec![p])),
     };
+    if job.fleet.is_some()
+        && let Some(e) = conn.environment.as_mut()
+    {
+        e.start = Some(crate::fleet::START_CONCURRENCY);
+    }
     if let Some(t) = &conn.token {
         let (t, changed) = preflight::trimmed(t);
         if changed {
