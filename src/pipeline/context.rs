@@ -42,7 +42,9 @@ fn span(w: &Windows) -> Span {
 /// The problems and change events of every service, beside the metrics. At most
 /// `--concurrency` services are asked at a time, and a request the token check has meanwhile
 /// shown to lack its scope is not sent: a fleet with a metrics-only token costs a handful of
-/// refused requests, not two per service. A run without a Dynatrace token asks nothing (its
+/// refused requests, not two per service. Until the token check has answered, only as many
+/// services as fill the adaptive limit's start ask (the others would queue in the limit and go
+/// out after the answer that makes them pointless); after it, all of them. A run without a Dynatrace token asks nothing (its
 /// reports then say "not checked" where a policy needs the problems).
 pub(crate) async fn fetch(
     inputs: &Inputs,
@@ -59,6 +61,10 @@ pub(crate) async fn fetch(
             .filter(|c| !c.allows(scope))
             .map(|_| format!("the token lacks the scope {scope} (docs/token-scopes.md)"))
     };
+    // Two requests a service: half the limit's start in services fills it.
+    let before_check =
+        tokio::sync::Semaphore::new(concurrency.clamp(1, crate::source::limit::INITIAL_LIMIT / 2));
+    let gate = &before_check;
     let jobs = inputs
         .plans
         .iter()
@@ -73,6 +79,11 @@ pub(crate) async fn fetch(
                     changes: None,
                 };
             }
+            let _pass = match known.get() {
+                Some(_) => None,
+                // The check may answer while this waits: then the pass is not needed.
+                None => gate.acquire().await.ok().filter(|_| known.get().is_none()),
+            };
             let selector = service_selector(plan);
             let (from, to) = span(w).whole();
             let problems = async {

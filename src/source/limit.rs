@@ -380,16 +380,16 @@ impl AdaptiveLimit {
                 s.sent = s.sent.saturating_sub(1);
             }
             sample.map(|(seq, latency, signal)| {
-                let change = s.aimd.on_sample(Sample {
+                s.aimd.on_sample(Sample {
                     seq,
                     in_flight,
                     latency,
                     signal,
-                });
-                (change, s.aimd.ceiling())
+                })
             })
         };
-        if let Some((Change::Lowered { from, to, cause }, ceiling)) = change {
+        if let Some(Change::Lowered { from, to, cause }) = change {
+            let ceiling = lock(&self.shared).aimd.ceiling();
             if let Some(c) = ceiling {
                 learn(&self.host, c);
             }
@@ -399,11 +399,8 @@ impl AdaptiveLimit {
                     Cause::Overloaded => "overloaded (503/504 or no answer)",
                     Cause::LatencyRise => "latency rose",
                 };
-                let admits = ceiling
-                    .map(|c| format!("; it admits about {c}, the limit stays at or below that"))
-                    .unwrap_or_default();
                 format!(
-                    "{}: {why}: backing off, requests in flight at once {from} -> {to}{admits}",
+                    "{}: {why}: backing off, requests in flight at once {from} -> {to}",
                     self.host
                 )
             });

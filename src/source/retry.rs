@@ -234,7 +234,7 @@ mod tests {
             Action::RetryAfter(_)
         ));
         // Past `max_throttled`, 429s count again, and the deadline holds throughout.
-        assert_eq!(p.counted(30, 25), 25);
+        assert_eq!(p.counted(30, 25), 10);
         assert_eq!(
             p.decide(p.counted(30, 25), &t, Duration::ZERO, 0.0),
             Action::GiveUp
