@@ -101,6 +101,9 @@ pub enum Command {
     /// Write a config root's objectives as OpenSLO, Sloth or Keptn Lifecycle Toolkit files
     /// (docs/interop.md).
     Export(crate::commands::interop::ExportArgs),
+    /// Fleets of Dynatrace environments: merge the shards' reports (docs/fleets.md).
+    #[command(subcommand)]
+    Fleet(FleetCommand),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
     Completions(CompletionsArgs),
     /// Print the man page (roff) to stdout, or write one page per command into a folder.
@@ -117,6 +120,40 @@ pub struct CompletionsArgs {
     /// The shell to complete in.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FleetCommand {
+    /// Combine the JSON reports of `--shard I/N` runs into the report one run would have written.
+    Merge(FleetMergeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct FleetMergeArgs {
+    /// Shard reports: JSON files, or folders whose *.json files are read.
+    #[arg(required = true, value_name = "DIR|FILE")]
+    pub paths: Vec<PathBuf>,
+
+    /// What goes to stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+
+    /// Also write the merged JSON report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Also write the merged report in every format (fleet.json, fleet.md, fleet.html,
+    /// junit.xml) into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+
+    /// Which CI gets the outcome as variables and annotations.
+    #[arg(long, value_enum, default_value_t = CiArg::Auto)]
+    pub ci: CiArg,
+
+    /// Which outcome makes the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Fail)]
+    pub fail_on: FailOn,
 }
 
 #[derive(Args, Debug)]
@@ -162,6 +199,11 @@ pub struct MarkArgs {
     /// The stage, for the entity selector and the event (default: slogate.yaml `defaults.stage`).
     #[arg(long)]
     pub stage: Option<String>,
+
+    /// The Dynatrace environment: a name under `environments:` in slogate.yaml (default: the
+    /// one `stages:` names for the stage, else `dynatrace:` / DT_URL). See docs/fleets.md.
+    #[arg(long, value_name = "NAME")]
+    pub environment: Option<String>,
 
     /// A service the release touches; repeat it for several (one event each).
     #[arg(long)]
@@ -249,6 +291,34 @@ pub struct SelectArgs {
     /// dynatrace/dynatrace.conf.yaml or slogate.yaml). See docs/dashboards.md.
     #[arg(long, value_name = "ID|query")]
     pub dashboard: Option<String>,
+
+    /// The Dynatrace environment: a name under `environments:` in slogate.yaml (default: the
+    /// one `stages:` names for the stage, else `dynatrace:` / DT_URL). See docs/fleets.md.
+    #[arg(long, value_name = "NAME")]
+    pub environment: Option<String>,
+}
+
+/// One run over many Dynatrace environments (docs/fleets.md).
+#[derive(Args, Debug, Clone, Default)]
+pub struct FleetArgs {
+    /// Evaluate in every environment whose name matches: `all`, a glob (`prod-*`, `tenant-0??`),
+    /// or several separated by commas. Prints a fleet report; the worst outcome is the exit code.
+    #[arg(long, value_name = "PATTERN|all", conflicts_with = "environment")]
+    pub environments: Option<String>,
+
+    /// Evaluate only shard I of N (1-based) of the matching environments, chosen by a stable hash
+    /// of each name; `slogate fleet merge` combines the shards' JSON reports.
+    #[arg(long, value_name = "I/N", value_parser = crate::fleet::shard::parse, requires = "environments")]
+    pub shard: Option<crate::fleet::shard::Shard>,
+
+    /// --shard's I counts from 0 (Kubernetes' JOB_COMPLETION_INDEX), not from 1.
+    #[arg(long, requires = "shard")]
+    pub shard_from_zero: bool,
+
+    /// Environments evaluated at once (each with its own connection and limits; all share the
+    /// process-wide cap on requests in flight).
+    #[arg(long, value_name = "N", default_value_t = 128, value_parser = clap::value_parser!(u16).range(1..=1024), requires = "environments")]
+    pub parallel: u16,
 }
 
 impl SelectArgs {
@@ -263,6 +333,7 @@ impl SelectArgs {
             context: self.context.clone(),
             labels: self.labels.clone(),
             dashboard: self.dashboard.clone(),
+            environment: self.environment.clone(),
         }
     }
 }
@@ -291,6 +362,8 @@ pub enum OutputFormat {
     Junit,
     Markdown,
     Html,
+    /// One JSON line per environment as it finishes (with --environments).
+    Jsonl,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -351,6 +424,9 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub select: SelectArgs,
 
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+
     /// Store this evaluation in the history (gate always does).
     #[arg(long)]
     pub record: bool,
@@ -398,6 +474,9 @@ pub enum BaselineArg {
 pub struct GateArgs {
     #[command(flatten)]
     pub select: SelectArgs,
+
+    #[command(flatten)]
+    pub fleet: FleetArgs,
 
     /// Length of the evaluation window (and of the baseline window before a deployment).
     #[arg(long, value_parser = timeframe_arg, value_name = "DURATION", default_value = "30m")]

@@ -15,6 +15,7 @@ pub mod dashboard;
 pub mod diag;
 pub mod eval;
 pub mod event;
+pub mod fleet;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod hint;

@@ -16,6 +16,7 @@ use crate::source::prometheus;
 use crate::source::secret::Secret;
 use crate::source::{Sli, SourceKind};
 
+#[derive(Clone)]
 pub struct Plan {
     pub root: PathBuf,
     pub settings: Settings,
@@ -105,6 +106,8 @@ pub struct Scope {
     pub labels: Vec<String>,
     /// A dashboard id or `query` (dashboard mode).
     pub dashboard: Option<String>,
+    /// `--environment NAME`: an entry of slogate.yaml's `environments:` (docs/fleets.md).
+    pub environment: Option<String>,
 }
 
 /// Loads and merges the configuration for the selected service and prepares its SLIs.
@@ -160,7 +163,7 @@ fn resolve_filled(
 ) -> Result<Plan, Vec<Problem>> {
     let root = select.config.clone();
     let mut problems = Vec::new();
-    let settings = load_settings(&root, &mut problems);
+    let mut settings = load_settings(&root, &mut problems);
     let project = select
         .project
         .clone()
@@ -179,6 +182,12 @@ fn resolve_filled(
         )]);
     }
     let labels = labels(&select.labels).map_err(|p| vec![p])?;
+    choose_environment(
+        &mut settings,
+        select.environment.as_deref(),
+        stage.as_deref(),
+    )
+    .map_err(|p| vec![p])?;
     let chain = layout::load_chain(&root, stage.as_deref(), service.as_deref(), &mut problems);
     problems.extend(
         chain
@@ -295,6 +304,29 @@ fn resolve_filled(
     })
 }
 
+/// The Dynatrace environment of this run: `--environment NAME`, else the one `stages:` names for
+/// the stage, else none (`dynatrace:` or DT_URL, as before environments existed).
+pub fn choose_environment(
+    settings: &mut Settings,
+    flag: Option<&str>,
+    stage: Option<&str>,
+) -> Result<(), Problem> {
+    let name = match (flag, stage) {
+        (Some(n), _) => n.to_string(),
+        (None, Some(s)) => match settings.stage_environments.get(s) {
+            Some(e) => e.value.clone(),
+            None => return Ok(()),
+        },
+        (None, None) => return Ok(()),
+    };
+    settings.select_environment(&name).map_err(|m| {
+        usage(
+            m,
+            "pass one of the names under `environments:` in slogate.yaml (docs/fleets.md)",
+        )
+    })
+}
+
 /// The environment for `$ENV.` placeholders, without the token variables and without any other
 /// variable holding a token's value: a token must never end up in a query, a report or a log,
 /// whatever name it is exposed under.
@@ -316,8 +348,26 @@ fn without_tokens(env: &BTreeMap<String, String>, settings: &Settings) -> BTreeM
         .filter_map(|k| env.get(k))
         .filter(|v| v.len() >= 8)
         .collect();
+    // Every environment's token variable too (a fleet's thousands): by name, and any other
+    // variable holding one of their values exactly.
+    let fleet: std::collections::HashSet<&str> = settings
+        .environments
+        .values()
+        .filter_map(|e| e.token_env.as_ref().map(|t| t.value.as_str()))
+        .collect();
+    let fleet_values: std::collections::HashSet<&str> = fleet
+        .iter()
+        .filter_map(|k| env.get(*k))
+        .filter(|v| v.len() >= 8)
+        .map(String::as_str)
+        .collect();
     env.iter()
-        .filter(|(k, v)| !secret.contains(k) && !values.iter().any(|t| v.contains(t.as_str())))
+        .filter(|(k, v)| {
+            !secret.contains(k)
+                && !fleet.contains(k.as_str())
+                && !fleet_values.contains(v.as_str())
+                && !values.iter().any(|t| v.contains(t.as_str()))
+        })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
@@ -486,6 +536,19 @@ pub struct Connection {
     pub token: Option<Secret>,
     pub platform_token_env: String,
     pub platform_token: Option<Secret>,
+    /// The `environments:` entry this connection came from, with its own limits.
+    pub environment: Option<EnvironmentLimits>,
+}
+
+/// Per-environment settings of `environments:` that shape the HTTP client.
+#[derive(Clone, Debug, Default)]
+pub struct EnvironmentLimits {
+    pub name: String,
+    pub request_timeout: Option<std::time::Duration>,
+    pub concurrency: Option<usize>,
+    pub proxy: Option<String>,
+    /// Where the adaptive limit starts (a fleet's environments start modestly).
+    pub start: Option<usize>,
 }
 
 impl Connection {
@@ -497,6 +560,7 @@ impl Connection {
             token: None,
             platform_token_env: "DT_PLATFORM_TOKEN".into(),
             platform_token: None,
+            environment: None,
         }
     }
 }
@@ -509,6 +573,9 @@ pub fn connection(
 ) -> Result<Connection, Problem> {
     let dt = settings.dynatrace.clone().unwrap_or_default();
     let (url, from) = match (&dt.url, env.get("DT_URL"), env.get("DT_TENANT")) {
+        (Some(u), _, _) if settings.selected_environment.is_some() => {
+            (u.value.clone(), "slogate.yaml `environments`")
+        }
         (Some(u), _, _) => (u.value.clone(), "slogate.yaml `dynatrace.url`"),
         (None, Some(u), _) => (u.clone(), "DT_URL"),
         (None, None, Some(u)) => (u.clone(), "DT_TENANT"),
@@ -546,6 +613,20 @@ pub fn connection(
             .map(Secret::new),
         token_env,
         platform_token_env,
+        environment: settings
+            .selected_environment
+            .as_ref()
+            .map(|e| EnvironmentLimits {
+                name: e.name.value.clone(),
+                request_timeout: e.request_timeout.as_ref().and_then(|t| {
+                    crate::window::parse_duration(&t.value)
+                        .ok()
+                        .and_then(|d| d.to_std().ok())
+                }),
+                concurrency: e.concurrency.as_ref().map(|c| c.value.max(1) as usize),
+                proxy: e.proxy.as_ref().map(|p| p.value.clone()),
+                start: None,
+            }),
     };
     // From here on every output hides the tokens by value (`secret::redact`).
     for t in [&conn.token, &conn.platform_token].into_iter().flatten() {
@@ -706,6 +787,25 @@ mod tests {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         let kept = without_tokens(&env, &Settings::default());
+        assert_eq!(kept.keys().collect::<Vec<_>>(), vec!["SERVICE_TAG"]);
+    }
+
+    #[test]
+    fn no_tenants_token_reaches_the_placeholders() {
+        let env: BTreeMap<String, String> = [
+            ("DT_TOKEN_EU", "dt0c01.EU.SECRETVALUE"),
+            ("COPY", "dt0c01.EU.SECRETVALUE"),
+            ("SERVICE_TAG", "checkout"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let file = crate::diag::SourceFile::new(
+            "slogate.yaml",
+            "environments:\n  eu: {url: https://eu.example.com, token_env: DT_TOKEN_EU}\n",
+        );
+        let settings = crate::model::load::parse_settings(file, Vec::new()).value;
+        let kept = without_tokens(&env, &settings);
         assert_eq!(kept.keys().collect::<Vec<_>>(), vec!["SERVICE_TAG"]);
     }
 

@@ -89,6 +89,12 @@ pub fn client_for(
     timeout: StdDuration,
     concurrency: usize,
 ) -> Result<Client, crate::source::http::SetupError> {
+    // An `environments:` entry may lower the concurrency and set its own timeout and proxy.
+    let limits = conn.environment.clone().unwrap_or_default();
+    let timeout = limits.request_timeout.unwrap_or(timeout);
+    let concurrency = limits
+        .concurrency
+        .map_or(concurrency, |c| c.min(concurrency));
     Client::new(ClientConfig {
         base_url: conn.url.clone(),
         credentials: Credentials::Dynatrace(Tokens {
@@ -101,6 +107,8 @@ pub fn client_for(
         request_timeout: timeout,
         retry: RetryPolicy::default(),
         concurrency,
+        proxy: limits.proxy,
+        initial_concurrency: limits.start,
     })
 }
 

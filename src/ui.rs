@@ -40,6 +40,8 @@ impl Exit {
 pub struct Ui {
     pub color: bool,
     pub width: usize,
+    /// Diagnostics already shown once (a fleet's environments share the files): not again.
+    pub quiet: bool,
 }
 
 impl Ui {
@@ -51,12 +53,16 @@ impl Ui {
                 std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
             }
         };
-        Ui { color, width: 100 }
+        Ui {
+            color,
+            width: 100,
+            quiet: false,
+        }
     }
 
     /// Prints diagnostics on stderr.
     pub fn problems(&self, problems: &[Problem]) {
-        if problems.is_empty() {
+        if problems.is_empty() || self.quiet {
             return;
         }
         let mut sorted = problems.to_vec();

@@ -38,7 +38,11 @@ pub fn run_eval(args: &EvalArgs, ui: &Ui) -> Exit {
         warm_up_minutes: None,
         dashboard: None,
         control: None,
+        fleet: None,
     };
+    if args.fleet.environments.is_some() {
+        return crate::fleet::run(job, &args.fleet, ui);
+    }
     run(job, ui, &clock)
 }
 
@@ -128,7 +132,11 @@ pub fn run_gate(args: &GateArgs, ui: &Ui) -> Exit {
                 keep_releases: args.keep_releases.map(usize::from),
             }),
         control,
+        fleet: None,
     };
+    if args.fleet.environments.is_some() {
+        return crate::fleet::run(job, &args.fleet, ui);
+    }
     run(job, ui, &clock)
 }
 

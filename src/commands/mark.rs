@@ -47,7 +47,7 @@ pub fn run(args: &MarkArgs, ui: &Ui) -> Exit {
 
 fn mark(args: &MarkArgs) -> Result<Exit, Vec<Problem>> {
     let env = environment();
-    let settings = settings_of(&args.config)?;
+    let mut settings = settings_of(&args.config)?;
     let project = args
         .project
         .clone()
@@ -56,6 +56,9 @@ fn mark(args: &MarkArgs) -> Result<Exit, Vec<Problem>> {
         .stage
         .clone()
         .or_else(|| settings.stage.as_ref().map(|s| s.value.clone()));
+    // The deployment is marked in the environment the gate will read: the flag's, or the stage's.
+    plan::choose_environment(&mut settings, args.environment.as_deref(), stage.as_deref())
+        .map_err(|p| vec![p])?;
     let services: Vec<Option<String>> = if args.service.is_empty() {
         vec![settings.service.as_ref().map(|s| s.value.clone())]
     } else {

@@ -5,6 +5,7 @@ pub mod dashboard;
 pub mod docs;
 pub mod evaluate;
 pub mod explain;
+pub mod fleet;
 pub mod history;
 pub mod interop;
 pub mod lint;
@@ -45,6 +46,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::History(args) => history::run(&args, &ui),
         Command::Import(args) => interop::import(&args, &ui),
         Command::Export(args) => interop::export(&args, &ui),
+        Command::Fleet(crate::cli::FleetCommand::Merge(args)) => fleet::merge(&args, &ui),
         Command::Completions(args) => docs::completions(&args),
         Command::Man(args) => docs::man(&args, &ui),
     }

@@ -44,6 +44,19 @@ const OBJECTS: &[(&str, &str, &[&str])] = &[
         "/properties/dashboard",
         settings::RELEASE_DASHBOARD_KEYS,
     ),
+    // `token` is read only to be refused; the schema leaves it out so editors flag it too.
+    (
+        "slogate",
+        "/$defs/environment",
+        &[
+            "url",
+            "token_env",
+            "request_timeout",
+            "concurrency",
+            "proxy",
+        ],
+    ),
+    ("slogate", "/$defs/stage", settings::STAGE_KEYS),
 ];
 
 /// Each enum of each schema and the values its reader (or lint) accepts.

@@ -17,9 +17,22 @@ pub const SETTINGS_KEYS: &[&str] = &[
     "comparison",
     "context",
     "dashboard",
+    "environments",
+    "stages",
 ];
 /// `dashboard:` — the release comparison dashboard (docs/release-dashboard.md).
 pub const RELEASE_DASHBOARD_KEYS: &[&str] = &["keep_releases", "shared", "owner"];
+/// One entry of `environments:` (docs/fleets.md). `token` is listed only to refuse it.
+pub const ENVIRONMENT_KEYS: &[&str] = &[
+    "url",
+    "token_env",
+    "request_timeout",
+    "concurrency",
+    "proxy",
+    "token",
+];
+/// One entry of `stages:`.
+pub const STAGE_KEYS: &[&str] = &["environment"];
 /// `context:` — what else happened in the windows (docs/context.md).
 pub const CONTEXT_KEYS: &[&str] = &["problems", "changes", "maintenance"];
 pub const JUDGE_KEYS: &[&str] = &[
@@ -80,6 +93,14 @@ pub struct Settings {
     pub context: ContextSettings,
     /// `dashboard:` — how `--publish-dashboard` keeps and shares the release dashboard.
     pub release_dashboard: ReleaseDashboardSettings,
+    /// `environments:` — named Dynatrace environments (tenants), in name order (docs/fleets.md).
+    /// Shared: a fleet's plans are cloned once per environment, and there may be thousands.
+    pub environments: Arc<std::collections::BTreeMap<String, Environment>>,
+    /// `stages: {production: {environment: prod-eu}}` — the environment each stage talks to.
+    pub stage_environments: std::collections::BTreeMap<String, Sourced<String>>,
+    /// The entry of `environments:` this run talks to (`--environment`, or the stage's), once
+    /// [`Settings::select_environment`] has put its URL and token variable into `dynatrace`.
+    pub selected_environment: Option<Environment>,
 }
 
 /// `dashboard: {keep_releases: 5, shared: true, owner: release-team}`.
@@ -88,6 +109,21 @@ pub struct ReleaseDashboardSettings {
     pub keep_releases: Option<Sourced<i64>>,
     pub shared: Option<Sourced<bool>>,
     pub owner: Option<Sourced<String>>,
+}
+
+/// A named Dynatrace environment: where it is and which variable holds its token.
+#[derive(Clone, Debug)]
+pub struct Environment {
+    pub name: Sourced<String>,
+    pub url: Option<Sourced<String>>,
+    /// Name of the environment variable holding its API token (never the token itself).
+    pub token_env: Option<Sourced<String>>,
+    /// Per-request timeout (e.g. `30s`), over `--request-timeout`.
+    pub request_timeout: Option<Sourced<String>>,
+    /// Most requests in flight to this environment (below `--concurrency`).
+    pub concurrency: Option<Sourced<i64>>,
+    /// An HTTP(S) proxy for this environment's requests.
+    pub proxy: Option<Sourced<String>>,
 }
 
 /// `context: {problems: note, changes: note}`.
@@ -100,6 +136,33 @@ pub struct ContextSettings {
     /// `ignore` (default) or `note`: maintenance windows need `settings.read`, a broad scope,
     /// so they are asked for only when chosen.
     pub maintenance: Option<Sourced<String>>,
+}
+
+impl Settings {
+    /// Talks to the named environment: its URL and token variable replace `dynatrace.url` and
+    /// `dynatrace.token_env` (the rest of `dynatrace:` — entity selector, dashboard — stays).
+    /// `Err` lists the known names.
+    pub fn select_environment(&mut self, name: &str) -> Result<(), String> {
+        let Some(e) = self.environments.get(name).cloned() else {
+            let known: Vec<&str> = self.environments.keys().map(String::as_str).collect();
+            return Err(if known.is_empty() {
+                format!("unknown environment `{name}`: slogate.yaml has no `environments:`")
+            } else {
+                format!(
+                    "unknown environment `{name}`; known environments: {}",
+                    known.join(", ")
+                )
+            });
+        };
+        let mut dt = self.dynatrace.clone().unwrap_or_default();
+        dt.url = e.url.clone();
+        dt.token_env = e.token_env.clone();
+        // Links into another tenant's UI would be wrong: they follow `url` again.
+        dt.ui_url = None;
+        self.dynatrace = Some(dt);
+        self.selected_environment = Some(e);
+        Ok(())
+    }
 }
 
 impl ContextSettings {
@@ -214,22 +277,36 @@ pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Set
             .into_iter()
             .flatten()
         {
-            if looks_like_token(&env.value) {
-                r.push(
-                    Problem::error("slogate::bad-env-name", &env.origin, "this looks like an API token, not the name of an environment variable")
-                        .help("remove the token from this file and revoke it (it may be in version control); store it in a secret variable such as DT_API_TOKEN and write that NAME here")
-                        .redact(),
-                );
-                env.value.clear();
-            } else if !is_env_name(&env.value) {
-                r.push(
-                    Problem::error("slogate::bad-env-name", &env.origin, format!("`{}` is not an environment variable name", env.value))
-                        .label("expected a variable name such as DT_API_TOKEN")
-                        .help("put the NAME of the variable that holds the token here, never the token itself"),
-                );
-            }
+            check_env_name(env, r);
         }
         s.dynatrace = Some(dt);
+    }
+    if let Some(n) = f.get("environments") {
+        s.environments = Arc::new(read_environments(n, r));
+    }
+    if let Some(n) = f.get("stages") {
+        s.stage_environments = read_stages(n, r);
+    }
+    for (stage, env) in &s.stage_environments {
+        if !s.environments.contains_key(&env.value) {
+            let known: Vec<&str> = s.environments.keys().map(String::as_str).collect();
+            r.push(
+                Problem::error(
+                    "slogate::bad-environment",
+                    &env.origin,
+                    format!(
+                        "stage `{stage}` names the unknown environment `{}`",
+                        env.value
+                    ),
+                )
+                .label("not in `environments:`")
+                .help(if known.is_empty() {
+                    "add it under `environments:` with its url and token_env".to_string()
+                } else {
+                    format!("known environments: {}", known.join(", "))
+                }),
+            );
+        }
     }
     if let Some(n) = f.get("history") {
         s.history = r.string(
@@ -361,6 +438,179 @@ pub fn read(_file: &Arc<SourceFile>, root: Option<&Node>, r: &mut Reader) -> Set
         }
     }
     s
+}
+
+/// A token variable's name; a literal token is refused (and never echoed) and cleared.
+fn check_env_name(env: &mut Sourced<String>, r: &mut Reader) {
+    if looks_like_token(&env.value) {
+        r.push(
+            Problem::error("slogate::bad-env-name", &env.origin, "this looks like an API token, not the name of an environment variable")
+                .help("remove the token from this file and revoke it (it may be in version control); store it in a secret variable such as DT_API_TOKEN and write that NAME here")
+                .redact(),
+        );
+        env.value.clear();
+    } else if !is_env_name(&env.value) {
+        r.push(
+            Problem::error(
+                "slogate::bad-env-name",
+                &env.origin,
+                format!("`{}` is not an environment variable name", env.value),
+            )
+            .label("expected a variable name such as DT_API_TOKEN")
+            .help("put the NAME of the variable that holds the token here, never the token itself"),
+        );
+    }
+}
+
+/// Environment names appear in paths of shards, JUnit suites and CI variables: keep them plain.
+pub fn is_environment_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn read_environments(n: &Node, r: &mut Reader) -> std::collections::BTreeMap<String, Environment> {
+    let mut out = std::collections::BTreeMap::new();
+    let example = "`environments: {prod-eu: {url: https://abc12345.live.dynatrace.com, token_env: DT_TOKEN_EU}}`";
+    let Some(entries) = n.as_map() else {
+        if !n.is_null() {
+            r.type_error(
+                n,
+                "environments",
+                "a mapping of names to environments",
+                example,
+            );
+        }
+        return out;
+    };
+    for (k, v) in entries {
+        let Some(name) = r.string(k, "environment name", example) else {
+            continue;
+        };
+        if !is_environment_name(&name.value) {
+            r.push(
+                Problem::error(
+                    "slogate::bad-environment",
+                    &name.origin,
+                    format!("`{}` is not a usable environment name", name.value),
+                )
+                .label("letters, digits, `-`, `_` and `.` only")
+                .help("name environments like `prod-eu` or `tenant_0042`"),
+            );
+            continue;
+        }
+        let Some(f) = r.fields(v, "an environment", ENVIRONMENT_KEYS, example) else {
+            continue;
+        };
+        if let Some(t) = f.get("token") {
+            // Never echo it: the value may be a real token.
+            r.push(
+                Problem::error(
+                    "slogate::literal-token",
+                    &t.origin,
+                    "a token is written in slogate.yaml",
+                )
+                .help("remove the token from this file and revoke it (it may be in version control); store it in a secret variable and write `token_env: THAT_VARIABLE` instead")
+                .redact(),
+            );
+        }
+        let mut e = Environment {
+            name: name.clone(),
+            url: f
+                .get("url")
+                .and_then(|v| r.string(v, "url", "`url: https://abc12345.live.dynatrace.com`")),
+            token_env: f
+                .get("token_env")
+                .and_then(|v| r.string(v, "token_env", "`token_env: DT_TOKEN_EU`")),
+            request_timeout: f
+                .get("request_timeout")
+                .and_then(|v| r.string(v, "request_timeout", "`request_timeout: 30s`")),
+            concurrency: f
+                .get("concurrency")
+                .and_then(|v| r.integer(v, "concurrency", "`concurrency: 4`")),
+            proxy: f
+                .get("proxy")
+                .and_then(|v| r.string(v, "proxy", "`proxy: http://proxy.example:3128`")),
+        };
+        if let Some(t) = e.token_env.as_mut() {
+            check_env_name(t, r);
+        }
+        if e.url.is_none() {
+            r.push(
+                Problem::error(
+                    "slogate::bad-environment",
+                    &name.origin,
+                    format!("environment `{}` has no url", name.value),
+                )
+                .label("no `url:`")
+                .help("add `url: https://<env>.live.dynatrace.com` (or the Managed cluster's /e/<id> URL)"),
+            );
+        }
+        if let Some(t) = &e.request_timeout
+            && crate::window::parse_duration_in(&t.value, "request_timeout", 1, 600).is_err()
+        {
+            r.push(
+                Problem::error(
+                    "slogate::bad-environment",
+                    &t.origin,
+                    format!(
+                        "request_timeout `{}` is not a duration from 1s to 10m",
+                        t.value
+                    ),
+                )
+                .label("not a timeout")
+                .help("write e.g. `request_timeout: 30s`"),
+            );
+            e.request_timeout = None;
+        }
+        if let Some(c) = &e.concurrency
+            && !(1..=crate::cli::MAX_CONCURRENCY as i64).contains(&c.value)
+        {
+            r.push(
+                Problem::error(
+                    "slogate::bad-environment",
+                    &c.origin,
+                    format!(
+                        "concurrency {} is out of range: allowed 1 to {}",
+                        c.value,
+                        crate::cli::MAX_CONCURRENCY
+                    ),
+                )
+                .label("out of range")
+                .help("write e.g. `concurrency: 4`"),
+            );
+            e.concurrency = None;
+        }
+        out.insert(name.value.clone(), e);
+    }
+    out
+}
+
+fn read_stages(n: &Node, r: &mut Reader) -> std::collections::BTreeMap<String, Sourced<String>> {
+    let mut out = std::collections::BTreeMap::new();
+    let example = "`stages: {production: {environment: prod-eu}}`";
+    let Some(entries) = n.as_map() else {
+        if !n.is_null() {
+            r.type_error(n, "stages", "a mapping of stage names to settings", example);
+        }
+        return out;
+    };
+    for (k, v) in entries {
+        let Some(stage) = r.string(k, "stage name", example) else {
+            continue;
+        };
+        let Some(f) = r.fields(v, "a stage", STAGE_KEYS, example) else {
+            continue;
+        };
+        if let Some(e) = f
+            .get("environment")
+            .and_then(|v| r.string(v, "environment", "`environment: prod-eu`"))
+        {
+            out.insert(stage.value, e);
+        }
+    }
+    out
 }
 
 fn read_context(n: &Node, r: &mut Reader) -> ContextSettings {

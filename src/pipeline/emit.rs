@@ -16,6 +16,16 @@ use crate::ui::{ci_commands, stdout};
 
 /// Formats that need one report: with several services they go to `--report-dir` instead.
 pub fn check_format(output: &OutputArgs, services: usize) -> Result<(), Vec<Problem>> {
+    if output.format == OutputFormat::Jsonl {
+        return Err(vec![
+            Problem::file(
+                "slogate::usage",
+                "command line",
+                "--format jsonl streams one line per environment of a fleet",
+            )
+            .help("add --environments PATTERN|all, or use --format json for one run"),
+        ]);
+    }
     let single_only = matches!(output.format, OutputFormat::Junit | OutputFormat::Html);
     if single_only && services > 1 {
         return Err(vec![
@@ -44,7 +54,7 @@ fn io_problem(path: &Path, e: &std::io::Error) -> Problem {
     .help("check that the folder exists and is writable")
 }
 
-fn write(path: &Path, text: &str) -> Result<(), Problem> {
+pub(crate) fn write(path: &Path, text: &str) -> Result<(), Problem> {
     if let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
     {
@@ -54,7 +64,7 @@ fn write(path: &Path, text: &str) -> Result<(), Problem> {
     std::fs::write(path, &*crate::report::sanitize::guard(&text)).map_err(|e| io_problem(path, &e))
 }
 
-fn append(path: &Path, text: &str) -> Result<(), Problem> {
+pub(crate) fn append(path: &Path, text: &str) -> Result<(), Problem> {
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -280,7 +290,7 @@ pub fn emit(
 
     let main = match output.format {
         OutputFormat::Text => text(reports),
-        OutputFormat::Json => json(reports),
+        OutputFormat::Json | OutputFormat::Jsonl => json(reports),
         OutputFormat::Markdown => markdown(reports),
         OutputFormat::Junit => report::junit::render(&reports[0]),
         OutputFormat::Html => report::html::render(&reports[0]),

@@ -216,7 +216,32 @@ fn prometheus_client(
         request_timeout: timeout,
         retry: RetryPolicy::default(),
         concurrency,
+        proxy: None,
+        initial_concurrency: None,
     })
+}
+
+/// The plans of a fleet, read and checked once before any environment is asked: an error in the
+/// files stops the run (`invalid`); findings worth showing are shown once here.
+pub(crate) fn resolve_checked(
+    job: &Job,
+    ui: &Ui,
+    env: &BTreeMap<String, String>,
+) -> Result<Vec<Plan>, Stop> {
+    let mut select = job.select.clone();
+    select.environment = None;
+    let plans = resolve_all(&select, env)?;
+    let mut findings: Vec<Problem> = plans
+        .iter()
+        .flat_map(|p| p.findings.iter().cloned())
+        .collect();
+    dedupe(&mut findings);
+    if findings.iter().any(crate::model::lint::stops) {
+        return Err(Stop::Invalid(findings));
+    }
+    ui.problems(&findings);
+    read_previous(&job.output.previous)?;
+    Ok(plans)
 }
 
 /// Flags, files and environment → plans and a connection. An error in a file stops here, before
@@ -236,8 +261,14 @@ pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
             "e.g. --concurrency 8",
         )));
     }
-    let env = environment();
-    let mut plans = resolve_all(&job.select, &env)?;
+    let (env, mut plans) = match &job.fleet {
+        Some(f) => (f.env.clone(), f.plans.clone()),
+        None => {
+            let env = environment();
+            let plans = resolve_all(&job.select, &env)?;
+            (env, plans)
+        }
+    };
     if let Some(c) = &job.control {
         attach_control(&job.select, &env, c, &mut plans)?;
     }
@@ -278,6 +309,11 @@ pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
         }
         Err(p) => return Err(Stop::Invalid(vec![p])),
     };
+    if job.fleet.is_some()
+        && let Some(e) = conn.environment.as_mut()
+    {
+        e.start = Some(crate::fleet::START_CONCURRENCY);
+    }
     if let Some(t) = &conn.token {
         let (t, changed) = preflight::trimmed(t);
         if changed {

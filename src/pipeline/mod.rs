@@ -23,8 +23,10 @@ use crate::ui::{Exit, Ui, stderr};
 use crate::window::TimeWindow;
 use chrono::{DateTime, Duration, Utc};
 use inputs::needed_scopes;
+pub(crate) use inputs::resolve_checked;
 
 /// Which window is evaluated.
+#[derive(Clone)]
 pub(crate) enum When {
     Fixed(TimeWindow),
     /// The given length, ending now.
@@ -67,6 +69,14 @@ pub(crate) struct Job<'a> {
     /// `--control-service` / `--control-label`: the canary is compared with this control over
     /// the same window (docs/judge.md).
     pub(crate) control: Option<crate::plan::Control>,
+    /// One environment of a fleet (`crate::fleet`): its plans, read once for all, and the
+    /// environment variables it may see (none of the other tenants' tokens).
+    pub(crate) fleet: Option<FleetMember>,
+}
+
+pub(crate) struct FleetMember {
+    pub(crate) plans: Vec<crate::plan::Plan>,
+    pub(crate) env: std::collections::BTreeMap<String, String>,
 }
 
 impl Job<'_> {
@@ -152,6 +162,25 @@ fn dashboard_stop(s: crate::dashboard::engine::Stopped, inputs: &inputs::Inputs)
 
 /// The steps, in order; each takes what the earlier ones produced.
 pub(crate) fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, Stop> {
+    let (reports, inputs, side_effects) = evaluated(job, ui, clock)?;
+    publish::finish(&reports, &inputs, job.output, &side_effects)
+}
+
+/// The reports of one environment, for a fleet (`crate::fleet`), which renders them itself.
+pub(crate) fn reports(
+    job: &Job,
+    ui: &Ui,
+    clock: &dyn Clock,
+) -> Result<Vec<crate::report::Report>, Stop> {
+    evaluated(job, ui, clock).map(|(reports, _, _)| reports)
+}
+
+/// Every step but the last: the reports, before they are rendered and decide the exit code.
+fn evaluated(
+    job: &Job,
+    ui: &Ui,
+    clock: &dyn Clock,
+) -> Result<(Vec<crate::report::Report>, inputs::Inputs, Vec<String>), Stop> {
     let mut inputs = inputs::gather(job, ui)?;
     let rt = runtime()?;
     // Dashboard mode: the dashboard and its scoring settings, before earlier verdicts are read.
@@ -206,5 +235,5 @@ pub(crate) fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, St
     let side_effects =
         publish::side_effects(job, &inputs, &mut earlier, pushes, &mut reports, &rt, clock);
     score::unanchored(job, &inputs, unanchored, &mut reports);
-    publish::finish(&reports, &inputs, job.output, &side_effects)
+    Ok((reports, inputs, side_effects))
 }

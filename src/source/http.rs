@@ -44,6 +44,12 @@ pub struct ClientConfig {
     /// The most requests in flight at once against this environment (`--concurrency`): a hard
     /// ceiling; below it the limit adapts to the environment (`source::limit`).
     pub concurrency: usize,
+    /// A proxy set for this server in slogate.yaml (`environments.<name>.proxy`), over the
+    /// proxy variables.
+    pub proxy: Option<String>,
+    /// The adaptive limit's start, below its default (a fleet's environments start modestly:
+    /// the fleet's width comes from many environments, not from depth in one).
+    pub initial_concurrency: Option<usize>,
 }
 
 /// A response as the sources need it.
@@ -155,6 +161,9 @@ fn redirect_policy(base: &str, url_name: &str, keep_body: bool) -> reqwest::redi
 pub fn proxy_for(base: &str, env: &std::collections::BTreeMap<String, String>) -> Option<String> {
     proxy_setting(base, env).map(|(_, proxy)| proxy)
 }
+
+/// The variables [`proxy_setting`] reads (lower case; the upper-case forms too).
+const PROXY_VARS: [&str; 4] = ["no_proxy", "https_proxy", "http_proxy", "all_proxy"];
 
 /// [`proxy_for`] with the name of the variable it came from.
 fn proxy_setting(
@@ -300,9 +309,19 @@ impl std::fmt::Display for SetupError {
 
 impl Client {
     pub fn new(config: ClientConfig) -> Result<Self, SetupError> {
-        let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+        // Only the proxy variables: a fleet's process holds thousands of token variables, and
+        // copying them all for every client would cost a fleet time quadratic in its size.
+        let env: std::collections::BTreeMap<String, String> = PROXY_VARS
+            .iter()
+            .flat_map(|n| [n.to_string(), n.to_ascii_uppercase()])
+            .filter_map(|n| std::env::var(&n).ok().map(|v| (n, v)))
+            .collect();
         // System proxies off: the one proxy (or none) is chosen by `proxy_for`.
-        let proxy = match proxy_setting(&config.base_url, &env) {
+        let configured = config
+            .proxy
+            .clone()
+            .map(|p| ("slogate.yaml `environments.proxy`".to_string(), p));
+        let proxy = match configured.or_else(|| proxy_setting(&config.base_url, &env)) {
             Some((var, proxy)) => {
                 let p = reqwest::Proxy::all(&proxy).map_err(|e| SetupError {
                     message: crate::source::secret::userinfo_hidden(&format!(
@@ -344,11 +363,21 @@ impl Client {
         Ok(Client {
             http,
             post_http,
-            limit: Arc::new(AdaptiveLimit::new(
-                LimitConfig::with_max(config.concurrency),
-                GlobalLimit::process(),
-                host_of(&config.base_url),
-            )),
+            limit: Arc::new({
+                let host = host_of(&config.base_url);
+                let mut cfg = LimitConfig::with_max(config.concurrency);
+                // Start no higher than asked, nor than other environments on this host admitted.
+                for start in [
+                    config.initial_concurrency,
+                    crate::source::limit::learned(&host),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    cfg.initial = cfg.initial.min(start.max(1));
+                }
+                AdaptiveLimit::new(cfg, GlobalLimit::process(), host)
+            }),
             config,
             stats: Arc::new(Stats::default()),
         })

@@ -21,6 +21,28 @@ pub const DEFAULT_MAX: usize = 64;
 /// The default cap on requests in flight in the whole process, over all environments.
 pub const DEFAULT_GLOBAL_CAP: usize = 256;
 
+/// What environments on one host have taught: about how many requests they admit at once. A
+/// Managed cluster serves its tenants on one host (`/e/<id>`) with the same limits, so a fleet's
+/// later environments there start at what the first ones learnt instead of each being throttled
+/// (and made to wait for `Retry-After`) once. Only ever lowers a client's starting limit.
+static HOST_CEILINGS: Mutex<Option<std::collections::HashMap<String, usize>>> = Mutex::new(None);
+
+/// The ceiling learnt for `host` (`host:port`), if a 429 there taught one.
+pub fn learned(host: &str) -> Option<usize> {
+    HOST_CEILINGS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .and_then(|m| m.get(host).copied())
+}
+
+fn learn(host: &str, ceiling: usize) {
+    let mut m = HOST_CEILINGS.lock().unwrap_or_else(|e| e.into_inner());
+    let m = m.get_or_insert_with(std::collections::HashMap::new);
+    let c = m.entry(host.to_string()).or_insert(ceiling);
+    *c = (*c).min(ceiling).max(1);
+}
+
 /// The limit's settings; [`LimitConfig::with_max`] gives the defaults under a ceiling.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LimitConfig {
@@ -379,6 +401,10 @@ impl AdaptiveLimit {
             })
         };
         if let Some(Change::Lowered { from, to, cause }) = change {
+            let ceiling = lock(&self.shared).aimd.ceiling();
+            if let Some(c) = ceiling {
+                learn(&self.host, c);
+            }
             crate::verbose::note(|| {
                 let why = match cause {
                     Cause::Throttled => "throttled (429)",
@@ -438,6 +464,18 @@ pub fn signal_of_status(status: u16) -> Signal {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_host_remembers_the_least_its_environments_admitted() {
+        let host = "fleet.example:1";
+        assert_eq!(learned(host), None);
+        learn(host, 6);
+        learn(host, 4);
+        learn(host, 9);
+        assert_eq!(learned(host), Some(4));
+        assert_eq!(learned("other.example:1"), None);
+    }
+
     use super::*;
 
     fn ms(n: u64) -> Duration {

@@ -117,10 +117,115 @@ pub fn scrub(text: &str, secrets: &[&Secret]) -> String {
     out
 }
 
-/// Every form of every registered secret, longest first.
-static REGISTERED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// Every form of every registered secret.
+static REGISTERED: std::sync::RwLock<Registry> = std::sync::RwLock::new(Registry::new());
 /// What could not be hidden, in words, for the start-up warning.
 static UNPROTECTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Up to this many forms `redact` replaces them one by one, longest first; beyond it (a fleet
+/// registers a token per environment: thousands) it scans the text once, looking the forms up
+/// by their first [`KEY`] bytes, so its cost does not grow with the number of secrets.
+const FEW: usize = 32;
+const KEY: usize = 8;
+
+struct Registry {
+    /// Longest first while there are at most [`FEW`]; in registration order beyond.
+    forms: Vec<String>,
+    seen: Option<std::collections::HashSet<String>>,
+    /// Forms of at least [`KEY`] bytes by their first [`KEY`] bytes (built beyond [`FEW`]).
+    by_key: Option<std::collections::HashMap<[u8; KEY], Vec<usize>>>,
+    /// Forms shorter than [`KEY`] bytes (beyond [`FEW`]).
+    short: Vec<usize>,
+}
+
+impl Registry {
+    const fn new() -> Self {
+        Registry {
+            forms: Vec::new(),
+            seen: None,
+            by_key: None,
+            short: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, form: String) {
+        if self.forms.len() < FEW {
+            if !self.forms.contains(&form) {
+                self.forms.push(form);
+                self.forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+            }
+            return;
+        }
+        if self.by_key.is_none() {
+            // Switch to the indexed form: every form so far goes into the index.
+            self.seen = Some(self.forms.iter().cloned().collect());
+            self.by_key = Some(std::collections::HashMap::new());
+            for i in 0..self.forms.len() {
+                self.index(i);
+            }
+        }
+        if self.seen.as_mut().is_some_and(|s| s.insert(form.clone())) {
+            self.forms.push(form);
+            self.index(self.forms.len() - 1);
+        }
+    }
+
+    fn index(&mut self, i: usize) {
+        let f = self.forms[i].as_bytes();
+        match (f.get(..KEY), self.by_key.as_mut()) {
+            (Some(k), Some(map)) => {
+                let mut key = [0u8; KEY];
+                key.copy_from_slice(k);
+                map.entry(key).or_default().push(i);
+            }
+            _ => self.short.push(i),
+        }
+    }
+
+    fn redact(&self, text: String) -> String {
+        let Some(map) = &self.by_key else {
+            let mut out = text;
+            for s in &self.forms {
+                if out.contains(s.as_str()) {
+                    out = out.replace(s.as_str(), "***");
+                }
+            }
+            return out;
+        };
+        let b = text.as_bytes();
+        let mut out = String::new();
+        let (mut i, mut last) = (0, 0);
+        while i + MIN_LEN <= b.len() {
+            let mut best = 0;
+            let mut check = |idx: &usize| {
+                let f = self.forms[*idx].as_bytes();
+                if f.len() > best && b[i..].starts_with(f) {
+                    best = f.len();
+                }
+            };
+            if let Some(k) = b.get(i..i + KEY)
+                && let Some(found) = map.get(k)
+            {
+                found.iter().for_each(&mut check);
+            }
+            self.short.iter().for_each(&mut check);
+            if best > 0 {
+                // A form is valid UTF-8 and starts on a character, so both cuts are on one.
+                out.push_str(&text[last..i]);
+                out.push_str("***");
+                i += best;
+                last = i;
+            } else {
+                i += 1;
+            }
+        }
+        if last == 0 {
+            return text;
+        }
+        out.push_str(&text[last..]);
+        out
+    }
+}
 
 /// Hides `secret` (in every form) in everything `redact` sees from now on. `what` names it for
 /// the warning when it is too short to be hidden (e.g. "the password in PROMETHEUS_PASSWORD").
@@ -136,13 +241,10 @@ pub fn register_named(secret: &Secret, what: &str) {
         }
         return;
     }
-    let mut all = REGISTERED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut all = REGISTERED.write().unwrap_or_else(|e| e.into_inner());
     for f in forms(&secret.0) {
-        if !all.contains(&f) {
-            all.push(f);
-        }
+        all.add(f);
     }
-    all.sort_by_key(|f| std::cmp::Reverse(f.len()));
 }
 
 /// [`register_named`] for a token.
@@ -164,14 +266,11 @@ pub fn unprotected() -> Vec<String> {
 
 /// `scrub` with every registered secret: the last step before text leaves the process.
 pub fn redact(text: &str) -> String {
-    let all = REGISTERED.lock().unwrap_or_else(|e| e.into_inner());
-    let mut out = schemes_hidden(&userinfo_hidden(text));
-    for s in all.iter() {
-        if out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), "***");
-        }
-    }
-    out
+    let out = schemes_hidden(&userinfo_hidden(text));
+    REGISTERED
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .redact(out)
 }
 
 /// The credential after `Basic `, `Bearer ` or `Api-Token ` (any case), as an `Authorization`
@@ -335,6 +434,27 @@ mod tests {
         ] {
             assert_eq!(userinfo_hidden(text), want, "{text}");
         }
+    }
+
+    #[test]
+    fn many_secrets_are_hidden_by_the_indexed_scan() {
+        let mut r = Registry::new();
+        for i in 0..500 {
+            for f in forms(&format!("dt0c01.FLEET.env{i:04}")) {
+                r.add(f);
+            }
+        }
+        r.add("abcde".into()); // shorter than the key
+        assert!(r.by_key.is_some());
+        let text =
+            "a dt0c01.FLEET.env0042 b ZHQwYzAxLkZMRUVULmVudjA0OTk c abcde, dt0c01.FLEET.env99 ü"
+                .to_string();
+        assert_eq!(r.redact(text), "a *** b *** c ***, dt0c01.FLEET.env99 ü");
+        // The longest form at a place wins: `dt0c01.FLEET.env0042` inside a longer secret.
+        r.add("dt0c01.FLEET.env0042.MORE".into());
+        assert_eq!(r.redact("x dt0c01.FLEET.env0042.MORE y".into()), "x *** y");
+        let clean = "nothing secret here".to_string();
+        assert_eq!(r.redact(clean.clone()), clean);
     }
 
     #[test]

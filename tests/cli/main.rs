@@ -15,6 +15,7 @@ mod dashboard;
 mod docs;
 mod dynatrace;
 mod dynatrace_forms;
+mod fleet;
 mod history;
 mod history_gate;
 mod history_page;
