@@ -433,7 +433,7 @@ fn one(
         pinned: job.pinned,
         judge: job.judge,
         warm_up_minutes: job.warm_up_minutes,
-        dashboard: job.dashboard.clone(),
+        dashboard: job.dashboard,
         control: job.control.clone(),
         fleet: Some(crate::pipeline::FleetMember { plans, env }),
     };
