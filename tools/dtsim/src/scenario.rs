@@ -94,6 +94,9 @@ pub struct Scenario {
     pub faults: Faults,
     /// Request-level traffic behind the built-in service metrics (see `traffic.rs`).
     pub traffic: Vec<crate::traffic::TrafficDef>,
+    /// How long (real milliseconds) an event ingested through the API stays invisible to
+    /// `GET /api/v2/events`: Dynatrace shows new events only after an ingest delay. 0: at once.
+    pub event_visibility_delay_ms: i64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
