@@ -32,6 +32,10 @@ pub(crate) enum When {
     /// After a deployment: found in Dynatrace (`lookback`) or given.
     Anchored {
         deployment: Option<DateTime<Utc>>,
+        /// Which events may anchor when none is given (`--since-event`).
+        kind: crate::context::AnchorKind,
+        /// `--event-wait`: how long to retry while the event is not yet visible.
+        event_wait: Duration,
         lookback: Duration,
         delay: Duration,
         length: Duration,
@@ -177,7 +181,7 @@ pub(crate) fn evaluate(job: &Job, ui: &Ui, clock: &dyn Clock) -> Result<Exit, St
         ui,
         clock.now(),
     ))?;
-    let found = windows::of(job, &inputs.plans, &inputs.client, &rt, clock.now())?;
+    let found = windows::of(job, &inputs.plans, &inputs.client, &rt, clock)?;
     // A service without a deployment event leaves the run with an `error` report of its own.
     let (windows, unanchored) = windows::anchored(found, &mut inputs.plans, &mut previous)?;
     let waited = windows::wait(job, &windows, inputs.settle, clock)?;
