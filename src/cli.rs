@@ -204,6 +204,14 @@ pub struct MarkArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Make an event that cannot be read back (not visible in Dynatrace within --event-wait) an error, exit 3; without it, a warning.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub verify: bool,
+
+    /// How long to keep reading the events back while Dynatrace does not show them yet (its ingest delay); 0s: read once, do not wait.
+    #[arg(long, value_parser = event_wait_arg, value_name = "DURATION", default_value = "3m")]
+    pub event_wait: String,
+
     /// What goes to stdout: a line per event, or the events and Dynatrace's answers as JSON.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,

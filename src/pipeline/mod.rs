@@ -4,6 +4,7 @@
 
 mod context;
 pub(crate) use context::requests as context_requests;
+pub(crate) use windows::{human, poll_interval};
 mod earlier;
 pub mod emit;
 mod fetch;

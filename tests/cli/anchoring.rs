@@ -50,7 +50,11 @@ fn gate(sim: &BlockingSim, extra: &[&str]) -> crate::support::Output {
 #[test]
 fn gate_waits_for_a_deployment_event_that_becomes_visible_late() {
     let sim = late(2_500);
-    mark_at(&sim, &[]).assert_code(0);
+    // Without --verify, an event not visible yet is a warning only.
+    mark_at(&sim, &["--event-wait", "0s"])
+        .assert_code(0)
+        .assert_stdout_contains("not visible in Dynatrace after 0 s")
+        .assert_stderr_contains("warning: CUSTOM_DEPLOYMENT");
     let out = gate(
         &sim,
         &[
@@ -73,7 +77,7 @@ fn gate_waits_for_a_deployment_event_that_becomes_visible_late() {
 #[test]
 fn a_deployment_event_later_than_the_wait_is_still_no_deployment_found() {
     let sim = late(600_000);
-    mark_at(&sim, &[]).assert_code(0);
+    mark_at(&sim, &["--event-wait", "0s"]).assert_code(0);
     let out = gate(&sim, &["--since-deployment", "--event-wait", "2s"]);
     out.assert_code(3)
         .assert_stderr_contains("no deployment found: no CUSTOM_DEPLOYMENT event")
@@ -133,4 +137,43 @@ fn gate_since_event_configuration_without_one_says_what_it_looked_for() {
     );
     out.assert_code(3)
         .assert_stderr_contains("no configuration change found: no CUSTOM_CONFIGURATION event");
+}
+
+#[test]
+fn mark_reports_the_entities_its_event_landed_on() {
+    let sim = late(0);
+    mark_at(&sim, &[])
+        .assert_code(0)
+        .assert_stdout_contains("landed on: checkout (SERVICE-");
+    let out = mark_at(&sim, &["--verify", "--format", "json"]);
+    out.assert_code(0);
+    let doc = out.json();
+    let back = &doc[0]["readBack"];
+    assert_eq!(back["status"], "visible", "{doc}");
+    assert_eq!(back["entities"][0]["name"], "checkout");
+    assert!(
+        back["entities"][0]["entityId"]
+            .as_str()
+            .unwrap()
+            .starts_with("SERVICE-")
+    );
+}
+
+#[test]
+fn mark_waits_for_its_event_and_verify_fails_when_it_never_shows() {
+    let sim = late(1_500);
+    mark_at(&sim, &["--verify", "--event-wait", "20s"])
+        .assert_code(0)
+        .assert_stderr_contains("waiting for the event to become visible in Dynatrace")
+        .assert_stdout_contains("landed on: checkout");
+    let sim = late(600_000);
+    let out = mark_at(&sim, &["--verify", "--event-wait", "2s"]);
+    out.assert_code(3)
+        .assert_stdout_contains("not visible in Dynatrace after 2 s")
+        .assert_stderr_contains(
+            "error: mark --verify: CUSTOM_DEPLOYMENT \"checkout 2.0.0 deployed to production\"",
+        )
+        .assert_stderr_contains("the event is not visible in Dynatrace after 2 s");
+    // The event was sent all the same.
+    assert_eq!(sim.events().len(), 1);
 }
