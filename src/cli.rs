@@ -24,6 +24,11 @@ fn settle_arg(s: &str) -> Result<String, String> {
     duration_arg(s, "settle", 0, DAY)
 }
 
+/// Up to an hour: a gate must not hang on an event that never comes.
+fn event_wait_arg(s: &str) -> Result<String, String> {
+    duration_arg(s, "event-wait", 0, 3600)
+}
+
 fn delay_arg(s: &str) -> Result<String, String> {
     duration_arg(s, "delay", 0, 7 * DAY)
 }
@@ -240,6 +245,14 @@ pub struct MarkArgs {
     /// Print the events instead of sending them.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Make an event that cannot be read back (not visible in Dynatrace within --event-wait) an error, exit 3; without it, a warning.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub verify: bool,
+
+    /// How long to keep reading the events back while Dynatrace does not show them yet (its ingest delay); 0s: read once, do not wait.
+    #[arg(long, value_parser = event_wait_arg, value_name = "DURATION", default_value = "3m")]
+    pub event_wait: String,
 
     /// What goes to stdout: a line per event, or the events and Dynatrace's answers as JSON.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
@@ -470,6 +483,14 @@ pub enum BaselineArg {
     Pinned,
 }
 
+/// `gate --since-event`: which change events anchor the windows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SinceEventArg {
+    Deployment,
+    Configuration,
+    Any,
+}
+
 #[derive(Args, Debug)]
 pub struct GateArgs {
     #[command(flatten)]
@@ -485,6 +506,14 @@ pub struct GateArgs {
     /// Anchor on the latest CUSTOM_DEPLOYMENT event of the selected service(s).
     #[arg(long, conflicts_with = "deployment_time")]
     pub since_deployment: bool,
+
+    /// Anchor on the latest event of this kind: deployment (as --since-deployment), configuration (CUSTOM_CONFIGURATION, or CUSTOM_INFO with feature-flag properties, as `slogate mark --type configuration --flag` sends) or any.
+    #[arg(long, value_enum, value_name = "KIND", conflicts_with_all = ["deployment_time", "since_deployment"])]
+    pub since_event: Option<SinceEventArg>,
+
+    /// With --since-deployment / --since-event: how long to keep asking while the event is not yet visible (Dynatrace shows events a few minutes after ingest); 0s: do not wait.
+    #[arg(long, value_parser = event_wait_arg, value_name = "DURATION", default_value = "3m")]
+    pub event_wait: String,
 
     /// Anchor on this deployment time (RFC 3339, epoch ms, now-10m).
     #[arg(long, value_name = "TIME")]

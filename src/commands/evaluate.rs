@@ -1,7 +1,8 @@
 //! `slogate eval` and `slogate gate`: flags → a [`Job`], run by the pipeline.
 
-use crate::cli::{BaselineArg, EvalArgs, GateArgs, OutputArgs};
+use crate::cli::{BaselineArg, EvalArgs, GateArgs, OutputArgs, SinceEventArg};
 use crate::clock::{Clock, SystemClock};
+use crate::context::AnchorKind;
 use crate::pipeline::{BaselineMode, Job, Stop, When, run, stop, usage};
 use crate::ui::{Exit, Ui};
 use crate::window::{self};
@@ -55,10 +56,11 @@ pub fn run_gate(args: &GateArgs, ui: &Ui) -> Exit {
         let length = parse(&args.timeframe, "timeframe")?;
         let delay = parse(&args.delay, "delay")?;
         let lookback = parse(&args.lookback, "lookback")?;
+        let event_wait = parse(&args.event_wait, "event-wait")?;
         let wait = args.wait.as_deref().map(|w| parse(w, "wait")).transpose()?;
-        Ok::<_, (String, String)>((length, delay, lookback, wait))
+        Ok::<_, (String, String)>((length, delay, lookback, event_wait, wait))
     })();
-    let (length, delay, lookback, wait) = match durations {
+    let (length, delay, lookback, event_wait, wait) = match durations {
         Ok(d) => d,
         Err((m, h)) => return invalid(ui, &args.output, m, &h),
     };
@@ -84,10 +86,17 @@ pub fn run_gate(args: &GateArgs, ui: &Ui) -> Exit {
         },
         None => None,
     };
-    let anchored = args.since_deployment || deployment.is_some();
+    let kind = match args.since_event {
+        Some(SinceEventArg::Configuration) => AnchorKind::Configuration,
+        Some(SinceEventArg::Any) => AnchorKind::Any,
+        Some(SinceEventArg::Deployment) | None => AnchorKind::Deployment,
+    };
+    let anchored = args.since_deployment || args.since_event.is_some() || deployment.is_some();
     let when = if anchored {
         When::Anchored {
             deployment,
+            kind,
+            event_wait,
             lookback,
             delay,
             length,

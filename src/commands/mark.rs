@@ -13,7 +13,7 @@ use crate::event::{self, EventKind, Mark};
 use crate::plan;
 use crate::shell::{ci_kind, client_for, environment, runtime, selectors, settings_of};
 use crate::source::entities;
-use crate::source::events::{self, EventError, IngestResult};
+use crate::source::events::{self, EventError, IngestResult, Landed};
 use crate::source::http::SendError;
 use crate::ui::{Exit, Ui, stderr, stdout};
 use crate::window;
@@ -155,24 +155,39 @@ fn mark(args: &MarkArgs) -> Result<Exit, Vec<Problem>> {
             }
         },
     )));
+    let event_wait =
+        window::parse_duration(&args.event_wait).map_err(|m| usage(m, "e.g. --event-wait 3m"))?;
+    let read_back = read_back(&client, &runtime, &clock, &results, start_ms, event_wait);
     let mut exit = Exit::Pass;
     let mut shown = Vec::new();
-    for (((selector, body), result), hint) in bodies.iter().zip(results).zip(hints) {
-        let (line, ok) = describe(body, selector, &result, &conn.token_env, &hint);
+    let mut unverified = Vec::new();
+    for ((((selector, body), result), hint), back) in
+        bodies.iter().zip(results).zip(hints).zip(read_back)
+    {
+        let (mut line, ok) = describe(body, selector, &result, &conn.token_env, &hint);
         if !ok {
             exit = Exit::CouldNotEvaluate;
         }
-        shown.push((line, body, result));
+        line.push_str(&back.text(event_wait, &conn.token_env));
+        if let Some(why) = back.problem(event_wait) {
+            unverified.push(format!(
+                "{} \"{}\": {why}",
+                body["eventType"].as_str().unwrap_or(""),
+                body["title"].as_str().unwrap_or("")
+            ));
+        }
+        shown.push((line, body, result, back));
     }
     match args.format {
         ReportFormat::Json => {
             let doc: Vec<Value> = shown
                 .iter()
-                .map(|(_, body, r)| {
+                .map(|(_, body, r, back)| {
                     serde_json::json!({
                         "event": body,
                         "results": r.as_ref().ok().map(|rs| rs.iter().map(|x| serde_json::json!({"correlationId": x.correlation_id, "status": x.status})).collect::<Vec<_>>()),
                         "error": r.as_ref().err().map(|e| e.to_string()),
+                        "readBack": back.json(),
                     })
                 })
                 .collect();
@@ -182,14 +197,195 @@ fn mark(args: &MarkArgs) -> Result<Exit, Vec<Problem>> {
             ));
         }
         ReportFormat::Text => {
-            let text: String = shown.iter().map(|(l, _, _)| l.as_str()).collect();
+            let text: String = shown.iter().map(|(l, _, _, _)| l.as_str()).collect();
             stdout(&text);
         }
     }
     if exit != Exit::Pass {
         stderr("could not mark every event; see above\n");
     }
+    for why in &unverified {
+        if args.verify {
+            stderr(&format!("error: mark --verify: {why}\n"));
+        } else {
+            stderr(&format!("warning: {why}\n"));
+        }
+    }
+    if args.verify && !unverified.is_empty() {
+        exit = Exit::CouldNotEvaluate;
+    }
     Ok(exit)
+}
+
+/// What reading an event back (by its correlation id) found.
+#[derive(Clone, Debug, PartialEq)]
+enum ReadBack {
+    /// Nothing to read: the event was not sent, or no entity took it.
+    Skipped,
+    /// Visible on these entities (fewer than were sent to when the wait ran out).
+    Landed { on: Vec<Landed>, sent: usize },
+    /// Not visible within the wait.
+    NotVisible,
+    /// The events API refused or failed.
+    Failed(EventError),
+}
+
+impl ReadBack {
+    /// Lines under the event's line in the text output.
+    fn text(&self, wait: chrono::Duration, token_env: &str) -> String {
+        match self {
+            ReadBack::Skipped => String::new(),
+            ReadBack::Landed { on, sent } => {
+                let names: Vec<String> = on
+                    .iter()
+                    .map(|l| match l.entity_name.as_str() {
+                        "" => l.entity_id.clone(),
+                        name => format!("{name} ({})", l.entity_id),
+                    })
+                    .collect();
+                let mut s = format!("  landed on: {}\n", names.join(", "));
+                if on.len() < *sent {
+                    s.push_str(&format!(
+                        "  {} of {sent} visible after {} (--event-wait)\n",
+                        on.len(),
+                        crate::pipeline::human(wait)
+                    ));
+                }
+                s
+            }
+            ReadBack::NotVisible => format!(
+                "  not visible in Dynatrace after {} (--event-wait)\n",
+                crate::pipeline::human(wait)
+            ),
+            ReadBack::Failed(EventError::Send(SendError::Auth { status, message })) => format!(
+                "  could not read it back ({status}): {message}. The token in {token_env} needs the scope events.read for that.\n"
+            ),
+            ReadBack::Failed(e) => format!("  could not read it back: {e}\n"),
+        }
+    }
+
+    /// Why the event is not verified, if it is not.
+    fn problem(&self, wait: chrono::Duration) -> Option<String> {
+        match self {
+            ReadBack::Skipped => None,
+            ReadBack::Landed { on, sent } if on.len() >= *sent => None,
+            ReadBack::Landed { on, sent } => Some(format!(
+                "only {} of the {sent} events are visible in Dynatrace after {}",
+                on.len(),
+                crate::pipeline::human(wait)
+            )),
+            ReadBack::NotVisible => Some(format!(
+                "the event is not visible in Dynatrace after {}; raise --event-wait, or check the events API",
+                crate::pipeline::human(wait)
+            )),
+            ReadBack::Failed(e) => Some(format!("the event could not be read back: {e}")),
+        }
+    }
+
+    fn json(&self) -> Value {
+        let entities = |on: &[Landed]| {
+            on.iter()
+                .map(|l| {
+                    serde_json::json!({"entityId": l.entity_id, "name": l.entity_name, "eventId": l.event_id})
+                })
+                .collect::<Vec<_>>()
+        };
+        match self {
+            ReadBack::Skipped => serde_json::json!({"status": "skipped"}),
+            ReadBack::Landed { on, sent } => serde_json::json!({
+                "status": if on.len() >= *sent { "visible" } else { "partly_visible" },
+                "entities": entities(on),
+            }),
+            ReadBack::NotVisible => serde_json::json!({"status": "not_visible", "entities": []}),
+            ReadBack::Failed(e) => {
+                serde_json::json!({"status": "failed", "error": e.to_string()})
+            }
+        }
+    }
+}
+
+/// Reads each sent event back by its correlation id until every one is visible on as many
+/// entities as took it, or `wait` is over (Dynatrace shows events only after an ingest delay).
+/// Bounded by the number of polls too, whatever the clock does.
+fn read_back(
+    client: &crate::source::http::Client,
+    runtime: &tokio::runtime::Runtime,
+    clock: &dyn Clock,
+    results: &[Result<Vec<IngestResult>, EventError>],
+    start_ms: Option<i64>,
+    wait: chrono::Duration,
+) -> Vec<ReadBack> {
+    const MINUTE_MS: i64 = 60_000;
+    // (correlation id, entities it was sent to) of each event that reached any.
+    let wanted: Vec<Option<(String, usize)>> = results
+        .iter()
+        .map(|r| {
+            let ok: Vec<&IngestResult> = r
+                .as_ref()
+                .ok()?
+                .iter()
+                .filter(|x| x.status == "OK")
+                .collect();
+            let id = ok.first()?.correlation_id.clone();
+            events::plain_correlation_id(&id).then_some((id, ok.len()))
+        })
+        .collect();
+    let mut out: Vec<ReadBack> = wanted
+        .iter()
+        .map(|w| match w {
+            Some(_) => ReadBack::NotVisible,
+            None => ReadBack::Skipped,
+        })
+        .collect();
+    let started = clock.now();
+    let poll = crate::pipeline::poll_interval(wait);
+    let max_polls = wait.num_milliseconds().max(0) / poll.num_milliseconds() + 1;
+    for round in 0..=max_polls {
+        let pending: Vec<usize> = (0..out.len())
+            .filter(|&i| match (&out[i], &wanted[i]) {
+                (ReadBack::NotVisible, Some(_)) => true,
+                (ReadBack::Landed { on, sent }, Some(_)) => on.len() < *sent,
+                _ => false,
+            })
+            .collect();
+        if pending.is_empty() {
+            break;
+        }
+        let waited = clock.now() - started;
+        if round > 0 {
+            if waited >= wait {
+                break;
+            }
+            stderr(&format!(
+                "waiting for the event to become visible in Dynatrace… {} of {} (--event-wait)\n",
+                crate::pipeline::human(waited),
+                crate::pipeline::human(wait)
+            ));
+            clock.sleep((poll.min(wait - waited)).to_std().unwrap_or_default());
+        }
+        let now_ms = clock.now().timestamp_millis();
+        // The event starts at --time (or now): a window around it and now finds it.
+        let from = start_ms.unwrap_or(now_ms).min(now_ms) - 10 * MINUTE_MS;
+        let to = start_ms.unwrap_or(now_ms).max(now_ms) + 10 * MINUTE_MS;
+        let found = runtime.block_on(join_all(pending.iter().map(|&i| {
+            let (id, _) = wanted[i]
+                .as_ref()
+                .expect("pending events have a correlation id");
+            events::by_correlation(client, id, from, to)
+        })));
+        for (i, r) in pending.into_iter().zip(found) {
+            let sent = wanted[i].as_ref().map(|w| w.1).unwrap_or(0);
+            out[i] = match r {
+                Ok(on) if on.is_empty() => ReadBack::NotVisible,
+                Ok(on) => ReadBack::Landed { on, sent },
+                Err(e) => ReadBack::Failed(e),
+            };
+        }
+        if wait <= chrono::Duration::zero() {
+            break;
+        }
+    }
+    out
 }
 
 /// Lines naming what the user may have meant by a service whose event reached no entity: a

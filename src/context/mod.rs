@@ -395,6 +395,57 @@ pub fn problems(raw: &[RawProblem], span: &Span, ui: Option<&str>) -> Vec<Proble
     out.into_iter().map(|(_, p)| p).collect()
 }
 
+/// Which change events may anchor the windows of `gate --since-event`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnchorKind {
+    /// CUSTOM_DEPLOYMENT (`--since-deployment`).
+    Deployment,
+    /// CUSTOM_CONFIGURATION, and CUSTOM_INFO carrying feature-flag properties.
+    Configuration,
+    /// Any of those.
+    Any,
+}
+
+impl AnchorKind {
+    /// The event types to ask Dynatrace for (its event selector takes one type per query).
+    pub fn event_types(self) -> &'static [&'static str] {
+        match self {
+            AnchorKind::Deployment => &["CUSTOM_DEPLOYMENT"],
+            AnchorKind::Configuration => &["CUSTOM_CONFIGURATION", "CUSTOM_INFO"],
+            AnchorKind::Any => CHANGE_TYPES,
+        }
+    }
+
+    /// Whether an event may anchor: a CUSTOM_INFO event only when it is a flag change (other
+    /// info events, slogate's own verdicts among them, change nothing).
+    pub fn anchors(self, event_type: &str, properties: &[(String, String)]) -> bool {
+        self.event_types().contains(&event_type)
+            && (event_type != "CUSTOM_INFO" || flag(properties).is_some())
+    }
+
+    /// What was not found, for the error: `deployment` or `configuration change`.
+    pub fn noun(self) -> &'static str {
+        match self {
+            AnchorKind::Deployment => "deployment",
+            AnchorKind::Configuration => "configuration change",
+            AnchorKind::Any => "deployment or configuration change",
+        }
+    }
+
+    /// The events looked for, for the error.
+    pub fn looked_for(self) -> &'static str {
+        match self {
+            AnchorKind::Deployment => "CUSTOM_DEPLOYMENT event",
+            AnchorKind::Configuration => {
+                "CUSTOM_CONFIGURATION event (or CUSTOM_INFO event with feature-flag properties)"
+            }
+            AnchorKind::Any => {
+                "CUSTOM_DEPLOYMENT or CUSTOM_CONFIGURATION event (or CUSTOM_INFO event with feature-flag properties)"
+            }
+        }
+    }
+}
+
 /// Event types that change what the service does.
 const CHANGE_TYPES: &[&str] = &["CUSTOM_DEPLOYMENT", "CUSTOM_CONFIGURATION", "CUSTOM_INFO"];
 
@@ -543,6 +594,26 @@ pub fn apply(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn anchor_kinds_pick_their_events() {
+        let flag = [("feature_flag.key".to_string(), "checkout".to_string())];
+        let note = [("note".to_string(), "hello".to_string())];
+        let d = AnchorKind::Deployment;
+        assert!(d.anchors("CUSTOM_DEPLOYMENT", &[]));
+        assert!(!d.anchors("CUSTOM_CONFIGURATION", &[]));
+        assert!(!d.anchors("CUSTOM_INFO", &flag));
+        let c = AnchorKind::Configuration;
+        assert!(c.anchors("CUSTOM_CONFIGURATION", &[]));
+        assert!(c.anchors("CUSTOM_INFO", &flag));
+        assert!(!c.anchors("CUSTOM_INFO", &note));
+        assert!(!c.anchors("CUSTOM_DEPLOYMENT", &[]));
+        let a = AnchorKind::Any;
+        assert!(a.anchors("CUSTOM_DEPLOYMENT", &[]));
+        assert!(a.anchors("CUSTOM_INFO", &flag));
+        assert!(!a.anchors("CUSTOM_INFO", &[]));
+        assert!(!a.anchors("CUSTOM_ANNOTATION", &flag));
+    }
     use super::*;
 
     const MIN: i64 = 60_000;

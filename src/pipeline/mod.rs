@@ -4,6 +4,7 @@
 
 mod context;
 pub(crate) use context::requests as context_requests;
+pub(crate) use windows::{human, poll_interval};
 mod earlier;
 pub mod emit;
 mod fetch;
@@ -34,6 +35,10 @@ pub(crate) enum When {
     /// After a deployment: found in Dynatrace (`lookback`) or given.
     Anchored {
         deployment: Option<DateTime<Utc>>,
+        /// Which events may anchor when none is given (`--since-event`).
+        kind: crate::context::AnchorKind,
+        /// `--event-wait`: how long to retry while the event is not yet visible.
+        event_wait: Duration,
         lookback: Duration,
         delay: Duration,
         length: Duration,
@@ -209,7 +214,7 @@ fn evaluated(
         ui,
         clock.now(),
     ))?;
-    let found = windows::of(job, &inputs.plans, &inputs.client, &rt, clock.now())?;
+    let found = windows::of(job, &inputs.plans, &inputs.client, &rt, clock)?;
     // A service without a deployment event leaves the run with an `error` report of its own.
     let (mut windows, unanchored) = windows::anchored(found, &mut inputs.plans, &mut previous)?;
     // A canary gate compares with its control over the evaluation window itself.

@@ -3,6 +3,7 @@
 
 use super::{BaselineMode, Job, Stop, When, usage};
 use crate::clock::Clock;
+use crate::context::AnchorKind;
 use crate::plan::Plan;
 use crate::report::json::DeploymentInfo;
 use crate::shell::selectors;
@@ -81,8 +82,9 @@ pub(crate) fn of(
     plans: &[Plan],
     client: &Client,
     rt: &tokio::runtime::Runtime,
-    now: DateTime<Utc>,
+    clock: &dyn Clock,
 ) -> Result<Vec<Result<Windows, String>>, Stop> {
+    let now = clock.now();
     let invalid = |m: String, h: &str| Stop::Invalid(usage(m, h));
     let before = |w: &TimeWindow| TimeWindow::new(w.from - w.length(), w.from).ok();
     match &job.when {
@@ -123,6 +125,8 @@ pub(crate) fn of(
         }
         When::Anchored {
             deployment,
+            kind,
+            event_wait,
             lookback,
             delay,
             length,
@@ -137,10 +141,11 @@ pub(crate) fn of(
                             event_id: None,
                             title: None,
                             version: None,
+                            event_type: None,
                         })
                     })
                     .collect(),
-                None => rt.block_on(find_deployments(client, plans, now, *lookback))?,
+                None => find_waiting(client, plans, rt, clock, *kind, *lookback, *event_wait)?,
             };
             found
                 .into_iter()
@@ -170,42 +175,129 @@ pub(crate) fn of(
     }
 }
 
-/// The latest CUSTOM_DEPLOYMENT event of each service, or why a service has none. A failure of
-/// the events API itself stops the run.
-pub(crate) async fn find_deployments(
+/// How often to ask again while an event is not visible yet: a tenth of the wait, between 1 s
+/// and 10 s (a modest load on the events API, a short wait in tests).
+pub(crate) fn poll_interval(wait: Duration) -> Duration {
+    (wait / 10).clamp(Duration::seconds(1), Duration::seconds(10))
+}
+
+/// [`find_anchors`], asked again for the services without one until `wait` is over: Dynatrace
+/// shows an event only minutes after its ingest, and a gate right after `slogate mark` must not
+/// fail for that. The loop is bounded by the number of polls too, whatever the clock does.
+pub(crate) fn find_waiting(
     client: &Client,
     plans: &[Plan],
+    rt: &tokio::runtime::Runtime,
+    clock: &dyn Clock,
+    kind: AnchorKind,
+    lookback: Duration,
+    wait: Duration,
+) -> Result<Vec<Result<DeploymentInfo, String>>, Stop> {
+    let started = clock.now();
+    let all: Vec<&Plan> = plans.iter().collect();
+    let mut found = rt.block_on(find_anchors(client, &all, started, lookback, kind))?;
+    let poll = poll_interval(wait);
+    let max_polls = wait.num_milliseconds().max(0) / poll.num_milliseconds() + 1;
+    // A misspelled stage or service selects no entity: no event is on its way, so no waiting.
+    let hopeless: Vec<bool> = plans
+        .iter()
+        .map(|p| {
+            crate::hint::selection(
+                &p.root,
+                &p.settings,
+                p.stage.as_deref(),
+                p.service.as_deref(),
+            )
+            .is_some()
+        })
+        .collect();
+    for _ in 0..max_polls {
+        let missing: Vec<usize> = (0..found.len())
+            .filter(|&i| found[i].is_err() && !hopeless[i])
+            .collect();
+        let waited = clock.now() - started;
+        if missing.is_empty() || waited >= wait {
+            break;
+        }
+        stderr(&format!(
+            "waiting for the {} event to become visible in Dynatrace… {} of {} (--event-wait)\n",
+            kind.noun(),
+            human(waited),
+            human(wait)
+        ));
+        clock.sleep((poll.min(wait - waited)).to_std().unwrap_or_default());
+        let again: Vec<&Plan> = missing.iter().map(|&i| &plans[i]).collect();
+        let now = clock.now();
+        let more = rt.block_on(find_anchors(client, &again, now, lookback, kind))?;
+        for (i, r) in missing.into_iter().zip(more) {
+            found[i] = r;
+        }
+    }
+    if wait > Duration::zero() {
+        for (r, _) in found.iter_mut().zip(&hopeless).filter(|(_, h)| !**h) {
+            if let Err(cause) = r {
+                cause.push_str(&format!(
+                    " (waited {} for it to become visible; --event-wait changes this)",
+                    human(wait)
+                ));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The latest anchoring event (`kind`) of each service, or why a service has none. A failure of
+/// the events API itself stops the run.
+pub(crate) async fn find_anchors(
+    client: &Client,
+    plans: &[&Plan],
     now: DateTime<Utc>,
     lookback: Duration,
+    kind: AnchorKind,
 ) -> Result<Vec<Result<DeploymentInfo, String>>, Stop> {
     let targets: Vec<String> = plans
         .iter()
-        .map(service_selector)
+        .map(|p| service_selector(p))
         .collect::<Result<_, _>>()
         .map_err(|m| Stop::Invalid(usage(m, "pass --service (and --stage, --project)")))?;
     let from = (now - lookback).timestamp_millis();
     let to = now.timestamp_millis();
-    let results = join_all(
-        targets
-            .iter()
-            .map(|sel| events::find(client, "CUSTOM_DEPLOYMENT", sel, from, to)),
-    )
+    let types = kind.event_types();
+    let queries = targets
+        .iter()
+        .flat_map(|sel| types.iter().map(move |t| (sel, *t)));
+    let results = join_all(queries.map(|(sel, t)| async move {
+        events::find(client, t, sel, from, to)
+            .await
+            .map(|found| found.into_iter().map(|e| (t, e)).collect::<Vec<_>>())
+    }))
     .await;
+    let mut results = results.into_iter();
     let mut out = Vec::new();
-    for ((sel, r), plan) in targets.iter().zip(results).zip(plans) {
-        let found = r.map_err(|e| Stop::CouldNot(event_error(&e, "events.read")))?;
+    for (sel, plan) in targets.iter().zip(plans) {
+        let mut found: Vec<(&str, events::FoundEvent)> = Vec::new();
+        for r in results.by_ref().take(types.len()) {
+            found.extend(r.map_err(|e| Stop::CouldNot(event_error(&e, "events.read")))?);
+        }
+        found.retain(|(t, e)| kind.anchors(t, &e.properties));
         // An event without a usable start time anchors nothing: never a 1970 window, never "now".
-        for e in found.iter().filter(|e| e.start_ms.is_none()) {
+        for (t, e) in found.iter().filter(|(_, e)| e.start_ms.is_none()) {
+            let what = match *t {
+                "CUSTOM_DEPLOYMENT" => "deployment",
+                other => other,
+            };
             stderr(&format!(
-                "warning: skipped deployment event {} for {sel}: it has no usable startTime\n",
+                "warning: skipped {what} event {} for {sel}: it has no usable startTime\n",
                 e.event_id
             ));
         }
-        let latest = events::latest(&found);
-        let Some((latest, t)) = latest.and_then(|e| {
-            let t = Utc.timestamp_millis_opt(e.start_ms?).single()?;
-            Some((e, t))
-        }) else {
+        let events: Vec<events::FoundEvent> = found.iter().map(|(_, e)| e.clone()).collect();
+        let latest = events::latest(&events).and_then(|l| {
+            let (t, e) = found.iter().find(|(_, e)| e == l)?;
+            let at = Utc.timestamp_millis_opt(e.start_ms?).single()?;
+            Some((*t, e, at))
+        });
+        let Some((event_type, latest, t)) = latest else {
             // A misspelled stage or service selects no entity, so no event either: say which.
             let hint = crate::hint::selection(
                 &plan.root,
@@ -215,8 +307,18 @@ pub(crate) async fn find_deployments(
             )
             .map(|h| format!("; {h}"))
             .unwrap_or_default();
+            let how = match kind {
+                AnchorKind::Deployment => {
+                    "mark deployments with `slogate mark`, or pass --deployment-time"
+                }
+                _ => {
+                    "mark changes with `slogate mark --type configuration --flag NAME=VALUE`, or pass --deployment-time"
+                }
+            };
             out.push(Err(format!(
-                "no deployment found: no CUSTOM_DEPLOYMENT event with a usable start time for {sel} in the last {}{hint}; mark deployments with `slogate mark`, or pass --deployment-time",
+                "no {} found: no {} with a usable start time for {sel} in the last {}{hint}; {how}",
+                kind.noun(),
+                kind.looked_for(),
                 human(lookback)
             )));
             continue;
@@ -229,6 +331,7 @@ pub(crate) async fn find_deployments(
             version: latest
                 .property("dt.event.deployment.version")
                 .map(str::to_string),
+            event_type: Some(event_type.to_string()),
         }));
     }
     Ok(out)
@@ -332,4 +435,17 @@ pub(crate) fn wait(
         wait_visibly(clock, waited, last_end);
     }
     Ok(waited)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polls_a_tenth_of_the_wait_between_one_and_ten_seconds() {
+        assert_eq!(poll_interval(Duration::minutes(3)), Duration::seconds(10));
+        assert_eq!(poll_interval(Duration::seconds(30)), Duration::seconds(3));
+        assert_eq!(poll_interval(Duration::seconds(2)), Duration::seconds(1));
+        assert_eq!(poll_interval(Duration::zero()), Duration::seconds(1));
+    }
 }

@@ -304,6 +304,7 @@ pub(crate) fn relative_window() -> Report {
         event_id: Some("-4711812345678901234_1763373600000".into()),
         title: Some("Deploy checkout 1.4.2".into()),
         version: Some("1.4.2".into()),
+        event_type: Some("CUSTOM_DEPLOYMENT".into()),
     });
     report.baseline_window = Some(WindowInfo {
         time_start: "2026-11-17T09:30:00Z".into(),
@@ -596,6 +597,7 @@ pub(crate) fn in_context() -> Report {
         event_id: Some("-4711812345678901234_1763373600000".into()),
         title: Some("Deploy checkout 1.4.2".into()),
         version: Some("1.4.2".into()),
+        event_type: Some("CUSTOM_DEPLOYMENT".into()),
     });
     report.baseline_window = Some(WindowInfo {
         time_start: "2026-11-17T09:30:00Z".into(),

@@ -234,7 +234,10 @@ fn context(report: &Report) -> String {
         items.push(("Window", esc(&span(a, b))));
     }
     if let Some(d) = &report.deployment {
-        items.push(("Deployment", esc(&deployment_text(d))));
+        items.push((
+            crate::report::markdown::anchor_label(d),
+            esc(&deployment_text(d)),
+        ));
     }
     if let Some(b) = baseline_line(report) {
         items.push(("Baseline", esc(&b)));

@@ -186,6 +186,10 @@ pub struct DeploymentInfo {
     pub title: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// The type of the anchoring event (`CUSTOM_DEPLOYMENT`, `CUSTOM_CONFIGURATION`,
+    /// `CUSTOM_INFO` for a feature flag) when `source` is `event`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

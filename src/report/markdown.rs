@@ -217,7 +217,7 @@ fn context_lines(report: &Report) -> Vec<(&'static str, String)> {
         lines.push(("Window", text(&span(a, b))));
     }
     if let Some(d) = &report.deployment {
-        lines.push(("Deployment", text(&deployment_text(d))));
+        lines.push((anchor_label(d), text(&deployment_text(d))));
     }
     if let Some(b) = baseline_line(report) {
         lines.push(("Baseline", text(&b)));
@@ -679,12 +679,25 @@ pub(crate) fn deployment_text(d: &crate::report::json::DeploymentInfo) -> String
     if let Some(t) = &d.title {
         s.push_str(&format!(" · {t}"));
     }
-    s.push_str(match d.source.as_str() {
-        "event" => " (Dynatrace event)",
-        "flag" => " (--deployment-time)",
-        _ => "",
-    });
+    match (d.source.as_str(), d.event_type.as_deref()) {
+        // A flag flip or configuration change anchored the windows: say which kind of event.
+        ("event", Some(t)) if t != "CUSTOM_DEPLOYMENT" => {
+            s.push_str(&format!(" (Dynatrace {t} event)"))
+        }
+        ("event", _) => s.push_str(" (Dynatrace event)"),
+        ("flag", _) => s.push_str(" (--deployment-time)"),
+        _ => {}
+    }
     s
+}
+
+/// The label of the anchor line: `Deployment`, or `Anchor` when a configuration change or flag
+/// flip anchored the windows.
+pub(crate) fn anchor_label(d: &crate::report::json::DeploymentInfo) -> &'static str {
+    match d.event_type.as_deref() {
+        Some(t) if t != "CUSTOM_DEPLOYMENT" => "Anchor",
+        _ => "Deployment",
+    }
 }
 
 /// What the relative criteria compared with, when anything.

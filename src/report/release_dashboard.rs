@@ -483,6 +483,7 @@ mod tests {
             event_id: None,
             title: None,
             version: Some(version.into()),
+            event_type: None,
         });
         r.baseline_window = Some(WindowInfo {
             time_start: "2026-11-17T09:30:00Z".into(),

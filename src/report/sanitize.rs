@@ -226,6 +226,7 @@ pub fn report(r: &Report) -> Report {
         fix_opt(&mut d.event_id);
         fix_opt(&mut d.title);
         fix_opt(&mut d.version);
+        fix_opt(&mut d.event_type);
     }
     if let Some(w) = &mut r.baseline_window {
         fix(&mut w.time_start);

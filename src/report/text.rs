@@ -54,6 +54,17 @@ pub fn render(report: &Report) -> String {
         out.push_str(&e.message);
         out.push('\n');
     }
+    // Only a change that is not a deployment gets a line: which event anchored the windows.
+    if let Some(d) = report.deployment.as_ref().filter(|d| {
+        d.event_type
+            .as_deref()
+            .is_some_and(|t| t != "CUSTOM_DEPLOYMENT")
+    }) {
+        out.push_str(&format!(
+            "anchored on: {}\n",
+            crate::report::markdown::deployment_text(d)
+        ));
+    }
     if let Some(b) = &report.baseline_selection {
         out.push_str(&format!("baseline: {}\n", b.reason));
     }

@@ -81,6 +81,87 @@ pub async fn ingest(client: &Client, body: &Value) -> Result<Vec<IngestResult>, 
         .collect())
 }
 
+/// One entity an ingested event landed on, read back by its correlation id.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Landed {
+    pub event_id: String,
+    pub entity_id: String,
+    pub entity_name: String,
+}
+
+/// Whether a correlation id can go into an event selector as it is: Dynatrace's are hex; anything
+/// else from a server is not quoted into a query.
+pub fn plain_correlation_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// The events of one ingest (`correlationId`) in `[from, to]`, one page: an ingest lands on at
+/// most as many entities as its selector matched. An answer without an `events` list is
+/// malformed, never "not visible yet".
+pub async fn by_correlation(
+    client: &Client,
+    correlation_id: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<Landed>, EventError> {
+    let req = Request {
+        method: Method::Get,
+        path: "/api/v2/events".into(),
+        query: vec![
+            (
+                "eventSelector".to_string(),
+                format!("correlationId(\"{correlation_id}\")"),
+            ),
+            ("from".to_string(), from_ms.to_string()),
+            ("to".to_string(), to_ms.to_string()),
+            ("pageSize".to_string(), "1000".to_string()),
+        ],
+        body: None,
+    };
+    let resp = client.send(&req).await.map_err(EventError::Send)?;
+    if !resp.is_success() {
+        return Err(EventError::Api {
+            status: resp.status,
+            message: error_message(&resp.body),
+        });
+    }
+    let v: Value = serde_json::from_str(&resp.body).map_err(|_| {
+        EventError::Malformed(format!("the events answer is not JSON - URL: {}", resp.url))
+    })?;
+    let events = v.get("events").and_then(Value::as_array).ok_or_else(|| {
+        EventError::Malformed(format!(
+            "the events answer has no events list - URL: {}",
+            resp.url
+        ))
+    })?;
+    Ok(landed(events, correlation_id))
+}
+
+/// The entities of the events of `correlation_id` (the others are ignored: a server that does not
+/// filter must not make foreign events look like ours).
+pub fn landed(events: &[Value], correlation_id: &str) -> Vec<Landed> {
+    let str_at = |e: &Value, path: &[&str]| {
+        path.iter()
+            .try_fold(e, |v, k| v.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    events
+        .iter()
+        .filter(|e| e.get("correlationId").and_then(Value::as_str) == Some(correlation_id))
+        .map(|e| Landed {
+            event_id: str_at(e, &["eventId"]),
+            entity_id: str_at(e, &["entityId", "entityId", "id"]),
+            entity_name: str_at(e, &["entityId", "name"]),
+        })
+        .collect()
+}
+
 /// An event as `GET /api/v2/events` returns it, reduced to what slogate reads.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FoundEvent {
@@ -204,4 +285,43 @@ pub fn latest(events: &[FoundEvent]) -> Option<&FoundEvent> {
                 .cmp(&b.start_ms)
                 .then_with(|| a.event_id.cmp(&b.event_id))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn landed_reads_the_entities_of_its_own_correlation_id_only() {
+        let events = [
+            json!({"eventId": "1_1", "correlationId": "abc",
+                   "entityId": {"entityId": {"id": "SERVICE-1", "type": "SERVICE"}, "name": "checkout"}}),
+            json!({"eventId": "2_1", "correlationId": "other",
+                   "entityId": {"entityId": {"id": "SERVICE-2", "type": "SERVICE"}, "name": "cart"}}),
+            json!({"eventId": "3_1", "correlationId": "abc"}),
+        ];
+        assert_eq!(
+            landed(&events, "abc"),
+            [
+                Landed {
+                    event_id: "1_1".into(),
+                    entity_id: "SERVICE-1".into(),
+                    entity_name: "checkout".into()
+                },
+                Landed {
+                    event_id: "3_1".into(),
+                    entity_id: String::new(),
+                    entity_name: String::new()
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn only_plain_correlation_ids_go_into_a_selector() {
+        assert!(plain_correlation_id("bc7e2e3ed951aa6c"));
+        assert!(!plain_correlation_id(""));
+        assert!(!plain_correlation_id("a\"),eventType(\"X"));
+    }
 }

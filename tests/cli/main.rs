@@ -5,6 +5,7 @@
 
 mod support;
 
+mod anchoring;
 mod bad_input;
 mod budget;
 mod canary;

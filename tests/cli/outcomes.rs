@@ -442,7 +442,13 @@ fn a_deployment_event_without_a_usable_start_time_anchors_nothing() {
         dir.path(),
         &url,
         TOKEN,
-        &["--since-deployment", "--timeframe", "25m"],
+        &[
+            "--since-deployment",
+            "--event-wait",
+            "0s",
+            "--timeframe",
+            "25m",
+        ],
     );
     seen.out
         .assert_no_panic()

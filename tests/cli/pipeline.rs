@@ -319,7 +319,8 @@ fn deployment_time_flag_and_waiting() {
 #[test]
 fn no_deployment_event_is_could_not_evaluate() {
     let sim = sim_with(|_| {});
-    gate(&sim, &[])
+    // No event is on its way: do not wait for one (tests/cli/anchoring.rs waits).
+    gate(&sim, &["--event-wait", "0s"])
         .assert_code(3)
         .assert_stderr_contains("slogate mark");
 }

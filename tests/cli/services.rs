@@ -25,6 +25,9 @@ fn a_service_without_a_deployment_event_does_not_hide_another_services_regressio
             "--service",
             "cart",
             "--since-deployment",
+            // No event is on its way: do not wait for one.
+            "--event-wait",
+            "0s",
             "--timeframe",
             "25m",
             "--report-dir",
@@ -100,6 +103,9 @@ fn no_service_with_a_deployment_event_is_error_with_each_cause() {
             "--service",
             "cart",
             "--since-deployment",
+            // No event is on its way: do not wait for one.
+            "--event-wait",
+            "0s",
             "--timeframe",
             "25m",
         ])

@@ -170,6 +170,8 @@ pub struct StoredEvent {
     pub properties: Vec<(String, String)>,
     /// Ingested through the API (not from the scenario).
     pub ingested: bool,
+    /// Real wall-clock ms from which the events API shows it (the scenario's ingest delay).
+    pub visible_from: i64,
 }
 
 impl StoredEvent {
@@ -266,6 +268,12 @@ pub fn ingest(
             };
             start >= now - past && start <= now + future
         });
+    // Measured on the real clock: the delay is about when a client asks, not about the scenario's "now".
+    let visible_from = if from_api && sc.event_visibility_delay_ms > 0 {
+        crate::time::real_now() + sc.event_visibility_delay_ms
+    } else {
+        0
+    };
     let mut results = Vec::new();
     for t in targets {
         let status = if !meta_ok {
@@ -292,6 +300,7 @@ pub fn ingest(
                 target: t,
                 properties: req.properties.clone(),
                 ingested: from_api,
+                visible_from,
             });
         }
         results.push(json!({"correlationId": correlation, "status": status}));
@@ -374,9 +383,11 @@ pub fn list(sc: &Scenario, store: &EventStore, params: &Params, now: i64) -> Api
         ),
         None => None,
     };
+    let real_now = crate::time::real_now();
     let mut found: Vec<&StoredEvent> = store
         .events
         .iter()
+        .filter(|e| e.visible_from <= real_now)
         .filter(|e| e.start <= to && e.end >= from)
         .filter(|e| ids.as_ref().is_none_or(|ids| ids.contains(&e.target.id)))
         .filter(|e| matches_selector(e, &crit, now))
@@ -407,7 +418,7 @@ pub fn get(store: &EventStore, id: &str, now: i64) -> ApiResult {
     store
         .events
         .iter()
-        .find(|e| e.id == id)
+        .find(|e| e.id == id && e.visible_from <= crate::time::real_now())
         .map(|e| Reply::ok(e.to_json(now)))
         .ok_or_else(|| ApiError::not_found(format!("Event with ID '{id}' not found.")))
 }
@@ -447,5 +458,29 @@ mod tests {
         assert!(is_info("CUSTOM_DEPLOYMENT"));
         assert!(!is_info("CUSTOM_ALERT"));
         assert!(!is_info("ERROR_EVENT"));
+    }
+
+    #[test]
+    fn ingested_events_stay_invisible_for_the_scenario_delay() {
+        let now = crate::time::real_now();
+        let req = parse_ingest(&json!({"eventType": "CUSTOM_DEPLOYMENT", "title": "v2"})).unwrap();
+        let count = |sc: &Scenario| {
+            let mut store = EventStore::default();
+            ingest(sc, &mut store, &req, now, true, true);
+            let id = store.events[0].id.clone();
+            let listed = list(sc, &store, &Params::parse(None), now)
+                .unwrap()
+                .body
+                .unwrap()["totalCount"]
+                .as_u64()
+                .unwrap();
+            (listed, get(&store, &id, now).is_ok())
+        };
+        assert_eq!(count(&Scenario::default()), (1, true));
+        let delayed = Scenario {
+            event_visibility_delay_ms: 60_000,
+            ..Scenario::default()
+        };
+        assert_eq!(count(&delayed), (0, false));
     }
 }

@@ -96,6 +96,9 @@ pub struct Scenario {
     pub traffic: Vec<crate::traffic::TrafficDef>,
     /// More environments under `/e/<id>/...` (see `environments.rs`); none: one at the root.
     pub environments: crate::environments::Environments,
+    /// How long (real milliseconds) an event ingested through the API stays invisible to
+    /// `GET /api/v2/events`: Dynatrace shows new events only after an ingest delay. 0: at once.
+    pub event_visibility_delay_ms: i64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
