@@ -29,6 +29,12 @@ pub struct HistoryArgs {
     #[arg(long, value_name = "DIR", default_value = "slo", global = true)]
     pub config: PathBuf,
 
+    /// With `--history dynatrace`: the environment under `environments:` in slogate.yaml whose
+    /// verdict events to read (docs/fleets.md). A fleet's SQLite files are named per environment
+    /// (`history.<env>.sqlite`): pass that file with --history instead.
+    #[arg(long, value_name = "NAME", global = true)]
+    pub environment: Option<String>,
+
     #[command(subcommand)]
     pub command: HistoryCommand,
 }
@@ -200,10 +206,27 @@ pub fn run(args: &HistoryArgs, ui: &Ui) -> Exit {
         setting.as_deref(),
         &args.config,
     );
-    let done = match &location {
-        HistoryLocation::Dynatrace => {
-            in_dynatrace(args, &env, &settings.unwrap_or_default(), &SystemClock)
+    let done = match (&location, &args.environment) {
+        (HistoryLocation::Dynatrace, name) => {
+            let mut settings = settings.unwrap_or_default();
+            match name.as_deref().map(|n| settings.select_environment(n)) {
+                Some(Err(m)) => Err(usage(
+                    m,
+                    "name one of slogate.yaml's `environments:` (docs/fleets.md)",
+                )),
+                _ => in_dynatrace(args, &env, &settings, &SystemClock),
+            }
         }
+        (HistoryLocation::File(p) | HistoryLocation::Default(p), Some(name)) => Err(usage(
+            format!(
+                "--environment {name} picks a Dynatrace environment; this history is the file {}",
+                p.display()
+            ),
+            &format!(
+                "a fleet keeps each environment's verdicts in its own file: pass --history {}",
+                crate::fleet::history_of(p, name).display()
+            ),
+        )),
         _ => execute(args, &env, setting.as_deref(), &SystemClock),
     };
     match done {

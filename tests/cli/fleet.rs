@@ -336,3 +336,26 @@ fn the_sharding_recipes_parse_and_use_flags_that_exist() {
         .run()
         .assert_code(0);
 }
+
+#[test]
+fn history_reads_the_named_environment() {
+    let f = fleet();
+    let history = |args: &[&str]| {
+        with_tokens(Slogate::new())
+            .args(["history", "--config", "slo"])
+            .args(args)
+            .current_dir(f.dir.path())
+            .run()
+    };
+    // The Dynatrace store of tenant a answers; tenant d refuses the token: each its own.
+    history(&["--history", "dynatrace", "--environment", "a", "list"]).assert_code(0);
+    let out = history(&["--history", "dynatrace", "--environment", "d", "list"]);
+    assert_ne!(out.code, 0, "{out:?}");
+    history(&["--history", "dynatrace", "--environment", "x", "list"])
+        .assert_code(2)
+        .assert_stderr_contains("unknown environment `x`; known environments: a, b, c, d, e");
+    // A file store has no environment to pick: the message names the fleet's file for it.
+    history(&["--environment", "a", "list"])
+        .assert_code(2)
+        .assert_stderr_contains(".a.sqlite");
+}
