@@ -355,7 +355,7 @@ impl SelectArgs {
 #[derive(Args, Debug, Clone)]
 pub struct SourceArgs {
     /// Most requests in flight at once per server (Dynatrace environment, Prometheus); below
-    /// it the rate adapts: starts at 8, grows while latency stays flat, halves on 429/503.
+    /// it the rate adapts: starts at 16 (or N if lower), grows while latency stays flat, halves on 429/503.
     #[arg(long, value_parser = concurrency_arg, value_name = "N", default_value_t = crate::source::limit::DEFAULT_MAX)]
     pub concurrency: usize,
 

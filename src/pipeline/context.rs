@@ -66,9 +66,10 @@ pub(crate) async fn fetch(
             .filter(|c| !c.allows(scope))
             .map(|_| format!("the token lacks the scope {scope} (docs/token-scopes.md)"))
     };
-    // Two requests a service: half the limit's start in services fills it.
-    let before_check =
-        tokio::sync::Semaphore::new(concurrency.clamp(1, crate::source::limit::INITIAL_LIMIT / 2));
+    // Four services (their problems and events) before the token check answers: enough to fill
+    // a small gate's first round trip, few enough that a metrics-only token's refusals do not
+    // queue in the limit ahead of the metrics.
+    let before_check = tokio::sync::Semaphore::new(concurrency.clamp(1, 4));
     let gate = &before_check;
     let jobs = inputs
         .plans

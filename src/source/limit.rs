@@ -11,9 +11,14 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
-/// Requests in flight when a client starts: the old fixed default, so a small gate's requests
-/// (a few metric batches, units, the token check, context) still go out in one round trip.
-pub const INITIAL_LIMIT: usize = 8;
+/// Requests in flight when a client starts: a one-service gate sends about ten at once (the
+/// token check, metric batches, units, problems of the service and of what it runs on, events),
+/// and they must go out in one round trip; twice the old fixed default of 8.
+pub const INITIAL_LIMIT: usize = 16;
+
+/// 503/504, timeouts and refused connections halve the limit no lower than this
+/// ([`LimitConfig::overload_floor`]).
+pub const OVERLOAD_FLOOR: usize = 4;
 
 /// The default hard ceiling per environment (`--concurrency`).
 pub const DEFAULT_MAX: usize = 64;
@@ -75,7 +80,7 @@ impl LimitConfig {
             tolerance: 2.0,
             rise_floor: Duration::from_millis(25),
             warmup: 8,
-            overload_floor: (INITIAL_LIMIT / 2).min(max),
+            overload_floor: OVERLOAD_FLOOR.min(max),
         }
     }
 }
@@ -478,6 +483,21 @@ mod tests {
 
     use super::*;
 
+    /// The algorithm's cases below start at 8 (the sequences are easier to follow); the
+    /// client's real start is [`INITIAL_LIMIT`].
+    fn cfg(max: usize) -> LimitConfig {
+        LimitConfig {
+            initial: 8.min(max),
+            ..LimitConfig::with_max(max)
+        }
+    }
+
+    #[test]
+    fn a_client_starts_high_enough_for_a_one_service_gate_in_one_round_trip() {
+        assert_eq!(Aimd::new(LimitConfig::with_max(64)).limit(), 16);
+        assert_eq!(Aimd::new(LimitConfig::with_max(8)).limit(), 8);
+    }
+
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
     }
@@ -511,17 +531,17 @@ mod tests {
 
     #[test]
     fn slow_start_doubles_per_round_trip_up_to_the_ceiling() {
-        let mut a = Aimd::new(LimitConfig::with_max(64));
+        let mut a = Aimd::new(cfg(64));
         assert_eq!(a.limit(), 8);
         assert_eq!(rounds(&mut a, 5, 50), [8, 16, 32, 64, 64]);
-        let mut small = Aimd::new(LimitConfig::with_max(5));
+        let mut small = Aimd::new(cfg(5));
         assert_eq!(small.limit(), 5);
         assert_eq!(rounds(&mut small, 3, 50), [5, 5, 5]);
     }
 
     #[test]
     fn an_idle_client_does_not_grow_its_limit() {
-        let mut a = Aimd::new(LimitConfig::with_max(64));
+        let mut a = Aimd::new(cfg(64));
         for _ in 0..100 {
             let seq = a.on_send();
             a.on_sample(Sample {
@@ -538,7 +558,7 @@ mod tests {
     fn a_429_halves_once_and_teaches_the_ceiling() {
         // 8 sent at once to an environment that admits 4: four 429s come back at once (the
         // four admitted still on the wire), then the four answers.
-        let mut a = Aimd::new(LimitConfig::with_max(64));
+        let mut a = Aimd::new(cfg(64));
         let seqs: Vec<u64> = (0..8).map(|_| a.on_send()).collect();
         let mut changes = Vec::new();
         for (i, &seq) in seqs[4..].iter().enumerate() {
@@ -577,7 +597,7 @@ mod tests {
 
     #[test]
     fn after_a_decrease_growth_is_one_per_round_trip() {
-        let mut a = Aimd::new(LimitConfig::with_max(64));
+        let mut a = Aimd::new(cfg(64));
         rounds(&mut a, 2, 50); // 8 -> 16 -> 32
         let c = round(&mut a, 1, 50, Signal::Overloaded);
         assert_eq!(
@@ -595,7 +615,7 @@ mod tests {
 
     #[test]
     fn a_latency_rise_halves_and_flat_latency_does_not() {
-        let mut a = Aimd::new(LimitConfig::with_max(64));
+        let mut a = Aimd::new(cfg(64));
         assert_eq!(rounds(&mut a, 3, 50), [8, 16, 32]);
         // Latency jumps from 50 ms to 400 ms: one halving for this round trip.
         let c = round(&mut a, 64, 400, Signal::Answered);
@@ -612,7 +632,7 @@ mod tests {
             }]
         );
         // Small wobbles are not a rise.
-        let mut b = Aimd::new(LimitConfig::with_max(64));
+        let mut b = Aimd::new(cfg(64));
         rounds(&mut b, 3, 2);
         round(&mut b, 64, 5, Signal::Answered);
         assert_eq!(b.limit(), 64);
@@ -622,7 +642,7 @@ mod tests {
     fn no_answer_at_all_halves_only_down_to_the_overload_floor() {
         // A dead environment: every request times out. Serialising the retries would only
         // make the `error` later.
-        let mut a = Aimd::new(LimitConfig::with_max(64));
+        let mut a = Aimd::new(cfg(64));
         for _ in 0..10 {
             round(&mut a, 1, 10, Signal::Overloaded);
         }
@@ -633,19 +653,19 @@ mod tests {
         }
         assert_eq!(a.limit(), 1);
         // The floor never exceeds --concurrency.
-        let mut b = Aimd::new(LimitConfig::with_max(2));
+        let mut b = Aimd::new(cfg(2));
         round(&mut b, 1, 10, Signal::Overloaded);
         assert_eq!(b.limit(), 2);
     }
 
     #[test]
     fn never_below_the_minimum_nor_above_the_maximum() {
-        let mut a = Aimd::new(LimitConfig::with_max(3));
+        let mut a = Aimd::new(cfg(3));
         for _ in 0..10 {
             round(&mut a, 1, 10, Signal::Throttled);
         }
         assert_eq!(a.limit(), 1);
-        let mut b = Aimd::new(LimitConfig::with_max(3));
+        let mut b = Aimd::new(cfg(3));
         let seq = b.on_send();
         b.on_sample(Sample {
             seq,
@@ -668,8 +688,8 @@ mod tests {
     #[tokio::test]
     async fn the_async_limit_holds_its_limit_and_the_global_cap() {
         let global = GlobalLimit::new(3);
-        let a = AdaptiveLimit::new(LimitConfig::with_max(2), global.clone(), "a".into());
-        let b = AdaptiveLimit::new(LimitConfig::with_max(8), global.clone(), "b".into());
+        let a = AdaptiveLimit::new(cfg(2), global.clone(), "a".into());
+        let b = AdaptiveLimit::new(cfg(8), global.clone(), "b".into());
         let p1 = a.acquire().await;
         let p2 = a.acquire().await;
         // `a` is at its limit of 2.
