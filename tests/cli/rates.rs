@@ -147,8 +147,10 @@ fn a_throttled_environment_backs_off_loses_nothing_and_keeps_the_verdict() {
             .map(|r| (r.status, r.time.duration_since(first).unwrap()))
             .collect::<Vec<_>>()
     );
-    // Verbose output says so.
-    out.assert_stderr_contains("throttled (429): backing off, requests in flight at once 8 -> 4");
+    // Verbose output says so: the halving, then the ceiling each 429 of that first burst
+    // tightens, down to what the environment admits.
+    out.assert_stderr_contains("throttled (429): backing off, requests in flight at once 16 -> 8")
+        .assert_stderr_contains("backing off, requests in flight at once 5 -> 4");
     assert!(out.stderr.contains("retrying in "), "{}", out.stderr);
     let report = &out.json()[0];
     assert!(report["source"]["retries"].as_u64().unwrap() >= 1);
