@@ -282,7 +282,6 @@ pub(crate) fn run(job: Job, fleet: &FleetArgs, ui: &Ui) -> Exit {
     let terminal = std::io::stderr().is_terminal();
     let format = job.output.format;
     let mut rows: Vec<Row> = Vec::new();
-    few_malloc_arenas();
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let tx = tx.clone();
@@ -383,18 +382,6 @@ struct Shared<'a> {
 }
 
 /// One environment: an ordinary run against it, its reports cut down to rows.
-/// glibc gives each of up to 8 × cores threads its own malloc arena; with a hundred workers that
-/// each build and drop one environment's run, the arenas fragment and the peak RSS grew with the
-/// number of environments (217 MiB at 10,000, 78 MiB at 2,000). Two arenas keep it flat
-/// (92 MiB at 10,000) and cost no speed: the workers mostly wait on the network.
-fn few_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets an allocator parameter; it is called before the workers start.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
-}
-
 fn one(
     job: &Job,
     output: &crate::cli::OutputArgs,
