@@ -238,7 +238,8 @@ def gate(slogate, root, svc, judge, history, extra=()):
     p95 = ind["response_time_p95"].get("changePercent")
     why = [(i.get("judge") or {}).get("summary", "") for i in ind.values()
            if i.get("status") == "fail"]
-    return {"result": result, "ms": ms, "p95_change": p95, "why": why,
+    every = [(i.get("judge") or {}).get("summary", "") for i in ind.values()]
+    return {"result": result, "ms": ms, "p95_change": p95, "why": why, "every": every,
             "inconclusive": sum(1 for i in ind.values()
                                 if (i.get("judge") or {}).get("decision") == "inconclusive")}
 
@@ -274,7 +275,7 @@ def main():
     ap.add_argument("--canary", action="store_true",
                     help="canary/control pairs: Keptn's before/after on the canary vs the judge's canary against control")
     ap.add_argument("--explain", action="store_true",
-                    help="print the judge's summaries of unchanged releases it failed")
+                    help="print the judge's summaries of unchanged releases it failed and of regressions it passed")
     ap.add_argument("--judge-flag", action="append", default=[],
                     help="extra flag for the judged gate (repeatable), e.g. --judge-flag=--warm-up=0m")
     a = ap.parse_args()
@@ -360,6 +361,9 @@ def main():
         for s, judge, r in results:
             if judge and s["size"] == 0 and r["result"] == "fail":
                 print(f"\n{s['name']} ({s['row']}, mode {judge}): " + " | ".join(r["why"]))
+            if judge and s["size"] > 0 and r["result"] == "pass":
+                print(f"\nmissed {s['name']} ({s['row']}, +{s['size']} %, mode {judge}): "
+                      + " | ".join(r["every"]))
     km = [r["ms"] for _, judge, r in results if not judge]
     jm = [r["ms"] for _, judge, r in results if judge == 1]
     med = lambda v: sorted(v)[len(v) // 2]

@@ -2,9 +2,9 @@
 //! baseline window and the evaluation window, an interval for the change of a window statistic,
 //! and per relative criterion a decision that respects it:
 //!
-//! - **satisfied**: the point estimate meets the criterion (exactly Keptn's decision);
-//! - **inconclusive**: it does not, but the interval reaches back to where it would;
-//! - **violated**: the whole interval lies beyond the criterion.
+//! - **violated**: the whole interval lies beyond the criterion;
+//! - **inconclusive**: the point is beyond it and the data show it got worse (one-sided);
+//! - **satisfied**: otherwise: within the criterion, or no change is as consistent.
 //!
 //! Without `--judge` none of this runs and every score is Keptn's. Method and citations:
 //! [`estimate`], docs/judge.md, docs/decisions.md.
@@ -837,14 +837,14 @@ fn count(v: f64) -> String {
 ///
 /// - **violated**: the whole interval lies beyond the margin (and both windows hold enough
 ///   evidence): a regression beyond the margin, with the chosen confidence;
-/// - **inconclusive**: the point is beyond the margin and the interval lies entirely on the
-///   worse side of no change: the release made it worse, by how much is not certain;
+/// - **inconclusive**: the point is beyond the margin and the one-sided bound at the confidence
+///   lies on the worse side of no change: the release made it worse, by how much is not certain;
 /// - **satisfied**: otherwise: the point is within the margin, or no change at all is
 ///   consistent with the data.
 ///
 /// For an unchanged release each criterion is inconclusive with probability at most
-/// (1 − confidence)/2 (the interval leaves out 0 on the worse side) and violated far more rarely
-/// (it must leave out the margin as well); docs/judge.md.
+/// 1 − confidence (a one-sided test of "worse") and violated far more rarely (the two-sided
+/// interval must leave out the margin as well); docs/judge.md.
 pub fn decide(c: &Criterion, a: f64, measured: f64, cmp: &Comparison) -> Decision {
     let (percent, amount, increase) = match c.target {
         Target::Relative {
@@ -885,9 +885,13 @@ pub fn decide(c: &Criterion, a: f64, measured: f64, cmp: &Comparison) -> Decisio
     if holds(i.point) {
         return Decision::Satisfied;
     }
+    // "Worse" is a one-sided question: the one-sided bound at the confidence (z = 1.645 at
+    // 95 %), nearer the point than the two-sided interval's (1.96), which "beyond" keeps.
+    let q = estimate::normal_quantile(0.5 + cmp.confidence / 2.0);
+    let (low, high) = one_sided(i, percent, q, estimate::normal_quantile(cmp.confidence));
     let (beyond, worse) = match c.op {
-        Operator::Lt | Operator::Le => (!holds(i.low), i.low > 0.0),
-        Operator::Gt | Operator::Ge => (!holds(i.high), i.high < 0.0),
+        Operator::Lt | Operator::Le => (!holds(i.low), low > 0.0),
+        Operator::Gt | Operator::Ge => (!holds(i.high), high < 0.0),
         // `=`: beyond when the margin is outside the interval; any shown change is worse.
         Operator::Eq => (
             !(i.low <= margin && margin <= i.high),
@@ -900,6 +904,26 @@ pub fn decide(c: &Criterion, a: f64, measured: f64, cmp: &Comparison) -> Decisio
         Decision::Inconclusive
     } else {
         Decision::Satisfied
+    }
+}
+
+/// The one-sided bounds (low, high) at quantile `z1` of an interval made with quantile `q`
+/// around its point: symmetric in log space for a percent change, linear for a difference.
+fn one_sided(i: Interval, percent: bool, q: f64, z1: f64) -> (f64, f64) {
+    if q.is_nan() || q <= 0.0 || !i.low.is_finite() || !i.high.is_finite() {
+        return (i.low, i.high);
+    }
+    if percent {
+        if i.low <= -100.0 {
+            return (i.low, i.high);
+        }
+        let log = |v: f64| (1.0 + v / 100.0).ln();
+        let (l, half) = (log(i.point), (log(i.high) - log(i.low)) / 2.0);
+        let back = |v: f64| (v.exp() - 1.0) * 100.0;
+        (back(l - z1 / q * half), back(l + z1 / q * half))
+    } else {
+        let half = (i.high - i.low) / 2.0;
+        (i.point - z1 / q * half, i.point + z1 / q * half)
     }
 }
 
@@ -947,13 +971,15 @@ pub fn scores(c: &Criterion, cmp: &Comparison) -> Option<(f64, f64)> {
 /// `items`: (group, worse, beyond); returns per item the decision the combination gives it.
 pub fn combination(items: &[(usize, f64, f64)], confidence: f64) -> Vec<Option<Decision>> {
     let q = estimate::normal_quantile(0.5 + confidence / 2.0);
+    // As in `decide`: "worse" one-sided, "beyond" at the two-sided quantile.
+    let q1 = estimate::normal_quantile(confidence);
     let worse = estimate::combine(&items.iter().map(|(g, w, _)| (*g, *w)).collect::<Vec<_>>());
     let beyond = estimate::combine(&items.iter().map(|(g, _, b)| (*g, *b)).collect::<Vec<_>>());
     let firm = if items.len() < 2 {
         None
     } else if beyond.is_some_and(|z| z >= q) {
         Some(Decision::Violated)
-    } else if worse.is_some_and(|z| z >= q) {
+    } else if worse.is_some_and(|z| z >= q1) {
         Some(Decision::Inconclusive)
     } else {
         None

@@ -65,6 +65,71 @@ fn ratio_of_two_poisson_rates_is_the_textbook_interval() {
 }
 
 #[test]
+fn worse_is_a_one_sided_question() {
+    // 100 errors before, 125 after: +25 %, z = ln 1.25 / √(1/100 + 1/125) ≈ 1.66 against no
+    // change. The two-sided 95 % interval still holds 0, the one-sided bound (1.645) does not:
+    // worse, not shown beyond +10 %: inconclusive. 123 errors (z ≈ 1.54): as consistent with no
+    // change: satisfied.
+    let s = plain();
+    let b = rate_window(30, 400.0, 100);
+    let vb = 100.0 / 12_000.0 * 100.0;
+    let crit = Criterion::parse("<=+10%").unwrap();
+    let a = rate_window(30, 400.0, 125);
+    let va = 125.0 / 12_000.0 * 100.0;
+    let c = compare(Statistic::Rate, &b, &a, None, vb, va, &s);
+    assert!(
+        c.change_percent.unwrap().low < 0.0,
+        "{:?}",
+        c.change_percent
+    );
+    assert_eq!(decide(&crit, vb, va, &c), Decision::Inconclusive);
+    let a = rate_window(30, 400.0, 123);
+    let va = 123.0 / 12_000.0 * 100.0;
+    let c = compare(Statistic::Rate, &b, &a, None, vb, va, &s);
+    assert_eq!(decide(&crit, vb, va, &c), Decision::Satisfied);
+    // A difference criterion asks the same of its difference interval.
+    let i = Interval {
+        point: 10.0,
+        low: -1.0,
+        high: 21.0,
+    };
+    let q = normal_quantile(0.975);
+    let (low, high) = one_sided(i, false, q, normal_quantile(0.95));
+    assert!(
+        (low - (10.0 - 11.0 * 1.644_853_627 / q)).abs() < 1e-6,
+        "{low}"
+    );
+    assert!(
+        (high - (10.0 + 11.0 * 1.644_853_627 / q)).abs() < 1e-6,
+        "{high}"
+    );
+}
+
+#[test]
+fn combination_flags_worse_one_sided_and_beyond_two_sided() {
+    // Two latency objectives (one group: their mean z counts), both beyond their margins.
+    // Mean z against no change 1.8: worse one-sided (≥ 1.645), each inconclusive; mean z
+    // against the margins 1.8: not beyond with 95 % two-sided confidence (< 1.96).
+    let d = combination(&[(0, 1.7, 1.7), (0, 1.9, 1.9)], 0.95);
+    assert_eq!(
+        d,
+        [Some(Decision::Inconclusive), Some(Decision::Inconclusive)]
+    );
+    let d = combination(&[(0, 2.5, 2.0), (0, 2.5, 2.1)], 0.95);
+    assert_eq!(d, [Some(Decision::Violated), Some(Decision::Violated)]);
+    // Below the one-sided quantile nothing is firmer; an objective within its margin (beyond
+    // ≤ 0) is never touched.
+    assert_eq!(
+        combination(&[(0, 1.5, 0.5), (0, 1.7, -0.2)], 0.95),
+        [None, None]
+    );
+    assert_eq!(
+        combination(&[(0, 2.0, 0.5), (0, 2.2, -0.2)], 0.95),
+        [Some(Decision::Inconclusive), None]
+    );
+}
+
+#[test]
 fn too_few_errors_is_inconclusive_with_the_reason() {
     // 9 → 30 errors: the interval (+64 … +578 %) lies beyond +50 %, but 9 errors are too few
     // for a violation.
