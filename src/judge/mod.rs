@@ -234,6 +234,59 @@ pub fn compare(
     after: f64,
     settings: &Settings,
 ) -> Comparison {
+    compare_around(
+        statistic,
+        before_minutes,
+        after_minutes,
+        history,
+        before,
+        after,
+        settings,
+        &[],
+    )
+}
+
+/// Minutes of the stretch before the deployment inside a known incident (a Davis problem that
+/// was over by the deployment): `from..to` as indices of the stretch (`history`, or the
+/// baseline window without it), and what it was.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Incident {
+    pub from: usize,
+    pub to: usize,
+    pub what: String,
+}
+
+/// The stretch indices `[from, to)` of the minutes of a stretch of `n` minutes ending at
+/// `end_ms` that overlap `[start_ms, stop_ms)`; `None` when none do.
+pub fn minutes_within(
+    n: usize,
+    end_ms: i64,
+    start_ms: i64,
+    stop_ms: i64,
+) -> Option<(usize, usize)> {
+    const MINUTE: i64 = 60_000;
+    let first = end_ms - n as i64 * MINUTE;
+    let from = (start_ms - first).div_euclid(MINUTE).clamp(0, n as i64);
+    // A minute overlaps when it starts before the stop.
+    let to = (stop_ms - first + MINUTE - 1)
+        .div_euclid(MINUTE)
+        .clamp(0, n as i64);
+    (from < to).then_some((from as usize, to as usize))
+}
+
+/// [`compare`], with the minutes of known incidents before the deployment left out of the
+/// baseline like outlier minutes (as long as the baseline window keeps enough minutes).
+#[allow(clippy::too_many_arguments)]
+pub fn compare_around(
+    statistic: Statistic,
+    before_minutes: &Minutes,
+    after_minutes: &Minutes,
+    history: Option<&Minutes>,
+    before: f64,
+    after: f64,
+    settings: &Settings,
+    incidents: &[Incident],
+) -> Comparison {
     let len = before_minutes.values.len();
     let stretch = history
         .filter(|h| h.values.len() >= len && len > 0)
@@ -255,6 +308,38 @@ pub fn compare(
     let judge_outliers = statistic != Statistic::Total;
     let mut keep_h = vec![true; n];
     let mut keep_a: Vec<bool> = (0..ay.len()).map(|i| i >= skip).collect();
+    // Known incidents first: their minutes are left out whatever the outlier rule says, as
+    // long as the baseline window keeps enough minutes to judge (else they stay, and the
+    // outlier rule and the median of windows are what guards the baseline).
+    let mut in_incident = vec![false; n];
+    let mut incident_text = Vec::new();
+    for inc in incidents {
+        let (from, to) = (inc.from.min(n), inc.to.min(n));
+        let minutes: Vec<usize> = (from..to).filter(|i| hy[*i].is_some()).collect();
+        if minutes.is_empty() {
+            continue;
+        }
+        for i in &minutes {
+            in_incident[*i] = true;
+        }
+        let offsets: Vec<i64> = minutes.iter().map(|i| *i as i64 - n as i64).collect();
+        incident_text.push(format!(
+            "{} before the deployment, inside Davis problem {}",
+            minute_ranges(&offsets),
+            inc.what
+        ));
+    }
+    let base_start = n - len.min(n);
+    let base_left = (base_start..n)
+        .filter(|i| hy[*i].is_some() && !in_incident[*i])
+        .count();
+    let incidents_left_out =
+        !incident_text.is_empty() && base_left >= settings.min_minutes.max(len / 2);
+    if incidents_left_out {
+        for (k, out) in in_incident.iter().enumerate() {
+            keep_h[k] = !out;
+        }
+    }
     if judge_outliers && len > 0 {
         // Windows of the stretch from its end (whole windows only), and the evaluation window.
         let starts: Vec<usize> = (1..=n / len).map(|k| n - k * len).collect();
@@ -266,7 +351,7 @@ pub fn compare(
         let flagged = estimate::outliers_pooled(counts, &windows, estimate::OUTLIER_Z);
         for (s, o) in starts.iter().zip(&flagged) {
             for (i, out) in o.iter().enumerate() {
-                keep_h[s + i] = !out;
+                keep_h[s + i] &= !out;
             }
         }
         if let Some(o) = flagged.last() {
@@ -279,7 +364,7 @@ pub fn compare(
     // Load: latency against the request rate, fitted on the clean minutes before.
     let hr = requests_of(stretch);
     let ar = requests_of(after_minutes);
-    let base_from = n - len.min(n);
+    let base_from = base_start;
     let mean_log = |r: &[Option<f64>], keep: &[bool], from: usize| {
         let l: Vec<f64> = (from..r.len())
             .filter(|i| keep[*i])
@@ -550,8 +635,16 @@ pub fn compare(
             "the first {skip} minutes after the deployment (warm-up)"
         ));
     }
+    if incidents_left_out {
+        left_out.extend(incident_text);
+    } else if !incident_text.is_empty() {
+        method.push_str(&format!(
+            "; kept, as the baseline window would hold too few minutes without them: {}",
+            incident_text.join("; ")
+        ));
+    }
     let before_out: Vec<i64> = (0..n)
-        .filter(|i| !keep_h[*i] && hy[*i].is_some())
+        .filter(|i| !keep_h[*i] && hy[*i].is_some() && !(incidents_left_out && in_incident[*i]))
         .map(|i| i as i64 - n as i64)
         .collect();
     let after_out: Vec<i64> = (skip..ay.len())

@@ -936,3 +936,90 @@ fn a_steady_ramp_is_no_reason_to_leave_the_window_before() {
     let crit = Criterion::parse("<=+10%").unwrap();
     assert_ne!(decide(&crit, vb, va, &c), Decision::Violated);
 }
+
+#[test]
+fn incident_minutes_of_a_stretch() {
+    // A stretch of 60 minutes ending at minute 100 (ms): minutes 40..100.
+    let m = 60_000;
+    let end = 100 * m;
+    assert_eq!(minutes_within(60, end, 75 * m, 85 * m), Some((35, 45)));
+    // Part-minutes count; a stop on a minute's start does not take that minute.
+    assert_eq!(
+        minutes_within(60, end, 75 * m + 30_000, 85 * m + 1),
+        Some((35, 46))
+    );
+    // Clipped to the stretch; nothing when outside it.
+    assert_eq!(minutes_within(60, end, 10 * m, 45 * m), Some((0, 5)));
+    assert_eq!(minutes_within(60, end, 95 * m, 130 * m), Some((55, 60)));
+    assert_eq!(minutes_within(60, end, 10 * m, 40 * m), None);
+    assert_eq!(minutes_within(60, end, 100 * m, 110 * m), None);
+}
+
+#[test]
+fn incidents_are_left_out_unless_the_window_would_keep_too_few() {
+    // 270 minutes of steady latency, a 10-minute incident of 2.5x in the baseline window (its
+    // last 30 minutes), named as a Davis problem.
+    let mut rng = fastrand::Rng::with_seed(3);
+    let mut history = Vec::new();
+    for i in 0..270 {
+        let f = if (250..260).contains(&i) { 2.5 } else { 1.0 };
+        history.push(Some(100.0 * f * (1.0 + 0.02 * (rng.f64() - 0.5))));
+    }
+    let history = Minutes {
+        values: history,
+        ..Default::default()
+    };
+    let before = Minutes {
+        values: history.values[240..].to_vec(),
+        ..Default::default()
+    };
+    let after = Minutes {
+        values: (0..30)
+            .map(|_| Some(100.0 * (1.0 + 0.02 * (rng.f64() - 0.5))))
+            .collect(),
+        ..Default::default()
+    };
+    let b = mean_value(&before);
+    let a = mean_value(&after);
+    let inc = |from, to| Incident {
+        from,
+        to,
+        what: "P-1 (slow)".into(),
+    };
+    let c = compare_around(
+        Statistic::Level,
+        &before,
+        &after,
+        Some(&history),
+        b,
+        a,
+        &plain(),
+        &[inc(250, 260)],
+    );
+    assert_eq!(
+        c.left_out,
+        ["minutes −20 … −11 before the deployment, inside Davis problem P-1 (slow)"]
+    );
+    // Without the incident's minutes the baseline is the clean level: no change.
+    assert!(c.change_percent.unwrap().point.abs() < 2.0, "{c:?}");
+    // An incident over 25 of the window's 30 minutes would leave 5: kept, and said.
+    let c = compare_around(
+        Statistic::Level,
+        &before,
+        &after,
+        Some(&history),
+        b,
+        a,
+        &plain(),
+        &[inc(243, 268)],
+    );
+    assert!(
+        !c.left_out.iter().any(|l| l.contains("P-1")),
+        "{:?}",
+        c.left_out
+    );
+    assert!(
+        c.method
+            .contains("kept, as the baseline window would hold too few")
+    );
+}

@@ -30,6 +30,36 @@ pub(crate) struct Found {
     maintenance: Option<Result<Vec<RawMaintenance>, String>>,
 }
 
+impl Found {
+    /// The Davis problems of service `k` (its own and its related entities') that were over by
+    /// `by_ms`: the judge leaves their minutes out of the baseline. Empty when not asked.
+    pub(crate) fn incidents_before(&self, k: usize, by_ms: i64) -> Vec<(i64, i64, String)> {
+        let Some(Asked {
+            problems: Some(Ok((problems, _))),
+            ..
+        }) = self.per_plan.get(k)
+        else {
+            return Vec::new();
+        };
+        problems
+            .iter()
+            .filter_map(|p| {
+                let end = p.end_ms.filter(|e| *e <= by_ms && *e > p.start_ms)?;
+                let on = p
+                    .on_related
+                    .as_deref()
+                    .map(|r| format!(", on a related {r}"))
+                    .unwrap_or_default();
+                Some((
+                    p.start_ms,
+                    end,
+                    format!("{} ({}{on})", p.display_id, p.title),
+                ))
+            })
+            .collect()
+    }
+}
+
 /// The span a service's context covers.
 fn span(w: &Windows) -> Span {
     let ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis();

@@ -72,6 +72,7 @@ pub(crate) fn build_report(
     fetch_millis: u64,
     judge: crate::judge::JudgeMode,
     warm_up_minutes: Option<usize>,
+    incidents: &[(i64, i64, String)],
 ) -> Report {
     // The sources this plan asked, in `SourceKind` order (one entry when a single one).
     let used: Vec<&(SourceKind, &str, &Client)> = sources
@@ -163,7 +164,22 @@ pub(crate) fn build_report(
                     }
                     return Some(cmp);
                 }
-                let mut cmp = crate::judge::compare(
+                // Davis problems over before the deployment, as minutes of the stretch (it
+                // ends with the baseline window).
+                let n = m.history.values.len();
+                let end_ms = bw.to.timestamp_millis();
+                let incidents: Vec<crate::judge::Incident> = incidents
+                    .iter()
+                    .filter_map(|(from, to, what)| {
+                        let (from, to) = crate::judge::minutes_within(n, end_ms, *from, *to)?;
+                        Some(crate::judge::Incident {
+                            from,
+                            to,
+                            what: what.clone(),
+                        })
+                    })
+                    .collect();
+                let mut cmp = crate::judge::compare_around(
                     m.statistic,
                     &m.before,
                     &m.after,
@@ -171,6 +187,7 @@ pub(crate) fn build_report(
                     a,
                     measured,
                     &settings,
+                    &incidents,
                 );
                 if let Some(lacking) = fetched.minutes.partial(&o.sli.value) {
                     cmp.method.push_str(&format!("; judged without {lacking}"));
@@ -468,7 +485,15 @@ pub(crate) fn reports(
         .zip(&fetched.per_plan)
         .zip(previous)
         .zip(&fetched.diagnoses)
-        .map(|((((plan, w), f), prev), diagnosis)| {
+        .enumerate()
+        .map(|(k, ((((plan, w), f), prev), diagnosis))| {
+            // Problems over before the deployment, for the judge's baseline.
+            let incidents = match (&w.baseline, job.judge_of(plan), &plan.control) {
+                (Some(bw), crate::judge::JudgeMode::Statistical, None) => fetched
+                    .context
+                    .incidents_before(k, bw.to.timestamp_millis()),
+                _ => Vec::new(),
+            };
             let mut r = build_report(
                 plan,
                 w,
@@ -485,6 +510,7 @@ pub(crate) fn reports(
                 fetched.millis,
                 job.judge_of(plan),
                 job.warm_up_minutes,
+                &incidents,
             );
             r.pipeline = pipeline.clone();
             if let Some(c) = &plan.control {
