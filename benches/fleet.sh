@@ -6,6 +6,8 @@
 # global cap), no environment lost to throttling, peak RSS < 100 MB, the same RSS (+-20 %) at
 # 10,000 environments.
 # Usage: benches/fleet.sh [environments...]   (default: 2000 10000)
+#        EXTRA_VARS=N benches/fleet.sh ...      N unrelated variables in slogate's environment
+#        (a CI's own; each round's tenant tokens are unset before the next round either way)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=("$@")
@@ -76,8 +78,12 @@ PY
   for _ in $(seq 1 100); do grep -q listening "$WORK/sim.out" 2>/dev/null && break; sleep 0.05; done
   URL=$(sed -n 's/^listening on //p' "$WORK/sim.out" | head -1)
   sed -i "s|URL/e/|$URL/e/|" "$WORK/slo/slogate.yaml"
-  # Every tenant's token in the environment, as a CI would expose its secrets.
+  # Every tenant's token in the environment, as a CI would expose its secrets; the previous
+  # round's are gone (they would be N unrelated variables more).
+  for v in ${PREVIOUS_TOKENS:-}; do unset "$v"; done
   set -a; . "$WORK/tokens.env"; set +a
+  PREVIOUS_TOKENS=$(cut -d= -f1 "$WORK/tokens.env" | tr '\n' ' ')
+  for i in $(seq 1 "${EXTRA_VARS:-0}"); do export "CI_UNRELATED_VARIABLE_$i=value-$i"; done
   /usr/bin/time -v -o "$WORK/time" ${PROFILE:+perf record -F 999 -g -o "$PROFILE"} "$BIN" eval --config "$WORK/slo" \
     --from 2026-11-17T10:00:00Z --to 2026-11-17T11:00:00Z --environments all --format jsonl ${PARALLEL:+--parallel $PARALLEL} \
     >"$WORK/out.jsonl" 2>"$WORK/err" || true

@@ -62,7 +62,7 @@ pub fn sli_query(data: &[u8]) {
         project: "shop".into(),
         stage: "production".into(),
         service: "checkout".into(),
-        env: [("X".to_string(), "v".to_string())].into(),
+        env: std::sync::Arc::new([("X".to_string(), "v".to_string())].into()),
         filters: vec![("handler".into(), "/cart".into())],
         ..Vars::default()
     };

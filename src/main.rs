@@ -3,6 +3,7 @@ use std::process::ExitCode;
 use clap::FromArgMatches;
 
 fn main() -> ExitCode {
+    slogate::shell::few_malloc_arenas();
     // `cli::command()`: the derived flags plus each command's environment in its help.
     let parsed = slogate::cli::command()
         .try_get_matches()

@@ -208,7 +208,7 @@ fn resolve_filled(
         deployment: select.deployment.clone().unwrap_or_default(),
         context: select.context.clone().unwrap_or_default(),
         labels: labels.clone(),
-        env: without_tokens(env, &settings),
+        env: std::sync::Arc::new(without_tokens(env, &settings)),
         filters: Vec::new(),
     };
     let dashboard = crate::dashboard::engine::selection(
@@ -267,7 +267,7 @@ fn resolve_filled(
         deployment: select.deployment.clone().unwrap_or_default(),
         context: select.context.clone().unwrap_or_default(),
         labels: labels.clone(),
-        env: without_tokens(env, &settings),
+        env: std::sync::Arc::new(without_tokens(env, &settings)),
         filters: slo
             .filter
             .iter()

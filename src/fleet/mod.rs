@@ -202,6 +202,7 @@ pub(crate) fn run(job: Job, fleet: &FleetArgs, ui: &Ui) -> Exit {
         Ok(p) => p,
         Err(s) => return stop(ui, job.output, s),
     };
+    crate::shell::return_freed_memory();
     let settings = &plans[0].settings;
     let mut names = select(&pattern, settings.environments.keys());
     if names.is_empty() {
@@ -245,20 +246,11 @@ pub(crate) fn run(job: Job, fleet: &FleetArgs, ui: &Ui) -> Exit {
     );
     // An environment that stops before any report has one `error` row per selected service.
     let services: Vec<Option<String>> = plans.iter().map(|p| p.service.clone()).collect();
-    // What every environment's run may see of the process environment: no tenant's token.
-    let tokens: std::collections::HashSet<&str> = settings
-        .environments
-        .values()
-        .filter_map(|e| e.token_env.as_ref().map(|t| t.value.as_str()))
-        .collect();
-    let base_env: BTreeMap<String, String> = env
-        .iter()
-        .filter(|(k, _)| !tokens.contains(k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    // The process environment, once for every environment's run (each reads its own token
+    // variable from it): shared, never copied per environment.
+    let env = std::sync::Arc::new(env);
     let shared = Shared {
         plans: &plans,
-        base_env: &base_env,
         env: &env,
         services: &services,
         history: &history,
@@ -281,7 +273,9 @@ pub(crate) fn run(job: Job, fleet: &FleetArgs, ui: &Ui) -> Exit {
     let workers = usize::from(fleet.parallel).min(total).max(1);
     let terminal = std::io::stderr().is_terminal();
     let format = job.output.format;
-    let mut rows: Vec<Row> = Vec::new();
+    // One row per environment and service, sized once: growing by doubling would hold half
+    // again as much, and twice that while it moves.
+    let mut rows: Vec<Row> = Vec::with_capacity(total * services.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let tx = tx.clone();
@@ -290,6 +284,7 @@ pub(crate) fn run(job: Job, fleet: &FleetArgs, ui: &Ui) -> Exit {
             std::thread::Builder::new()
                 .stack_size(2 << 20)
                 .spawn_scoped(scope, move || {
+                    crate::shell::fleet_worker();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(name) = names.get(i) else { break };
@@ -373,10 +368,8 @@ fn finish(f: &FleetReport, job: &Job, env: &BTreeMap<String, String>, ui: &Ui) -
 struct Shared<'a> {
     /// Resolved without an environment; each run takes a copy pointed at its own.
     plans: &'a [crate::plan::Plan],
-    /// The process environment without any tenant's token variable.
-    base_env: &'a BTreeMap<String, String>,
-    /// The whole process environment, for each run's own token.
-    env: &'a BTreeMap<String, String>,
+    /// The process environment.
+    env: &'a std::sync::Arc<BTreeMap<String, String>>,
     services: &'a [Option<String>],
     history: &'a HistoryLocation,
 }
@@ -393,22 +386,12 @@ fn one(
     let mut select = job.select.clone();
     select.environment = Some(name.to_string());
     let mut plans = shared.plans.to_vec();
-    let mut env = shared.base_env.clone();
     for p in &mut plans {
         if let Err(m) = p.settings.select_environment(name) {
             return vec![Row::error(name, None, &m)];
         }
     }
-    if let Some(var) = plans.first().and_then(|p| {
-        p.settings
-            .selected_environment
-            .as_ref()
-            .and_then(|e| e.token_env.as_ref())
-            .map(|t| t.value.clone())
-    }) && let Some(v) = shared.env.get(&var)
-    {
-        env.insert(var, v.clone());
-    }
+    let env = shared.env.clone();
     let mut output = output.clone();
     match shared.history {
         HistoryLocation::Dynatrace => {}

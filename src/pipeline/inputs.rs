@@ -188,7 +188,8 @@ pub(crate) struct Inputs {
     pub(crate) plans: Vec<Plan>,
     /// Earlier verdicts given as `--previous` files.
     pub(crate) previous_files: Vec<previous::PreviousEvaluation>,
-    pub(crate) env: BTreeMap<String, String>,
+    /// The process environment as read once (shared by a fleet's environments).
+    pub(crate) env: std::sync::Arc<BTreeMap<String, String>>,
     pub(crate) ci: Option<CiKind>,
     pub(crate) conn: plan::Connection,
     pub(crate) client: Client,
@@ -264,7 +265,7 @@ pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
     let (env, mut plans) = match &job.fleet {
         Some(f) => (f.env.clone(), f.plans.clone()),
         None => {
-            let env = environment();
+            let env = std::sync::Arc::new(environment());
             let plans = resolve_all(&job.select, &env)?;
             (env, plans)
         }

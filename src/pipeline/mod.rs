@@ -19,7 +19,7 @@ use crate::cli::{OutputArgs, SourceArgs};
 use crate::clock::Clock;
 use crate::diag::Problem;
 use crate::eval::Verdict;
-use crate::shell::{ci_kind, environment, runtime};
+use crate::shell::{ci_kind, environment};
 use crate::ui::{Exit, Ui, stderr};
 use crate::window::TimeWindow;
 use chrono::{DateTime, Duration, Utc};
@@ -75,13 +75,15 @@ pub(crate) struct Job<'a> {
     /// the same window (docs/judge.md).
     pub(crate) control: Option<crate::plan::Control>,
     /// One environment of a fleet (`crate::fleet`): its plans, read once for all, and the
-    /// environment variables it may see (none of the other tenants' tokens).
+    /// environment variables.
     pub(crate) fleet: Option<FleetMember>,
 }
 
 pub(crate) struct FleetMember {
     pub(crate) plans: Vec<crate::plan::Plan>,
-    pub(crate) env: std::collections::BTreeMap<String, String>,
+    /// The process environment, read once for the whole fleet: shared, never copied per
+    /// environment (a CI's hundreds of variables, a fleet's thousands of tokens).
+    pub(crate) env: std::sync::Arc<std::collections::BTreeMap<String, String>>,
 }
 
 impl Job<'_> {
@@ -187,7 +189,7 @@ fn evaluated(
     clock: &dyn Clock,
 ) -> Result<(Vec<crate::report::Report>, inputs::Inputs, Vec<String>), Stop> {
     let mut inputs = inputs::gather(job, ui)?;
-    let rt = runtime()?;
+    let rt = crate::shell::run_runtime()?;
     // Dashboard mode: the dashboard and its scoring settings, before earlier verdicts are read.
     rt.block_on(crate::dashboard::engine::load(
         &mut inputs.plans,

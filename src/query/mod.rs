@@ -28,7 +28,7 @@ pub struct Vars {
     pub context: String,
     pub labels: BTreeMap<String, String>,
     /// Environment variables available to `$ENV.<NAME>`.
-    pub env: BTreeMap<String, String>,
+    pub env: std::sync::Arc<BTreeMap<String, String>>,
     /// The SLO's `filter` entries (Keptn's customFilters), in file order.
     pub filters: Vec<(String, String)>,
 }

@@ -132,7 +132,7 @@ mod tests {
             deployment: "primary".into(),
             context: "ctx-1".into(),
             labels: BTreeMap::new(),
-            env: BTreeMap::new(),
+            env: Default::default(),
             filters: Vec::new(),
         }
     }
@@ -232,8 +232,8 @@ mod tests {
     #[test]
     fn env_values_and_unresolved_names() {
         let mut v = vars();
-        v.env.insert("TENANT".into(), "abc123".into());
-        v.env.insert("TENANT_ID".into(), "zzz".into());
+        std::sync::Arc::make_mut(&mut v.env).insert("TENANT".into(), "abc123".into());
+        std::sync::Arc::make_mut(&mut v.env).insert("TENANT_ID".into(), "zzz".into());
         let s = substitute(
             "$ENV.TENANT/$ENV.TENANT_ID/$ENV.MISSING/$ENV.MISSING/$ENV.OTHER",
             &v,
@@ -248,7 +248,7 @@ mod tests {
     #[test]
     fn env_name_is_the_longest_identifier() {
         let mut v = vars();
-        v.env.insert("A".into(), "1".into());
+        std::sync::Arc::make_mut(&mut v.env).insert("A".into(), "1".into());
         let s = substitute("$ENV.A_B $ENV.A-B $ENV.A.B", &v);
         assert_eq!(s.text, "$ENV.A_B 1-B 1.B");
         assert_eq!(s.unresolved_env, vec!["A_B".to_string()]);
@@ -257,8 +257,8 @@ mod tests {
     #[test]
     fn env_values_are_not_expanded_again() {
         let mut v = vars();
-        v.env.insert("A".into(), "$ENV.B".into());
-        v.env.insert("B".into(), "b".into());
+        std::sync::Arc::make_mut(&mut v.env).insert("A".into(), "$ENV.B".into());
+        std::sync::Arc::make_mut(&mut v.env).insert("B".into(), "b".into());
         let s = substitute("$ENV.A", &v);
         assert_eq!(s.text, "$ENV.B");
         assert!(s.unresolved_env.is_empty());
@@ -276,7 +276,7 @@ mod tests {
     fn env_comes_from_labels_too() {
         let mut v = vars();
         v.labels.insert("x".into(), "$ENV.T".into());
-        v.env.insert("T".into(), "t".into());
+        std::sync::Arc::make_mut(&mut v.env).insert("T".into(), "t".into());
         assert_eq!(sub("$LABEL.x", &v), "t");
     }
 
@@ -289,7 +289,7 @@ mod tests {
     #[test]
     fn odd_text_does_not_panic() {
         let mut v = vars();
-        v.env.insert("É".into(), "x".into());
+        std::sync::Arc::make_mut(&mut v.env).insert("É".into(), "x".into());
         v.filters = vec![
             (String::new(), "empty-key".into()),
             ("ß".into(), "'\"".into()),

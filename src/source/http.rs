@@ -123,6 +123,33 @@ fn other_origin(to: &str, url_name: &str) -> String {
 }
 
 /// Scheme, host and port: what a redirect must keep for the token to go on.
+/// What makes two of this thread's clients able to share their connections: the origin, the
+/// URL's variable name (in redirect messages), the timeout and the proxy.
+type PoolKey = (
+    (String, Option<String>, Option<u16>),
+    String,
+    Duration,
+    Option<String>,
+);
+
+thread_local! {
+    /// Set on a fleet's worker threads ([`share_connections_on_this_thread`]).
+    static SHARING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The HTTP clients (GET, POST) this thread made, by [`PoolKey`].
+    static POOLS: std::cell::RefCell<std::collections::HashMap<PoolKey, (reqwest::Client, reqwest::Client)>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Clients made on this thread from now on share one connection pool per origin (and
+/// timeout, proxy): a fleet worker runs environment after environment on one runtime, and the
+/// tenants of a Managed cluster live on one host, so their requests reuse the connections
+/// (and TLS sessions) of the tenants before them instead of opening a few new ones per tenant.
+/// Each client keeps its own token, limit and statistics. Only for threads that keep one
+/// runtime for all their runs (a pooled connection is driven by the runtime that opened it).
+pub fn share_connections_on_this_thread() {
+    SHARING.with(|s| s.set(true));
+}
+
 fn origin(url: &reqwest::Url) -> (String, Option<String>, Option<u16>) {
     (
         url.scheme().to_string(),
@@ -321,7 +348,9 @@ impl Client {
             .proxy
             .clone()
             .map(|p| ("slogate.yaml `environments.proxy`".to_string(), p));
-        let proxy = match configured.or_else(|| proxy_setting(&config.base_url, &env)) {
+        let chosen = configured.or_else(|| proxy_setting(&config.base_url, &env));
+        let proxy_text = chosen.as_ref().map(|(_, p)| p.clone());
+        let proxy = match chosen {
             Some((var, proxy)) => {
                 let p = reqwest::Proxy::all(&proxy).map_err(|e| SetupError {
                     message: crate::source::secret::userinfo_hidden(&format!(
@@ -359,23 +388,47 @@ impl Client {
                 message: format!("cannot set up the HTTP client: {e}"),
             })
         };
-        let (http, post_http) = (build(false)?, build(true)?);
+        let key = reqwest::Url::parse(&config.base_url).ok().map(|u| {
+            (
+                origin(&u),
+                config.url_name.clone(),
+                config.request_timeout,
+                proxy_text,
+            )
+        });
+        let shared = match &key {
+            Some(k) if SHARING.with(|s| s.get()) => POOLS.with(|p| p.borrow().get(k).cloned()),
+            _ => None,
+        };
+        let (http, post_http) = match shared {
+            Some(pair) => pair,
+            None => {
+                let pair = (build(false)?, build(true)?);
+                if let Some(k) = key.filter(|_| SHARING.with(|s| s.get())) {
+                    POOLS.with(|p| p.borrow_mut().insert(k, pair.clone()));
+                }
+                pair
+            }
+        };
         Ok(Client {
             http,
             post_http,
             limit: Arc::new({
                 let host = host_of(&config.base_url);
                 let mut cfg = LimitConfig::with_max(config.concurrency);
-                // Start no higher than asked, nor than other environments on this host admitted.
-                for start in [
-                    config.initial_concurrency,
-                    crate::source::limit::learned(&host),
-                ]
-                .into_iter()
-                .flatten()
-                {
+                // Start no higher than asked; what other environments on this host admitted
+                // is this one's ceiling from the start (a fleet's tenants on one Managed
+                // cluster: one 429 teaches them all, none probes past it again).
+                let learned = crate::source::limit::learned(&host);
+                cfg.ceiling = learned;
+                for start in [config.initial_concurrency, learned].into_iter().flatten() {
                     cfg.initial = cfg.initial.min(start.max(1));
                 }
+                // A caller that chose the start (a fleet's environments) grows from it by one
+                // a round trip: a fleet's width comes from its many environments, and a short
+                // run's doubling past the start meets 429s once the global cap stops binding
+                // (the end of a fleet run), each costing a `Retry-After`.
+                cfg.slow_start = config.initial_concurrency.is_none();
                 AdaptiveLimit::new(cfg, GlobalLimit::process(), host)
             }),
             config,

@@ -68,6 +68,12 @@ pub struct LimitConfig {
     /// queueing every retry behind one slot only delays the `error` (each attempt waits out
     /// its timeout in turn). A 429 or a latency rise still goes down to `min`.
     pub overload_floor: usize,
+    /// What the environment is known to admit before the first request (what other
+    /// environments on its host taught, [`learned`]): the limit never climbs past it.
+    pub ceiling: Option<usize>,
+    /// Slow start (+1 per answer) until the first decrease; without it +1 per round trip from
+    /// the start.
+    pub slow_start: bool,
 }
 
 impl LimitConfig {
@@ -81,6 +87,8 @@ impl LimitConfig {
             rise_floor: Duration::from_millis(25),
             warmup: 8,
             overload_floor: OVERLOAD_FLOOR.min(max),
+            ceiling: None,
+            slow_start: true,
         }
     }
 }
@@ -132,8 +140,9 @@ pub enum Change {
 }
 
 /// The algorithm. Slow start: +1 per answered request (the limit doubles per round trip) while
-/// nothing went wrong; after the first decrease, +1/limit per answered request (+1 per round
-/// trip). Increases only while the limit is in use (half of it on the wire), so an idle client
+/// nothing went wrong; after the first decrease, and from the start for a client whose start
+/// was chosen for it (a fleet's environments, [`LimitConfig::slow_start`]), +1/limit per
+/// answered request (+1 per round trip). Increases only while the limit is in use (half of it on the wire), so an idle client
 /// does not grow a limit it never tested. A 429, 503/504/timeout or latency rise halves the
 /// limit, at most once per round trip: only requests sent after the last decrease can cause
 /// the next. A 429 also teaches a ceiling: the client's other requests still on the wire when
@@ -157,12 +166,15 @@ pub struct Aimd {
 
 impl Aimd {
     pub fn new(cfg: LimitConfig) -> Aimd {
-        let limit = cfg.initial.clamp(cfg.min.max(1), cfg.max.max(1)) as f64;
+        let ceiling = cfg.ceiling.map(|c| c.max(cfg.min.max(1)));
+        let top = ceiling.map_or(cfg.max, |c| c.min(cfg.max)).max(1);
+        let limit = cfg.initial.clamp(cfg.min.max(1), top.max(cfg.min.max(1))) as f64;
+        let slow_start = cfg.slow_start;
         Aimd {
             cfg,
             limit,
-            ceiling: None,
-            slow_start: true,
+            ceiling,
+            slow_start,
             recent: 0.0,
             long: 0.0,
             samples: 0,
@@ -504,6 +516,60 @@ mod tests {
 
     /// Sends `n` requests and answers them all with `signal` at `latency`; the client keeps
     /// `n` on the wire (it sends the next as each answer comes).
+    #[test]
+    fn a_learnt_ceiling_holds_from_the_first_request() {
+        // What other environments on the host admitted (4) caps this one from its start: no
+        // probe past it, however flat the latency.
+        let mut a = Aimd::new(LimitConfig {
+            initial: 4,
+            ceiling: Some(4),
+            ..LimitConfig::with_max(64)
+        });
+        for _ in 0..20 {
+            round(&mut a, 4, 50, Signal::Answered);
+        }
+        assert_eq!(a.limit(), 4);
+        assert_eq!(a.ceiling(), Some(4));
+        // A start above the ceiling starts at it.
+        let a = Aimd::new(LimitConfig {
+            initial: 16,
+            ceiling: Some(6),
+            ..LimitConfig::with_max(64)
+        });
+        assert_eq!(a.limit(), 6);
+    }
+
+    #[test]
+    fn without_slow_start_the_limit_grows_by_one_a_round_trip() {
+        // A fleet's environment: 4 at start, +1 after each full round of answers (slow start
+        // would double it: 4, 8, 16).
+        let mut a = Aimd::new(LimitConfig {
+            initial: 4,
+            slow_start: false,
+            ..LimitConfig::with_max(64)
+        });
+        round(&mut a, 4, 50, Signal::Answered);
+        assert_eq!(a.limit(), 5);
+        round(&mut a, 5, 50, Signal::Answered);
+        assert_eq!(a.limit(), 6);
+        // Within a round the answers of a short run never raise it: 6 requests at limit 4 go
+        // out as 4 and 2, the second pair after the first answers, still at 4 in flight or
+        // fewer.
+        let mut b = Aimd::new(LimitConfig {
+            initial: 4,
+            slow_start: false,
+            ..LimitConfig::with_max(64)
+        });
+        let first = b.on_send();
+        b.on_sample(Sample {
+            seq: first,
+            in_flight: 4,
+            latency: ms(50),
+            signal: Signal::Answered,
+        });
+        assert_eq!(b.limit(), 4);
+    }
+
     fn round(a: &mut Aimd, n: usize, latency: u64, signal: Signal) -> Vec<Change> {
         let seqs: Vec<u64> = (0..n).map(|_| a.on_send()).collect();
         seqs.iter()
