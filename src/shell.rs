@@ -127,6 +127,15 @@ pub fn fleet_worker() {
     crate::source::http::share_connections_on_this_thread();
 }
 
+/// The end of a fleet worker: its pooled connections and runtime are dropped here, while the
+/// thread is whole, not among its thread-local destructors (whose order is unspecified).
+pub fn end_fleet_worker() {
+    crate::source::http::drop_shared_connections();
+    let kept = KEPT.with(|k| k.borrow_mut().take());
+    drop(kept);
+    KEEP.with(|k| k.set(false));
+}
+
 /// The runtime of one pipeline run: a new one, or on a fleet worker the thread's own.
 pub fn run_runtime() -> Result<std::rc::Rc<tokio::runtime::Runtime>, Vec<Problem>> {
     if !KEEP.with(|k| k.get()) {

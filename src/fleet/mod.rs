@@ -293,6 +293,7 @@ pub(crate) fn run(job: Job, fleet: &FleetArgs, ui: &Ui) -> Exit {
                             break;
                         }
                     }
+                    crate::shell::end_fleet_worker();
                 })
                 .expect("a worker thread starts");
         }

@@ -150,6 +150,13 @@ pub fn share_connections_on_this_thread() {
     SHARING.with(|s| s.set(true));
 }
 
+/// Ends [`share_connections_on_this_thread`]: the pooled clients are dropped.
+pub fn drop_shared_connections() {
+    SHARING.with(|s| s.set(false));
+    let pools = POOLS.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    drop(pools);
+}
+
 fn origin(url: &reqwest::Url) -> (String, Option<String>, Option<u16>) {
     (
         url.scheme().to_string(),
