@@ -322,19 +322,20 @@ fn a_history_baseline_is_not_judged_and_says_why() {
     );
 }
 
-#[test]
-fn an_incident_before_and_the_warm_up_are_left_out_and_said() {
-    // 10 minutes of 2.5× latency inside the baseline window, then a +25 % release: Keptn
-    // compares with the inflated baseline and passes; the judge leaves the incident out.
-    let at = |m: i64| {
-        (chrono::DateTime::parse_from_rfc3339(DEPLOYED).unwrap() + chrono::Duration::minutes(m))
-            .to_rfc3339()
-    };
+/// Minute `m` from the deployment, as RFC 3339.
+fn at(m: i64) -> String {
+    (chrono::DateTime::parse_from_rfc3339(DEPLOYED).unwrap() + chrono::Duration::minutes(m))
+        .to_rfc3339()
+}
+
+/// Service `inc` at 400 requests a minute: 10 minutes of 2.5× latency from 25 minutes before
+/// the deployment, then a +25 % release; `problems` are the Davis problems dtsim serves.
+fn incident_scenario(problems: serde_json::Value) -> serde_json::Value {
     let metric = |unit: &str, agg: &str| json!({"unit": unit, "baseline": {agg: 1}});
     let rt = "builtin:service.response.time";
-    let scenario = json!({
+    json!({
         "seed": 5,
-        "tokens": [{"token": TOKEN, "scopes": ["metrics.read", "entities.read"]}],
+        "tokens": [{"token": TOKEN, "scopes": ["metrics.read", "entities.read", "problems.read"]}],
         "services": [{"id": "SERVICE-0000000000000001", "name": "inc",
                       "tags": ["keptn_project:shop", "keptn_stage:prod", "keptn_service:inc"]}],
         "metrics": {
@@ -348,7 +349,15 @@ fn an_incident_before_and_the_warm_up_are_left_out_and_said() {
             {"service": "inc", "metric": rt, "from": at(-25), "to": at(-15), "factor": 2.5},
             {"service": "inc", "metric": rt, "from": DEPLOYED, "factor": 1.25},
         ],
-    });
+        "problems": problems,
+    })
+}
+
+#[test]
+fn an_incident_before_and_the_warm_up_are_left_out_and_said() {
+    // 10 minutes of 2.5× latency inside the baseline window, then a +25 % release: Keptn
+    // compares with the inflated baseline and passes; the judge leaves the incident out.
+    let scenario = incident_scenario(json!([]));
     let sim =
         dtsim::start_blocking(dtsim::scenario_from_json(&scenario.to_string()).unwrap()).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -404,35 +413,9 @@ fn a_davis_problem_before_the_deployment_leaves_its_minutes_out_of_the_baseline(
     // it: its minutes are left out as the problem's (said with its id), not as outliers; a
     // problem still open at the deployment and one covering the whole baseline window leave
     // nothing out.
-    let at = |m: i64| {
-        (chrono::DateTime::parse_from_rfc3339(DEPLOYED).unwrap() + chrono::Duration::minutes(m))
-            .to_rfc3339()
-    };
-    let metric = |unit: &str, agg: &str| json!({"unit": unit, "baseline": {agg: 1}});
-    let rt = "builtin:service.response.time";
-    let scenario = |problems: serde_json::Value| {
-        json!({
-            "seed": 5,
-            "tokens": [{"token": TOKEN, "scopes": ["metrics.read", "entities.read", "problems.read"]}],
-            "services": [{"id": "SERVICE-0000000000000001", "name": "inc",
-                          "tags": ["keptn_project:shop", "keptn_stage:prod", "keptn_service:inc"]}],
-            "metrics": {
-                rt: metric("MicroSecond", "avg"),
-                "builtin:service.requestCount.total": metric("Count", "sum"),
-                "builtin:service.errors.total.count": metric("Count", "sum"),
-                "builtin:service.errors.total.rate": metric("Percent", "avg"),
-            },
-            "traffic": [{"service": "inc", "requests_per_minute": [400, 400], "drift_sd": 0.02}],
-            "regressions": [
-                {"service": "inc", "metric": rt, "from": at(-25), "to": at(-15), "factor": 2.5},
-                {"service": "inc", "metric": rt, "from": DEPLOYED, "factor": 1.25},
-            ],
-            "problems": problems,
-        })
-    };
     let left_out = |problems: serde_json::Value| {
         let sim = dtsim::start_blocking(
-            dtsim::scenario_from_json(&scenario(problems).to_string()).unwrap(),
+            dtsim::scenario_from_json(&incident_scenario(problems).to_string()).unwrap(),
         )
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
