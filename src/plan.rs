@@ -618,13 +618,13 @@ pub fn connection(
             .as_ref()
             .map(|e| EnvironmentLimits {
                 name: e.name.value.clone(),
-                request_timeout: e.request_timeout.as_ref().and_then(|t| {
+                request_timeout: e.request_timeout().and_then(|t| {
                     crate::window::parse_duration(&t.value)
                         .ok()
                         .and_then(|d| d.to_std().ok())
                 }),
-                concurrency: e.concurrency.as_ref().map(|c| c.value.max(1) as usize),
-                proxy: e.proxy.as_ref().map(|p| p.value.clone()),
+                concurrency: e.concurrency().map(|c| c.value.max(1) as usize),
+                proxy: e.proxy().map(|p| p.value.clone()),
                 start: None,
             }),
     };

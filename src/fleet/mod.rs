@@ -61,7 +61,7 @@ pub fn glob(pattern: &str, name: &str) -> bool {
 }
 
 /// The names `--environments` selects, in name order: `all`, or globs separated by commas.
-pub fn select<'a>(pattern: &str, names: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+pub fn select<'a>(pattern: &str, names: impl IntoIterator<Item = &'a String>) -> Vec<&'a str> {
     let globs: Vec<&str> = pattern
         .split(',')
         .map(str::trim)
@@ -74,7 +74,7 @@ pub fn select<'a>(pattern: &str, names: impl IntoIterator<Item = &'a String>) ->
                 .iter()
                 .any(|g| g.eq_ignore_ascii_case("all") || glob(g, n))
         })
-        .cloned()
+        .map(String::as_str)
         .collect()
 }
 
@@ -246,8 +246,18 @@ pub(crate) fn run(job: Job, fleet: &FleetArgs, ui: &Ui) -> Exit {
     );
     // An environment that stops before any report has one `error` row per selected service.
     let services: Vec<Option<String>> = plans.iter().map(|p| p.service.clone()).collect();
-    // The process environment, once for every environment's run (each reads its own token
-    // variable from it): shared, never copied per environment.
+    // The process environment, once for every environment's run: shared, never copied per
+    // environment, and without the tenants' token variables (each run reads its own from the
+    // process, `inputs::gather`): thousands of tokens held twice would only grow the memory.
+    let tokens: std::collections::HashSet<&str> = settings
+        .environments
+        .values()
+        .filter_map(|e| e.token_env.as_ref().map(|t| t.value.as_str()))
+        .collect();
+    let env: BTreeMap<String, String> = env
+        .into_iter()
+        .filter(|(k, _)| !tokens.contains(k.as_str()))
+        .collect();
     let env = std::sync::Arc::new(env);
     let shared = Shared {
         plans: &plans,
@@ -273,9 +283,24 @@ pub(crate) fn run(job: Job, fleet: &FleetArgs, ui: &Ui) -> Exit {
     let workers = usize::from(fleet.parallel).min(total).max(1);
     let terminal = std::io::stderr().is_terminal();
     let format = job.output.format;
+    // jsonl streams the rows; they are kept only for what is written at the end from them
+    // (files, a GitHub step summary, GitLab's JUnit). Otherwise the counts and the worst row
+    // are all the end needs, and memory stays flat however many environments there are.
+    let keep_rows = format != OutputFormat::Jsonl
+        || job.output.output.is_some()
+        || job.output.report_dir.is_some()
+        || matches!(
+            ci_kind(job.output.ci, &env),
+            Some(CiKind::GitHub | CiKind::GitLab)
+        );
+    let mut tally = report::Counts::default();
     // One row per environment and service, sized once: growing by doubling would hold half
     // again as much, and twice that while it moves.
-    let mut rows: Vec<Row> = Vec::with_capacity(total * services.len().max(1));
+    let mut rows: Vec<Row> = if keep_rows {
+        Vec::with_capacity(total * services.len().max(1))
+    } else {
+        Vec::new()
+    };
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let tx = tx.clone();
@@ -317,15 +342,30 @@ pub(crate) fn run(job: Job, fleet: &FleetArgs, ui: &Ui) -> Exit {
                     total - done
                 ));
             }
-            // jsonl keeps nothing but the counts: the rows are out already.
-            if format == OutputFormat::Jsonl {
-                rows.extend(got.into_iter().map(|mut r| {
+            // jsonl keeps nothing but the outcomes: the rows are out already.
+            if format != OutputFormat::Jsonl {
+                rows.extend(got);
+            } else {
+                got.iter().for_each(|r| tally.add(r.result));
+                let got = got.into_iter().map(|mut r| {
                     r.failed.clear();
                     r.cause = None;
                     r
-                }));
-            } else {
-                rows.extend(got);
+                });
+                if keep_rows {
+                    rows.extend(got);
+                } else {
+                    // The row `FleetReport::summary` would pick from all of them: the worst,
+                    // the last in name order among equals.
+                    fn key(r: &Row) -> (u8, &str, Option<&str>) {
+                        (r.result.severity(), &r.environment, r.service.as_deref())
+                    }
+                    for r in got {
+                        if rows.first().is_none_or(|w| key(&r) > key(w)) {
+                            rows = vec![r];
+                        }
+                    }
+                }
             }
         }
     });
@@ -336,7 +376,12 @@ pub(crate) fn run(job: Job, fleet: &FleetArgs, ui: &Ui) -> Exit {
         index: s.index,
         total: s.total,
     });
-    let report = FleetReport::new(&pattern, shard, rows);
+    let mut report = FleetReport::new(&pattern, shard, rows);
+    if !keep_rows {
+        // Only the worst row was kept: the counts are the tally's.
+        report.counts = tally;
+        report.environments = total;
+    }
     finish(&report, &job, &env, ui)
 }
 

@@ -118,12 +118,34 @@ pub struct Environment {
     pub url: Option<Sourced<String>>,
     /// Name of the environment variable holding its API token (never the token itself).
     pub token_env: Option<Sourced<String>>,
+    /// The settings few entries have, apart: a fleet's slogate.yaml holds thousands of entries,
+    /// and three empty fields each would be a megabyte per 10,000 of them.
+    pub tuning: Option<Box<EnvironmentTuning>>,
+}
+
+/// An environment's own request settings.
+#[derive(Clone, Debug, Default)]
+pub struct EnvironmentTuning {
     /// Per-request timeout (e.g. `30s`), over `--request-timeout`.
     pub request_timeout: Option<Sourced<String>>,
     /// Most requests in flight to this environment (below `--concurrency`).
     pub concurrency: Option<Sourced<i64>>,
     /// An HTTP(S) proxy for this environment's requests.
     pub proxy: Option<Sourced<String>>,
+}
+
+impl Environment {
+    pub fn request_timeout(&self) -> Option<&Sourced<String>> {
+        self.tuning
+            .as_ref()
+            .and_then(|t| t.request_timeout.as_ref())
+    }
+    pub fn concurrency(&self) -> Option<&Sourced<i64>> {
+        self.tuning.as_ref().and_then(|t| t.concurrency.as_ref())
+    }
+    pub fn proxy(&self) -> Option<&Sourced<String>> {
+        self.tuning.as_ref().and_then(|t| t.proxy.as_ref())
+    }
 }
 
 /// `context: {problems: note, changes: note}`.
@@ -471,7 +493,9 @@ pub fn is_environment_name(s: &str) -> bool {
 }
 
 fn read_environments(n: &Node, r: &mut Reader) -> std::collections::BTreeMap<String, Environment> {
-    let mut out = std::collections::BTreeMap::new();
+    // Collected, then built at once: a map filled by inserts in name order leaves its nodes
+    // half empty, which for a fleet's thousands of entries is megabytes (docs/performance.md).
+    let mut out: Vec<(String, Environment)> = Vec::new();
     let example = "`environments: {prod-eu: {url: https://abc12345.live.dynatrace.com, token_env: DT_TOKEN_EU}}`";
     let Some(entries) = n.as_map() else {
         if !n.is_null() {
@@ -482,7 +506,7 @@ fn read_environments(n: &Node, r: &mut Reader) -> std::collections::BTreeMap<Str
                 example,
             );
         }
-        return out;
+        return std::collections::BTreeMap::new();
     };
     for (k, v) in entries {
         let Some(name) = r.string(k, "environment name", example) else {
@@ -523,6 +547,9 @@ fn read_environments(n: &Node, r: &mut Reader) -> std::collections::BTreeMap<Str
             token_env: f
                 .get("token_env")
                 .and_then(|v| r.string(v, "token_env", "`token_env: DT_TOKEN_EU`")),
+            tuning: None,
+        };
+        let mut t = EnvironmentTuning {
             request_timeout: f
                 .get("request_timeout")
                 .and_then(|v| r.string(v, "request_timeout", "`request_timeout: 30s`")),
@@ -547,24 +574,24 @@ fn read_environments(n: &Node, r: &mut Reader) -> std::collections::BTreeMap<Str
                 .help("add `url: https://<env>.live.dynatrace.com` (or the Managed cluster's /e/<id> URL)"),
             );
         }
-        if let Some(t) = &e.request_timeout
-            && crate::window::parse_duration_in(&t.value, "request_timeout", 1, 600).is_err()
+        if let Some(rt) = &t.request_timeout
+            && crate::window::parse_duration_in(&rt.value, "request_timeout", 1, 600).is_err()
         {
             r.push(
                 Problem::error(
                     "slogate::bad-environment",
-                    &t.origin,
+                    &rt.origin,
                     format!(
                         "request_timeout `{}` is not a duration from 1s to 10m",
-                        t.value
+                        rt.value
                     ),
                 )
                 .label("not a timeout")
                 .help("write e.g. `request_timeout: 30s`"),
             );
-            e.request_timeout = None;
+            t.request_timeout = None;
         }
-        if let Some(c) = &e.concurrency
+        if let Some(c) = &t.concurrency
             && !(1..=crate::cli::MAX_CONCURRENCY as i64).contains(&c.value)
         {
             r.push(
@@ -580,11 +607,15 @@ fn read_environments(n: &Node, r: &mut Reader) -> std::collections::BTreeMap<Str
                 .label("out of range")
                 .help("write e.g. `concurrency: 4`"),
             );
-            e.concurrency = None;
+            t.concurrency = None;
         }
-        out.insert(name.value.clone(), e);
+        if t.request_timeout.is_some() || t.concurrency.is_some() || t.proxy.is_some() {
+            e.tuning = Some(Box::new(t));
+        }
+        out.push((name.value.clone(), e));
     }
-    out
+    // Equal names: the last one stands, as with inserts.
+    out.into_iter().collect()
 }
 
 fn read_stages(n: &Node, r: &mut Reader) -> std::collections::BTreeMap<String, Sourced<String>> {

@@ -315,6 +315,17 @@ pub(crate) fn gather(job: &Job, ui: &Ui) -> Result<Inputs, Stop> {
     {
         e.start = Some(crate::fleet::START_CONCURRENCY);
     }
+    // A fleet's shared map of the environment leaves the tenants' tokens out: this tenant's
+    // is read from the process here (and hidden from every output, as `connection` does).
+    if job.fleet.is_some()
+        && conn.token.is_none()
+        && let Ok(v) = std::env::var(&conn.token_env)
+        && !v.is_empty()
+    {
+        let t = crate::source::secret::Secret::new(v);
+        crate::source::secret::register(&t);
+        conn.token = Some(t);
+    }
     if let Some(t) = &conn.token {
         let (t, changed) = preflight::trimmed(t);
         if changed {

@@ -131,7 +131,6 @@ const KEY: usize = 8;
 struct Registry {
     /// Longest first while there are at most [`FEW`]; in registration order beyond.
     forms: Vec<String>,
-    seen: Option<std::collections::HashSet<String>>,
     /// Forms of at least [`KEY`] bytes by their first [`KEY`] bytes (built beyond [`FEW`]).
     by_key: Option<std::collections::HashMap<[u8; KEY], Vec<usize>>>,
     /// Forms shorter than [`KEY`] bytes (beyond [`FEW`]).
@@ -142,7 +141,6 @@ impl Registry {
     const fn new() -> Self {
         Registry {
             forms: Vec::new(),
-            seen: None,
             by_key: None,
             short: Vec::new(),
         }
@@ -158,15 +156,25 @@ impl Registry {
         }
         if self.by_key.is_none() {
             // Switch to the indexed form: every form so far goes into the index.
-            self.seen = Some(self.forms.iter().cloned().collect());
             self.by_key = Some(std::collections::HashMap::new());
             for i in 0..self.forms.len() {
                 self.index(i);
             }
         }
-        if self.seen.as_mut().is_some_and(|s| s.insert(form.clone())) {
+        // Known forms are found through the index itself: no second copy of every form (a
+        // fleet registers thousands).
+        if !self.holds(&form) {
             self.forms.push(form);
             self.index(self.forms.len() - 1);
+        }
+    }
+
+    /// Whether `form` is registered (indexed form only).
+    fn holds(&self, form: &str) -> bool {
+        let same = |i: &usize| self.forms[*i] == form;
+        match (form.as_bytes().get(..KEY), &self.by_key) {
+            (Some(k), Some(map)) => map.get(k).is_some_and(|v| v.iter().any(same)),
+            _ => self.short.iter().any(same),
         }
     }
 

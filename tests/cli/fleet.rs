@@ -171,6 +171,32 @@ fn a_fleet_reports_each_tenant_and_exits_with_the_worst() {
     assert_eq!(lines.len(), 3, "{}", out.stdout);
     assert_eq!(lines[2]["end"], true);
     assert_eq!(lines[2]["result"], "fail");
+    // Over all five: the closing line counts what streamed (no rows are kept for it), and a
+    // report file asked for beside it still gets every environment's outcome.
+    let file = f.dir.path().join("fleet-outcomes.json");
+    for with_file in [false, true] {
+        let mut cmd = with_tokens(eval(f.dir.path()));
+        cmd = cmd.args(["--environments", "all", "--format", "jsonl"]);
+        if with_file {
+            cmd = cmd.arg("--output").arg(&file);
+        }
+        let out = cmd.run();
+        out.assert_code(1);
+        let end: serde_json::Value =
+            serde_json::from_str(out.stdout.lines().last().unwrap()).unwrap();
+        assert_eq!(out.stdout.lines().count(), 6, "{}", out.stdout);
+        assert_eq!(end["environments"], 5, "{end}");
+        assert_eq!(
+            end["counts"],
+            serde_json::json!({"pass": 1, "warning": 0, "fail": 1, "error": 3, "invalid": 0}),
+            "{end}"
+        );
+        assert_eq!(end["result"], "fail", "{end}");
+    }
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(written["rows"].as_array().unwrap().len(), 5, "{written}");
+    assert_eq!(written["environments"], 5);
 
     // Text: the table and a clear last line.
     let out = with_tokens(eval(f.dir.path()))
