@@ -134,6 +134,26 @@ pub struct Interval {
     pub high: f64,
 }
 
+impl Interval {
+    /// A change in percent from its log `l` (`None`: fell to 0, −100 %) with standard error
+    /// `se`, at the normal quantile `q`.
+    pub fn percent_from_log(l: Option<f64>, q: f64, se: f64) -> Interval {
+        let pct = |v: f64| (v.exp() - 1.0) * 100.0;
+        match l {
+            Some(l) => Interval {
+                point: pct(l),
+                low: pct(l - q * se),
+                high: pct(l + q * se),
+            },
+            None => Interval {
+                point: -100.0,
+                low: -100.0,
+                high: pct(q * se),
+            },
+        }
+    }
+}
+
 /// The judge's view of one objective: the change, its interval, and the evidence behind it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -587,20 +607,8 @@ pub fn compare_around(
     let se = var.sqrt();
 
     let change_percent = (before > 0.0 && after >= 0.0 && se.is_finite()).then(|| {
-        if after > 0.0 {
-            let l = (after / before).ln() + correction;
-            Interval {
-                point: (l.exp() - 1.0) * 100.0,
-                low: ((l - q * se).exp() - 1.0) * 100.0,
-                high: ((l + q * se).exp() - 1.0) * 100.0,
-            }
-        } else {
-            Interval {
-                point: -100.0,
-                low: -100.0,
-                high: ((q * se).exp() - 1.0) * 100.0,
-            }
-        }
+        let l = (after > 0.0).then(|| (after / before).ln() + correction);
+        Interval::percent_from_log(l, q, se)
     });
     // For `+N` criteria: the clean baseline in Keptn's units, and the clean change on it.
     let split = |c: f64| match (s_before_raw, s_base, s_after) {

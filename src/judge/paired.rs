@@ -163,20 +163,8 @@ pub fn paired(
     let se = log_var.sqrt();
     let change_percent =
         (control_value > 0.0 && canary_value >= 0.0 && se.is_finite()).then(|| {
-            if canary_value > 0.0 {
-                let l = (canary_value / control_value).ln();
-                Interval {
-                    point: (l.exp() - 1.0) * 100.0,
-                    low: ((l - q * se).exp() - 1.0) * 100.0,
-                    high: ((l + q * se).exp() - 1.0) * 100.0,
-                }
-            } else {
-                Interval {
-                    point: -100.0,
-                    low: -100.0,
-                    high: ((q * se).exp() - 1.0) * 100.0,
-                }
-            }
+            let l = (canary_value > 0.0).then(|| (canary_value / control_value).ln());
+            Interval::percent_from_log(l, q, se)
         });
     // The difference canary − control: for a level by the delta method on the log ratio (the
     // control's own noise is what the pairs share); for a ratio of sums from its own terms.
